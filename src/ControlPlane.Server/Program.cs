@@ -1,0 +1,1 @@
+namespace ControlPlane.Server; internal static class Program { public static int Main() => 0; }
