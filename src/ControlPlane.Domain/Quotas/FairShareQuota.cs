@@ -71,37 +71,40 @@ public sealed class FairShareQuota
     /// beyond it when higher-priority classes' unused shares stay covered.</summary>
     public bool TryReserve(int classIndex, in TokenReservation reservation)
     {
-        if (!_total.CanReserve(reservation))
+        long now = _total.Now();
+        if (!_total.CanReserveAt(reservation, now))
         {
             return false;
         }
 
         var share = _shares[classIndex];
-        if (!share.CanReserve(reservation) && !CanBorrow(classIndex, reservation))
+        if (!share.CanReserveAt(reservation, now) && !CanBorrow(classIndex, reservation, now))
         {
             return false;
         }
 
-        _total.ForceReserve(reservation);
-        share.ForceReserve(reservation);
+        _total.ForceReserveAt(reservation, now);
+        share.ForceReserveAt(reservation, now);
         return true;
     }
 
     /// <summary>Settles a reservation of class <paramref name="classIndex"/> to the actual tokens.</summary>
     public void Reconcile(int classIndex, in TokenReservation reservation, long actualTokens)
     {
-        _total.Reconcile(reservation, actualTokens);
-        _shares[classIndex].Reconcile(reservation, actualTokens);
+        long now = _total.Now();
+        _total.ReconcileAt(reservation, actualTokens, now);
+        _shares[classIndex].ReconcileAt(reservation, actualTokens, now);
     }
 
     /// <summary>Gives back a reservation that was never used.</summary>
     public void Release(int classIndex, in TokenReservation reservation)
     {
-        _total.Release(reservation);
-        _shares[classIndex].Release(reservation);
+        long now = _total.Now();
+        _total.ReleaseAt(reservation, now);
+        _shares[classIndex].ReleaseAt(reservation, now);
     }
 
-    private bool CanBorrow(int classIndex, in TokenReservation reservation)
+    private bool CanBorrow(int classIndex, in TokenReservation reservation, long now)
     {
         long heldTokens = 0;
         long heldRequests = 0;
@@ -110,13 +113,13 @@ public sealed class FairShareQuota
         {
             if (_priorities[i] < mine)
             {
-                heldTokens = SaturatingAdd(heldTokens, _shares[i].AvailableTokens);
-                heldRequests = SaturatingAdd(heldRequests, _shares[i].AvailableRequests);
+                heldTokens = SaturatingAdd(heldTokens, _shares[i].AvailableTokensAt(now));
+                heldRequests = SaturatingAdd(heldRequests, _shares[i].AvailableRequestsAt(now));
             }
         }
 
-        return SaturatingSubtract(_total.AvailableTokens, reservation.Tokens) >= heldTokens
-            && SaturatingSubtract(_total.AvailableRequests, reservation.Requests) >= heldRequests;
+        return SaturatingSubtract(_total.AvailableTokensAt(now), reservation.Tokens) >= heldTokens
+            && SaturatingSubtract(_total.AvailableRequestsAt(now), reservation.Requests) >= heldRequests;
     }
 
     private static long Share(long capacity, int weight, long weightSum) =>

@@ -15,6 +15,7 @@ public sealed class LeaseWallet
     private long _tokensLeft;
     private long _requestsLeft;
     private long _carried;
+    private long _spendUntilTicks;
 
     /// <summary>Creates an empty wallet.</summary>
     public LeaseWallet(LeaseOptions options, TimeProvider time)
@@ -46,12 +47,13 @@ public sealed class LeaseWallet
         }
 
         _lease = lease;
+        _spendUntilTicks = (lease.ExpiresAt - _options.SafetyMargin).UtcTicks;
         _tokensLeft = lease.Tokens;
         _requestsLeft = lease.Requests;
     }
 
     /// <summary>True while the lease can be spent at <paramref name="now"/>.</summary>
-    public bool IsActive(DateTimeOffset now) => _lease.Id != 0 && now < _lease.ExpiresAt - _options.SafetyMargin;
+    public bool IsActive(DateTimeOffset now) => _lease.Id != 0 && now.UtcTicks < _spendUntilTicks;
 
     /// <summary>True when <paramref name="reservation"/> could be spent at <paramref name="now"/>.</summary>
     public bool CanSpend(in TokenReservation reservation, DateTimeOffset now) =>

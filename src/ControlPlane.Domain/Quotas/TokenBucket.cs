@@ -40,17 +40,10 @@ public sealed class TokenBucket
     public TimeSpan Period { get; }
 
     /// <summary>Units in the bucket now; negative while in debt after an extra charge.</summary>
-    public long Level
-    {
-        get
-        {
-            Refill();
-            return _level;
-        }
-    }
+    public long Level => LevelAt(Now());
 
     /// <summary>Units that can be taken now (never negative).</summary>
-    public long Available => Math.Max(0, Level);
+    public long Available => Math.Max(0, LevelAt(Now()));
 
     /// <summary>Units carved out by open holds (lease slices not yet settled).</summary>
     public long Held => _held;
@@ -60,10 +53,27 @@ public sealed class TokenBucket
     public long NetCharged { get; private set; }
 
     /// <summary>Takes <paramref name="amount"/> units if the bucket has them.</summary>
-    public bool TryTake(long amount)
+    public bool TryTake(long amount) => TryTakeAt(amount, Now());
+
+    /// <summary>Charges <paramref name="amount"/> units unconditionally (an outcome used more than reserved);
+    /// the level may go negative, which delays later admissions until refill pays the debt.</summary>
+    public void Charge(long amount) => ChargeAt(amount, Now());
+
+    /// <summary>Gives back <paramref name="amount"/> units charged earlier (an outcome used less than reserved).
+    /// The level is capped at capacity minus holds: units refunded into a full bucket were already replaced.</summary>
+    public void Refund(long amount) => RefundAt(amount, Now());
+
+    /// <summary>The level at <paramref name="nowTicks"/> (UTC ticks read once by a caller doing several operations).</summary>
+    internal long LevelAt(long nowTicks)
+    {
+        Refill(nowTicks);
+        return _level;
+    }
+
+    internal bool TryTakeAt(long amount, long nowTicks)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        Refill();
+        Refill(nowTicks);
         if (_level < amount)
         {
             return false;
@@ -74,22 +84,18 @@ public sealed class TokenBucket
         return true;
     }
 
-    /// <summary>Charges <paramref name="amount"/> units unconditionally (an outcome used more than reserved);
-    /// the level may go negative, which delays later admissions until refill pays the debt.</summary>
-    public void Charge(long amount)
+    internal void ChargeAt(long amount, long nowTicks)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        Refill();
+        Refill(nowTicks);
         _level -= amount;
         NetCharged += amount;
     }
 
-    /// <summary>Gives back <paramref name="amount"/> units charged earlier (an outcome used less than reserved).
-    /// The level is capped at capacity minus holds: units refunded into a full bucket were already replaced.</summary>
-    public void Refund(long amount)
+    internal void RefundAt(long amount, long nowTicks)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        Refill();
+        Refill(nowTicks);
         _level = Math.Min(Capacity - _held, _level + amount);
         NetCharged -= amount;
     }
@@ -98,7 +104,7 @@ public sealed class TokenBucket
     public bool TryHold(long amount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        Refill();
+        Refill(Now());
         if (_level < amount)
         {
             return false;
@@ -117,7 +123,7 @@ public sealed class TokenBucket
         ArgumentOutOfRangeException.ThrowIfGreaterThan(held, _held);
         ArgumentOutOfRangeException.ThrowIfNegative(unused);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(unused, held);
-        Refill();
+        Refill(Now());
         _held -= held;
         _level = Math.Min(Capacity - _held, _level + unused);
         NetCharged -= unused;
@@ -128,7 +134,7 @@ public sealed class TokenBucket
     public TimeSpan TimeUntilAvailable(long amount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        Refill();
+        Refill(Now());
         if (_level >= amount)
         {
             return TimeSpan.Zero;
@@ -146,9 +152,10 @@ public sealed class TokenBucket
         return TimeSpan.FromTicks((long)ticks);
     }
 
-    private void Refill()
+    private long Now() => _time.GetUtcNow().UtcTicks;
+
+    private void Refill(long now)
     {
-        long now = _time.GetUtcNow().UtcTicks;
         long elapsed = now - _lastTicks;
         if (elapsed <= 0)
         {
