@@ -36,6 +36,9 @@ public class QuotaBenchmarks
         _table.SetEndpointWallet(0, endpointWallet);
     }
 
+    [Benchmark(Description = "TimeProvider.System.GetUtcNow (reference)")]
+    public DateTimeOffset ClockRead() => TimeProvider.System.GetUtcNow();
+
     [Benchmark(Description = "RateQuota: reserve + reconcile")]
     public long ReserveReconcile()
     {

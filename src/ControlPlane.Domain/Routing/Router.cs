@@ -251,7 +251,7 @@ public sealed class Router
     private static RouteDecision NoEndpoint(RouteReason reason, in TokenReservation reservation) =>
         new(-1, reason, TimeSpan.Zero, reservation, 0, false);
 
-    private static RouteReason SkipReason(Verdict verdict, in EndpointSlot slot) => verdict switch
+    private static RouteReason SkipReason(Verdict verdict, EndpointSlot slot) => verdict switch
     {
         Verdict.Open or Verdict.HalfOpenNoProbe or Verdict.ProbeReady => slot.Reason switch
         {
@@ -281,7 +281,7 @@ public sealed class Router
             }
         }
 
-        ref readonly var slot = ref snapshot.Slots[e];
+        var slot = snapshot.Slots[e];
         if ((slot.Capabilities & request.RequiredCapabilities) != request.RequiredCapabilities
             || slot.ContextWindow < reservation.Tokens)
         {
@@ -320,7 +320,7 @@ public sealed class Router
         _ => false,
     };
 
-    private double Weight(in EndpointSlot slot, Verdict verdict) =>
+    private double Weight(EndpointSlot slot, Verdict verdict) =>
         verdict == Verdict.EligibleForced ? 1.0 : slot.TrafficFraction * (slot.Degraded ? _options.DegradedWeight : 1.0);
 
     private int PowerOfTwoChoices(RoutingSnapshot snapshot, ReadOnlySpan<int> pool, Span<double> weights)

@@ -9,7 +9,9 @@ namespace ControlPlane.Domain.Routing;
 /// every workload class's policy compiled to index arrays (primaries, then approved fallbacks that meet the
 /// class's conditions and quality gate; prohibited endpoints are left out here, so no decision can pick one).
 /// Built once per catalog/policy change; health, load and probe slots are updated in place as pushes and
-/// outcomes arrive. Writers must be serialised; readers see each field atomically.
+/// outcomes arrive. Writers must be serialised (one push loop per node); decisions may run concurrently:
+/// an endpoint's health is swapped as one immutable object, so a decision never sees half a transition
+/// (load figures are heuristics and may be read mid-update).
 /// </summary>
 public sealed class RoutingSnapshot
 {
@@ -119,7 +121,7 @@ public sealed class RoutingSnapshot
     public WorkloadClassPolicy ClassAt(int classIndex) => _policies[classIndex];
 
     /// <summary>Applies a pushed health change (breaker transition, override, ramp step, 429 cooldown).</summary>
-    public void SetHealth(int index, in EndpointHealthView health) => Slots[index] = EndpointSlot.From(_endpoints[index], health);
+    public void SetHealth(int index, in EndpointHealthView health) => Volatile.Write(ref Slots[index], EndpointSlot.From(_endpoints[index], health));
 
     /// <summary>Applies the node's latest load figures for an endpoint.</summary>
     public void SetLoad(int index, in EndpointLoad load) => Loads[index] = load;
@@ -158,8 +160,8 @@ public sealed class RoutingSnapshot
     }
 }
 
-/// <summary>The routing-relevant facts of one endpoint, flattened for the hot path.</summary>
-internal readonly struct EndpointSlot
+/// <summary>The routing-relevant facts of one endpoint, flattened for the hot path; immutable, replaced whole.</summary>
+internal sealed class EndpointSlot
 {
     public int ContextWindow { get; init; }
     public Capabilities Capabilities { get; init; }
