@@ -70,6 +70,9 @@ public sealed record WorkloadClassPolicy
     /// <summary>The class's own token/request budget, if it has one.</summary>
     public QuotaLimits? Budget { get; init; }
 
+    /// <summary>This class's claim on an endpoint's capacity, for <see cref="FairShareQuota"/>.</summary>
+    public ClassShare ToShare() => new(Name, Weight, Priority);
+
     /// <summary>True when <paramref name="fallback"/> passes this class's quality gate.</summary>
     public bool PassesQualityGate(FallbackApproval fallback)
     {

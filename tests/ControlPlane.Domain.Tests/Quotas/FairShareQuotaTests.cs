@@ -84,6 +84,19 @@ public sealed class FairShareQuotaTests
     }
 
     [Fact]
+    public void Class_policies_supply_their_weight_and_priority()
+    {
+        var chat = new Domain.Policy.WorkloadClassPolicy { Name = "chat", Primary = ["e"], Weight = 4, Priority = WorkloadPriority.Interactive };
+        var batch = new Domain.Policy.WorkloadClassPolicy { Name = "batch", Primary = ["e"], Priority = WorkloadPriority.Batch };
+
+        var quota = new FairShareQuota(QuotaLimits.PerMinute(1_000, 100), [chat.ToShare(), batch.ToShare()], _time);
+
+        Assert.Equal(800, quota.ShareOf(quota.IndexOf("chat")).AvailableTokens);
+        Assert.Equal(200, quota.ShareOf(quota.IndexOf("batch")).AvailableTokens);
+        Assert.False(quota.TryReserve(quota.IndexOf("batch"), new TokenReservation(201, 0, 1)));
+    }
+
+    [Fact]
     public void Rejects_bad_shares_naming_the_field()
     {
         var limits = QuotaLimits.PerMinute(100, 10);
