@@ -1,1 +1,9 @@
-namespace Bench; internal static class Program { public static int Main() => 0; }
+using BenchmarkDotNet.Running;
+
+namespace ControlPlane.Domain.Benchmarks;
+
+/// <summary>Runs the benchmarks chosen on the command line (e.g. <c>--filter '*Routing*'</c>).</summary>
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}

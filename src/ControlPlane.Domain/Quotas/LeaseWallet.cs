@@ -1,0 +1,140 @@
+namespace ControlPlane.Domain.Quotas;
+
+/// <summary>
+/// The node side of a quota lease: spends the granted slice locally with no remote call, reconciles
+/// outcomes against it, says when to renew (below the low-water mark or close to expiry) and produces the
+/// <see cref="LeaseSettlement"/> to send back. Spending stops <see cref="LeaseOptions.SafetyMargin"/> before
+/// the ledger's expiry, so a slice is never spent after the ledger has forfeited it.
+/// Not thread-safe: a node serialises access per endpoint.
+/// </summary>
+public sealed class LeaseWallet
+{
+    private readonly LeaseOptions _options;
+    private readonly TimeProvider _time;
+    private QuotaLease _lease;
+    private long _tokensLeft;
+    private long _requestsLeft;
+    private long _carried;
+    private long _spendUntilTicks;
+
+    /// <summary>Creates an empty wallet.</summary>
+    public LeaseWallet(LeaseOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        _options = options;
+        _time = time;
+    }
+
+    /// <summary>The lease held, or default when none.</summary>
+    public QuotaLease Lease => _lease;
+
+    /// <summary>Tokens still spendable (0 when the lease expired or none is held).</summary>
+    public long TokensLeft => IsActive(_time.GetUtcNow()) ? _tokensLeft : 0;
+
+    /// <summary>Requests still spendable.</summary>
+    public long RequestsLeft => IsActive(_time.GetUtcNow()) ? _requestsLeft : 0;
+
+    /// <summary>Reconciliation carried to the next settlement (positive = owed, negative = credit).</summary>
+    public long CarriedTokens => _carried;
+
+    /// <summary>Installs a freshly granted lease. Any lease still held must have been settled first.</summary>
+    public void Accept(in QuotaLease lease)
+    {
+        if (_lease.Id != 0)
+        {
+            throw new InvalidOperationException("The wallet still holds a lease; settle it before accepting another.");
+        }
+
+        _lease = lease;
+        _spendUntilTicks = (lease.ExpiresAt - _options.SafetyMargin).UtcTicks;
+        _tokensLeft = lease.Tokens;
+        _requestsLeft = lease.Requests;
+    }
+
+    /// <summary>True while the lease can be spent at <paramref name="now"/>.</summary>
+    public bool IsActive(DateTimeOffset now) => _lease.Id != 0 && now.UtcTicks < _spendUntilTicks;
+
+    /// <summary>True when <paramref name="reservation"/> could be spent at <paramref name="now"/>.</summary>
+    public bool CanSpend(in TokenReservation reservation, DateTimeOffset now) =>
+        IsActive(now) && _tokensLeft >= reservation.Tokens && _requestsLeft >= reservation.Requests;
+
+    /// <summary>Spends the reservation from the slice. <paramref name="leaseId"/> identifies the lease it was
+    /// spent from, for <see cref="Reconcile"/>.</summary>
+    public bool TrySpend(in TokenReservation reservation, out long leaseId)
+    {
+        if (!CanSpend(reservation, _time.GetUtcNow()))
+        {
+            leaseId = 0;
+            return false;
+        }
+
+        _tokensLeft -= reservation.Tokens;
+        _requestsLeft -= reservation.Requests;
+        leaseId = _lease.Id;
+        return true;
+    }
+
+    /// <summary>Settles one spent reservation to its actual tokens. While the same lease is active the
+    /// difference goes back into (or comes out of) the slice; otherwise it is carried to the next settlement.</summary>
+    public void Reconcile(long leaseId, in TokenReservation reservation, long actualTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(actualTokens);
+        long delta = actualTokens - reservation.Tokens;
+        if (leaseId != 0 && leaseId == _lease.Id && IsActive(_time.GetUtcNow()))
+        {
+            if (delta <= 0)
+            {
+                _tokensLeft -= delta;
+                return;
+            }
+
+            long fromSlice = Math.Min(delta, _tokensLeft);
+            _tokensLeft -= fromSlice;
+            delta -= fromSlice;
+        }
+
+        _carried += delta;
+    }
+
+    /// <summary>Gives back requests spent by <see cref="TrySpend"/> for an attempt that was never sent
+    /// (tokens are given back with <see cref="Reconcile"/> to zero actual tokens).</summary>
+    internal void Unspend(long leaseId, long requests)
+    {
+        if (leaseId != 0 && leaseId == _lease.Id)
+        {
+            _requestsLeft += requests;
+        }
+    }
+
+    /// <summary>True when the node should renew now: no active lease, below the low-water mark, or near expiry.</summary>
+    public bool NeedsRenewal()
+    {
+        var now = _time.GetUtcNow();
+        if (!IsActive(now))
+        {
+            return true;
+        }
+
+        return _tokensLeft < _lease.Tokens * _options.LowWaterFraction
+            || _requestsLeft < _lease.Requests * _options.LowWaterFraction
+            || now >= _lease.ExpiresAt - _options.SafetyMargin - _options.RenewBeforeExpiry;
+    }
+
+    /// <summary>Closes the lease (for a return or a renewal): reports what is unused (nothing once expired,
+    /// since the ledger forfeits it) and the carried reconciliation, and empties the wallet.</summary>
+    public LeaseSettlement Settle()
+    {
+        bool active = IsActive(_time.GetUtcNow());
+        var settlement = new LeaseSettlement(
+            _lease.Id,
+            active ? _tokensLeft : 0,
+            active ? _requestsLeft : 0,
+            _carried);
+        _lease = default;
+        _tokensLeft = 0;
+        _requestsLeft = 0;
+        _carried = 0;
+        return settlement;
+    }
+}
