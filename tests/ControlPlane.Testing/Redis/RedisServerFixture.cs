@@ -25,12 +25,31 @@ public sealed class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     {
     }
 
-    /// <summary>Creates a fixture; call <see cref="StartAsync"/> (xunit calls <see cref="InitializeAsync"/>).</summary>
-    public RedisServerFixture(RedisServerOptions options)
+    private RedisServerFixture(RedisServerOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         Port = FreePort.Next();
         DataDirectory = Path.Combine(Path.GetTempPath(), "cp-redis-" + Guid.NewGuid().ToString("N")[..12]);
+    }
+
+    /// <summary>Creates a fixture with custom options (xunit class fixtures use the parameterless
+    /// constructor); call <see cref="StartAsync"/> or use <see cref="StartNewAsync"/>.</summary>
+    public static RedisServerFixture Create(RedisServerOptions options) => new(options);
+
+    /// <summary>Creates and starts a server, for tests that own one (fault tests).</summary>
+    public static async Task<RedisServerFixture> StartNewAsync(RedisServerOptions? options = null)
+    {
+        var server = new RedisServerFixture(options ?? new RedisServerOptions());
+        try
+        {
+            await server.StartAsync().ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>The TCP port, the same across restarts.</summary>
