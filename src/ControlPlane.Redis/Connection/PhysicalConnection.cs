@@ -82,8 +82,18 @@ internal sealed class PhysicalConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Abort();
-        await Input.CompleteAsync().ConfigureAwait(false);
-        await Output.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await Input.CompleteAsync().ConfigureAwait(false);
+
+            // Completing the writer flushes what is still buffered, into a socket that is already gone.
+            await Output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or IOException or SocketException or InvalidOperationException)
+        {
+            // The socket is closed either way; nothing buffered could have been delivered.
+        }
+
         await _stream.DisposeAsync().ConfigureAwait(false);
     }
 
