@@ -49,7 +49,7 @@ public interface IRedisSubscriber : IAsyncDisposable
 
     /// <summary>Subscribes <paramref name="handler"/> to a channel and returns once the server confirmed
     /// the subscription (<c>SUBSCRIBE</c>). Handlers run one message at a time, in publish order, on a
-    /// dispatcher task: keep them short and hand real work off. Dispose the result to unsubscribe.</summary>
+    /// dispatcher task: keep them short and hand real work off. Dispose the result to unsubscribe; once disposed, the handler is not called again.</summary>
     /// <exception cref="RedisTimeoutException">No confirmation within <see cref="RedisOptions.CommandTimeout"/>.</exception>
     Task<IRedisSubscription> SubscribeAsync(string channel, Action<RedisMessage> handler, CancellationToken cancellationToken = default);
 

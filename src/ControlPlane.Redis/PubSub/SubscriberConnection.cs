@@ -324,6 +324,12 @@ internal sealed class SubscriberConnection : IRedisSubscriber
 
             foreach (var subscription in handlers)
             {
+                // A handler whose subscription was disposed after the snapshot is not called again.
+                if (subscription.IsDisposed)
+                {
+                    continue;
+                }
+
                 try
                 {
                     subscription.Handler(message);
@@ -359,6 +365,8 @@ internal sealed class SubscriberConnection : IRedisSubscriber
         public string Channel => key.Name;
 
         public bool IsPattern => key.IsPattern;
+
+        public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _disposed, 1) == 0 ? owner.RemoveAsync(this) : ValueTask.CompletedTask;
