@@ -26,6 +26,7 @@ public interface IRedisConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait; a command already sent may still execute.</param>
     /// <returns>The reply. Error replies are thrown as <see cref="RedisServerException"/>.</returns>
     /// <exception cref="RedisServerException">The server answered with an error.</exception>
+    /// <exception cref="ArgumentException">The command cannot be shared (see remarks).</exception>
     /// <exception cref="RedisTimeoutException">No reply within <see cref="RedisOptions.CommandTimeout"/>.</exception>
     /// <exception cref="RedisConnectionException">The connection was lost or is unavailable.</exception>
     Task<RespValue> ExecuteAsync(string command, IReadOnlyList<RedisArgument> arguments, CancellationToken cancellationToken = default);

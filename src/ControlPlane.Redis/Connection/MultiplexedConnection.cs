@@ -54,6 +54,7 @@ internal sealed class MultiplexedConnection : IRedisConnection
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(command);
         ArgumentNullException.ThrowIfNull(arguments);
+        MultiplexingRules.EnsureAllowed(command, arguments);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<RespValue>(cancellationToken);
