@@ -20,8 +20,8 @@ internal sealed class SubscriberConnection : IRedisSubscriber
     private readonly SemaphoreSlim _operations = new(1, 1);
     private readonly Lock _gate = new();
     private readonly Dictionary<SubscriptionKey, ChannelEntry> _entries = [];
-    private readonly Channel<(SubscriptionKey Key, RedisMessage Message)> _dispatch =
-        Channel.CreateUnbounded<(SubscriptionKey, RedisMessage)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(ChannelEntry Entry, RedisMessage Message)> _dispatch =
+        Channel.CreateUnbounded<(ChannelEntry, RedisMessage)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     private readonly Task _dispatcher;
     private PhysicalConnection? _connection;
@@ -310,19 +310,28 @@ internal sealed class SubscriberConnection : IRedisSubscriber
             ? value.AsString()!
             : throw new RedisProtocolException($"Protocol violation: expected a channel name on the pub/sub connection, got {value}.");
 
-    private void Deliver(SubscriptionKey key, RedisMessage message) => _dispatch.Writer.TryWrite((key, message));
+    // Bound to the entry registered when the message is read, and only once the server confirmed that
+    // entry's SUBSCRIBE: a message still in flight from an earlier, unsubscribed registration of the same
+    // channel arrives before that confirmation on the socket, so it never reaches the new handlers.
+    private void Deliver(SubscriptionKey key, RedisMessage message)
+    {
+        ChannelEntry? entry;
+        lock (_gate)
+        {
+            _entries.TryGetValue(key, out entry);
+        }
+
+        if (entry is { Confirmed.Task.IsCompleted: true })
+        {
+            _dispatch.Writer.TryWrite((entry, message));
+        }
+    }
 
     private async Task DispatchAsync()
     {
-        await foreach (var (key, message) in _dispatch.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (entry, message) in _dispatch.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            Subscription[] handlers;
-            lock (_gate)
-            {
-                handlers = _entries.TryGetValue(key, out var entry) ? entry.Handlers : [];
-            }
-
-            foreach (var subscription in handlers)
+            foreach (var subscription in entry.Handlers)
             {
                 // A handler whose subscription was disposed after the snapshot is not called again.
                 if (subscription.IsDisposed)
@@ -338,7 +347,7 @@ internal sealed class SubscriberConnection : IRedisSubscriber
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    Log.HandlerFailed(_logger, key.Name, ex);
+                    Log.HandlerFailed(_logger, subscription.Channel, ex);
                 }
             }
         }

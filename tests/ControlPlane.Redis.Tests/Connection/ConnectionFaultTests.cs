@@ -95,15 +95,18 @@ public sealed class ConnectionFaultTests
     [Fact]
     public async Task A_sent_command_times_out_on_the_injected_clock_when_no_reply_comes()
     {
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var silent = new ScriptedPeer(async (_, stream, ct) =>
         {
             await ScriptedPeer.ReadCommandAsync(stream, ct);
+            received.TrySetResult();
             await Task.Delay(Timeout.Infinite, ct);
         });
         var time = new FakeTimeProvider();
         await using var redis = await RedisClient.ConnectAsync(new RedisOptions { Endpoint = silent.Endpoint, ClientName = null }, time);
 
         var pending = redis.PingAsync();
+        await received.Task.WaitAsync(RedisTestSupport.HangGuard);
         using var cancel = new CancellationTokenSource();
         var cancelled = redis.PingAsync(cancel.Token);
         await cancel.CancelAsync();
