@@ -171,18 +171,48 @@ public sealed class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
         await StartAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Freezes the server (SIGSTOP): sockets stay open but nothing is answered.</summary>
+    /// <summary>Freezes the server (SIGSTOP): sockets stay open but nothing is answered. Returns once
+    /// the kernel reports the process stopped, so a command sent afterwards is certainly not served.</summary>
     public void Pause()
     {
-        Signal(RunningProcess().Id, SigStop);
+        var process = RunningProcess();
+        Signal(process.Id, SigStop);
         _paused = true;
+        WaitForState(process.Id, stopped: true);
     }
 
-    /// <summary>Thaws a paused server (SIGCONT).</summary>
+    /// <summary>Thaws a paused server (SIGCONT) and returns once it runs again.</summary>
     public void Resume()
     {
-        Signal(RunningProcess().Id, SigCont);
+        var process = RunningProcess();
+        Signal(process.Id, SigCont);
         _paused = false;
+        WaitForState(process.Id, stopped: false);
+    }
+
+    // Signals are delivered asynchronously; /proc/<pid>/stat shows 'T' once the process is stopped.
+    private static void WaitForState(int pid, bool stopped)
+    {
+        var stat = $"/proc/{pid}/stat";
+        if (!File.Exists(stat))
+        {
+            return;
+        }
+
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var text = File.ReadAllText(stat);
+            var state = text[text.LastIndexOf(')') + 2];
+            if ((state == 'T') == stopped)
+            {
+                return;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        throw new TimeoutException($"redis-server {pid} did not {(stopped ? "stop" : "continue")} after the signal.");
     }
 
     /// <summary>Runs <c>redis-cli</c> against this server (an independent client to check ours against)
