@@ -107,7 +107,16 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
             Exception? error;
             using (stopping.UnsafeRegister(static c => ((PhysicalConnection)c!).Abort(), connection))
             {
-                error = await _session(connection).ConfigureAwait(false);
+                try
+                {
+                    error = await _session(connection).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Whatever ended the session, the loop must live on to reconnect.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    error = ex;
+                }
             }
 
             await connection.DisposeAsync().ConfigureAwait(false);

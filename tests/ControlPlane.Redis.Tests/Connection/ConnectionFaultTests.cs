@@ -198,6 +198,20 @@ public sealed class ConnectionFaultTests
     }
 
     [Fact]
+    public async Task A_connection_created_before_the_server_starts_serves_commands_queued_meanwhile()
+    {
+        await using var server = RedisServerFixture.Create(new RedisServerOptions());
+        await using var redis = RedisClient.Create(RedisTestSupport.Options(server, o => o.CommandTimeout = TimeSpan.FromSeconds(15)));
+        var queued = redis.SetAsync("early", "bird");
+        Assert.Equal(RedisConnectionState.Disconnected, redis.State);
+
+        await server.StartAsync();
+
+        Assert.True(await queued);
+        Assert.Equal("bird", await server.CliAsync("GET", "early"));
+    }
+
+    [Fact]
     public async Task Connect_reports_an_unreachable_server_clearly()
     {
         var port = FreePort.Next();
