@@ -41,7 +41,7 @@ public sealed class ConnectionFaultTests
     {
         await using var server = await RedisServerFixture.StartNewAsync();
         await using var redis = await RedisClient.ConnectAsync(
-            RedisTestSupport.Options(server, o => o.CommandTimeout = TimeSpan.FromMilliseconds(300)));
+            RedisTestSupport.Options(server, o => o.CommandTimeout = TimeSpan.FromSeconds(1)));
         await redis.SetAsync("k", "before");
 
         server.Pause();

@@ -169,9 +169,13 @@ public sealed class SubscriberReconnectTests
         var down = RedisTestSupport.NextState(h => subscriber.StateChanged += h, RedisConnectionState.Disconnected);
         var up = RedisTestSupport.NextState(h => subscriber.StateChanged += h, RedisConnectionState.Connected);
 
+        // The publisher reconnects too; a PUBLISH sent before it noticed the restart would fail (at most once).
+        var publisherUp = RedisTestSupport.NextState(h => redis.StateChanged += h, RedisConnectionState.Connected);
+
         await server.RestartAsync(keepData: false);
         await down;
         await up;
+        await publisherUp;
 
         // The new server knows nothing of our subscriptions; only the client's resubscribe can make these land.
         await RedisTestSupport.Eventually(async () => await redis.PublishAsync("membership", "after") == 1, "the channel was resubscribed");
@@ -190,8 +194,10 @@ public sealed class SubscriberReconnectTests
         await using var subscriber = await RedisClient.ConnectSubscriberAsync(
             RedisTestSupport.Options(server, o => o.CommandTimeout = TimeSpan.FromSeconds(15)));
         var down = RedisTestSupport.NextState(h => subscriber.StateChanged += h, RedisConnectionState.Disconnected);
+        var publisherDown = RedisTestSupport.NextState(h => redis.StateChanged += h, RedisConnectionState.Disconnected);
         await server.StopAsync();
         await down;
+        await publisherDown;
 
         var inbox = new SubscriberTests.Inbox();
         var pending = subscriber.SubscribeAsync("late", inbox.Add);
