@@ -1,1 +1,8 @@
-namespace Bench; internal static class Program { public static int Main() => 0; }
+using BenchmarkDotNet.Running;
+
+namespace ControlPlane.Domain.Benchmarks;
+
+internal static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
