@@ -43,6 +43,13 @@ public sealed class HealthTrack
     {
         var signals = Window.Snapshot(now, notBefore: Breaker.SignalsSince);
         Breaker.Evaluate(now, signals, Baseline.Current);
+        if (_lastFeed == DateTimeOffset.MinValue)
+        {
+            // The first feed waits a whole period, so it never sees a partly filled span.
+            _lastFeed = now;
+            return;
+        }
+
         if (now - _lastFeed < _feedPeriod)
         {
             return;
