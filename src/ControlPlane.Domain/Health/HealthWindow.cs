@@ -42,6 +42,8 @@ public sealed class HealthWindow
     private readonly int[] _ttft;
     private readonly int[] _scratch = new int[Histogram];
     private long _head = Empty;
+    private long _headStartTicks = long.MinValue;
+    private int _headSlot;
 
     /// <summary>Creates a window; validates <paramref name="options"/>.</summary>
     public HealthWindow(HealthWindowOptions options)
@@ -81,29 +83,17 @@ public sealed class HealthWindow
     /// <summary>Adds one outcome to the bucket of its <see cref="OutcomeSample.At"/>.</summary>
     public void Record(in OutcomeSample sample)
     {
-        var bucket = sample.At.UtcTicks / _bucketTicks;
-        if (_head != Empty && bucket <= _head - _slots)
+        var ticks = sample.At.UtcTicks;
+        int slot;
+        // Fast path: most samples land in the newest bucket, so skip the two 64-bit divisions.
+        if ((ulong)(ticks - _headStartTicks) < (ulong)_bucketTicks)
+        {
+            slot = _headSlot;
+        }
+        else if (!TryLocate(ticks, out slot))
         {
             DroppedLate++;
             return;
-        }
-
-        var slot = (int)(bucket % _slots);
-        var held = _slotBucket[slot];
-        if (held != bucket)
-        {
-            if (held > bucket)
-            {
-                DroppedLate++;
-                return;
-            }
-
-            ResetSlot(slot, bucket);
-        }
-
-        if (bucket > _head)
-        {
-            _head = bucket;
         }
 
         var c = slot * CounterStride;
@@ -287,6 +277,36 @@ public sealed class HealthWindow
         }
 
         return total;
+    }
+
+    private bool TryLocate(long ticks, out int slot)
+    {
+        var bucket = ticks / _bucketTicks;
+        slot = (int)(bucket % _slots);
+        if (_head != Empty && bucket <= _head - _slots)
+        {
+            return false;
+        }
+
+        var held = _slotBucket[slot];
+        if (held != bucket)
+        {
+            if (held > bucket)
+            {
+                return false;
+            }
+
+            ResetSlot(slot, bucket);
+        }
+
+        if (bucket >= _head)
+        {
+            _head = bucket;
+            _headStartTicks = bucket * _bucketTicks;
+            _headSlot = slot;
+        }
+
+        return true;
     }
 
     private void ResetSlot(int slot, long bucket)
