@@ -1,0 +1,72 @@
+using ControlPlane.Domain.Health;
+
+namespace ControlPlane.Domain.Baselines;
+
+/// <summary>Long-horizon baselines of one endpoint (or endpoint and class): p95 latency, p95 TTFT, quality
+/// pass rate and cost per successful task, each an exponentially decayed mean of periodic window snapshots.
+/// The owner feeds it only while the endpoint is healthy so that an incident does not become the new normal.</summary>
+public sealed class RollingBaseline
+{
+    private readonly BaselineOptions _options;
+    private DecayedMean _latency;
+    private DecayedMean _ttft;
+    private DecayedMean _passRate;
+    private DecayedMean _cost;
+
+    /// <summary>Creates an empty baseline; validates <paramref name="options"/>.</summary>
+    public RollingBaseline(BaselineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Validate();
+    }
+
+    /// <summary>Raw decayed means, for persistence (latency and TTFT in microseconds).</summary>
+    public (DecayedMean LatencyP95Micros, DecayedMean TtftP95Micros, DecayedMean QualityPassRate, DecayedMean CostPerSuccess) State =>
+        (_latency, _ttft, _passRate, _cost);
+
+    /// <summary>Replaces the state with persisted means.</summary>
+    public void Restore(DecayedMean latencyP95Micros, DecayedMean ttftP95Micros, DecayedMean qualityPassRate, DecayedMean costPerSuccess)
+    {
+        _latency = latencyP95Micros;
+        _ttft = ttftP95Micros;
+        _passRate = qualityPassRate;
+        _cost = costPerSuccess;
+    }
+
+    /// <summary>Feeds one snapshot taken at <paramref name="at"/>; each metric is observed only when the
+    /// snapshot holds enough samples for it.</summary>
+    public void Observe(DateTimeOffset at, in HealthSnapshot snapshot)
+    {
+        var min = _options.MinSamplesPerObservation;
+        if (snapshot.LatencySamples >= min && snapshot.LatencyP95 is { } l)
+        {
+            _latency.Observe(l.Ticks / (double)TimeSpan.TicksPerMicrosecond, at, _options.Horizon);
+        }
+
+        if (snapshot.TtftSamples >= min && snapshot.TtftP95 is { } t)
+        {
+            _ttft.Observe(t.Ticks / (double)TimeSpan.TicksPerMicrosecond, at, _options.Horizon);
+        }
+
+        if (snapshot.QualityVerdicts >= min && snapshot.QualityPassRate is { } p)
+        {
+            _passRate.Observe(p, at, _options.Horizon);
+        }
+
+        if (snapshot.Successes >= min && snapshot.CostPerSuccess is { } c)
+        {
+            _cost.Observe(c, at, _options.Horizon);
+        }
+    }
+
+    /// <summary>The baselines that have enough observations to be trusted.</summary>
+    public BaselineValues Current => new()
+    {
+        LatencyP95 = Trusted(_latency) is { } l ? TimeSpan.FromTicks((long)Math.Round(l * TimeSpan.TicksPerMicrosecond)) : null,
+        TtftP95 = Trusted(_ttft) is { } t ? TimeSpan.FromTicks((long)Math.Round(t * TimeSpan.TicksPerMicrosecond)) : null,
+        QualityPassRate = Trusted(_passRate),
+        CostPerSuccess = Trusted(_cost),
+    };
+
+    private double? Trusted(in DecayedMean mean) => mean.Observations >= _options.MinObservations ? mean.Mean : null;
+}

@@ -1,0 +1,66 @@
+using ControlPlane.Domain.Baselines;
+using ControlPlane.Domain.Breakers;
+
+namespace ControlPlane.Domain.Health;
+
+/// <summary>Window, baseline and breaker of one scope (an endpoint, or an endpoint for one workload class),
+/// wired together: outcomes feed the window and the breaker; each evaluation judges the window against the
+/// baseline and, while healthy, feeds the baseline.</summary>
+public sealed class HealthTrack
+{
+    private readonly TimeSpan _feedPeriod;
+    private DateTimeOffset _lastFeed = DateTimeOffset.MinValue;
+
+    /// <summary>Creates an empty track.</summary>
+    public HealthTrack(EndpointHealthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Window = new HealthWindow(options.Window);
+        Baseline = new RollingBaseline(options.Baseline);
+        Breaker = new EndpointBreaker(options.Breaker);
+        _feedPeriod = options.BaselineFeedPeriod;
+    }
+
+    /// <summary>The sliding window.</summary>
+    public HealthWindow Window { get; }
+
+    /// <summary>The long-horizon baselines.</summary>
+    public RollingBaseline Baseline { get; }
+
+    /// <summary>The breaker.</summary>
+    public EndpointBreaker Breaker { get; }
+
+    /// <summary>Records one outcome in the window and the breaker.</summary>
+    public void Record(in OutcomeSample sample)
+    {
+        Window.Record(sample);
+        Breaker.OnOutcome(sample);
+    }
+
+    /// <summary>One evaluation period at <paramref name="now"/>.</summary>
+    public void Evaluate(DateTimeOffset now)
+    {
+        var signals = Window.Snapshot(now, notBefore: Breaker.SignalsSince);
+        Breaker.Evaluate(now, signals, Baseline.Current);
+        if (_lastFeed == DateTimeOffset.MinValue)
+        {
+            // The first feed waits a whole period, so it never sees a partly filled span.
+            _lastFeed = now;
+            return;
+        }
+
+        if (now - _lastFeed < _feedPeriod)
+        {
+            return;
+        }
+
+        _lastFeed = now;
+        var view = Breaker.Current(now);
+        // Only a fully healthy endpoint teaches the baseline what normal is.
+        if (Breaker.AutomaticState == Endpoints.BreakerState.Closed && !view.Degraded && view.TrafficFraction >= 1)
+        {
+            Baseline.Observe(now, Window.Snapshot(now, _feedPeriod, Breaker.SignalsSince));
+        }
+    }
+}
