@@ -1,7 +1,8 @@
 namespace ControlPlane.Domain.Endpoints;
 
-/// <summary>How one attempt against a provider endpoint ended. Every value but
-/// <see cref="Success"/> and <see cref="ClientError"/> counts against the endpoint's health.</summary>
+/// <summary>How one attempt against a provider endpoint ended. Outages (5xx, timeouts, connection
+/// errors, invalid responses) count against the endpoint's error rate; 429s cool the endpoint as rate
+/// limited instead; content-filter refusals and client errors are the request's doing, not the endpoint's.</summary>
 public enum OutcomeStatus : byte
 {
     /// <summary>The provider answered with a usable response.</summary>
