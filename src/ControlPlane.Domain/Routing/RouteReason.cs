@@ -29,6 +29,9 @@ public enum RouteReason : byte
     PanicSpread = 11,
     /// <summary>The first primary cannot serve this request (capabilities, context window): an approved fallback.</summary>
     PrimaryIneligible = 12,
+
+    /// <summary>The primary is ramping back after a recovery and this request fell outside its admitted share.</summary>
+    PrimaryRecovering = 13,
 }
 
 /// <summary>Wire names of <see cref="RouteReason"/> (snake_case, stable).</summary>
@@ -49,6 +52,7 @@ public static class RouteReasonNames
         "half_open_probe",
         "panic_spread",
         "primary_ineligible",
+        "primary_recovering",
     ];
 
     /// <summary>Every reason, in enum order.</summary>

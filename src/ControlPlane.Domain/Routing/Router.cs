@@ -61,6 +61,7 @@ public sealed class Router
         Drained,
         Excluded,
         Incapable,
+        Ramping,
     }
 
     /// <summary>Decides where <paramref name="request"/> goes. The fallback chain (endpoint indices, best
@@ -102,6 +103,23 @@ public sealed class Router
             else if (verdict == Verdict.Excluded && i < primaries.Length)
             {
                 primaryExcluded = true;
+            }
+        }
+
+        // Recovery ramp: a primary back from an outage takes only its TrafficFraction of the requests; the
+        // rest go to the other candidates. Without another candidate (or outside auto_fallback) it takes all.
+        bool rampGated = route.Mode == RoutingMode.AutoFallback;
+        for (int i = 0; rampGated && i < primaries.Length && available > 1; i++)
+        {
+            if (verdicts[i] == Verdict.Eligible)
+            {
+                double fraction = snapshot.Slots[primaries[i]].TrafficFraction;
+                if (fraction < 1.0 && _random.NextDouble() >= fraction)
+                {
+                    verdicts[i] = Verdict.Ramping;
+                    available--;
+                    availablePrimaries--;
+                }
             }
         }
 
@@ -164,7 +182,7 @@ public sealed class Router
                 if (verdicts[i] is Verdict.Eligible or Verdict.EligibleForced)
                 {
                     pool[n] = primaries[i];
-                    weights[n] = Weight(snapshot.Slots[primaries[i]], verdicts[i]);
+                    weights[n] = Weight(snapshot.Slots[primaries[i]], verdicts[i], rampGated);
                     n++;
                 }
             }
@@ -213,7 +231,7 @@ public sealed class Router
         for (int i = 0; i < total && count < fallbacks.Length; i++)
         {
             int e = i < primaries.Length ? primaries[i] : approvedFallbacks[i - primaries.Length];
-            if (e != pick && verdicts[i] is Verdict.Eligible or Verdict.EligibleForced)
+            if (e != pick && verdicts[i] is Verdict.Eligible or Verdict.EligibleForced or Verdict.Ramping)
             {
                 fallbacks[count++] = e;
             }
@@ -265,6 +283,7 @@ public sealed class Router
         Verdict.Drained => RouteReason.Drained,
         Verdict.Excluded => RouteReason.FallbackAfterError,
         Verdict.Incapable => RouteReason.PrimaryIneligible,
+        Verdict.Ramping => RouteReason.PrimaryRecovering,
         _ => RouteReason.Primary,
     };
 
@@ -315,13 +334,14 @@ public sealed class Router
 
     private bool SpreadEligible(Verdict verdict, int classIndex, int endpoint, in TokenReservation reservation, DateTimeOffset now) => verdict switch
     {
-        Verdict.Eligible or Verdict.EligibleForced or Verdict.ProbeReady => true,
+        Verdict.Eligible or Verdict.EligibleForced or Verdict.ProbeReady or Verdict.Ramping => true,
         Verdict.HalfOpenNoProbe or Verdict.RateLimited => HasQuota(classIndex, endpoint, reservation, now),
         _ => false,
     };
 
-    private double Weight(EndpointSlot slot, Verdict verdict) =>
-        verdict == Verdict.EligibleForced ? 1.0 : slot.TrafficFraction * (slot.Degraded ? _options.DegradedWeight : 1.0);
+    // When the ramp already gated admission, the fraction is not applied a second time as a weight.
+    private double Weight(EndpointSlot slot, Verdict verdict, bool rampGated) =>
+        verdict == Verdict.EligibleForced ? 1.0 : (rampGated ? 1.0 : slot.TrafficFraction) * (slot.Degraded ? _options.DegradedWeight : 1.0);
 
     private int PowerOfTwoChoices(RoutingSnapshot snapshot, ReadOnlySpan<int> pool, Span<double> weights)
     {
