@@ -69,16 +69,19 @@ public sealed class GrpcMessageReader
 
             if (result.IsCompleted)
             {
-                _reader.AdvanceTo(buffer.End);
                 if (buffer.Length == 0)
                 {
+                    _reader.AdvanceTo(buffer.End);
                     return null;
                 }
 
-                throw buffer.Length < GrpcProtocol.MessageHeaderSize
+                // The error is built before AdvanceTo: the buffer must not be read after it is released.
+                var error = buffer.Length < GrpcProtocol.MessageHeaderSize
                     ? new RpcException(StatusCode.Internal, $"Incomplete gRPC message header: the stream ended after {buffer.Length} of 5 header bytes.")
                     : new RpcException(StatusCode.Internal,
                         $"Incomplete gRPC message: the stream ended after {buffer.Length - GrpcProtocol.MessageHeaderSize} of {ParseHeader(buffer).Length} message bytes.");
+                _reader.AdvanceTo(buffer.End);
+                throw error;
             }
 
             _reader.AdvanceTo(buffer.Start, buffer.End);
