@@ -25,6 +25,8 @@ internal static class NodeHost
             });
             kestrel.AddServerHeader = false;
         });
+        // Per-request ASP.NET Core logs at Information would dominate the gRPC hot path.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddGrpcServer();
         builder.Services.AddGrpcHealth();
         builder.Services.AddGrpcReflection();
@@ -36,7 +38,7 @@ internal static class NodeHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
-        app.MapGrpcServices();
+        app.UseGrpcServices();
         return app;
     }
 

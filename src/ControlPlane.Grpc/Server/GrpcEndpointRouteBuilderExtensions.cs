@@ -6,51 +6,61 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Grpc.Server;
 
-/// <summary>Maps the registered gRPC services onto ASP.NET Core endpoint routing.</summary>
+/// <summary>Puts the registered gRPC services on the ASP.NET Core pipeline.</summary>
 public static class GrpcEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps every method of every registered service at <c>/{service}/{method}</c>, plus a
-    /// fallback that answers other gRPC requests with UNIMPLEMENTED (HTTP 200, Trailers-Only).</summary>
+    /// <summary>Maps every method of every registered service at <c>/{service}/{method}</c> with endpoint
+    /// routing, plus a fallback that answers other gRPC requests with UNIMPLEMENTED (HTTP 200, Trailers-Only).
+    /// Composes with other endpoints; <see cref="UseGrpcServices"/> is the faster choice for a gRPC port.</summary>
     public static IEndpointRouteBuilder MapGrpcServices(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var runtime = endpoints.ServiceProvider.GetService<GrpcServerRuntime>()
-            ?? throw new InvalidOperationException("Call services.AddGrpcServer() before app.MapGrpcServices().");
-        var registry = endpoints.ServiceProvider.GetRequiredService<GrpcServiceRegistry>();
-        var serviceNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var service in registry.Services)
+        var dispatcher = CreateDispatcher(endpoints.ServiceProvider);
+        foreach (var method in dispatcher.Methods)
         {
-            serviceNames.Add(service.ServiceName);
-            foreach (var method in service.Methods)
-            {
-                var handler = method;
-                endpoints.Map(RoutePatternFactory.Parse(method.Path), http => handler.HandleCallAsync(http, runtime))
-                    .WithDisplayName("gRPC " + method.Path);
-            }
+            var handler = method;
+            endpoints.Map(RoutePatternFactory.Parse(method.Path), http =>
+                {
+                    // Routing matches case-insensitively; gRPC paths are case-sensitive.
+                    return string.Equals(http.Request.Path.Value, handler.Path, StringComparison.Ordinal)
+                        ? handler.HandleCallAsync(http, dispatcher.Runtime)
+                        : dispatcher.HandleUnimplementedAsync(http);
+                })
+                .WithDisplayName("gRPC " + method.Path);
         }
 
-        var unimplemented = new RouteValueDictionary { ["method"] = new GrpcRequestConstraint() };
-        endpoints.Map(
-                RoutePatternFactory.Parse("/{service}/{method}", defaults: null, parameterPolicies: unimplemented),
-                http => HandleUnimplementedAsync(http, runtime, serviceNames))
+        var constraint = new RouteValueDictionary { ["method"] = new GrpcRequestConstraint() };
+        endpoints.Map(RoutePatternFactory.Parse("/{service}/{method}", defaults: null, parameterPolicies: constraint), dispatcher.HandleUnimplementedAsync)
             .WithDisplayName("gRPC unimplemented");
         return endpoints;
     }
 
-    private static Task HandleUnimplementedAsync(HttpContext http, GrpcServerRuntime runtime, HashSet<string> serviceNames)
+    /// <summary>Serves the registered gRPC services from a middleware, before (and without) endpoint routing:
+    /// a registered path runs its method, any other request with a gRPC content type gets UNIMPLEMENTED,
+    /// and everything else goes on to the rest of the pipeline. Call it before <c>UseRouting</c>.</summary>
+    public static IApplicationBuilder UseGrpcServices(this IApplicationBuilder app)
     {
-        if (runtime.Reject(http) is { } rejection)
+        ArgumentNullException.ThrowIfNull(app);
+        var dispatcher = CreateDispatcher(app.ApplicationServices);
+        var runtime = dispatcher.Runtime;
+        return app.Use(next => http =>
         {
-            return rejection;
-        }
+            if (dispatcher.TryGetMethod(http.Request.Path.Value, out var handler))
+            {
+                return handler.HandleCallAsync(http, runtime);
+            }
 
-        var service = (string?)http.Request.RouteValues["service"] ?? "";
-        var detail = serviceNames.Contains(service)
-            ? $"Method '{http.Request.Path.Value}' is unimplemented."
-            : $"Service '{service}' is unimplemented.";
-        GrpcServerLog.CallFailed(runtime.Logger, http.Request.Path.Value ?? "", StatusCode.Unimplemented, detail);
-        GrpcServerRuntime.WriteTrailersOnly(http, StatusCode.Unimplemented, detail);
-        return Task.CompletedTask;
+            return GrpcProtocol.IsGrpcContentType(http.Request.ContentType)
+                ? dispatcher.HandleUnimplementedAsync(http)
+                : next(http);
+        });
+    }
+
+    private static GrpcServiceDispatcher CreateDispatcher(IServiceProvider services)
+    {
+        var runtime = services.GetService<GrpcServerRuntime>()
+            ?? throw new InvalidOperationException("Call services.AddGrpcServer() before mapping the gRPC services.");
+        return new GrpcServiceDispatcher(services.GetRequiredService<GrpcServiceRegistry>(), runtime);
     }
 
     /// <summary>Lets the unimplemented fallback match only gRPC requests, so other two-segment paths stay 404.</summary>

@@ -112,11 +112,11 @@ internal sealed class GrpcServerRuntime : IDisposable
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = GrpcProtocol.ContentType;
         var headers = response.Headers;
-        headers[GrpcProtocol.AcceptEncodingHeader] = GrpcCompression.AcceptEncoding;
-        headers[GrpcProtocol.StatusHeader] = StatusString(code);
+        headers.GrpcAcceptEncoding = GrpcCompression.AcceptEncoding;
+        headers.GrpcStatus = StatusString(code);
         if (detail.Length > 0)
         {
-            headers[GrpcProtocol.MessageHeader] = GrpcPercentEncoding.Encode(detail);
+            headers.GrpcMessage = GrpcPercentEncoding.Encode(detail);
         }
     }
 

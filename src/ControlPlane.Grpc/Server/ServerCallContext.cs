@@ -38,7 +38,10 @@ public sealed class ServerCallContext
         Method = method;
         var response = http.Response;
         response.ContentType = GrpcProtocol.ContentType;
-        response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcCompression.AcceptEncoding;
+        // Kestrel keeps the gRPC headers as known fields: the typed properties skip the unknown-header dictionary.
+        response.Headers.GrpcAcceptEncoding = GrpcCompression.AcceptEncoding;
+        var encoding = http.Request.Headers.GrpcEncoding.ToString();
+        RequestEncoding = encoding.Length == 0 || encoding == GrpcProtocol.IdentityEncoding ? null : encoding;
     }
 
     /// <summary>The method's path, e.g. <c>/grpc.health.v1.Health/Check</c>.</summary>
@@ -104,14 +107,7 @@ public sealed class ServerCallContext
     }
 
     /// <summary>The request's <c>grpc-encoding</c>, null for identity.</summary>
-    internal string? RequestEncoding
-    {
-        get
-        {
-            var value = _http.Request.Headers[GrpcProtocol.EncodingHeader].ToString();
-            return value.Length == 0 || value == GrpcProtocol.IdentityEncoding ? null : value;
-        }
-    }
+    internal string? RequestEncoding { get; }
 
     internal bool HasDeadline => _deadlineSignal is not null;
 
@@ -168,7 +164,7 @@ public sealed class ServerCallContext
     internal bool TryStart(out Status failure)
     {
         failure = default;
-        var timeoutHeader = _http.Request.Headers[GrpcProtocol.TimeoutHeader];
+        var timeoutHeader = _http.Request.Headers.GrpcTimeout;
         if (timeoutHeader.Count == 0)
         {
             return true;
@@ -278,10 +274,10 @@ public sealed class ServerCallContext
 
         var provider = GrpcCompression.Find(encoding);
         if (provider is not null
-            && GrpcCompression.Accepts(_http.Request.Headers[GrpcProtocol.AcceptEncodingHeader].ToString(), encoding))
+            && GrpcCompression.Accepts(_http.Request.Headers.GrpcAcceptEncoding.ToString(), encoding))
         {
             _compressor = provider;
-            _http.Response.Headers[GrpcProtocol.EncodingHeader] = provider.EncodingName;
+            _http.Response.Headers.GrpcEncoding = provider.EncodingName;
         }
     }
 
@@ -302,10 +298,10 @@ public sealed class ServerCallContext
                 ?? throw new InvalidOperationException("The transport does not support response trailers.");
         }
 
-        target[GrpcProtocol.StatusHeader] = GrpcServerRuntime.StatusString(status.StatusCode);
+        target.GrpcStatus = GrpcServerRuntime.StatusString(status.StatusCode);
         if (!string.IsNullOrEmpty(status.Detail))
         {
-            target[GrpcProtocol.MessageHeader] = GrpcPercentEncoding.Encode(status.Detail);
+            target.GrpcMessage = GrpcPercentEncoding.Encode(status.Detail);
         }
 
         if (_responseTrailers is { Count: > 0 })

@@ -24,13 +24,6 @@ internal abstract class ServerMethodHandler
             return;
         }
 
-        // Routing matches paths case-insensitively; gRPC paths are case-sensitive.
-        if (!string.Equals(http.Request.Path.Value, Path, StringComparison.Ordinal))
-        {
-            GrpcServerRuntime.WriteTrailersOnly(http, StatusCode.Unimplemented, $"Method '{http.Request.Path.Value}' is unimplemented.");
-            return;
-        }
-
         var context = new ServerCallContext(http, runtime, Path);
         try
         {
@@ -84,22 +77,11 @@ internal abstract class ServerMethodHandler
     protected static GrpcMessageReader CreateReader(ServerCallContext context) =>
         new(context.HttpContext.Request.BodyReader, context.Runtime.Options.MaxReceiveMessageSize, context.RequestEncoding);
 
-    /// <summary>Reads the single request of a unary or server-streaming call; zero or several
-    /// messages end the call with INTERNAL, as grpc-java and grpc-go do.</summary>
-    protected static async Task<TRequest> ReadSingleRequestAsync<TRequest>(ServerCallContext context, Marshaller<TRequest> marshaller)
+    /// <summary>Reads the single request of a unary or server-streaming call, waiting for the client's
+    /// half-close; zero or several messages end the call with INTERNAL, as grpc-java does.</summary>
+    protected static ValueTask<TRequest> ReadSingleRequestAsync<TRequest>(ServerCallContext context, Marshaller<TRequest> marshaller)
         where TRequest : class
-    {
-        var reader = CreateReader(context);
-        var token = context.ReadToken;
-        var request = await reader.ReadAsync(marshaller, token).ConfigureAwait(false)
-            ?? throw new RpcException(StatusCode.Internal, "The request stream ended without a message: this method takes exactly one request message.");
-        if (await reader.ReadAsync(marshaller, token).ConfigureAwait(false) is not null)
-        {
-            throw new RpcException(StatusCode.Internal, "The request stream carried more than one message: this method takes exactly one request message.");
-        }
-
-        return request;
-    }
+        => CreateReader(context).ReadSingleAsync(marshaller, context.ReadToken);
 }
 
 internal sealed class UnaryMethodHandler<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse> handler)

@@ -22,7 +22,9 @@ public sealed class ProtocolErrorTests : IClassFixture<TestServerFixture>
     [Theory]
     [InlineData("/test.v1.Test/Missing", "Method '/test.v1.Test/Missing' is unimplemented.")]
     [InlineData("/no.such.Service/Call", "Service 'no.such.Service' is unimplemented.")]
-    [InlineData("/test.v1.test/unary", "Method '/test.v1.test/unary' is unimplemented.")]
+    [InlineData("/test.v1.Test/unary", "Method '/test.v1.Test/unary' is unimplemented.")]
+    [InlineData("/test.v1.test/Unary", "Service 'test.v1.test' is unimplemented.")]
+    [InlineData("/justonesegment", "Method '/justonesegment' is unimplemented.")]
     public async Task Unknown_method_is_HTTP_200_Trailers_Only_UNIMPLEMENTED_without_body(string path, string detail)
     {
         var response = await _client.UnaryAsync(path, new EchoRequest());
@@ -214,6 +216,15 @@ public sealed class ProtocolErrorTests : IClassFixture<TestServerFixture>
 
         AssertStatus(response, StatusCode.Internal, "Failed to decompress gzip");
         await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Non_gRPC_requests_pass_through_the_middleware()
+    {
+        using var response = await _client.GetAsync("health/page");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.False(response.Headers.Contains("grpc-status"));
     }
 
     private static void AssertStatus(GrpcResponse response, StatusCode code, string detailPart)

@@ -37,8 +37,10 @@ public sealed class GrpcTestServer : IAsyncDisposable
     public HttpClient Client => _client.Value;
 
     /// <summary>Starts a server hosting the services <paramref name="configureServices"/> registers
-    /// (after <c>AddGrpcServer</c>).</summary>
-    public static async Task<GrpcTestServer> StartAsync(Action<IServiceCollection> configureServices, Action<GrpcServerOptions>? configureOptions = null)
+    /// (after <c>AddGrpcServer</c>), served by <c>UseGrpcServices</c> or, when
+    /// <paramref name="useEndpointRouting"/>, by <c>MapGrpcServices</c>.</summary>
+    public static async Task<GrpcTestServer> StartAsync(
+        Action<IServiceCollection> configureServices, Action<GrpcServerOptions>? configureOptions = null, bool useEndpointRouting = false)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -54,7 +56,14 @@ public sealed class GrpcTestServer : IAsyncDisposable
         builder.Services.AddGrpcServer(configureOptions);
         configureServices(builder.Services);
         var app = builder.Build();
-        app.MapGrpcServices();
+        if (useEndpointRouting)
+        {
+            app.MapGrpcServices();
+        }
+        else
+        {
+            app.UseGrpcServices();
+        }
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new GrpcTestServer(app, new Uri(address + "/"));
