@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ControlPlane.Grpc.Server;
 
@@ -22,6 +23,13 @@ internal abstract class ServerMethodHandler
         {
             await rejection.ConfigureAwait(false);
             return;
+        }
+
+        // A gRPC body is a stream of messages, each bounded by MaxReceiveMessageSize: Kestrel's
+        // whole-body limit (30 MB by default) would cut long-lived streams.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = null;
         }
 
         var context = new ServerCallContext(http, runtime, Path);
