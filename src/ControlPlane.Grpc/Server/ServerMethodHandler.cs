@@ -50,7 +50,16 @@ internal abstract class ServerMethodHandler
                 {
                     // The client gets DEADLINE_EXCEEDED on time even if the handler ignores its token;
                     // the request stays ours until the handler returns (Kestrel reuses HttpContext).
-                    await context.CompleteOnDeadlineAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await context.CompleteOnDeadlineAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+                    {
+                        // The client went away at the same moment: there is no one left to tell.
+                        GrpcServerLog.HandlerFailedAfterEnd(runtime.Logger, Path, ex);
+                    }
+
                     try
                     {
                         await run.ConfigureAwait(false);
