@@ -1,0 +1,151 @@
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace ControlPlane.Fleet.Yaml;
+
+/// <summary>Reads one YAML document into a <see cref="ConfigNode"/> tree with positions, turning syntax errors into located errors.</summary>
+internal sealed class ConfigDocument
+{
+    private const string StringTag = "tag:yaml.org,2002:str";
+
+    private readonly Parser _parser;
+    private readonly ConfigErrorSink _errors;
+    private readonly Dictionary<string, ConfigNode> _anchors = new(StringComparer.Ordinal);
+
+    // Starts of the flow collections ([...] and {...}) being read: where an unclosed one is reported.
+    private readonly Stack<SourcePosition> _openFlows = new();
+
+    private ConfigDocument(TextReader reader, ConfigErrorSink errors)
+    {
+        _parser = new Parser(reader);
+        _errors = errors;
+    }
+
+    /// <summary>The root node, or null when the stream is empty or has a syntax error (reported to <paramref name="errors"/>).</summary>
+    public static ConfigNode? Read(TextReader reader, ConfigErrorSink errors) => new ConfigDocument(reader, errors).Read();
+
+    private ConfigNode? Read()
+    {
+        var parser = _parser;
+        var errors = _errors;
+        try
+        {
+            parser.Consume<StreamStart>();
+            if (parser.Accept<StreamEnd>(out _))
+            {
+                return null;
+            }
+
+            parser.Consume<DocumentStart>();
+            var root = ReadNode();
+            parser.Consume<DocumentEnd>();
+            if (parser.Accept<DocumentStart>(out var second))
+            {
+                errors.Add(At(second.Start), "", "only one YAML document is allowed per fleet file");
+                return null;
+            }
+
+            return root;
+        }
+        catch (YamlException e)
+        {
+            errors.Add(At(e.Start), "", "YAML syntax error: " + e.Message);
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) on an unclosed flow collection.
+            var at = _openFlows.Count > 0 ? _openFlows.Peek() : parser.Current is { } current ? At(current.End) : new SourcePosition(1, 1);
+            errors.Add(at, "", "YAML syntax error: this [ or { is not closed");
+            return null;
+        }
+    }
+
+    private ConfigNode ReadNode()
+    {
+        var parser = _parser;
+        var anchors = _anchors;
+        var errors = _errors;
+        if (parser.TryConsume<AnchorAlias>(out var alias))
+        {
+            if (anchors.TryGetValue(alias.Value.Value, out var target))
+            {
+                return target;
+            }
+
+            throw new YamlException(alias.Start, alias.End, $"unknown alias '*{alias.Value.Value}'");
+        }
+
+        ConfigNode node;
+        NodeEvent start;
+        if (parser.TryConsume<Scalar>(out var scalar))
+        {
+            start = scalar;
+            bool isPlain = scalar.Style == ScalarStyle.Plain && (scalar.Tag.IsEmpty || scalar.Tag.Value != StringTag);
+            node = new ScalarNode(At(scalar.Start), scalar.Value, isPlain);
+        }
+        else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+        {
+            start = sequenceStart;
+            var items = new List<ConfigNode>();
+            bool flow = sequenceStart.Style == SequenceStyle.Flow;
+            if (flow)
+            {
+                _openFlows.Push(At(sequenceStart.Start));
+            }
+
+            while (!parser.TryConsume<SequenceEnd>(out _))
+            {
+                items.Add(ReadNode());
+            }
+
+            if (flow)
+            {
+                _openFlows.Pop();
+            }
+
+            node = new SequenceNode(At(sequenceStart.Start), items);
+        }
+        else
+        {
+            var mappingStart = parser.Consume<MappingStart>();
+            start = mappingStart;
+            var entries = new List<KeyValuePair<ScalarNode, ConfigNode>>();
+            bool flow = mappingStart.Style == MappingStyle.Flow;
+            if (flow)
+            {
+                _openFlows.Push(At(mappingStart.Start));
+            }
+
+            while (!parser.TryConsume<MappingEnd>(out _))
+            {
+                var key = ReadNode();
+                var value = ReadNode();
+                if (key is ScalarNode scalarKey)
+                {
+                    entries.Add(new(scalarKey, value));
+                }
+                else
+                {
+                    errors.Add(key.Position, "", $"mapping keys must be plain names, got {key.Describe()}");
+                }
+            }
+
+            if (flow)
+            {
+                _openFlows.Pop();
+            }
+
+            node = new MappingNode(At(mappingStart.Start), entries);
+        }
+
+        if (!start.Anchor.IsEmpty)
+        {
+            anchors[start.Anchor.Value] = node;
+        }
+
+        return node;
+    }
+
+    private static SourcePosition At(Mark mark) => new((int)Math.Min(mark.Line, int.MaxValue), (int)Math.Min(mark.Column, int.MaxValue));
+}
