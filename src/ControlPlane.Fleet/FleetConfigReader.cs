@@ -30,7 +30,7 @@ internal sealed class FleetConfigReader
         {
             if (errors.Count == 0)
             {
-                errors.Add(root?.Position ?? new SourcePosition(1, 1), "", "the file is empty; expected a mapping with 'endpoints' and 'classes'");
+                errors.Add(new SourcePosition(1, 1), "", "the file is empty; expected a mapping with 'endpoints' and 'classes'");
             }
 
             return null;
