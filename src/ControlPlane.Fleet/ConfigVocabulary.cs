@@ -7,6 +7,9 @@ namespace ControlPlane.Fleet;
 /// <summary>The enumerated names a fleet file may use, so errors can list the valid ones.</summary>
 internal static class ConfigVocabulary
 {
+    // Shorter typed names would match too many ids by prefix to be a useful hint.
+    private const int MinPrefixLength = 4;
+
     /// <summary>Capability names in flag order; <see cref="CapabilityNames.TryParse"/> is the authority, a test keeps the two in step.</summary>
     public static readonly IReadOnlyList<string> CapabilityNamesInOrder =
         ["tools", "vision", "json_mode", "streaming", "structured_outputs", "reasoning", "audio"];
@@ -50,11 +53,13 @@ internal static class ConfigVocabulary
     public static string Format(Capabilities capabilities) =>
         string.Join(", ", CapabilityNamesInOrder.Where(n => CapabilityNames.TryParse(n, out var flag) && (capabilities & flag) != 0));
 
-    /// <summary>The closest name within two edits, for "did you mean" hints.</summary>
+    /// <summary>The closest name within two edits, or one the typed name is a prefix of (a forgotten
+    /// <c>-us</c> suffix), for "did you mean" hints.</summary>
     public static string? Suggest(string name, IEnumerable<string> candidates) =>
         candidates
             .Select(c => (Name: c, Distance: EditDistance.Between(name, c)))
-            .Where(c => c.Distance <= EditDistance.SuggestionLimit && c.Distance < Math.Max(name.Length, 1))
+            .Where(c => (c.Distance <= EditDistance.SuggestionLimit && c.Distance < name.Length)
+                || (name.Length >= MinPrefixLength && c.Name.StartsWith(name, StringComparison.Ordinal)))
             .OrderBy(c => c.Distance)
             .Select(c => c.Name)
             .FirstOrDefault();

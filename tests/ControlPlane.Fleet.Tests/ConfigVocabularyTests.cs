@@ -35,6 +35,12 @@ public sealed class ConfigVocabularyTests
     }
 
     [Fact]
+    public void A_name_missing_its_suffix_is_suggested_the_full_name()
+    {
+        Assert.Equal("openai-gpt41-us", ConfigVocabulary.Suggest("openai-gpt41", ["openai-gpt4o-us", "openai-gpt41-us"]));
+    }
+
+    [Fact]
     public void Distant_names_are_not_suggested()
     {
         Assert.Null(ConfigVocabulary.Suggest("colour", ["name", "owner", "mode"]));
