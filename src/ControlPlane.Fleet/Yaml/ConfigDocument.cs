@@ -8,12 +8,17 @@ internal sealed class ConfigDocument
 {
     private const string StringTag = "tag:yaml.org,2002:str";
 
+    // The schema nests four levels; the bound keeps a hostile file from exhausting the stack (which no catch survives).
+    private const int MaxDepth = 64;
+
     private readonly Parser _parser;
     private readonly ConfigErrorSink _errors;
     private readonly Dictionary<string, ConfigNode> _anchors = new(StringComparer.Ordinal);
 
     // Starts of the flow collections ([...] and {...}) being read: where an unclosed one is reported.
     private readonly Stack<SourcePosition> _openFlows = new();
+
+    private int _depth;
 
     private ConfigDocument(TextReader reader, ConfigErrorSink errors)
     {
@@ -62,6 +67,25 @@ internal sealed class ConfigDocument
     }
 
     private ConfigNode ReadNode()
+    {
+        if (_depth >= MaxDepth)
+        {
+            var here = _parser.Current!;
+            throw new YamlException(here.Start, here.End, $"nesting deeper than {MaxDepth} levels");
+        }
+
+        _depth++;
+        try
+        {
+            return ReadNodeAtDepth();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private ConfigNode ReadNodeAtDepth()
     {
         var parser = _parser;
         var anchors = _anchors;

@@ -57,6 +57,17 @@ public sealed class ConfigDocumentTests
     }
 
     [Fact]
+    public void Deep_nesting_is_an_error_not_a_stack_overflow()
+    {
+        const int depth = 100_000;
+        var errors = Errors("endpoints: " + new string('[', depth) + new string(']', depth) + "\n");
+
+        var error = Assert.Single(errors);
+        Assert.Equal(1, error.Line);
+        Assert.Equal("YAML syntax error: nesting deeper than 64 levels", error.Message);
+    }
+
+    [Fact]
     public void Complex_mapping_keys_are_rejected()
     {
         var errors = Errors("? [a, b]\n: 1\n" + Base);
