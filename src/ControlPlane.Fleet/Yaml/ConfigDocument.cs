@@ -31,22 +31,20 @@ internal sealed class ConfigDocument
 
     private ConfigNode? Read()
     {
-        var parser = _parser;
-        var errors = _errors;
         try
         {
-            parser.Consume<StreamStart>();
-            if (parser.Accept<StreamEnd>(out _))
+            _parser.Consume<StreamStart>();
+            if (_parser.Accept<StreamEnd>(out _))
             {
                 return null;
             }
 
-            parser.Consume<DocumentStart>();
+            _parser.Consume<DocumentStart>();
             var root = ReadNode();
-            parser.Consume<DocumentEnd>();
-            if (parser.Accept<DocumentStart>(out var second))
+            _parser.Consume<DocumentEnd>();
+            if (_parser.Accept<DocumentStart>(out var second))
             {
-                errors.Add(At(second.Start), "", "only one YAML document is allowed per fleet file");
+                _errors.Add(At(second.Start), "", "only one YAML document is allowed per fleet file");
                 return null;
             }
 
@@ -54,14 +52,14 @@ internal sealed class ConfigDocument
         }
         catch (YamlException e)
         {
-            errors.Add(At(e.Start), "", "YAML syntax error: " + e.Message);
+            _errors.Add(At(e.Start), "", "YAML syntax error: " + e.Message);
             return null;
         }
         catch (InvalidOperationException)
         {
             // YamlDotNet's scanner throws this (not a YamlException) on an unclosed flow collection.
-            var at = _openFlows.Count > 0 ? _openFlows.Peek() : parser.Current is { } current ? At(current.End) : new SourcePosition(1, 1);
-            errors.Add(at, "", "YAML syntax error: this [ or { is not closed");
+            var at = _openFlows.Count > 0 ? _openFlows.Peek() : _parser.Current is { } current ? At(current.End) : new SourcePosition(1, 1);
+            _errors.Add(at, "", "YAML syntax error: this [ or { is not closed");
             return null;
         }
     }
@@ -87,12 +85,9 @@ internal sealed class ConfigDocument
 
     private ConfigNode ReadNodeAtDepth()
     {
-        var parser = _parser;
-        var anchors = _anchors;
-        var errors = _errors;
-        if (parser.TryConsume<AnchorAlias>(out var alias))
+        if (_parser.TryConsume<AnchorAlias>(out var alias))
         {
-            if (anchors.TryGetValue(alias.Value.Value, out var target))
+            if (_anchors.TryGetValue(alias.Value.Value, out var target))
             {
                 return target;
             }
@@ -102,13 +97,13 @@ internal sealed class ConfigDocument
 
         ConfigNode node;
         NodeEvent start;
-        if (parser.TryConsume<Scalar>(out var scalar))
+        if (_parser.TryConsume<Scalar>(out var scalar))
         {
             start = scalar;
             bool isPlain = scalar.Style == ScalarStyle.Plain && (scalar.Tag.IsEmpty || scalar.Tag.Value != StringTag);
             node = new ScalarNode(At(scalar.Start), scalar.Value, isPlain);
         }
-        else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+        else if (_parser.TryConsume<SequenceStart>(out var sequenceStart))
         {
             start = sequenceStart;
             var items = new List<ConfigNode>();
@@ -118,7 +113,7 @@ internal sealed class ConfigDocument
                 _openFlows.Push(At(sequenceStart.Start));
             }
 
-            while (!parser.TryConsume<SequenceEnd>(out _))
+            while (!_parser.TryConsume<SequenceEnd>(out _))
             {
                 items.Add(ReadNode());
             }
@@ -132,7 +127,7 @@ internal sealed class ConfigDocument
         }
         else
         {
-            var mappingStart = parser.Consume<MappingStart>();
+            var mappingStart = _parser.Consume<MappingStart>();
             start = mappingStart;
             var entries = new List<KeyValuePair<ScalarNode, ConfigNode>>();
             bool flow = mappingStart.Style == MappingStyle.Flow;
@@ -141,7 +136,7 @@ internal sealed class ConfigDocument
                 _openFlows.Push(At(mappingStart.Start));
             }
 
-            while (!parser.TryConsume<MappingEnd>(out _))
+            while (!_parser.TryConsume<MappingEnd>(out _))
             {
                 var key = ReadNode();
                 var value = ReadNode();
@@ -151,7 +146,7 @@ internal sealed class ConfigDocument
                 }
                 else
                 {
-                    errors.Add(key.Position, "", $"mapping keys must be plain names, got {key.Describe()}");
+                    _errors.Add(key.Position, "", $"mapping keys must be plain names, got {key.Describe()}");
                 }
             }
 
@@ -165,7 +160,7 @@ internal sealed class ConfigDocument
 
         if (!start.Anchor.IsEmpty)
         {
-            anchors[start.Anchor.Value] = node;
+            _anchors[start.Anchor.Value] = node;
         }
 
         return node;
