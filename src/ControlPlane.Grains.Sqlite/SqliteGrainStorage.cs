@@ -214,7 +214,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IAsyncDisposable, IDispo
         }
 
         var cleared = reader.IsDBNull(0);
-        ReadOnlyMemory<byte>? data = cleared ? null : (byte[])reader.GetValue(0);
+        ReadOnlyMemory<byte>? data = cleared ? (ReadOnlyMemory<byte>?)null : (byte[])reader.GetValue(0);
         var etag = cleared ? null : reader.GetInt64(1).ToString(CultureInfo.InvariantCulture);
         return new GrainStateRecord(data, etag, reader.GetInt64(2));
     }

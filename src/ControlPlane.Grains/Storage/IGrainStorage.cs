@@ -12,7 +12,8 @@ namespace ControlPlane.Grains.Storage;
 /// </list></summary>
 public interface IGrainStorage
 {
-    /// <summary>Reads a grain's state; <c>null</c> when the grain never stored state.</summary>
+    /// <summary>Reads a grain's state: <c>null</c> when the grain never stored state; a tombstone (no data, no etag,
+    /// the epoch) after a clear.</summary>
     ValueTask<GrainStateRecord?> ReadAsync(GrainId grainId, CancellationToken cancellationToken = default);
 
     /// <summary>Writes state if the stored etag is <paramref name="expectedETag"/> and the stored epoch is not newer

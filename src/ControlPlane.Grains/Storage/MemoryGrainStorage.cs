@@ -19,7 +19,7 @@ public sealed class MemoryGrainStorage : IGrainStorage
         }
 
         // Copy out so callers cannot mutate what is stored.
-        ReadOnlyMemory<byte>? data = e.Data is null ? null : e.Data.ToArray();
+        ReadOnlyMemory<byte>? data = e.Data is null ? (ReadOnlyMemory<byte>?)null : e.Data.ToArray();
         return ValueTask.FromResult<GrainStateRecord?>(new GrainStateRecord(data, e.ETag, e.Epoch));
     }
 
