@@ -37,4 +37,7 @@ internal static partial class GrainLog
 
     [LoggerMessage(11, LogLevel.Debug, "Idle collection deactivated {Count} activations")]
     public static partial void Collected(this ILogger logger, int count);
+
+    [LoggerMessage(12, LogLevel.Warning, "Grain silo {SiloId} gave up waiting for deactivations after {Timeout}; {Count} activations abandoned")]
+    public static partial void ShutdownTimedOut(this ILogger logger, string siloId, TimeSpan timeout, int count);
 }

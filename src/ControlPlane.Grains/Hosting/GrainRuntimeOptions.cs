@@ -25,6 +25,11 @@ public sealed class GrainRuntimeOptions
     /// <value>Between 10 ms and 1 h. Defaults to 30 s.</value>
     public TimeSpan ActivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long graceful shutdown waits for queued turns and deactivations before giving up on the rest
+    /// (a turn stuck forever must not hang the process).</summary>
+    /// <value>Between 10 ms and 1 h. Defaults to 1 min.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The cancellation deadline handed to OnDeactivateAsync.</summary>
     /// <value>Between 10 ms and 1 h. Defaults to 30 s.</value>
     public TimeSpan DeactivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -53,6 +58,7 @@ internal sealed class GrainRuntimeOptionsValidator : IValidateOptions<GrainRunti
         }
 
         Check(failures, nameof(options.ActivationTimeout), options.ActivationTimeout, s_minTimeout, TimeSpan.FromHours(1));
+        Check(failures, nameof(options.ShutdownTimeout), options.ShutdownTimeout, s_minTimeout, TimeSpan.FromHours(1));
         Check(failures, nameof(options.DeactivationTimeout), options.DeactivationTimeout, s_minTimeout, TimeSpan.FromHours(1));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -315,6 +315,7 @@ internal sealed class GrainActivation
         {
             GrainTurn.Current = null;
             OnTurnCompleted(turn);
+            turn.Settle();
         }
     }
 

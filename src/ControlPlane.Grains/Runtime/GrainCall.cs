@@ -14,6 +14,16 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ITimer? _timeoutTimer;
     private TimeSpan _timeout;
+    private TResult? _result;
+    private Exception? _error;
+    private Outcome _outcome;
+
+    private enum Outcome
+    {
+        NotRun,
+        Returned,
+        Threw,
+    }
 
     public GrainId Target { get; } = target;
 
@@ -46,17 +56,31 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
 
         try
         {
-            var result = await method.Invoke(activation.Instance!, arguments);
-            if (_completion.TrySetResult(result))
-            {
-                Volatile.Read(ref _timeoutTimer)?.Dispose();
-            }
+            _result = await method.Invoke(activation.Instance!, arguments);
+            _outcome = Outcome.Returned;
         }
 #pragma warning disable CA1031 // The grain's exception belongs to the caller.
         catch (Exception error)
 #pragma warning restore CA1031
         {
-            Fail(error);
+            _error = error;
+            _outcome = Outcome.Threw;
+        }
+    }
+
+    // Called once the activation has booked the turn as finished, so a caller that resumes sees the grain idle.
+    public override void Settle()
+    {
+        if (_outcome == Outcome.Returned)
+        {
+            if (_completion.TrySetResult(_result!))
+            {
+                Volatile.Read(ref _timeoutTimer)?.Dispose();
+            }
+        }
+        else if (_outcome == Outcome.Threw)
+        {
+            Fail(_error!);
         }
     }
 

@@ -94,14 +94,23 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
 
         _collector?.Dispose();
         Log.SiloStopping(Options.SiloId, Catalog.Count);
-        var activations = Catalog.Activations.ToArray();
-        await Task.WhenAll(activations.Where(a => !a.GrainId.IsObserver).Select(a => a.DeactivateAsync(DeactivationReason.ShuttingDown)))
-            .WaitAsync(cancellationToken);
-        await Task.WhenAll(Catalog.Activations.ToArray().Select(a => a.DeactivateAsync(DeactivationReason.ShuttingDown)))
-            .WaitAsync(cancellationToken);
+        try
+        {
+            // Grains first (their OnDeactivateAsync may still notify observers), then observers.
+            await DeactivateAllAsync(observers: false).WaitAsync(Options.ShutdownTimeout, TimeProvider, cancellationToken);
+            await DeactivateAllAsync(observers: true).WaitAsync(Options.ShutdownTimeout, TimeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            Log.ShutdownTimedOut(Options.SiloId, Options.ShutdownTimeout, Catalog.Count);
+        }
+
         Volatile.Write(ref _status, Stopped);
         Log.SiloStopped(Options.SiloId);
     }
+
+    private Task DeactivateAllAsync(bool observers) =>
+        Task.WhenAll(Catalog.Activations.ToArray().Where(a => a.GrainId.IsObserver == observers).Select(a => a.DeactivateAsync(DeactivationReason.ShuttingDown)));
 
     public async ValueTask DisposeAsync()
     {

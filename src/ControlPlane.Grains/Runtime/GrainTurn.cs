@@ -64,6 +64,11 @@ internal abstract class GrainTurn(TurnKind kind, CallChain? chain)
     /// <summary>Runs the turn on the activation's scheduler.</summary>
     public abstract Task RunAsync(GrainActivation activation);
 
+    /// <summary>Reports the outcome to whoever waits for it; runs after the activation booked the turn as finished.</summary>
+    public virtual void Settle()
+    {
+    }
+
     /// <summary>Fails the turn without running it.</summary>
     public abstract void Fail(Exception error);
 

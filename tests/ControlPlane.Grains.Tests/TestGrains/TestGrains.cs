@@ -151,7 +151,7 @@ public sealed class TurnGrain(TestGate gate) : Grain, ITurnGrain
         _exclusiveInside++;
         _maxExclusiveOverlap = Math.Max(_maxExclusiveOverlap, _exclusiveInside + _readInside);
         await Task.Yield();
-        await Task.Delay(1);
+        await Task.Yield();
         _exclusiveInside--;
     }
 
@@ -178,14 +178,16 @@ public sealed class TurnGrain(TestGate gate) : Grain, ITurnGrain
         return before != TaskScheduler.Default && TaskScheduler.Current == before;
     }
 
-    private Task<int> Rendezvous()
+    private async Task<int> Rendezvous()
     {
         if (++_arrived == 2)
         {
             _rendezvous.TrySetResult(2);
         }
 
-        return _rendezvous.Task;
+        // The test gate lets a test (or its teardown) release a turn that can never meet its partner.
+        await Task.WhenAny(_rendezvous.Task, gate.WaitAsync());
+        return _rendezvous.Task.IsCompleted ? _rendezvous.Task.Result : 1;
     }
 }
 
