@@ -6,13 +6,12 @@ namespace ControlPlane.Grains.Runtime;
 
 /// <summary>A call to a grain or observer method, with its caller's completion and its timeout.</summary>
 internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain)
-    : GrainTurn(method.TurnKind, chain)
+    : GrainTurn(method.TurnKind, chain), ITimeoutTarget
 {
-    private static readonly TimerCallback s_onTimeout = static state => ((GrainCall<TResult>)state!).OnTimeout();
 
     // Continuations run asynchronously so a caller never resumes on the callee activation's scheduler thread.
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ITimer? _timeoutTimer;
+    private CallTimeoutWheel.Registration _timeoutSlot;
     private TimeSpan _timeout;
     private TResult? _result;
     private Exception? _error;
@@ -31,19 +30,22 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
 
     public override bool IsAbandoned => _completion.Task.IsCompleted;
 
-    public void StartTimeout(TimeProvider timeProvider, TimeSpan timeout)
+    public void StartTimeout(CallTimeoutWheel? wheel, TimeSpan timeout)
     {
-        if (timeout == System.Threading.Timeout.InfiniteTimeSpan)
+        if (wheel is null)
         {
             return;
         }
 
         _timeout = timeout;
-        var timer = timeProvider.CreateTimer(s_onTimeout, this, timeout, System.Threading.Timeout.InfiniteTimeSpan);
-        Volatile.Write(ref _timeoutTimer, timer);
-        if (_completion.Task.IsCompleted)
+        _timeoutSlot = wheel.Register(this);
+    }
+
+    public void OnTimeout()
+    {
+        if (_completion.TrySetException(new GrainCallTimeoutException(Target, method.Name, _timeout)))
         {
-            timer.Dispose();
+            _timeoutSlot.Clear();
         }
     }
 
@@ -75,7 +77,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
         {
             if (_completion.TrySetResult(_result!))
             {
-                Volatile.Read(ref _timeoutTimer)?.Dispose();
+                _timeoutSlot.Clear();
             }
         }
         else if (_outcome == Outcome.Threw)
@@ -88,7 +90,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     {
         if (_completion.TrySetException(error))
         {
-            Volatile.Read(ref _timeoutTimer)?.Dispose();
+            _timeoutSlot.Clear();
         }
     }
 
@@ -102,7 +104,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
             var reply = await transport.SendAsync(destination, new GrainCallMessage(Target, method, arguments, Chain), CancellationToken.None);
             if (_completion.TrySetResult(reply is null ? default! : (TResult)reply))
             {
-                Volatile.Read(ref _timeoutTimer)?.Dispose();
+                _timeoutSlot.Clear();
             }
         }
 #pragma warning disable CA1031 // Transport failures belong to the caller.
@@ -112,6 +114,4 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
             Fail(error);
         }
     }
-
-    private void OnTimeout() => _completion.TrySetException(new GrainCallTimeoutException(Target, method.Name, _timeout));
 }

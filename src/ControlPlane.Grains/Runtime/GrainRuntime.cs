@@ -20,6 +20,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     private readonly IGrainCallTransport? _transport;
     private int _status;
     private ITimer? _collector;
+    private CallTimeoutWheel? _timeouts;
 
     public GrainRuntime(
         GrainRuntimeOptions options,
@@ -72,6 +73,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
             throw new InvalidOperationException("The grain silo was already started.");
         }
 
+        _timeouts = Options.CallTimeout == Timeout.InfiniteTimeSpan ? null : new CallTimeoutWheel(TimeProvider, Options.CallTimeout);
         _collector = TimeProvider.CreateTimer(static s => ((GrainRuntime)s!).CollectIdle(), this, Options.CollectionInterval, Options.CollectionInterval);
         Log.SiloStarted(Options.SiloId);
     }
@@ -116,6 +118,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     {
         await StopAsync(CancellationToken.None);
         _collector?.Dispose();
+        _timeouts?.Dispose();
     }
 
     public TGrain GetGrain<TGrain>(string key)
@@ -181,7 +184,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         }
 
         var call = new GrainCall<TResult>(target, method, arguments, chain);
-        call.StartTimeout(TimeProvider, Options.CallTimeout);
+        call.StartTimeout(_timeouts, Options.CallTimeout);
         Route(call, target);
         return call.Task;
     }

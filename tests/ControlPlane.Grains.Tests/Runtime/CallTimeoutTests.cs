@@ -14,7 +14,9 @@ public sealed class CallTimeoutTests
         await host.Gate.Entered;
         host.Time!.Advance(TimeSpan.FromSeconds(4));
         Assert.False(held.IsCompleted);
-        host.Time.Advance(TimeSpan.FromSeconds(1));
+
+        // Timeouts are swept in ticks of 1/30 of the timeout: due at 5 s, reported by 5 s + one tick.
+        host.Time.Advance(TimeSpan.FromSeconds(1.5));
 
         var error = await Assert.ThrowsAsync<GrainCallTimeoutException>(() => held);
         Assert.Equal(new GrainId("turns", "slow"), error.GrainId);
@@ -35,7 +37,7 @@ public sealed class CallTimeoutTests
         var held = grain.HoldAsync();
         await host.Gate.Entered;
         var queued = grain.ExclusiveAsync();
-        host.Time!.Advance(TimeSpan.FromSeconds(5));
+        host.Time!.Advance(TimeSpan.FromSeconds(6));
 
         await Assert.ThrowsAsync<GrainCallTimeoutException>(() => held);
         await Assert.ThrowsAsync<GrainCallTimeoutException>(() => queued);

@@ -37,7 +37,7 @@ public sealed class TurnTests
         var first = grain.ExclusiveRendezvousAsync();
         var second = grain.ExclusiveRendezvousAsync();
         await WaitUntil(() => host.Silo.ActivationCount == 1);
-        host.Time!.Advance(host.Silo.Options.CallTimeout);
+        host.Time!.Advance(host.Silo.Options.CallTimeout + TimeSpan.FromSeconds(1));
 
         await Assert.ThrowsAsync<GrainCallTimeoutException>(() => first);
         await Assert.ThrowsAsync<GrainCallTimeoutException>(() => second);
