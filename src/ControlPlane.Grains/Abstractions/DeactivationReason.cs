@@ -1,0 +1,14 @@
+namespace ControlPlane.Grains;
+
+/// <summary>Why an activation is being deactivated.</summary>
+public enum DeactivationReason
+{
+    /// <summary>No call reached the grain for <see cref="GrainRuntimeOptions.IdleDeactivationAge"/>.</summary>
+    IdleTimeout,
+
+    /// <summary>The grain asked for it (<see cref="Grain.DeactivateOnIdle"/>) or the application did.</summary>
+    ApplicationRequested,
+
+    /// <summary>The silo is shutting down.</summary>
+    ShuttingDown,
+}
