@@ -314,7 +314,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     }
 
     /// <inheritdoc />
-    public async Task WriteAsync(TRequest message, CancellationToken cancellationToken)
+    public async Task WriteAsync(TRequest message, CancellationToken cancellationToken = default)
     {
         if (_requestContent is null || _writeBuffer is null)
         {
