@@ -259,15 +259,15 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
         CancellationTokenRegistration registration = default;
         try
         {
+            if (cancellationToken.CanBeCanceled)
+            {
+                registration = cancellationToken.UnsafeRegister(static s => ((GrpcCall<TRequest, TResponse>)s!).Cancel(), this);
+            }
+
             var response = await _headersTask.ConfigureAwait(false);
             if (_status is { } trailersOnly)
             {
                 return Ended(trailersOnly);
-            }
-
-            if (cancellationToken.CanBeCanceled)
-            {
-                registration = cancellationToken.UnsafeRegister(static s => ((GrpcCall<TRequest, TResponse>)s!).Cancel(), this);
             }
 
             if (_reader is null)
@@ -277,7 +277,18 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
                 _reader = new GrpcMessageReader(_pipe, _channel.MaxReceiveMessageSize, GrpcResponseHeaders.Encoding(response));
             }
 
-            var message = await _reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false);
+            TResponse? message;
+            try
+            {
+                message = await _reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false);
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                // The shared frame reader can trip over a body that ends inside a message (it inspects the
+                // buffer after releasing it); that is a truncated frame, which the spec calls INTERNAL.
+                throw new RpcException(StatusCode.Internal, $"Incomplete gRPC message: the response ended inside a message ({ex.Message}).");
+            }
+
             if (message is not null)
             {
                 Current = message;
