@@ -69,19 +69,99 @@ public sealed class GrpcMessageReader
 
             if (result.IsCompleted)
             {
-                _reader.AdvanceTo(buffer.End);
                 if (buffer.Length == 0)
                 {
+                    _reader.AdvanceTo(buffer.End);
                     return null;
                 }
 
-                throw buffer.Length < GrpcProtocol.MessageHeaderSize
+                // The error is built before AdvanceTo: the buffer must not be read after it is released.
+                var error = buffer.Length < GrpcProtocol.MessageHeaderSize
                     ? new RpcException(StatusCode.Internal, $"Incomplete gRPC message header: the stream ended after {buffer.Length} of 5 header bytes.")
                     : new RpcException(StatusCode.Internal,
                         $"Incomplete gRPC message: the stream ended after {buffer.Length - GrpcProtocol.MessageHeaderSize} of {ParseHeader(buffer).Length} message bytes.");
+                _reader.AdvanceTo(buffer.End);
+                throw error;
             }
 
             _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Reads a stream that must hold exactly one message (a unary request or response body)
+    /// in as few reads as the transport allows: it waits for the end of the stream, checking the header
+    /// as soon as it arrives, and fails as soon as a second message starts, so at most one message is
+    /// ever buffered.</summary>
+    /// <exception cref="RpcException">INTERNAL for no message, several messages or malformed framing or
+    /// bytes; RESOURCE_EXHAUSTED for an oversized message; UNIMPLEMENTED for an unsupported encoding.</exception>
+    public async ValueTask<T> ReadSingleAsync<T>(Marshaller<T> marshaller, CancellationToken cancellationToken)
+        where T : class
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                _reader.AdvanceTo(buffer.Start);
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            var header = default((bool Compressed, long Length));
+            if (buffer.Length >= GrpcProtocol.MessageHeaderSize)
+            {
+                try
+                {
+                    header = ParseHeader(buffer);
+                }
+                catch
+                {
+                    _reader.AdvanceTo(buffer.End);
+                    throw;
+                }
+
+                if (buffer.Length > GrpcProtocol.MessageHeaderSize + header.Length)
+                {
+                    _reader.AdvanceTo(buffer.End);
+                    throw new RpcException(StatusCode.Internal, "The stream carried more than one message where exactly one was expected.");
+                }
+            }
+
+            if (!result.IsCompleted)
+            {
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            try
+            {
+                if (buffer.Length == 0)
+                {
+                    throw new RpcException(StatusCode.Internal, "The stream ended without a message where exactly one was expected.");
+                }
+
+                if (buffer.Length < GrpcProtocol.MessageHeaderSize)
+                {
+                    throw new RpcException(StatusCode.Internal, $"Incomplete gRPC message header: the stream ended after {buffer.Length} of 5 header bytes.");
+                }
+
+                var bodyLength = buffer.Length - GrpcProtocol.MessageHeaderSize;
+                if (bodyLength < header.Length)
+                {
+                    throw new RpcException(StatusCode.Internal, $"Incomplete gRPC message: the stream ended after {bodyLength} of {header.Length} message bytes.");
+                }
+
+                var payload = buffer.Slice(GrpcProtocol.MessageHeaderSize);
+                var message = header.Compressed
+                    ? marshaller.Deserialize(new ReadOnlySequence<byte>(_decompressor!.Decompress(payload, _maxMessageSize)))
+                    : marshaller.Deserialize(payload);
+                MessagesRead++;
+                return message;
+            }
+            finally
+            {
+                _reader.AdvanceTo(buffer.End);
+            }
         }
     }
 

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Net;
+
+namespace ControlPlane.Server;
+
+/// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--disable-diagnostics]</c>.</summary>
+internal sealed record NodeOptions
+{
+    public const int DefaultGrpcPort = 50051;
+
+    public const string Usage = """
+        Usage: controlplane [options]
+
+        Options:
+          --grpc-listen HOST:PORT   Address for gRPC (HTTP/2 cleartext). Default 127.0.0.1:50051.
+                                    HOST is an IP address or 'localhost'; PORT 0 picks a free port.
+          --disable-diagnostics     Do not serve controlplane.v1.Diagnostics (served by default).
+          -h, --help                Show this help.
+        """;
+
+    /// <summary>Where gRPC listens.</summary>
+    public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
+
+    /// <summary>Whether the Diagnostics service is served.</summary>
+    public bool EnableDiagnostics { get; init; } = true;
+
+    /// <summary>True when help was asked for.</summary>
+    public bool ShowHelp { get; init; }
+
+    /// <summary>Parses the command line; false with a message naming the bad argument.</summary>
+    public static bool TryParse(IReadOnlyList<string> args, out NodeOptions options, out string error)
+    {
+        options = new NodeOptions();
+        error = "";
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string? inlineValue = null;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                inlineValue = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+
+            switch (arg)
+            {
+                case "-h" or "--help" or "-?":
+                    options = options with { ShowHelp = true };
+                    break;
+                case "--disable-diagnostics" when inlineValue is null:
+                    options = options with { EnableDiagnostics = false };
+                    break;
+                case "--grpc-listen":
+                    var value = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
+                    if (value is null)
+                    {
+                        error = "Option '--grpc-listen' needs a value HOST:PORT, e.g. 127.0.0.1:50051.";
+                        return false;
+                    }
+
+                    if (!TryParseEndpoint(value, out var endpoint, out error))
+                    {
+                        return false;
+                    }
+
+                    options = options with { GrpcEndpoint = endpoint };
+                    break;
+                default:
+                    error = $"Unknown argument '{args[i]}'.";
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal static bool TryParseEndpoint(string value, out IPEndPoint endpoint, out string error)
+    {
+        endpoint = null!;
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || colon == value.Length - 1)
+        {
+            error = $"Invalid --grpc-listen '{value}': expected HOST:PORT, e.g. 127.0.0.1:50051.";
+            return false;
+        }
+
+        var host = value[..colon];
+        var portText = value[(colon + 1)..];
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
+        {
+            error = $"Invalid --grpc-listen '{value}': port '{portText}' must be a number from 0 to 65535.";
+            return false;
+        }
+
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        IPAddress? address;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            address = IPAddress.Loopback;
+        }
+        else if (!IPAddress.TryParse(host, out address))
+        {
+            error = $"Invalid --grpc-listen '{value}': host '{host}' must be an IP address or 'localhost'.";
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, port);
+        error = "";
+        return true;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using ControlPlane.Grpc.Tests.Support;
+using Grpc.Health.V1;
+
+namespace ControlPlane.Server.Tests;
+
+/// <summary>Runs the built <c>controlplane</c> executable as a real process.</summary>
+public sealed partial class ProgramProcessTests
+{
+    private static readonly string ExecutablePath = Path.Combine(AppContext.BaseDirectory, "controlplane.dll");
+
+    [Fact]
+    public async Task Executable_reports_its_address_serves_health_and_exits_0_on_SIGTERM()
+    {
+        using var process = Start("--grpc-listen", "127.0.0.1:0");
+        try
+        {
+            var address = await ReadListeningAddressAsync(process);
+            using var client = new HttpClient
+            {
+                BaseAddress = new Uri(address + "/"),
+                DefaultRequestVersion = HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+
+            var health = await client.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Single(HealthCheckResponse.Parser).Status);
+
+            using (var kill = Process.Start("/bin/kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("--grpc-listen", "nowhere", "expected HOST:PORT")]
+    [InlineData("--bogus", "", "Unknown argument '--bogus'")]
+    public async Task Bad_arguments_exit_non_zero_with_a_message(string arg, string value, string expected)
+    {
+        using var process = Start(value.Length == 0 ? [arg] : [arg, value]);
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.NotEqual(0, process.ExitCode);
+        var message = await stderr;
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+        Assert.Contains("Usage: controlplane", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Port_already_in_use_exits_non_zero_with_a_message()
+    {
+        using var blocker = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        blocker.Start();
+        var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
+
+        using var process = Start("--grpc-listen", $"127.0.0.1:{port}");
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("failed to start", await stderr, StringComparison.Ordinal);
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(ExecutablePath);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+    }
+
+    private static async Task<string> ReadListeningAddressAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            var match = ListeningLine().Match(line);
+            if (match.Success)
+            {
+                // Keep draining stdout so the child never blocks on a full pipe.
+                _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                return match.Groups[1].Value;
+            }
+        }
+
+        throw new InvalidOperationException("controlplane exited before printing its listening address.");
+    }
+
+    [GeneratedRegex(@"^gRPC listening on (http://\S+)$")]
+    private static partial Regex ListeningLine();
+}
