@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 
 namespace ControlPlane.Grpc.Client;
 
@@ -50,6 +52,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     private bool _requestCompleted;
     private Status? _status;
     private Metadata? _trailers;
+    private HttpHeaders? _trailerSource;
 
     public GrpcCall(GrpcChannel channel, Method<TRequest, TResponse> method, CallOptions options)
     {
@@ -192,7 +195,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
         {
             // Aborted while the headers were on their way.
             response.Dispose();
-            throw new RpcException(settled, _trailers ?? new Metadata());
+            throw new RpcException(settled, Trailers);
         }
 
         if (GrpcResponseHeaders.StatusFromHeaders(response) is { } status)
@@ -202,11 +205,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
                 status = new Status(StatusCode.Internal, "Bad gRPC response. A Trailers-Only response with status OK has no response message.");
             }
 
-            var trailers = GrpcResponseHeaders.ToMetadata(response.Headers);
-            Finish(status, trailers);
+            Finish(status, null, response.Headers);
             if (status.StatusCode != StatusCode.OK)
             {
-                throw new RpcException(status, trailers);
+                throw new RpcException(status, Trailers);
             }
         }
 
@@ -242,9 +244,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     }
 
     /// <inheritdoc />
-    public Task<bool> MoveNext(CancellationToken cancellationToken) => ReadNextAsync(cancellationToken);
+    public Task<bool> MoveNext(CancellationToken cancellationToken) => ReadNextAsync(cancellationToken).AsTask();
 
-    private async Task<bool> ReadNextAsync(CancellationToken cancellationToken)
+    // Pooled: a unary call reads twice (message, then trailers) and streams read per message.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadNextAsync(CancellationToken cancellationToken)
     {
         if (_status is { } done)
         {
@@ -301,8 +305,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
                 status = new Status(StatusCode.Internal, "Bad gRPC response. The call ended with status OK but no response message.");
             }
 
-            var trailers = GrpcResponseHeaders.ToMetadata(response.TrailingHeaders);
-            Finish(status, trailers);
+            // Trailers become Metadata only if someone asks (GetTrailers, or a non-OK status).
+            Finish(status, null, response.TrailingHeaders);
             ReleaseReader();
             return Ended(status);
         }
@@ -406,7 +410,18 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     public Status GetStatus() => _status ?? throw new InvalidOperationException("The call has not completed yet.");
 
     public Metadata GetTrailers() =>
-        _status is null ? throw new InvalidOperationException("The call has not completed yet.") : _trailers!;
+        _status is null ? throw new InvalidOperationException("The call has not completed yet.") : Trailers;
+
+    private Metadata Trailers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _trailers ??= _trailerSource is { } source ? GrpcResponseHeaders.ToMetadata(source) : new Metadata();
+            }
+        }
+    }
 
     public void Dispose()
     {
@@ -463,12 +478,12 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     }
 
     private bool Ended(Status status) =>
-        status.StatusCode == StatusCode.OK ? false : throw new RpcException(status, _trailers ?? new Metadata());
+        status.StatusCode == StatusCode.OK ? false : throw new RpcException(status, Trailers);
 
     private RpcException AfterEnd(Status status) =>
         status.StatusCode == StatusCode.OK
             ? throw new InvalidOperationException("The call has already completed; the request stream is closed.")
-            : new RpcException(status, _trailers ?? new Metadata());
+            : new RpcException(status, Trailers);
 
     /// <summary>Settles the status after the HTTP stack threw: the deadline, the caller's cancellation,
     /// a status settled meanwhile, or the transport failure itself.</summary>
@@ -497,13 +512,13 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
 
     private void FinishBeforeSending(Status status)
     {
-        Finish(status, new Metadata());
+        Finish(status, null, null);
         _headersTask = Task.FromException<HttpResponseMessage>(new RpcException(status));
         _ = _headersTask.Exception; // observed: every reader checks the settled status first
     }
 
     /// <summary>Records the final status (first one wins) and releases what the call no longer needs.</summary>
-    private bool Finish(Status status, Metadata trailers)
+    private bool Finish(Status status, Metadata? trailers, HttpHeaders? trailerSource)
     {
         lock (_gate)
         {
@@ -513,6 +528,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             }
 
             _trailers = trailers;
+            _trailerSource = trailerSource;
             _status = status;
         }
 
@@ -526,14 +542,13 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     /// stream; returns the exception for the status the call ended with.</summary>
     private RpcException Abort(Status status)
     {
-        if (Finish(status, new Metadata()))
+        if (Finish(status, null, null))
         {
             CancelToken();
             _response?.Dispose();
         }
 
-        var final = _status!.Value;
-        return new RpcException(final, _trailers ?? new Metadata());
+        return new RpcException(_status!.Value, Trailers);
     }
 
     private void Cancel() => Abort(_deadlineExceeded ? DeadlineStatus : CancelledStatus);
