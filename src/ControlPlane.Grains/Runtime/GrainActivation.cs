@@ -323,6 +323,7 @@ internal sealed class GrainActivation
     {
         GrainTurn[] leftovers = [];
         Exception? failure = null;
+        GrainLocation? owner = null;
         var finished = false;
         lock (_gate)
         {
@@ -348,6 +349,7 @@ internal sealed class GrainActivation
                     // Failed or owned elsewhere: nothing may run here; queued calls fail or move.
                     _status = ActivationStatus.Deactivated;
                     failure = activation.Error;
+                    owner = activation.ForwardedTo;
                     leftovers = [.. _inbox];
                     _inbox.Clear();
                     finished = true;
@@ -381,11 +383,11 @@ internal sealed class GrainActivation
 
         if (finished)
         {
-            Finish(leftovers, failure);
+            Finish(leftovers, failure, owner);
         }
     }
 
-    private void Finish(GrainTurn[] leftovers, Exception? failure)
+    private void Finish(GrainTurn[] leftovers, Exception? failure, GrainLocation? owner)
     {
         Runtime.Catalog.Remove(this);
         foreach (var turn in leftovers)
@@ -396,7 +398,7 @@ internal sealed class GrainActivation
             }
             else
             {
-                turn.Reroute(Runtime);
+                turn.Reroute(Runtime, owner);
             }
         }
 

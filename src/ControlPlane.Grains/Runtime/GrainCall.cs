@@ -8,6 +8,7 @@ namespace ControlPlane.Grains.Runtime;
 internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain)
     : GrainTurn(method.TurnKind, chain), ITimeoutTarget
 {
+    internal const int MaxReroutes = 8;
 
     // Continuations run asynchronously so a caller never resumes on the callee activation's scheduler thread.
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -16,6 +17,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     private TResult? _result;
     private Exception? _error;
     private Outcome _outcome;
+    private int _reroutes;
 
     private enum Outcome
     {
@@ -94,7 +96,22 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
         }
     }
 
-    public override void Reroute(GrainRuntime runtime) => runtime.Route(this, Target);
+    public override void Reroute(GrainRuntime runtime, GrainLocation? owner)
+    {
+        // Placement that keeps disagreeing with claims would bounce a call forever; give up with a clear error.
+        if (++_reroutes > MaxReroutes)
+        {
+            Fail(new GrainException($"Call to grain {Target} was rerouted {MaxReroutes} times: placement and claims disagree."));
+        }
+        else if (owner is null)
+        {
+            runtime.Route(this, Target);
+        }
+        else
+        {
+            runtime.RouteTo(this, Target, owner);
+        }
+    }
 
     /// <summary>Sends the call to another silo through the transport and completes it with the reply.</summary>
     public async Task SendRemoteAsync(IGrainCallTransport transport, GrainLocation destination)

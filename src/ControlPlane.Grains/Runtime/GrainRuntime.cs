@@ -159,6 +159,12 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
 
     public GrainMethodDescriptor? FindMethod(string methodId) => Registry.FindMethod(methodId);
 
+    public IGrainReference GetReference(GrainId grainId, Type interfaceType)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceType);
+        return (IGrainReference)GrainProxy.Create(this, Registry.MapOf(interfaceType), grainId);
+    }
+
     public Task<object?> DispatchAsync(GrainCallMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -217,7 +223,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         }
     }
 
-    private void RouteTo<TResult>(GrainCall<TResult> call, GrainId target, GrainLocation location)
+    public void RouteTo<TResult>(GrainCall<TResult> call, GrainId target, GrainLocation location)
     {
         if (location.IsLocal)
         {
