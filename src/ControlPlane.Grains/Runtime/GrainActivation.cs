@@ -433,6 +433,7 @@ internal sealed class GrainActivation
                 await grain.ReadStateOnActivateAsync(timeout.Token);
                 await grain.OnActivateAsync(timeout.Token);
                 runtime.Log.Activated(activation.GrainId);
+                runtime.Metrics.Activated();
             }
 #pragma warning disable CA1031 // Activation errors go to every queued caller.
             catch (Exception error)
@@ -440,6 +441,7 @@ internal sealed class GrainActivation
             {
                 Error = error is GrainException ? error : new GrainActivationException(activation.GrainId, error);
                 runtime.Log.ActivationFailed(activation.GrainId, error);
+                runtime.Metrics.ActivationFailed();
                 activation.DisposeTimers();
                 if (claim is { Granted: true })
                 {
@@ -483,6 +485,7 @@ internal sealed class GrainActivation
             }
 
             runtime.Log.Deactivated(activation.GrainId, reason);
+            runtime.Metrics.Deactivated(reason);
         }
 
         public override void Fail(Exception error)

@@ -1,3 +1,4 @@
+using ControlPlane.Grains.Diagnostics;
 using ControlPlane.Grains.Placement;
 using ControlPlane.Grains.Proxies;
 using ControlPlane.Grains.Transport;
@@ -18,6 +19,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     private Exception? _error;
     private Outcome _outcome;
     private int _reroutes;
+    private GrainMetrics? _metrics;
 
     private enum Outcome
     {
@@ -32,7 +34,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
 
     public override bool IsAbandoned => _completion.Task.IsCompleted;
 
-    public void StartTimeout(CallTimeoutWheel? wheel, TimeSpan timeout)
+    public void StartTimeout(CallTimeoutWheel? wheel, TimeSpan timeout, GrainMetrics metrics)
     {
         if (wheel is null)
         {
@@ -40,6 +42,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
         }
 
         _timeout = timeout;
+        _metrics = metrics;
         _timeoutSlot = wheel.Register(this);
     }
 
@@ -47,6 +50,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     {
         if (_completion.TrySetException(new GrainCallTimeoutException(Target, method.Name, _timeout)))
         {
+            _metrics?.CallTimedOut();
             _timeoutSlot.Clear();
         }
     }
