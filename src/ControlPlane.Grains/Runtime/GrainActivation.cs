@@ -370,7 +370,8 @@ internal sealed class GrainActivation
                 _inbox.Clear();
                 finished = true;
             }
-            else if (_deactivateWhenIdle && _status == ActivationStatus.Valid && _running.Count == 0 && _inbox.Count == 0)
+
+            if (_deactivateWhenIdle && _status == ActivationStatus.Valid && _running.Count == 0 && _inbox.Count == 0)
             {
                 BeginDeactivationLocked(DeactivationReason.ApplicationRequested);
             }
