@@ -21,8 +21,6 @@ public sealed class GrainSiloBuilder
     public GrainSiloBuilder()
         : this(new ServiceCollection())
     {
-        Services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
-        Services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
     }
 
     /// <summary>A builder that registers the silo into <paramref name="services"/>.</summary>
@@ -128,6 +126,9 @@ public sealed class GrainSiloBuilder
     /// <exception cref="OptionsValidationException">The options are out of range.</exception>
     public GrainSilo Build()
     {
+        // Silent unless the caller added logging (Services.AddLogging(...)) before building.
+        Services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        Services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(NullLogger<>)));
         var services = Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         try
         {
