@@ -21,8 +21,6 @@ public sealed class GrainSiloBuilder
     public GrainSiloBuilder()
         : this(new ServiceCollection())
     {
-        Services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
-        Services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
     }
 
     /// <summary>A builder that registers the silo into <paramref name="services"/>.</summary>
@@ -45,7 +43,8 @@ public sealed class GrainSiloBuilder
             sp.GetRequiredService<IGrainStateSerializer>(),
             sp,
             sp.GetRequiredService<ILogger<GrainRuntime>>(),
-            sp.GetService<IGrainCallTransport>()));
+            sp.GetService<IGrainCallTransport>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         Services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton<IGrainCallDispatcher>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton(sp => new GrainSilo(sp.GetRequiredService<GrainRuntime>(), ownedServices: null));
@@ -127,6 +126,9 @@ public sealed class GrainSiloBuilder
     /// <exception cref="OptionsValidationException">The options are out of range.</exception>
     public GrainSilo Build()
     {
+        // Silent unless the caller added logging (Services.AddLogging(...)) before building.
+        Services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        Services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(NullLogger<>)));
         var services = Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         try
         {

@@ -66,8 +66,11 @@ internal sealed class ActivationCatalog(GrainRuntime runtime)
                     continue;
                 }
 
+                // Queue first, then start: if the activation fails or is forwarded at once, this turn is among the
+                // queued ones it fails or forwards, instead of finding it gone and trying to activate again.
+                created.TryEnqueue(turn);
                 created.Start();
-                activation = created;
+                return;
             }
 
             if (activation.TryEnqueue(turn))

@@ -323,6 +323,7 @@ internal sealed class GrainActivation
     {
         GrainTurn[] leftovers = [];
         Exception? failure = null;
+        GrainLocation? owner = null;
         var finished = false;
         lock (_gate)
         {
@@ -348,6 +349,7 @@ internal sealed class GrainActivation
                     // Failed or owned elsewhere: nothing may run here; queued calls fail or move.
                     _status = ActivationStatus.Deactivated;
                     failure = activation.Error;
+                    owner = activation.ForwardedTo;
                     leftovers = [.. _inbox];
                     _inbox.Clear();
                     finished = true;
@@ -368,7 +370,8 @@ internal sealed class GrainActivation
                 _inbox.Clear();
                 finished = true;
             }
-            else if (_deactivateWhenIdle && _status == ActivationStatus.Valid && _running.Count == 0 && _inbox.Count == 0)
+
+            if (_deactivateWhenIdle && _status == ActivationStatus.Valid && _running.Count == 0 && _inbox.Count == 0)
             {
                 BeginDeactivationLocked(DeactivationReason.ApplicationRequested);
             }
@@ -381,11 +384,11 @@ internal sealed class GrainActivation
 
         if (finished)
         {
-            Finish(leftovers, failure);
+            Finish(leftovers, failure, owner);
         }
     }
 
-    private void Finish(GrainTurn[] leftovers, Exception? failure)
+    private void Finish(GrainTurn[] leftovers, Exception? failure, GrainLocation? owner)
     {
         Runtime.Catalog.Remove(this);
         foreach (var turn in leftovers)
@@ -396,7 +399,7 @@ internal sealed class GrainActivation
             }
             else
             {
-                turn.Reroute(Runtime);
+                turn.Reroute(Runtime, owner);
             }
         }
 
@@ -431,6 +434,7 @@ internal sealed class GrainActivation
                 await grain.ReadStateOnActivateAsync(timeout.Token);
                 await grain.OnActivateAsync(timeout.Token);
                 runtime.Log.Activated(activation.GrainId);
+                runtime.Metrics.Activated();
             }
 #pragma warning disable CA1031 // Activation errors go to every queued caller.
             catch (Exception error)
@@ -438,6 +442,7 @@ internal sealed class GrainActivation
             {
                 Error = error is GrainException ? error : new GrainActivationException(activation.GrainId, error);
                 runtime.Log.ActivationFailed(activation.GrainId, error);
+                runtime.Metrics.ActivationFailed();
                 activation.DisposeTimers();
                 if (claim is { Granted: true })
                 {
@@ -481,6 +486,7 @@ internal sealed class GrainActivation
             }
 
             runtime.Log.Deactivated(activation.GrainId, reason);
+            runtime.Metrics.Deactivated(reason);
         }
 
         public override void Fail(Exception error)

@@ -1,3 +1,4 @@
+using ControlPlane.Grains.Diagnostics;
 using ControlPlane.Grains.Placement;
 using ControlPlane.Grains.Proxies;
 using ControlPlane.Grains.Transport;
@@ -8,6 +9,7 @@ namespace ControlPlane.Grains.Runtime;
 internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain)
     : GrainTurn(method.TurnKind, chain), ITimeoutTarget
 {
+    internal const int MaxReroutes = 8;
 
     // Continuations run asynchronously so a caller never resumes on the callee activation's scheduler thread.
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -16,6 +18,8 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     private TResult? _result;
     private Exception? _error;
     private Outcome _outcome;
+    private int _reroutes;
+    private GrainMetrics? _metrics;
 
     private enum Outcome
     {
@@ -30,7 +34,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
 
     public override bool IsAbandoned => _completion.Task.IsCompleted;
 
-    public void StartTimeout(CallTimeoutWheel? wheel, TimeSpan timeout)
+    public void StartTimeout(CallTimeoutWheel? wheel, TimeSpan timeout, GrainMetrics metrics)
     {
         if (wheel is null)
         {
@@ -38,6 +42,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
         }
 
         _timeout = timeout;
+        _metrics = metrics;
         _timeoutSlot = wheel.Register(this);
     }
 
@@ -45,6 +50,7 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
     {
         if (_completion.TrySetException(new GrainCallTimeoutException(Target, method.Name, _timeout)))
         {
+            _metrics?.CallTimedOut();
             _timeoutSlot.Clear();
         }
     }
@@ -94,7 +100,22 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
         }
     }
 
-    public override void Reroute(GrainRuntime runtime) => runtime.Route(this, Target);
+    public override void Reroute(GrainRuntime runtime, GrainLocation? owner)
+    {
+        // Placement that keeps disagreeing with claims would bounce a call forever; give up with a clear error.
+        if (++_reroutes > MaxReroutes)
+        {
+            Fail(new GrainException($"Call to grain {Target} was rerouted {MaxReroutes} times: placement and claims disagree."));
+        }
+        else if (owner is null)
+        {
+            runtime.Route(this, Target);
+        }
+        else
+        {
+            runtime.RouteTo(this, Target, owner);
+        }
+    }
 
     /// <summary>Sends the call to another silo through the transport and completes it with the reply.</summary>
     public async Task SendRemoteAsync(IGrainCallTransport transport, GrainLocation destination)

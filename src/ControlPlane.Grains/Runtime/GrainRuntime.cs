@@ -31,7 +31,8 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         IGrainStateSerializer serializer,
         IServiceProvider services,
         ILogger<GrainRuntime> logger,
-        IGrainCallTransport? transport = null)
+        IGrainCallTransport? transport = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         Options = options;
         TimeProvider = timeProvider;
@@ -43,6 +44,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         Log = logger;
         _transport = transport;
         Catalog = new ActivationCatalog(this);
+        Metrics = new GrainMetrics(meterFactory, options.SiloId, () => Catalog.Count);
     }
 
     public GrainRuntimeOptions Options { get; }
@@ -62,6 +64,8 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     public ILogger Log { get; }
 
     public ActivationCatalog Catalog { get; }
+
+    public GrainMetrics Metrics { get; }
 
     /// <summary>New activations are refused once shutdown has begun (existing ones finish their queues).</summary>
     public bool AcceptsActivations => Volatile.Read(ref _status) == Running;
@@ -119,6 +123,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         await StopAsync(CancellationToken.None);
         _collector?.Dispose();
         _timeouts?.Dispose();
+        Metrics.Dispose();
     }
 
     public TGrain GetGrain<TGrain>(string key)
@@ -159,6 +164,12 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
 
     public GrainMethodDescriptor? FindMethod(string methodId) => Registry.FindMethod(methodId);
 
+    public IGrainReference GetReference(GrainId grainId, Type interfaceType)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceType);
+        return (IGrainReference)GrainProxy.Create(this, Registry.MapOf(interfaceType), grainId);
+    }
+
     public Task<object?> DispatchAsync(GrainCallMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -184,7 +195,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         }
 
         var call = new GrainCall<TResult>(target, method, arguments, chain);
-        call.StartTimeout(_timeouts, Options.CallTimeout);
+        call.StartTimeout(_timeouts, Options.CallTimeout, Metrics);
         Route(call, target);
         return call.Task;
     }
@@ -217,7 +228,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         }
     }
 
-    private void RouteTo<TResult>(GrainCall<TResult> call, GrainId target, GrainLocation location)
+    public void RouteTo<TResult>(GrainCall<TResult> call, GrainId target, GrainLocation location)
     {
         if (location.IsLocal)
         {

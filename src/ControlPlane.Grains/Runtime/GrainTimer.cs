@@ -69,7 +69,7 @@ internal sealed class GrainTimer(GrainActivation activation, Func<CancellationTo
 
         public override void Fail(Exception error) => Volatile.Write(ref timer._inFlight, 0);
 
-        public override void Reroute(GrainRuntime runtime) => Volatile.Write(ref timer._inFlight, 0);
+        public override void Reroute(GrainRuntime runtime, Placement.GrainLocation? owner) => Volatile.Write(ref timer._inFlight, 0);
     }
 
     private TurnKind InterleaveKind => interleave ? TurnKind.AlwaysInterleave : TurnKind.Exclusive;

@@ -72,6 +72,8 @@ internal abstract class GrainTurn(TurnKind kind, CallChain? chain)
     /// <summary>Fails the turn without running it.</summary>
     public abstract void Fail(Exception error);
 
-    /// <summary>Sends the turn to wherever its grain lives now (after the activation it was queued on went away).</summary>
-    public virtual void Reroute(GrainRuntime runtime) => Fail(new GrainException("The activation went away before the turn ran."));
+    /// <summary>Sends the turn to wherever its grain lives now (after the activation it was queued on went away),
+    /// or to <paramref name="owner"/> when a directory claim named the silo that owns the grain.</summary>
+    public virtual void Reroute(GrainRuntime runtime, Placement.GrainLocation? owner) =>
+        Fail(new GrainException("The activation went away before the turn ran."));
 }

@@ -19,6 +19,10 @@ public interface IGrainCallDispatcher
     /// <summary>Finds a method by <see cref="GrainMethodDescriptor.Id"/>, for decoding incoming calls.</summary>
     GrainMethodDescriptor? FindMethod(string methodId);
 
+    /// <summary>Makes a reference bound to this silo from a grain or observer id received on the wire (for decoding
+    /// reference-typed arguments and results).</summary>
+    IGrainReference GetReference(GrainId grainId, Type interfaceType);
+
     /// <summary>Runs the call on the local activation (activating it if needed) and returns its boxed result.</summary>
     Task<object?> DispatchAsync(GrainCallMessage message);
 }

@@ -60,7 +60,7 @@ public sealed class GrainProxyTests
         await using var host = await TestHost.StartAsync();
         var increment = host.Silo.CallDispatcher.FindMethod("ControlPlane.Grains.Tests.TestGrains.ICounterGrain::IncrementAsync()")!;
 
-        var result = await host.Silo.CallDispatcher.DispatchAsync(new Transport.GrainCallMessage(new GrainId("counter", "remote"), increment, [], Chain: null));
+        var result = await host.Silo.CallDispatcher.DispatchAsync(new ControlPlane.Grains.Transport.GrainCallMessage(new GrainId("counter", "remote"), increment, [], Chain: null));
 
         Assert.Equal(1, result);
         Assert.Equal(1, await host.Grains.GetGrain<ICounterGrain>("remote").GetAsync());

@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Text;
 using ControlPlane.Grains.Storage;
+using FsCheck;
+using FsCheck.Fluent;
 using ControlPlane.Grains.Tests.TestGrains;
 
 namespace ControlPlane.Grains.Tests.Storage;
@@ -252,4 +255,78 @@ public abstract class GrainStorageContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<GrainStateCorruptException>(() => broken.GetAsync());
         Assert.Equal("{ not json", Text(await Storage.ReadAsync(new GrainId("counter", "broken"))));
     }
+
+    [Fact]
+    public void Any_sequence_of_writes_and_clears_follows_the_model_and_epochs_never_go_back()
+    {
+        var op = Gen.Choose(0, 1).SelectMany(write => Gen.Choose(0, 5).SelectMany(epoch => Gen.Choose(0, 2)
+            .Select(etag => new StorageOp(write == 1, epoch, (EtagChoice)etag))));
+        var runs = Gen.Choose(1, 12).SelectMany(n => Gen.ListOf(op, n)).ToArbitrary();
+        var run = 0;
+
+        Prop.ForAll(runs, ops => FollowsModel(new GrainId("property", (run++).ToString(CultureInfo.InvariantCulture)), ops))
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+    }
+
+    private bool FollowsModel(GrainId id, IEnumerable<StorageOp> ops)
+    {
+        // The model: what a correct provider must answer, op by op.
+        string? etag = null;
+        long? epoch = null;
+        var issued = new List<string>();
+        foreach (var (write, opEpoch, choice) in ops)
+        {
+            var expected = choice switch
+            {
+                EtagChoice.Current => etag,
+                EtagChoice.Stale => issued.FirstOrDefault(e => e != etag) ?? "424242",
+                _ => null,
+            };
+            var want = epoch > opEpoch ? "fenced" : expected != etag ? "conflict" : "ok";
+
+            string got;
+            try
+            {
+                if (write)
+                {
+                    var next = Storage.WriteAsync(id, Bytes($"e{opEpoch}"), expected, opEpoch).AsTask().GetAwaiter().GetResult();
+                    issued.Add(next);
+                    etag = next;
+                }
+                else
+                {
+                    Storage.ClearAsync(id, expected, opEpoch).AsTask().GetAwaiter().GetResult();
+                    etag = null;
+                }
+
+                epoch = opEpoch;
+                got = "ok";
+            }
+            catch (GrainFencedException)
+            {
+                got = "fenced";
+            }
+            catch (GrainStorageConflictException)
+            {
+                got = "conflict";
+            }
+
+            var read = Storage.ReadAsync(id).AsTask().GetAwaiter().GetResult();
+            if (got != want || read?.ETag != etag || read?.Epoch != epoch || issued.Distinct().Count() != issued.Count)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private enum EtagChoice
+    {
+        Current,
+        Stale,
+        None,
+    }
+
+    private readonly record struct StorageOp(bool Write, int Epoch, EtagChoice ETag);
 }
