@@ -18,9 +18,7 @@ public sealed class CallInvoker
     public Task<TResponse> UnaryAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CallOptions options = default)
         where TResponse : class
     {
-        var call = Create(method, MethodType.Unary, options);
-        call.StartWithRequest(request);
-        return call.ReadSingleResponseAsync(disposeWhenDone: true);
+        return Create(method, MethodType.Unary, options).UnaryAsync(request);
     }
 
     /// <summary>Starts a unary call whose headers, status and trailers stay readable.</summary>
@@ -29,7 +27,7 @@ public sealed class CallInvoker
     {
         var call = Create(method, MethodType.Unary, options);
         call.StartWithRequest(request);
-        return new AsyncUnaryCall<TResponse>(call.ReadSingleResponseAsync(disposeWhenDone: false), call);
+        return new AsyncUnaryCall<TResponse>(call.ReadSingleResponseAsync(), call);
     }
 
     /// <summary>Starts a server-streaming call.</summary>
@@ -47,7 +45,7 @@ public sealed class CallInvoker
     {
         var call = Create(method, MethodType.ClientStreaming, options);
         call.StartWithRequestStream();
-        var response = call.ReadSingleResponseAsync(disposeWhenDone: false);
+        var response = call.ReadSingleResponseAsync();
         return new AsyncClientStreamingCall<TRequest, TResponse>(call, response, call);
     }
 
