@@ -12,6 +12,8 @@ namespace ControlPlane.Server;
 /// diagnostics. Program and the tests build nodes the same way.</summary>
 internal static class NodeHost
 {
+    private static readonly TimeSpan HostShutdownTimeout = TimeSpan.FromSeconds(15);
+
     public static WebApplication Build(NodeOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -28,6 +30,8 @@ internal static class NodeHost
         // Per-request ASP.NET Core logs at Information would dominate the gRPC hot path.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddGrpcServer();
+        // The host waits longer than the gRPC shutdown timeout, so cancelled calls can still send their status.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = HostShutdownTimeout);
         builder.Services.AddGrpcHealth();
         builder.Services.AddGrpcReflection();
         if (options.EnableDiagnostics)

@@ -15,6 +15,7 @@ internal sealed record NodeOptions
           --grpc-listen HOST:PORT   Address for gRPC (HTTP/2 cleartext). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
           --disable-diagnostics     Do not serve controlplane.v1.Diagnostics (served by default).
+          --enable-diagnostics      Serve controlplane.v1.Diagnostics (the default; for explicitness).
           -h, --help                Show this help.
         """;
 
@@ -50,6 +51,9 @@ internal sealed record NodeOptions
                     break;
                 case "--disable-diagnostics" when inlineValue is null:
                     options = options with { EnableDiagnostics = false };
+                    break;
+                case "--enable-diagnostics" when inlineValue is null:
+                    options = options with { EnableDiagnostics = true };
                     break;
                 case "--grpc-listen":
                     var value = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);

@@ -35,6 +35,14 @@ public sealed class NodeOptionsTests
         Assert.True(options.ShowHelp);
     }
 
+    [Fact]
+    public void Enable_diagnostics_is_accepted_and_the_last_switch_wins()
+    {
+        Assert.True(NodeOptions.TryParse(["--disable-diagnostics", "--enable-diagnostics"], out var options, out _));
+
+        Assert.True(options.EnableDiagnostics);
+    }
+
     [Theory]
     [InlineData(new[] { "--grpc-listen" }, "needs a value")]
     [InlineData(new[] { "--grpc-listen", "127.0.0.1" }, "expected HOST:PORT")]

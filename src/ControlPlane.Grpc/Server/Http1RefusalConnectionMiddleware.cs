@@ -39,12 +39,42 @@ internal sealed class Http1RefusalConnectionMiddleware(ConnectionDelegate next, 
     /// reset under unread request bytes.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a new connection may stay silent before it is dropped (Kestrel's default
+    /// request-headers timeout).</summary>
+    private static readonly TimeSpan PrefaceTimeout = TimeSpan.FromSeconds(30);
+
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        bool isHttp2;
+        try
+        {
+            isHttp2 = await PeekPrefaceAsync(connection).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException)
+        {
+            // Closed, reset, or silent past the timeout before saying which protocol it speaks.
+            return;
+        }
+
+        if (isHttp2)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        await RefuseAsync(connection).ConfigureAwait(false);
+    }
+
+    /// <summary>True for the HTTP/2 preface (or a connection that ended before showing one: Kestrel
+    /// handles that); false for anything else.</summary>
+    private async Task<bool> PeekPrefaceAsync(ConnectionContext connection)
+    {
         var input = connection.Transport.Input;
+        using var timeout = new CancellationTokenSource(PrefaceTimeout, timeProvider);
+        using var closed = connection.ConnectionClosed.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout);
         while (true)
         {
-            var result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
             var verdict = Classify(buffer);
             if (verdict == PrefaceVerdict.NeedMore && !result.IsCompleted && !result.IsCanceled)
@@ -55,21 +85,19 @@ internal sealed class Http1RefusalConnectionMiddleware(ConnectionDelegate next, 
 
             // Nothing consumed or examined: Kestrel's HTTP/2 connection reads the same bytes at once.
             input.AdvanceTo(buffer.Start);
-            if (verdict != PrefaceVerdict.NotHttp2)
-            {
-                await next(connection).ConfigureAwait(false);
-                return;
-            }
-
-            break;
+            return verdict != PrefaceVerdict.NotHttp2;
         }
+    }
 
+    private async Task RefuseAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
         GrpcServerLog.RequestRejected(logger, 426, Reason);
-        await connection.Transport.Output.WriteAsync(Refusal, connection.ConnectionClosed).ConfigureAwait(false);
-        await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
         using var drain = new CancellationTokenSource(DrainTimeout, timeProvider);
         try
         {
+            await connection.Transport.Output.WriteAsync(Refusal, drain.Token).ConfigureAwait(false);
+            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
             while (true)
             {
                 var result = await input.ReadAsync(drain.Token).ConfigureAwait(false);
@@ -82,7 +110,7 @@ internal sealed class Http1RefusalConnectionMiddleware(ConnectionDelegate next, 
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException)
         {
-            // The peer kept the connection open or reset it; either way it is closed now.
+            // The peer went away, reset, or kept the connection open too long; it is closed now.
         }
     }
 

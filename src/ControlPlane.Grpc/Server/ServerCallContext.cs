@@ -15,6 +15,9 @@ public sealed class ServerCallContext
     internal const string ClientCancelledDetail = "Call canceled by the client.";
     internal const string ShuttingDownDetail = "Server is shutting down.";
 
+    /// <summary>Timers cannot be armed beyond ~49 days; a longer timeout is as good as none.</summary>
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly HttpContext _http;
     private readonly GrpcServerRuntime _runtime;
     private Metadata? _requestHeaders;
@@ -183,7 +186,6 @@ public sealed class ServerCallContext
             return false;
         }
 
-        // Timers cannot be armed beyond ~49 days; a longer timeout is as good as none.
         if (timeout > MaxTimerDelay)
         {
             return true;
@@ -196,8 +198,6 @@ public sealed class ServerCallContext
         _deadlineTimer = _runtime.TimeProvider.CreateTimer(static s => ((ServerCallContext)s!).OnDeadline(), this, timeout, Timeout.InfiniteTimeSpan);
         return true;
     }
-
-    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     internal ValueTask WriteMessageAsync<T>(T message, Marshaller<T> marshaller, bool flush, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ControlPlane.Grpc.Server;
 
@@ -24,6 +25,13 @@ internal abstract class ServerMethodHandler
             return;
         }
 
+        // A gRPC body is a stream of messages, each bounded by MaxReceiveMessageSize: Kestrel's
+        // whole-body limit (30 MB by default) would cut long-lived streams.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = null;
+        }
+
         var context = new ServerCallContext(http, runtime, Path);
         try
         {
@@ -42,7 +50,16 @@ internal abstract class ServerMethodHandler
                 {
                     // The client gets DEADLINE_EXCEEDED on time even if the handler ignores its token;
                     // the request stays ours until the handler returns (Kestrel reuses HttpContext).
-                    await context.CompleteOnDeadlineAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await context.CompleteOnDeadlineAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+                    {
+                        // The client went away at the same moment: there is no one left to tell.
+                        GrpcServerLog.HandlerFailedAfterEnd(runtime.Logger, Path, ex);
+                    }
+
                     try
                     {
                         await run.ConfigureAwait(false);

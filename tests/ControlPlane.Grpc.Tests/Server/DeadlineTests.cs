@@ -143,6 +143,32 @@ public sealed class DeadlineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Client_stream_waiting_for_messages_ends_DEADLINE_EXCEEDED_while_the_client_keeps_it_open()
+    {
+        var first = new TaskCompletionSource();
+        _service.ClientStreaming = async (requests, context) =>
+        {
+            Assert.True(await requests.MoveNext(context.CancellationToken));
+            first.SetResult();
+            await requests.MoveNext(context.CancellationToken);
+            return new EchoResponse();
+        };
+        var content = new StreamingContent();
+        content.Write(GrpcWire.Frame(new EchoRequest { Message = "only one" }));
+        using var request = GrpcWire.Request(TestService.ClientStreamingPath, content, ("grpc-timeout", "250m"));
+
+        var send = _server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await first.Task;
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        using var response = await send;
+        var result = await GrpcResponse.ReadAsync(response);
+        content.Complete();
+
+        Assert.Equal(StatusCode.DeadlineExceeded, result.Status);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task Zero_timeout_ends_the_call_before_the_handler_runs()
     {
         var invoked = false;

@@ -73,4 +73,19 @@ public sealed class GrpcServerOptionsTests
         Assert.Equal(StatusCode.OK, small.Status);
         Assert.Equal(StatusCode.ResourceExhausted, large.Status);
     }
+
+    [Fact]
+    public async Task Long_client_streams_are_not_cut_by_Kestrels_whole_body_limit()
+    {
+        var service = new TestService();
+        await using var server = await GrpcTestServer.StartAsync(
+            s => s.AddGrpcService(service.CreateDefinition()),
+            configureKestrel: kestrel => kestrel.Limits.MaxRequestBodySize = 1024);
+        var body = Enumerable.Range(0, 20).SelectMany(_ => GrpcWire.Frame(new Contracts.V1.EchoRequest { Message = new string('x', 200) })).ToArray();
+
+        var response = await server.Client.CallAsync(TestService.ClientStreamingPath, body);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal(20, response.Single(Contracts.V1.EchoResponse.Parser).Count);
+    }
 }

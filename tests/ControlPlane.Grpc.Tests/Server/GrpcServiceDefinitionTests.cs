@@ -32,4 +32,15 @@ public sealed class GrpcServiceDefinitionTests
         Assert.Contains("belongs to service", Assert.Throws<ArgumentException>(() => builder.AddUnary(foreign, (r, _) => Task.FromResult(new EchoResponse()))).Message, StringComparison.Ordinal);
         Assert.Contains("already bound", Assert.Throws<ArgumentException>(() => builder.AddUnary(Echo, (r, _) => Task.FromResult(new EchoResponse()))).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Two_services_with_one_name_stop_the_server_from_starting()
+    {
+        var definition = GrpcServiceDefinition.CreateBuilder("pkg.Svc").AddUnary(Echo, (r, _) => Task.FromResult(new EchoResponse())).Build();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Support.GrpcTestServer.StartAsync(s => s.AddGrpcService(definition).AddGrpcService(definition)));
+
+        Assert.Contains("'pkg.Svc' is registered twice", error.Message, StringComparison.Ordinal);
+    }
 }

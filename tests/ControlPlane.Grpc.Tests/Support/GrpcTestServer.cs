@@ -40,13 +40,17 @@ public sealed class GrpcTestServer : IAsyncDisposable
     /// (after <c>AddGrpcServer</c>), served by <c>UseGrpcServices</c> or, when
     /// <paramref name="useEndpointRouting"/>, by <c>MapGrpcServices</c>.</summary>
     public static async Task<GrpcTestServer> StartAsync(
-        Action<IServiceCollection> configureServices, Action<GrpcServerOptions>? configureOptions = null, bool useEndpointRouting = false)
+        Action<IServiceCollection> configureServices,
+        Action<GrpcServerOptions>? configureOptions = null,
+        bool useEndpointRouting = false,
+        Action<KestrelServerOptions>? configureKestrel = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            configureKestrel?.Invoke(kestrel);
             kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
