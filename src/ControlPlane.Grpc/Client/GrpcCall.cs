@@ -285,6 +285,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             }
 
             Finish(status, null, response.Headers);
+            response.Dispose(); // headers stay readable; nothing more comes on this stream
             if (status.StatusCode != StatusCode.OK)
             {
                 throw new RpcException(status, Trailers);
@@ -377,6 +378,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             // Trailers become Metadata only if someone asks (GetTrailers, or a non-OK status).
             Finish(status, null, response.TrailingHeaders);
             ReleaseReader();
+            response.Dispose(); // a call object the caller never disposes keeps nothing of the stream
             return Ended(status);
         }
         catch (RpcException ex) when (_status is null)
