@@ -18,9 +18,7 @@ public sealed class CallInvoker
     public Task<TResponse> UnaryAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CallOptions options = default)
         where TResponse : class
     {
-        var call = Create(method, MethodType.Unary, options);
-        call.StartWithRequest(request);
-        return call.ReadSingleResponseAsync(disposeWhenDone: true);
+        return Create(method, MethodType.Unary, options).UnaryAsync(request);
     }
 
     /// <summary>Starts a unary call whose headers, status and trailers stay readable.</summary>
@@ -29,7 +27,7 @@ public sealed class CallInvoker
     {
         var call = Create(method, MethodType.Unary, options);
         call.StartWithRequest(request);
-        return new AsyncUnaryCall<TResponse>(call.ReadSingleResponseAsync(disposeWhenDone: false), call);
+        return new AsyncUnaryCall<TResponse>(Observed(call.ReadSingleResponseAsync()), call);
     }
 
     /// <summary>Starts a server-streaming call.</summary>
@@ -47,7 +45,7 @@ public sealed class CallInvoker
     {
         var call = Create(method, MethodType.ClientStreaming, options);
         call.StartWithRequestStream();
-        var response = call.ReadSingleResponseAsync(disposeWhenDone: false);
+        var response = Observed(call.ReadSingleResponseAsync());
         return new AsyncClientStreamingCall<TRequest, TResponse>(call, response, call);
     }
 
@@ -58,6 +56,15 @@ public sealed class CallInvoker
         var call = Create(method, MethodType.DuplexStreaming, options);
         call.StartWithRequestStream();
         return new AsyncDuplexStreamingCall<TRequest, TResponse>(call, call, call);
+    }
+
+    // The response task runs from the start; a caller that disposes the call without awaiting it must not
+    // leave an unobserved faulted task behind.
+    private static Task<T> Observed<T>(Task<T> task)
+    {
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     private GrpcCall<TRequest, TResponse> Create<TRequest, TResponse>(Method<TRequest, TResponse> method, MethodType expected, CallOptions options)

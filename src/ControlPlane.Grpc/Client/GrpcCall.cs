@@ -73,7 +73,83 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     private bool SingleResponse => _method.Type is MethodType.Unary or MethodType.ClientStreaming;
 
     /// <summary>Starts a call whose request is one message (unary, server streaming).</summary>
-    public void StartWithRequest(TRequest request)
+    public void StartWithRequest(TRequest request) => StartWithRequest(request, sendNow: true);
+
+    /// <summary>The lean unary path: one state machine sends, reads the single message and the trailers.
+    /// No response-headers task: this path exposes only the response (or the status as an exception).</summary>
+    public async Task<TResponse> UnaryAsync(TRequest request)
+    {
+        try
+        {
+            StartWithRequest(request, sendNow: false);
+            if (_status is { } early)
+            {
+                throw new RpcException(early, Trailers);
+            }
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await _channel.Http.SendAsync(_request!, _token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                throw FailFrom(ex);
+            }
+
+            _response = response;
+            if (GrpcResponseHeaders.StatusFromHeaders(response) is { } headerStatus)
+            {
+                if (headerStatus.StatusCode == StatusCode.OK)
+                {
+                    headerStatus = new Status(StatusCode.Internal, "Bad gRPC response. A Trailers-Only response with status OK has no response message.");
+                }
+
+                Finish(headerStatus, null, response.Headers);
+                throw new RpcException(headerStatus, Trailers);
+            }
+
+            TResponse? message;
+            try
+            {
+                _responseStream = await response.Content.ReadAsStreamAsync(_token).ConfigureAwait(false);
+                _pipe = PipeReader.Create(_responseStream, PipeOptions);
+                var reader = new GrpcMessageReader(_pipe, _channel.MaxReceiveMessageSize, GrpcResponseHeaders.Encoding(response));
+                message = await reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false);
+                if (message is not null && await reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false) is not null)
+                {
+                    throw new RpcException(StatusCode.Internal, "Bad gRPC response. More than one response message for a single-response call.");
+                }
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                throw Abort(new Status(StatusCode.Internal, $"Incomplete gRPC message: the response ended inside a message ({ex.Message})."));
+            }
+            catch (RpcException ex) when (_status is null)
+            {
+                throw Abort(ex.Status);
+            }
+            catch (Exception ex) when (ex is not RpcException)
+            {
+                throw FailFrom(ex);
+            }
+
+            var status = GrpcResponseHeaders.StatusFromTrailers(response);
+            if (status.StatusCode == StatusCode.OK && message is null)
+            {
+                status = new Status(StatusCode.Internal, "Bad gRPC response. The call ended with status OK but no response message.");
+            }
+
+            Finish(status, null, response.TrailingHeaders);
+            return status.StatusCode == StatusCode.OK ? message! : throw new RpcException(status, Trailers);
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    private void StartWithRequest(TRequest request, bool sendNow)
     {
         byte[] frame;
         try
@@ -86,7 +162,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             return;
         }
 
-        Start(new UnaryRequestContent(frame));
+        Start(new UnaryRequestContent(frame), sendNow);
     }
 
     /// <summary>Starts a call whose requests are pushed through <see cref="WriteAsync"/>.</summary>
@@ -94,10 +170,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     {
         _requestContent = new StreamingRequestContent();
         _writeBuffer = new ArrayBufferWriter<byte>(256);
-        Start(_requestContent);
+        Start(_requestContent, sendNow: true);
     }
 
-    private void Start(HttpContent content)
+    private void Start(HttpContent content, bool sendNow)
     {
         TimeSpan? timeout = null;
         if (_options.Deadline is { } deadline && deadline != DateTime.MaxValue)
@@ -175,7 +251,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             _token = userToken;
         }
 
-        _headersTask = ReceiveHeadersAsync(request);
+        if (sendNow)
+        {
+            _headersTask = ReceiveHeadersAsync(request);
+        }
     }
 
     private async Task<HttpResponseMessage> ReceiveHeadersAsync(HttpRequestMessage request)
@@ -206,6 +285,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             }
 
             Finish(status, null, response.Headers);
+            response.Dispose(); // headers stay readable; nothing more comes on this stream
             if (status.StatusCode != StatusCode.OK)
             {
                 throw new RpcException(status, Trailers);
@@ -216,31 +296,21 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
     }
 
     /// <summary>Reads the single response of a unary or client-streaming call.</summary>
-    public async Task<TResponse> ReadSingleResponseAsync(bool disposeWhenDone)
+    public async Task<TResponse> ReadSingleResponseAsync()
     {
-        try
+        if (!await ReadNextAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            if (!await ReadNextAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                // ReadNextAsync turns "OK without a message" into INTERNAL for single-response calls.
-                throw new RpcException(GetStatus(), GetTrailers());
-            }
-
-            var message = Current;
-            if (await ReadNextAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                throw Abort(new Status(StatusCode.Internal, "Bad gRPC response. More than one response message for a single-response call."));
-            }
-
-            return message;
+            // ReadNextAsync turns "OK without a message" into INTERNAL for single-response calls.
+            throw new RpcException(GetStatus(), GetTrailers());
         }
-        finally
+
+        var message = Current;
+        if (await ReadNextAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            if (disposeWhenDone)
-            {
-                Dispose();
-            }
+            throw Abort(new Status(StatusCode.Internal, "Bad gRPC response. More than one response message for a single-response call."));
         }
+
+        return message;
     }
 
     /// <inheritdoc />
@@ -308,6 +378,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
             // Trailers become Metadata only if someone asks (GetTrailers, or a non-OK status).
             Finish(status, null, response.TrailingHeaders);
             ReleaseReader();
+            response.Dispose(); // a call object the caller never disposes keeps nothing of the stream
             return Ended(status);
         }
         catch (RpcException ex) when (_status is null)

@@ -404,6 +404,36 @@ public sealed class GrpcChannelResponseTests
     }
 
     [Fact]
+    public async Task A_second_write_while_one_is_pending_is_refused()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await RawGrpcServer.StartAsync(async ctx =>
+        {
+            // Reads nothing until released: the client's 2 MiB write stalls on HTTP/2 flow control (Kestrel's windows are smaller).
+            await release.Task;
+            while (await RawGrpcServer.ReadFrameAsync(ctx.Request.BodyReader) is not null)
+            {
+            }
+
+            RawGrpcServer.StartGrpcResponse(ctx);
+            await RawGrpcServer.WriteAsync(ctx, RawGrpcServer.Frame(new EchoResponse()));
+            RawGrpcServer.Trailers(ctx, 0);
+        });
+        using var channel = GrpcChannel.ForAddress(server.Address);
+        using var call = channel.CreateCallInvoker().ClientStreaming(DiagnosticsMethods.Collect);
+
+        var big = call.RequestStream.WriteAsync(new EchoRequest { Payload = ByteString.CopyFrom(new byte[2 * 1024 * 1024]) });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => call.RequestStream.WriteAsync(new EchoRequest()));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => call.RequestStream.CompleteAsync());
+        Assert.False(big.IsCompleted);
+        release.SetResult();
+        await big;
+        await call.RequestStream.CompleteAsync();
+
+        Assert.NotNull(await call);
+    }
+
+    [Fact]
     public async Task Gzip_compresses_requests_and_inflates_responses()
     {
         string? requestEncoding = null;
