@@ -121,10 +121,6 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
                     throw new RpcException(StatusCode.Internal, "Bad gRPC response. More than one response message for a single-response call.");
                 }
             }
-            catch (ArgumentOutOfRangeException ex)
-            {
-                throw Abort(new Status(StatusCode.Internal, $"Incomplete gRPC message: the response ended inside a message ({ex.Message})."));
-            }
             catch (RpcException ex) when (_status is null)
             {
                 throw Abort(ex.Status);
@@ -351,17 +347,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IGrpcCallState, IAsyncStre
                 _reader = new GrpcMessageReader(_pipe, _channel.MaxReceiveMessageSize, GrpcResponseHeaders.Encoding(response));
             }
 
-            TResponse? message;
-            try
-            {
-                message = await _reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false);
-            }
-            catch (ArgumentOutOfRangeException ex)
-            {
-                // The shared frame reader can trip over a body that ends inside a message (it inspects the
-                // buffer after releasing it); that is a truncated frame, which the spec calls INTERNAL.
-                throw new RpcException(StatusCode.Internal, $"Incomplete gRPC message: the response ended inside a message ({ex.Message}).");
-            }
+            var message = await _reader.ReadAsync(_method.ResponseMarshaller, _token).ConfigureAwait(false);
 
             if (message is not null)
             {
