@@ -159,6 +159,12 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
 
     public GrainMethodDescriptor? FindMethod(string methodId) => Registry.FindMethod(methodId);
 
+    public object CreateReference(Type interfaceType, GrainId grainId)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceType);
+        return GrainProxy.Create(this, Registry.MapOf(interfaceType), grainId);
+    }
+
     public Task<object?> DispatchAsync(GrainCallMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -166,7 +172,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     }
 
     /// <summary>Starts a call: from a proxy (chain taken from the calling turn) or from a transport (chain given).</summary>
-    public Task<TResult> InvokeAsync<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain = null)
+    public Task<TResult> InvokeAsync<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain = null, bool fromRemoteSilo = false)
     {
         if (chain is null && GrainTurn.Current is { Activation: { } caller } turn)
         {
@@ -183,7 +189,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
                 : new GrainSiloStoppingException(target));
         }
 
-        var call = new GrainCall<TResult>(target, method, arguments, chain);
+        var call = new GrainCall<TResult>(target, method, arguments, chain) { RejectIfElsewhere = fromRemoteSilo };
         call.StartTimeout(_timeouts, Options.CallTimeout);
         Route(call, target);
         return call.Task;
@@ -222,6 +228,10 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         if (location.IsLocal)
         {
             Catalog.Deliver(call, target);
+        }
+        else if (call.RejectIfElsewhere)
+        {
+            call.Fail(new GrainCallRejectedException(target, location.SiloId));
         }
         else if (_transport is null)
         {
