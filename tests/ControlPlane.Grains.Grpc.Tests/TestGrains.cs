@@ -37,6 +37,7 @@ public sealed class CounterState
     public long Value { get; set; }
 }
 
+[GrainType("counter")]
 public sealed class CounterGrain : Grain<CounterState>, ICounterGrain
 {
     private readonly List<ICounterObserver> _observers = [];
