@@ -45,7 +45,8 @@ public sealed class GrainSiloBuilder
             sp.GetRequiredService<IGrainStateSerializer>(),
             sp,
             sp.GetRequiredService<ILogger<GrainRuntime>>(),
-            sp.GetService<IGrainCallTransport>()));
+            sp.GetService<IGrainCallTransport>(),
+            sp.GetService<IClusterMembership>()));
         Services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton<IGrainCallDispatcher>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton(sp => new GrainSilo(sp.GetRequiredService<GrainRuntime>(), ownedServices: null));

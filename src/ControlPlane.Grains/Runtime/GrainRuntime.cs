@@ -31,7 +31,8 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         IGrainStateSerializer serializer,
         IServiceProvider services,
         ILogger<GrainRuntime> logger,
-        IGrainCallTransport? transport = null)
+        IGrainCallTransport? transport = null,
+        IClusterMembership? membership = null)
     {
         Options = options;
         TimeProvider = timeProvider;
@@ -42,8 +43,16 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         Services = services;
         Log = logger;
         _transport = transport;
+        Membership = membership;
         Catalog = new ActivationCatalog(this);
+        if (membership is not null)
+        {
+            membership.ClaimsVoided += (_, _) => DeactivateAllNow();
+        }
     }
+
+    /// <summary>The cluster membership; null for a single-node silo.</summary>
+    public IClusterMembership? Membership { get; }
 
     public GrainRuntimeOptions Options { get; }
 
@@ -227,6 +236,13 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     {
         if (location.IsLocal)
         {
+            // A self-fenced silo runs no turns: its lease may expire and another silo may own the grain by then.
+            if (Membership is { IsServing: false })
+            {
+                call.Fail(new GrainSiloNotServingException(target, Membership.LocalSiloId));
+                return;
+            }
+
             Catalog.Deliver(call, target);
         }
         else if (call.RejectIfElsewhere)
@@ -240,6 +256,18 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         else
         {
             _ = call.SendRemoteAsync(_transport, location);
+        }
+    }
+
+    /// <summary>Every claim of this silo is void: deactivate all grains ahead of their queued turns.</summary>
+    private void DeactivateAllNow()
+    {
+        foreach (var activation in Catalog.Activations)
+        {
+            if (!activation.GrainId.IsObserver)
+            {
+                activation.DeactivateNow(DeactivationReason.ClaimLost);
+            }
         }
     }
 
