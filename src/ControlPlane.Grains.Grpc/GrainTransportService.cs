@@ -44,10 +44,10 @@ internal sealed class GrainTransportService(Func<IGrainCallDispatcher> dispatche
         {
             return Rejected(Wire.Rejected.Types.Reason.NotOwner, rejected.OwnerSiloId, rejected.Message);
         }
-        catch (GrainSiloStoppingException stopping) when (stopping.GrainId == target)
+        catch (GrainException refused) when (refused.GrainId == target && refused is GrainSiloStoppingException or GrainSiloNotServingException)
         {
-            // Refused at the door (no activation here takes new calls): nothing ran.
-            return Rejected(Wire.Rejected.Types.Reason.NotServing, owner: null, stopping.Message);
+            // Refused at the door (shutting down, or self-fenced while its lease is at risk): nothing ran.
+            return Rejected(Wire.Rejected.Types.Reason.NotServing, owner: null, refused.Message);
         }
 #pragma warning disable CA1031 // Every other exception belongs to the remote caller, as type name and message.
         catch (Exception error)

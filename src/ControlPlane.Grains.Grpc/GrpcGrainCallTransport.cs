@@ -21,6 +21,7 @@ internal sealed class GrpcGrainCallTransport : IGrainCallTransport, IDisposable
     private readonly Func<IGrainDirectory> _directory;
     private readonly Func<IGrainCallDispatcher> _dispatcher;
     private readonly TimeProvider _time;
+    private readonly Func<string> _localSiloId;
 
     public GrpcGrainCallTransport(
         GrpcGrainTransportOptions options,
@@ -29,8 +30,10 @@ internal sealed class GrpcGrainCallTransport : IGrainCallTransport, IDisposable
         GrainCallCodec codec,
         Func<IGrainDirectory> directory,
         Func<IGrainCallDispatcher> dispatcher,
-        TimeProvider time)
+        TimeProvider time,
+        Func<string>? localSiloId = null)
     {
+        _localSiloId = localSiloId ?? (() => runtimeOptions.SiloId);
         _options = options;
         _runtimeOptions = runtimeOptions;
         _addresses = addresses;
@@ -51,7 +54,7 @@ internal sealed class GrpcGrainCallTransport : IGrainCallTransport, IDisposable
             MethodId = message.Method.Id,
             CallId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()),
             Chain = GrainTransportService.WriteChain(message.Chain),
-            SourceSilo = _runtimeOptions.SiloId,
+            SourceSilo = _localSiloId(),
         };
         _codec.WriteArguments(message.Method, message.Arguments, request.Arguments);
 
@@ -79,7 +82,7 @@ internal sealed class GrpcGrainCallTransport : IGrainCallTransport, IDisposable
 
             if (owner is string named && !string.Equals(named, location.SiloId, StringComparison.Ordinal))
             {
-                location = new GrainLocation(named, string.Equals(named, _runtimeOptions.SiloId, StringComparison.Ordinal));
+                location = new GrainLocation(named, string.Equals(named, _localSiloId(), StringComparison.Ordinal));
             }
             else
             {
@@ -141,9 +144,9 @@ internal sealed class GrpcGrainCallTransport : IGrainCallTransport, IDisposable
         {
             return (rejected.OwnerSiloId, rejected.Message);
         }
-        catch (GrainSiloStoppingException stopping) when (stopping.GrainId == message.Target)
+        catch (GrainException refused) when (refused.GrainId == message.Target && refused is GrainSiloStoppingException or GrainSiloNotServingException)
         {
-            return (null, stopping.Message);
+            return (null, refused.Message);
         }
     }
 

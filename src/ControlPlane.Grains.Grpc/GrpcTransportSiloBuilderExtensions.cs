@@ -40,7 +40,9 @@ public static class GrpcTransportSiloBuilderExtensions
             sp.GetRequiredService<GrainCallCodec>(),
             () => sp.GetRequiredService<IGrainDirectory>(),
             () => sp.GetRequiredService<IGrainCallDispatcher>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            // In a cluster the membership names this silo (a rejoin takes a new id); else the configured id.
+            () => sp.GetService<IClusterMembership>()?.LocalSiloId ?? sp.GetRequiredService<IOptions<GrainRuntimeOptions>>().Value.SiloId));
         services.TryAddSingleton(sp => new GrainTransportService(
             () => sp.GetRequiredService<IGrainCallDispatcher>(),
             sp.GetRequiredService<GrainCallCodec>(),

@@ -81,8 +81,12 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
 
         // Keep draining stdout so the host never blocks on a full pipe.
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is not null)
+            {
+            }
+        });
         return new ClusterNode(name, process, address, silo);
     }
 
