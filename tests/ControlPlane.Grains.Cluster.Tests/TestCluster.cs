@@ -75,6 +75,7 @@ internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITes
 {
     private readonly ConcurrentDictionary<string, long> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<long>> _failureTimes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<long>> _successes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -93,6 +94,27 @@ internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITes
         _successes.TryGetValue(key, out var times) && times.Where(t => t > since.Ticks).DefaultIfEmpty(-1).Min() is var first and >= 0
             ? TimeSpan.FromTicks(first)
             : null;
+
+    /// <summary>Acknowledged increments of <paramref name="key"/> that completed after <paramref name="since"/>.</summary>
+    public long AcksSince(string key, TimeSpan since) => _successes.TryGetValue(key, out var times) ? times.Count(t => t > since.Ticks) : 0;
+
+    /// <summary>Failed increments of <paramref name="key"/> that completed after <paramref name="since"/>.</summary>
+    public long FailuresSince(string key, TimeSpan since) => _failureTimes.TryGetValue(key, out var times) ? times.Count(t => t > since.Ticks) : 0;
+
+    /// <summary>Counts an increment made outside the load (e.g. through a frozen node).</summary>
+    public void Record(string key, bool acknowledged)
+    {
+        if (acknowledged)
+        {
+            _acks.AddOrUpdate(key, 1, (_, n) => n + 1);
+            _successes.GetOrAdd(key, _ => new ConcurrentQueue<long>()).Enqueue(_clock.Elapsed.Ticks);
+        }
+        else
+        {
+            _failures.AddOrUpdate(key, 1, (_, n) => n + 1);
+            _failureTimes.GetOrAdd(key, _ => new ConcurrentQueue<long>()).Enqueue(_clock.Elapsed.Ticks);
+        }
+    }
 
     public void Start(int workers)
     {
@@ -122,8 +144,7 @@ internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITes
             try
             {
                 await node.IncrementAsync(key);
-                _acks.AddOrUpdate(key, 1, (_, n) => n + 1);
-                _successes.GetOrAdd(key, _ => new ConcurrentQueue<long>()).Enqueue(_clock.Elapsed.Ticks);
+                Record(key, acknowledged: true);
             }
 #pragma warning disable CA1031 // Every failure is counted and reported by the test.
             catch (Exception error)
@@ -134,7 +155,7 @@ internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITes
                     continue; // The driver talked to a node that died; the grain call never started.
                 }
 
-                _failures.AddOrUpdate(key, 1, (_, n) => n + 1);
+                Record(key, acknowledged: false);
                 output.WriteLine($"{_clock.Elapsed.TotalSeconds:F2}s {key} via {node.Name}: {error.Message}");
             }
         }

@@ -58,6 +58,13 @@ internal sealed class CounterGrain(NodeRecord record) : Grain<CounterState>, ICo
             DeactivateOnIdle();
             throw;
         }
+        catch (Exception)
+        {
+            // The write failed or may have landed (a lost connection, an etag conflict): memory no longer matches
+            // storage, so the next call re-reads it in a fresh activation instead of failing on a stale etag forever.
+            DeactivateOnIdle();
+            throw;
+        }
 
         return State.Value;
     }

@@ -27,7 +27,8 @@ builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 // This program orders shutdown itself (silo hand-off before the gRPC server stops), so the host must not react to SIGTERM.
 builder.Services.AddSingleton<IHostLifetime, ProgramOwnedLifetime>();
-builder.Services.AddGrpcServer();
+// Detailed errors: the driver prints why a call failed (exception type and message, never a stack).
+builder.Services.AddGrpcServer(o => o.EnableDetailedErrors = true);
 builder.Services.AddSingleton<NodeRecord>();
 builder.Services.AddGrainSilo(silo => silo
     .Configure(o =>
