@@ -113,6 +113,23 @@ internal sealed class ClusterNode : IAsyncDisposable
             .Select(l => l.Split('='))
             .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
 
+    // The grains the node activated under load (polled: placement spreads the keys, activation takes a moment).
+    public async Task<string[]> HeldUnderLoadAsync()
+    {
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            if ((await LiveAsync()).Count > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                return [.. await LiveAsync()];
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new InvalidOperationException($"{Name} activated no grain under load.");
+    }
+
     /// <summary>kill -9: no hand-off, no lease release.</summary>
     public void Kill() => _process.Kill();
 

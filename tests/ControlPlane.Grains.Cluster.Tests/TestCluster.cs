@@ -71,7 +71,7 @@ internal sealed class TestCluster : IAsyncDisposable
 }
 
 /// <summary>Increments counters through chosen nodes until stopped, counting acknowledgements and failures per key.</summary>
-internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITestOutputHelper output)
+internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITestOutputHelper output) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, long> _acks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _failures = new(StringComparer.Ordinal);
@@ -124,7 +124,17 @@ internal sealed class CounterLoad(string[] keys, Func<ClusterNode[]> nodes, ITes
     public async Task StopAsync()
     {
         await _stop.CancelAsync();
-        await _running!;
+        if (_running is not null)
+        {
+            await _running;
+        }
+    }
+
+    /// <summary>Stops the load (also when a test failed before stopping it, so no worker outlives the cluster).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
     }
 
     private async Task WorkAsync(int worker)
