@@ -161,7 +161,9 @@ public sealed class SelfFenceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await RedisServerFixture.StartNewAsync();
-        _node = await ClusterNode.StartAsync(_server.Endpoint, ClusterNode.TestOptions("fence"), "fenced", _time);
+        // Default lease (1 s heartbeat, 10 s lease): the node's clock moves only when the test says, so a short lease
+        // could expire on Redis' real clock while the test sets up on a busy machine.
+        _node = await ClusterNode.StartAsync(_server.Endpoint, new RedisClusterOptions { KeyPrefix = "fence", SiloAddress = "127.0.0.1:1" }, "fenced", _time);
         _node.Membership.ClaimsVoided += (_, _) => Interlocked.Increment(ref _voided);
     }
 
@@ -180,10 +182,19 @@ public sealed class SelfFenceTests : IAsyncLifetime
     {
         for (var i = 0; i < steps; i++)
         {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
+            _time.Advance(TimeSpan.FromMilliseconds(500));
             await Task.Delay(5);
         }
     }
+
+    private Task AdvanceUntilAsync(Func<bool> condition, string what) =>
+        Eventually.TrueAsync(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(250));
+                return condition();
+            },
+            what);
 
     [Fact]
     public async Task A_paused_redis_makes_the_silo_self_fence_before_its_lease_can_expire()
@@ -193,28 +204,19 @@ public sealed class SelfFenceTests : IAsyncLifetime
         _server.Pause();
         var pausedAt = _time.GetTimestamp();
 
-        // The last renewal that succeeded started at most 200 ms of node time ago; 500 ms more stays under 800 ms.
-        await StepAsync(10);
-        Assert.True(_node.Membership.IsServing);
-
-        await StepAsync(8);
-        await Eventually.TrueAsync(() => !_node.Membership.IsServing, "the self-fence");
-        Assert.True(_time.GetElapsedTime(pausedAt) < TimeSpan.FromSeconds(1));
+        // Fenced at lease - 2 heartbeats (8 s) after the last good renewal started, which is before the pause: so
+        // strictly less than a lease after the pause, and the claims are not void yet.
+        await AdvanceUntilAsync(() => !_node.Membership.IsServing, "the self-fence");
+        Assert.InRange(_time.GetElapsedTime(pausedAt), TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(8.5));
         Assert.Equal(0, Volatile.Read(ref _voided));
 
         // A whole lease without renewal: the claims are void for sure.
-        await StepAsync(6);
-        await Eventually.TrueAsync(() => Volatile.Read(ref _voided) == 1, "the claims to be voided");
+        await AdvanceUntilAsync(() => Volatile.Read(ref _voided) == 1, "the claims to be voided");
+        Assert.InRange(_time.GetElapsedTime(pausedAt), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(10.5));
         var lostId = _node.SiloId;
 
         _server.Resume();
-        await Eventually.TrueAsync(
-            () =>
-            {
-                _time.Advance(TimeSpan.FromMilliseconds(50));
-                return _node.Membership.IsServing;
-            },
-            "the rejoin after Redis answers again");
+        await AdvanceUntilAsync(() => _node.Membership.IsServing, "the rejoin after Redis answers again");
         Assert.NotEqual(lostId, _node.SiloId);
     }
 
@@ -222,10 +224,12 @@ public sealed class SelfFenceTests : IAsyncLifetime
     public async Task An_unreachable_redis_makes_the_silo_self_fence()
     {
         await StepAsync(4);
+        await Eventually.TrueAsync(() => _node.Membership.IsServing, "renewals while Redis answers");
         await _server.StopAsync();
+        var stoppedAt = _time.GetTimestamp();
 
-        await StepAsync(18);
-        await Eventually.TrueAsync(() => !_node.Membership.IsServing, "the self-fence");
+        await AdvanceUntilAsync(() => !_node.Membership.IsServing, "the self-fence");
+        Assert.InRange(_time.GetElapsedTime(stoppedAt), TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(8.5));
         Assert.Equal(0, Volatile.Read(ref _voided));
     }
 }
