@@ -39,16 +39,27 @@ public sealed class ClusterNode : IAsyncDisposable
         LeaseDuration = TimeSpan.FromSeconds(1),
     };
 
-    public static async Task<ClusterNode> StartAsync(string endpoint, RedisClusterOptions options, string name = "node", TimeProvider? time = null, bool join = true)
+    private static int s_seed;
+
+    public static async Task<ClusterNode> StartAsync(
+        string endpoint, RedisClusterOptions options, string name = "node", TimeProvider? time = null, bool join = true, Random? random = null)
     {
         var redisOptions = new RedisOptions { Endpoint = endpoint, CommandTimeout = TimeSpan.FromSeconds(2) };
         var redis = await RedisClient.ConnectAsync(redisOptions);
         var subscriber = await RedisClient.ConnectSubscriberAsync(redisOptions);
-        var membership = new RedisClusterMembership(redis, subscriber, options, name, time, new Random(name.GetHashCode(StringComparison.Ordinal)));
+        var membership = new RedisClusterMembership(redis, subscriber, options, name, time, random ?? new Random(Interlocked.Increment(ref s_seed)));
         var node = new ClusterNode(redis, subscriber, membership);
         if (join)
         {
-            await membership.JoinAsync();
+            try
+            {
+                await membership.JoinAsync();
+            }
+            catch
+            {
+                await node.DisposeAsync();
+                throw;
+            }
         }
 
         return node;

@@ -43,7 +43,13 @@ public sealed class RedisGrainDirectory : IGrainDirectory
     /// <inheritdoc />
     public async ValueTask<GrainClaim> ClaimAsync(GrainId grainId, CancellationToken cancellationToken = default)
     {
-        var identity = _membership.Identity ?? throw new GrainSiloNotServingException(grainId, _membership.LocalSiloId);
+        // A self-fenced silo takes no new claims: its lease may expire while the activation would still start.
+        var identity = _membership.Identity;
+        if (identity is null || !_membership.IsServing)
+        {
+            throw new GrainSiloNotServingException(grainId, _membership.LocalSiloId);
+        }
+
         var keys = _membership.Keys;
         RespValue reply;
         try
