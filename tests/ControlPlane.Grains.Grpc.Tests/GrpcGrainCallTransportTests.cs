@@ -136,6 +136,16 @@ public sealed class GrpcGrainCallTransportTests(ThreeSiloFixture cluster) : ICla
         Assert.Contains("giving up after 3 redirects", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_local_object_where_a_reference_belongs_fails_before_sending()
+    {
+        var counter = cluster.A.Grains.GetGrain<ICounterGrain>("b:raw-observer");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => counter.Subscribe(new Observer(new())));
+
+        Assert.Contains("Only grain references cross silos", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed class Observer(TaskCompletionSource<(string, long)> seen) : ICounterObserver
     {
         public Task Changed(string key, long value)
