@@ -11,4 +11,8 @@ public enum DeactivationReason
 
     /// <summary>The silo is shutting down.</summary>
     ShuttingDown,
+
+    /// <summary>The activation's claim is void (a state write was fenced, or the silo lost its cluster lease): another
+    /// activation may own the grain now, so state writes will be refused.</summary>
+    ClaimLost,
 }

@@ -47,13 +47,31 @@ public abstract class Grain<TState> : Grain
     {
         var runtime = Activation.Runtime;
         var bytes = runtime.Serializer.Serialize(State);
-        StateETag = await runtime.Storage.WriteAsync(GrainId, bytes, StateETag, Activation.Claim?.Epoch ?? 0, cancellationToken);
+        try
+        {
+            StateETag = await runtime.Storage.WriteAsync(GrainId, bytes, StateETag, Activation.Claim?.Epoch ?? 0, cancellationToken);
+        }
+        catch (GrainFencedException)
+        {
+            // A newer activation owns the grain: this one is a zombie and must not take another turn.
+            Activation.DeactivateNow(DeactivationReason.ClaimLost);
+            throw;
+        }
     }
 
     /// <summary>Clears stored state (keeping the fencing epoch) and resets <see cref="State"/>.</summary>
     protected async Task ClearStateAsync(CancellationToken cancellationToken = default)
     {
-        await Activation.Runtime.Storage.ClearAsync(GrainId, StateETag, Activation.Claim?.Epoch ?? 0, cancellationToken);
+        try
+        {
+            await Activation.Runtime.Storage.ClearAsync(GrainId, StateETag, Activation.Claim?.Epoch ?? 0, cancellationToken);
+        }
+        catch (GrainFencedException)
+        {
+            Activation.DeactivateNow(DeactivationReason.ClaimLost);
+            throw;
+        }
+
         StateETag = null;
         State = new TState();
     }

@@ -89,3 +89,18 @@ public sealed class GrainTypeNotRegisteredException : GrainException
     {
     }
 }
+
+/// <summary>The silo stopped serving grain turns because its cluster membership lease is at risk or lost (self-fence);
+/// retry on another silo or later.</summary>
+public sealed class GrainSiloNotServingException : GrainException
+{
+    /// <summary>Creates the exception.</summary>
+    public GrainSiloNotServingException(GrainId grainId, string siloId)
+        : base(grainId, $"Silo {siloId} is not serving grain turns (its membership lease is at risk or lost); call to {grainId} refused.")
+    {
+        SiloId = siloId;
+    }
+
+    /// <summary>The silo that refused.</summary>
+    public string SiloId { get; }
+}

@@ -31,20 +31,34 @@ public sealed class GrainSilo : IAsyncDisposable
     internal GrainRuntime Runtime => _runtime;
 
     /// <summary>Starts taking calls and idle collection.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_runtime.Membership is { } membership)
+        {
+            await membership.JoinAsync(cancellationToken);
+        }
+
         _runtime.Start();
-        return Task.CompletedTask;
     }
 
     /// <summary>Graceful shutdown: refuses calls from outside grains (<see cref="GrainSiloStoppingException"/>), lets
     /// every activation finish its queued turns, runs OnDeactivateAsync everywhere, then returns.</summary>
-    public Task StopAsync(CancellationToken cancellationToken = default) => _runtime.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _runtime.StopAsync(cancellationToken);
+
+        // Leave only after the grains released their claims, so the view never lists a silo that still owns nothing.
+        if (_runtime.Membership is { } membership)
+        {
+            await membership.LeaveAsync(cancellationToken);
+        }
+    }
 
     /// <summary>Stops (if running) and disposes the services the silo owns, flushing and closing storage.</summary>
     public async ValueTask DisposeAsync()
     {
+        await StopAsync();
         await _runtime.DisposeAsync();
         if (_ownedServices is not null)
         {

@@ -44,7 +44,8 @@ public sealed class GrainSiloBuilder
             sp,
             sp.GetRequiredService<ILogger<GrainRuntime>>(),
             sp.GetService<IGrainCallTransport>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetService<IClusterMembership>()));
         Services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton<IGrainCallDispatcher>(sp => sp.GetRequiredService<GrainRuntime>());
         Services.TryAddSingleton(sp => new GrainSilo(sp.GetRequiredService<GrainRuntime>(), ownedServices: null));

@@ -119,7 +119,7 @@ internal sealed class GrainMethod<TResult> : GrainMethodDescriptor
 
     internal override async Task<object?> InvokeBoxedAsync(GrainRuntime runtime, GrainCallMessage message)
     {
-        var result = await runtime.InvokeAsync(message.Target, this, message.Arguments, message.Chain);
+        var result = await runtime.InvokeAsync(message.Target, this, message.Arguments, message.Chain, message.FromRemoteSilo);
         return ResultType is null ? null : result;
     }
 

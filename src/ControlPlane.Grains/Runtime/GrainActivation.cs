@@ -142,6 +142,36 @@ internal sealed class GrainActivation
         return _deactivated.Task;
     }
 
+    /// <summary>Deactivates as soon as the running turns end, ahead of the queued ones (which move to the grain's next
+    /// activation): for an activation whose claim is void.</summary>
+    public void DeactivateNow(DeactivationReason reason)
+    {
+        lock (_gate)
+        {
+            if (_status == ActivationStatus.Activating)
+            {
+                _deactivateAfterActivation = reason;
+                return;
+            }
+
+            if (_status != ActivationStatus.Valid)
+            {
+                return;
+            }
+
+            _status = ActivationStatus.Deactivating;
+            var queued = _inbox.ToArray();
+            _inbox.Clear();
+            _inbox.Enqueue(new DeactivationTurn(reason));
+            foreach (var turn in queued)
+            {
+                _inbox.Enqueue(turn);
+            }
+
+            PumpLocked();
+        }
+    }
+
     /// <summary>Asks for deactivation as soon as no turn runs or waits (called from grain code).</summary>
     public void DeactivateOnIdle()
     {

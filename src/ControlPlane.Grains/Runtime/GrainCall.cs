@@ -30,6 +30,9 @@ internal sealed class GrainCall<TResult>(GrainId target, GrainMethod<TResult> me
 
     public GrainId Target { get; } = target;
 
+    /// <summary>Set for calls that arrived from another silo: they are rejected, not forwarded, when the grain lives elsewhere.</summary>
+    public bool RejectIfElsewhere { get; init; }
+
     public Task<TResult> Task => _completion.Task;
 
     public override bool IsAbandoned => _completion.Task.IsCompleted;

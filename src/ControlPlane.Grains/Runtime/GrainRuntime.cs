@@ -32,7 +32,8 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         IServiceProvider services,
         ILogger<GrainRuntime> logger,
         IGrainCallTransport? transport = null,
-        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null,
+        IClusterMembership? membership = null)
     {
         Options = options;
         TimeProvider = timeProvider;
@@ -43,9 +44,17 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         Services = services;
         Log = logger;
         _transport = transport;
+        Membership = membership;
         Catalog = new ActivationCatalog(this);
         Metrics = new GrainMetrics(meterFactory, options.SiloId, () => Catalog.Count);
+        if (membership is not null)
+        {
+            membership.ClaimsVoided += (_, _) => DeactivateAllNow();
+        }
     }
+
+    /// <summary>The cluster membership; null for a single-node silo.</summary>
+    public IClusterMembership? Membership { get; }
 
     public GrainRuntimeOptions Options { get; }
 
@@ -177,7 +186,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     }
 
     /// <summary>Starts a call: from a proxy (chain taken from the calling turn) or from a transport (chain given).</summary>
-    public Task<TResult> InvokeAsync<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain = null)
+    public Task<TResult> InvokeAsync<TResult>(GrainId target, GrainMethod<TResult> method, object?[] arguments, CallChain? chain = null, bool fromRemoteSilo = false)
     {
         if (chain is null && GrainTurn.Current is { Activation: { } caller } turn)
         {
@@ -194,7 +203,7 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
                 : new GrainSiloStoppingException(target));
         }
 
-        var call = new GrainCall<TResult>(target, method, arguments, chain);
+        var call = new GrainCall<TResult>(target, method, arguments, chain) { RejectIfElsewhere = fromRemoteSilo };
         call.StartTimeout(_timeouts, Options.CallTimeout, Metrics);
         Route(call, target);
         return call.Task;
@@ -232,7 +241,18 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
     {
         if (location.IsLocal)
         {
+            // A self-fenced silo runs no turns: its lease may expire and another silo may own the grain by then.
+            if (Membership is { IsServing: false })
+            {
+                call.Fail(new GrainSiloNotServingException(target, Membership.LocalSiloId));
+                return;
+            }
+
             Catalog.Deliver(call, target);
+        }
+        else if (call.RejectIfElsewhere)
+        {
+            call.Fail(new GrainCallRejectedException(target, location.SiloId));
         }
         else if (_transport is null)
         {
@@ -241,6 +261,18 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         else
         {
             _ = call.SendRemoteAsync(_transport, location);
+        }
+    }
+
+    /// <summary>Every claim of this silo is void: deactivate all grains ahead of their queued turns.</summary>
+    private void DeactivateAllNow()
+    {
+        foreach (var activation in Catalog.Activations)
+        {
+            if (!activation.GrainId.IsObserver)
+            {
+                activation.DeactivateNow(DeactivationReason.ClaimLost);
+            }
         }
     }
 

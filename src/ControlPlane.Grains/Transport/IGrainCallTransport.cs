@@ -32,7 +32,13 @@ public interface IGrainCallDispatcher
 /// <param name="Method">The interface method.</param>
 /// <param name="Arguments">The arguments, in declaration order.</param>
 /// <param name="Chain">The call chain when the call came from inside a grain turn (for reentrancy), else null.</param>
-public sealed record GrainCallMessage(GrainId Target, GrainMethodDescriptor Method, object?[] Arguments, CallChain? Chain);
+public sealed record GrainCallMessage(GrainId Target, GrainMethodDescriptor Method, object?[] Arguments, CallChain? Chain)
+{
+    /// <summary>True when the message arrived from another silo: if the grain turns out to live elsewhere, the call
+    /// fails with <see cref="GrainCallRejectedException"/> (not run) instead of being forwarded, so the caller
+    /// retries on the owner and the hop count stays with the caller.</summary>
+    public bool FromRemoteSilo { get; init; }
+}
 
 /// <summary>Identifies a chain of nested grain calls (A calls B calls C...). A call may enter an activation that is busy
 /// with a turn of the same chain when that activation is upstream in the chain (A->B->A), which would otherwise deadlock.</summary>
