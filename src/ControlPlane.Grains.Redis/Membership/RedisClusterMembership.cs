@@ -161,6 +161,14 @@ public sealed class RedisClusterMembership : IClusterMembership, IAsyncDisposabl
         }
 
         await JoinOnceAsync(cancellationToken).ConfigureAwait(false);
+
+        // A slow first join (cold start on a busy machine) can leave the node past its fence already: renew once more
+        // so that a started silo serves.
+        if (!IsServing && Identity is { } joined)
+        {
+            await HeartbeatOnceAsync(joined, cancellationToken).ConfigureAwait(false);
+        }
+
         var check = _options.HeartbeatInterval / 2;
         _fenceTimer = _time.CreateTimer(static s => ((RedisClusterMembership)s!).CheckFence(), this, check, check);
         _heartbeats = HeartbeatLoopAsync(_stopping.Token);
@@ -263,7 +271,7 @@ public sealed class RedisClusterMembership : IClusterMembership, IAsyncDisposabl
             _identity = identity;
             _lastSiloId = siloId;
             _lastRenewalStart = start;
-            _serving = true;
+            _serving = _time.GetElapsedTime(start) < _options.SelfFenceAfter;
             Volatile.Write(ref _view, s_emptyView);
         }
 

@@ -107,6 +107,45 @@ public sealed class ClaimTests(RedisConnectionFixture redis) : IClassFixture<Red
         Assert.Equal("heir", Encoding.UTF8.GetString((await heir.Storage.ReadAsync(Grain("z")))!.Data!.Value.Span));
     }
 
+    [Fact]
+    public async Task Only_the_current_claim_may_write_not_a_released_or_superseded_one()
+    {
+        var a = await NodeAsync("a");
+        var first = await a.Directory.ClaimAsync(Grain("w"));
+        var etag = await a.Storage.WriteAsync(Grain("w"), Encoding.UTF8.GetBytes("1"), null, first.Epoch);
+
+        // The same silo claims again (a new activation): the old activation's epoch is fenced.
+        var second = await a.Directory.ClaimAsync(Grain("w"));
+        Assert.True(second.Epoch > first.Epoch);
+        await Assert.ThrowsAsync<GrainFencedException>(() => a.Storage.WriteAsync(Grain("w"), Encoding.UTF8.GetBytes("old"), etag, first.Epoch).AsTask());
+        etag = await a.Storage.WriteAsync(Grain("w"), Encoding.UTF8.GetBytes("2"), etag, second.Epoch);
+
+        // Released: even the epoch that was current cannot write any more (nor clear).
+        await a.Directory.ReleaseAsync(Grain("w"), second);
+        await Assert.ThrowsAsync<GrainFencedException>(() => a.Storage.WriteAsync(Grain("w"), Encoding.UTF8.GetBytes("late"), etag, second.Epoch).AsTask());
+        await Assert.ThrowsAsync<GrainFencedException>(() => a.Storage.ClearAsync(Grain("w"), etag, second.Epoch).AsTask());
+        Assert.Equal("2", Encoding.UTF8.GetString((await a.Storage.ReadAsync(Grain("w")))!.Data!.Value.Span));
+
+        // A stale release (older epoch) leaves a newer claim alone.
+        var third = await a.Directory.ClaimAsync(Grain("w"));
+        await a.Directory.ReleaseAsync(Grain("w"), first);
+        await a.Storage.WriteAsync(Grain("w"), Encoding.UTF8.GetBytes("3"), etag, third.Epoch);
+    }
+
+    [Fact]
+    public async Task Placement_follows_rendezvous_over_the_live_members_on_every_silo()
+    {
+        var nodes = new[] { await NodeAsync("a"), await NodeAsync("b"), await NodeAsync("c") };
+        await WaitForMembersAsync(3, nodes);
+
+        for (var i = 0; i < 100; i++)
+        {
+            var locations = await Task.WhenAll(nodes.Select(n => n.Directory.LocateAsync(Grain($"p{i}")).AsTask()));
+            Assert.Single(locations.Select(l => l.SiloId).Distinct());
+            Assert.Single(locations, l => l.IsLocal);
+        }
+    }
+
     internal static Task WaitForMembersAsync(int count, params ClusterNode[] nodes) =>
         Eventually.TrueAsync(() => nodes.All(n => n.Membership.Members.Count == count), $"{count} members in every view");
 }

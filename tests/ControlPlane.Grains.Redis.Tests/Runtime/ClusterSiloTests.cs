@@ -76,6 +76,42 @@ public sealed class ClusterSiloTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UseRedisClustering_on_its_own_connections_joins_serves_and_leaves()
+    {
+        var builder = new GrainSiloBuilder()
+            .Configure(o => o.SiloId = "own")
+            .AddGrain<ICounterGrain, CounterGrain>()
+            .UseRedisClustering(o =>
+            {
+                o.Redis = RedisOptions;
+                o.KeyPrefix = _prefix;
+                o.SiloAddress = "127.0.0.1:7009";
+                o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
+                o.LeaseDuration = TimeSpan.FromSeconds(1);
+            });
+        builder.Services.AddSingleton(new LifecycleProbe());
+        var silo = builder.Build();
+        await silo.StartAsync();
+
+        // Alone in the cluster, so the grain is placed here (there is no call transport in this test).
+        Assert.Equal(1, await silo.GrainFactory.GetGrain<ICounterGrain>("c").IncrementAsync());
+        var watcher = await NodeAsync("watcher");
+        await Eventually.TrueAsync(() => watcher.Membership.Members.Any(m => m.Address == "127.0.0.1:7009"), "the silo to join");
+        Assert.StartsWith("own.", watcher.Membership.Members.Single(m => m.Address == "127.0.0.1:7009").SiloId, StringComparison.Ordinal);
+
+        await silo.DisposeAsync();
+        await Eventually.TrueAsync(() => watcher.Membership.Members.All(m => m.Address != "127.0.0.1:7009"), "the silo to leave");
+    }
+
+    [Fact]
+    public void UseRedisClustering_refuses_invalid_options_when_the_silo_is_built()
+    {
+        var builder = new GrainSiloBuilder().UseRedisClustering(o => o.SiloAddress = "missing-port");
+
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => builder.Build());
+    }
+
+    [Fact]
     public async Task Corrupt_state_bytes_in_redis_fail_activation_clearly_and_spare_other_grains()
     {
         await _server.CliAsync("HSET", $"{_prefix}:grain:{{counter/broken}}", "data", "{ not json", "etag", "1", "state_epoch", "0");
