@@ -23,6 +23,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 {
     private const int MaxFallbacks = 64;
     private const int MaxRetriesOnLostQuota = 3;
+    private const long UnlimitedSlice = long.MaxValue / 4;
     private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(10);
 
     private readonly FleetCatalog _catalog;
@@ -497,7 +498,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
     }
 
-    private long Slice(long perMinute) => perMinute <= 0 ? 0 : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
+    // An unlimited dimension is granted as asked: ask for more than any request can reserve.
+    private long Slice(long perMinute) => perMinute <= 0 ? UnlimitedSlice : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
 
     private async Task ReturnAsync(int index, LeaseSettlement settlement)
     {

@@ -38,6 +38,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     private QuotaLeaseLedger? _ledger;
     private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
     private EndpointLoad _load;
+    private IDisposable? _expiryTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -61,6 +62,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         {
             _health.SetOverride(saved);
             _health.DrainEvents();
+            ScheduleExpiry(saved);
         }
 
         RegisterTimer(EvaluateAsync, _options.EvaluationPeriod, _options.EvaluationPeriod);
@@ -87,8 +89,10 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         var now = TimeProvider.GetUtcNow();
-        _health.SetOverride(new AdminOverride(kind, actor, reason, now, ttl is { } t ? now + t : null));
+        var adminOverride = new AdminOverride(kind, actor, reason, now, ttl is { } t ? now + t : null);
+        _health.SetOverride(adminOverride);
         await PublishAsync(_health.DrainEvents(), refreshLoad: false);
+        ScheduleExpiry(adminOverride);
         return Details();
     }
 
@@ -127,6 +131,18 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         _ledger?.Settle(settlement);
         _leases.Remove(settlement.LeaseId);
         return Task.CompletedTask;
+    }
+
+    // Nodes learn of an expiry when it happens, not at the next evaluation period.
+    private void ScheduleExpiry(AdminOverride adminOverride)
+    {
+        _expiryTimer?.Dispose();
+        _expiryTimer = null;
+        if (adminOverride.ExpiresAt is { } at)
+        {
+            var due = at - TimeProvider.GetUtcNow();
+            _expiryTimer = RegisterTimer(EvaluateAsync, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private async Task EvaluateAsync(CancellationToken cancellationToken)
