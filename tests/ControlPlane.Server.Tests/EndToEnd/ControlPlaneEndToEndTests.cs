@@ -7,7 +7,7 @@ using ControlPlane.Grpc;
 using ControlPlane.Grpc.Tests.Support;
 using V1 = Grpc.Reflection.V1;
 
-namespace ControlPlane.Server.Tests.ControlPlane;
+namespace ControlPlane.Server.Tests.EndToEnd;
 
 /// <summary>End to end over real sockets: our gRPC client on the Routing service, HttpClient on the admin API.</summary>
 public sealed class ControlPlaneEndToEndTests : IDisposable

@@ -7,7 +7,7 @@ using ControlPlane.Service;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
-namespace ControlPlane.Server.Tests.ControlPlane;
+namespace ControlPlane.Server.Tests.EndToEnd;
 
 /// <summary>A full node (grains on SQLite, Routing service, admin API) on free loopback ports, built by
 /// <see cref="NodeHost"/> as Program does; clients are our gRPC client and HttpClient.</summary>
