@@ -64,6 +64,8 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddSingleton<RoutingService>();
         services.AddGrpcService(sp => sp.GetRequiredService<RoutingService>().CreateDefinition());
         services.AddSingleton<AdminOperations>();
+        services.AddSingleton<AdminGrpcService>();
+        services.AddGrpcService(sp => sp.GetRequiredService<AdminGrpcService>().CreateDefinition());
         return services;
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
 using ControlPlane.Grpc.Tests.Support;
 using V1 = Grpc.Reflection.V1;
 
@@ -215,6 +216,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         };
         var reflection = await raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             GrpcWire.Frame(new V1.ServerReflectionRequest { ListServices = "" }));
+        Assert.Contains("controlplane.v1.Admin", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
         Assert.Contains("controlplane.v1.Routing", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
 
         var openApi = await GetJsonAsync(node, "openapi/v1.json");
@@ -227,6 +229,43 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         using var onGrpcPort = await raw.GetAsync("admin/v1/fleet");
         Assert.Equal(HttpStatusCode.NotFound, onGrpcPort.StatusCode);
     }
+
+    [Fact]
+    public async Task Admin_gRPC_service_forces_a_breaker_audits_it_and_names_bad_fields()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var setBreaker = AdminMethod<SetBreakerRequest, EndpointView>("SetBreaker");
+        var listAudit = AdminMethod<ListAuditRequest, AuditList>("ListAudit");
+        var getEndpoint = AdminMethod<GetEndpointRequest, EndpointView>("GetEndpoint");
+        var getFleet = AdminMethod<GetFleetRequest, FleetView>("GetFleet");
+        var asDave = new CallOptions(headers: new Metadata().Add("x-actor", "dave"));
+
+        var view = await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
+        Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
+        await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
+        Assert.Equal("forced_override", (await node.RouteAsync("customer_chat")).RouteReason);
+
+        var audit = await node.Invoker.UnaryAsync(listAudit, new ListAuditRequest { Limit = 10 });
+        Assert.Equal(2, audit.Entries.Count);
+        Assert.All(audit.Entries, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
+
+        var noActor = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
+        Assert.Equal(StatusCode.InvalidArgument, noActor.StatusCode);
+        Assert.StartsWith("x-actor:", noActor.Status.Detail, StringComparison.Ordinal);
+        var badTtl = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
+        Assert.StartsWith("ttlSeconds:", badTtl.Status.Detail, StringComparison.Ordinal);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(getEndpoint, new GetEndpointRequest { Id = "nope" }));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+
+        var fleet = await node.Invoker.UnaryAsync(getFleet, new GetFleetRequest());
+        Assert.Equal(8, fleet.Endpoints.Count);
+        Assert.Equal("force_open", fleet.Endpoints.Single(e => e.Id == "openai-gpt41-us").Override.Kind);
+    }
+
+    private static Method<TRequest, TResponse> AdminMethod<TRequest, TResponse>(string name)
+        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
+        new(MethodType.Unary, "controlplane.v1.Admin", name, Marshallers.Protobuf<TRequest>(), Marshallers.Protobuf<TResponse>());
 
     private static async Task<HttpResponseMessage> PostAsync(ControlPlaneNode node, string path, string json, string? actor)
     {
