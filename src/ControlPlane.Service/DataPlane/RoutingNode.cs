@@ -24,7 +24,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private const int MaxFallbacks = 64;
     private const int MaxRetriesOnLostQuota = 3;
     private const long UnlimitedSlice = long.MaxValue / 4;
-    private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(10);
+    private const int MaxPendingDecisions = 200_000;
+    private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(5);
 
     private readonly FleetCatalog _catalog;
     private readonly IGrainFactory _grains;
@@ -47,6 +48,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private IRoutingObserver? _self;
     private Task? _loop;
     private long _decisionCounter;
+    private int _pendingCount;
     private long _tableVersion;
     private TaskCompletionSource _tableChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _lastSubscribe;
@@ -161,7 +163,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         var excludeCount = request.ExcludeEndpointIds.Count;
-        Span<int> exclude = stackalloc int[excludeCount + MaxRetriesOnLostQuota];
+        Span<int> exclude = stackalloc int[excludeCount + MaxRetriesOnLostQuota + 1];
         for (var i = 0; i < excludeCount; i++)
         {
             if (!snapshot.TryGetEndpointIndex(request.ExcludeEndpointIds[i], out exclude[i]))
@@ -235,7 +237,15 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 reply.Fallbacks.Add(snapshot.EndpointAt(fallbacks[i]).Id);
             }
 
-            _decisions[decisionId] = new PendingDecision(ticket, _time.GetUtcNow());
+            // Tracked for reconciliation up to a bound: an untracked reservation simply stays charged at its estimate.
+            if (Interlocked.Increment(ref _pendingCount) <= MaxPendingDecisions)
+            {
+                _decisions[decisionId] = new PendingDecision(ticket, _time.GetUtcNow());
+            }
+            else
+            {
+                Interlocked.Decrement(ref _pendingCount);
+            }
         }
 
         return reply;
@@ -326,6 +336,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         if (!string.IsNullOrEmpty(outcome.DecisionId) && _decisions.TryRemove(outcome.DecisionId, out var pending))
         {
+            Interlocked.Decrement(ref _pendingCount);
             lock (_quotaLock)
             {
                 _quota.Reconcile(pending.Ticket, actualTokens);
@@ -594,9 +605,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     {
         foreach (var (id, pending) in _decisions)
         {
-            if (now - pending.At > PendingDecisionAge)
+            if (now - pending.At > PendingDecisionAge && _decisions.TryRemove(id, out _))
             {
-                _decisions.TryRemove(id, out _);
+                Interlocked.Decrement(ref _pendingCount);
             }
         }
     }

@@ -30,7 +30,22 @@ public sealed class RoutingNodeTests
             price_per_1k: { input: 0, output: 0 }
             owner_team: t
             on_call: t
+          - id: tok
+            provider: vllm
+            model: llama
+            model_version: llama-3.1-8b
+            region: eu-west
+            context_window: 32000
+            price_per_1k: { input: 0, output: 0 }
+            limits: { tpm: 10000 }
+            owner_team: t
+            on_call: t
         classes:
+          - name: tokens
+            owner: t
+            mode: queue_only
+            primary: [tok]
+            slo: { availability: 0.99 }
           - name: batch
             owner: t
             mode: queue_only
@@ -181,6 +196,31 @@ public sealed class RoutingNodeTests
         Assert.Empty(after.Leases);
         Assert.Equal(0, after.Quota.OutstandingRequests);
         Assert.Equal(9, after.Quota.AvailableRequests);
+    }
+
+    [Fact]
+    public async Task Reported_actual_tokens_reconcile_the_reservation_and_come_back_to_the_bucket()
+    {
+        var fleet = ServiceNode.Fleet(QuotaFleet);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, fleet, o => o.LeaseSliceFraction = 0.5);
+
+        var decision = node.Route("tokens", input: 1_000, maxOutput: 500);
+        Assert.Equal("tok", decision.EndpointId);
+        node.Node.Report(new Wire.Outcome
+        {
+            DecisionId = decision.DecisionId,
+            EndpointId = "tok",
+            WorkloadClass = "tokens",
+            Status = Wire.OutcomeStatus.Success,
+            InputTokens = 60,
+            OutputTokens = 40,
+        });
+        await node.Node.StopAsync(CancellationToken.None);
+
+        // 5,000 stayed in the bucket; of the node's 5,000-token slice only the 100 actually used are gone.
+        var quota = (await node.Grains.GetGrain<IProviderEndpointGrain>("tok").GetDetailsAsync()).Quota;
+        Assert.Equal(9_900, quota.AvailableTokens);
+        Assert.Equal(0, quota.OutstandingTokens);
     }
 
     [Theory]
