@@ -87,7 +87,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _self = _grains.CreateObserverReference<IRoutingObserver>(this);
         await SubscribeAllAsync();
         await RenewLeasesAsync(force: true);
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        // The timer starts now, not when the loop task first runs, so its period counts from start-up.
+        var timer = new PeriodicTimer(_options.OutcomeFlushInterval, _time);
+        _loop = Task.Run(() => RunAsync(timer, _stopping.Token), CancellationToken.None);
     }
 
     /// <summary>Stops the loop, flushes what is queued and returns unused leases.</summary>
@@ -578,9 +580,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await Task.WhenAll(endpoints.Concat(classes));
     }
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.OutcomeFlushInterval, _time);
+        using var owned = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))

@@ -316,7 +316,7 @@ public sealed class RoutingNodeTests
     private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done)
     {
         // The flush runs on the node's loop after the fake clock ticks; wait for its effect, bounded.
-        for (var i = 0; i < 500; i++)
+        for (var i = 0; i < 2000; i++)
         {
             var value = await read();
             if (done(value))
