@@ -3,10 +3,15 @@ using System.Net;
 
 namespace ControlPlane.Server;
 
-/// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--disable-diagnostics]</c>.</summary>
+/// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
+/// [--data-dir DIR] [--storage sqlite|memory] [--disable-diagnostics]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
+
+    public const int DefaultAdminPort = 8080;
+
+    public const string DefaultDataDirectory = "data";
 
     public const string Usage = """
         Usage: controlplane [options]
@@ -14,6 +19,11 @@ internal sealed record NodeOptions
         Options:
           --grpc-listen HOST:PORT   Address for gRPC (HTTP/2 cleartext). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
+          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI). Default 127.0.0.1:8080.
+          --fleet FILE              Fleet configuration to load. Default: deploy/fleet.sample.yaml, looked up
+                                    from the current directory and the application's directory upwards.
+          --data-dir DIR            Where grain state is stored (SQLite). Default ./data.
+          --storage sqlite|memory   Grain state storage. Default sqlite; memory loses state at exit.
           --disable-diagnostics     Do not serve controlplane.v1.Diagnostics (served by default).
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (the default; for explicitness).
           -h, --help                Show this help.
@@ -21,6 +31,18 @@ internal sealed record NodeOptions
 
     /// <summary>Where gRPC listens.</summary>
     public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
+
+    /// <summary>Where the admin API listens.</summary>
+    public IPEndPoint AdminEndpoint { get; init; } = new(IPAddress.Loopback, DefaultAdminPort);
+
+    /// <summary>The fleet file; null means the sample found by <see cref="FleetLocator"/>.</summary>
+    public string? FleetPath { get; init; }
+
+    /// <summary>Where SQLite state lives.</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory;
+
+    /// <summary>Grain state storage.</summary>
+    public ControlPlane.Service.ControlPlaneStorage Storage { get; init; } = ControlPlane.Service.ControlPlaneStorage.Sqlite;
 
     /// <summary>Whether the Diagnostics service is served.</summary>
     public bool EnableDiagnostics { get; init; } = true;
@@ -55,20 +77,49 @@ internal sealed record NodeOptions
                 case "--enable-diagnostics" when inlineValue is null:
                     options = options with { EnableDiagnostics = true };
                     break;
-                case "--grpc-listen":
+                case "--grpc-listen" or "--admin-listen":
                     var value = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
+                    var example = arg == "--grpc-listen" ? "127.0.0.1:50051" : "127.0.0.1:8080";
                     if (value is null)
                     {
-                        error = "Option '--grpc-listen' needs a value HOST:PORT, e.g. 127.0.0.1:50051.";
+                        error = $"Option '{arg}' needs a value HOST:PORT, e.g. {example}.";
                         return false;
                     }
 
-                    if (!TryParseEndpoint(value, out var endpoint, out error))
+                    if (!TryParseEndpoint(value, out var endpoint, out error, arg))
                     {
                         return false;
                     }
 
-                    options = options with { GrpcEndpoint = endpoint };
+                    options = arg == "--grpc-listen" ? options with { GrpcEndpoint = endpoint } : options with { AdminEndpoint = endpoint };
+                    break;
+                case "--fleet" or "--data-dir" or "--storage":
+                    var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
+                    if (string.IsNullOrWhiteSpace(text))
+                    {
+                        error = $"Option '{arg}' needs a value.";
+                        return false;
+                    }
+
+                    switch (arg)
+                    {
+                        case "--fleet":
+                            options = options with { FleetPath = text };
+                            break;
+                        case "--data-dir":
+                            options = options with { DataDirectory = text };
+                            break;
+                        case "--storage" when text is "sqlite":
+                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Sqlite };
+                            break;
+                        case "--storage" when text is "memory":
+                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Memory };
+                            break;
+                        default:
+                            error = $"Invalid --storage '{text}': expected sqlite or memory.";
+                            return false;
+                    }
+
                     break;
                 default:
                     error = $"Unknown argument '{args[i]}'.";
@@ -79,13 +130,13 @@ internal sealed record NodeOptions
         return true;
     }
 
-    internal static bool TryParseEndpoint(string value, out IPEndPoint endpoint, out string error)
+    internal static bool TryParseEndpoint(string value, out IPEndPoint endpoint, out string error, string option = "--grpc-listen")
     {
         endpoint = null!;
         var colon = value.LastIndexOf(':');
         if (colon <= 0 || colon == value.Length - 1)
         {
-            error = $"Invalid --grpc-listen '{value}': expected HOST:PORT, e.g. 127.0.0.1:50051.";
+            error = $"Invalid {option} '{value}': expected HOST:PORT, e.g. 127.0.0.1:50051.";
             return false;
         }
 
@@ -93,7 +144,7 @@ internal sealed record NodeOptions
         var portText = value[(colon + 1)..];
         if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
         {
-            error = $"Invalid --grpc-listen '{value}': port '{portText}' must be a number from 0 to 65535.";
+            error = $"Invalid {option} '{value}': port '{portText}' must be a number from 0 to 65535.";
             return false;
         }
 
@@ -109,7 +160,7 @@ internal sealed record NodeOptions
         }
         else if (!IPAddress.TryParse(host, out address))
         {
-            error = $"Invalid --grpc-listen '{value}': host '{host}' must be an IP address or 'localhost'.";
+            error = $"Invalid {option} '{value}': host '{host}' must be an IP address or 'localhost'.";
             return false;
         }
 

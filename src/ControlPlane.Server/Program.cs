@@ -1,3 +1,5 @@
+using ControlPlane.Fleet;
+
 namespace ControlPlane.Server;
 
 internal static class Program
@@ -17,13 +19,26 @@ internal static class Program
             return 0;
         }
 
+        FleetDefinition fleet;
+        try
+        {
+            fleet = FleetLocator.Load(options.FleetPath);
+        }
+        catch (FleetConfigException ex)
+        {
+            // Nothing is started on a bad fleet: the message lists every file:line:col: field: problem.
+            await Console.Error.WriteLineAsync($"controlplane: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
         WebApplication app;
         try
         {
-            app = NodeHost.Build(options);
+            app = NodeHost.Build(options, fleet);
             await app.StartAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
+            or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException)
         {
             await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
             return 1;
@@ -31,7 +46,9 @@ internal static class Program
 
         await using (app.ConfigureAwait(false))
         {
+            Console.WriteLine($"Fleet {fleet.Name ?? "(unnamed)"} {fleet.Version} from {fleet.SourceName}: {fleet.Endpoints.Length} endpoints, {fleet.Classes.Length} workload classes");
             Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
+            Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
             Console.Out.Flush();
             await app.WaitForShutdownAsync().ConfigureAwait(false);
         }

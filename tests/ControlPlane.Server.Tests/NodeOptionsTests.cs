@@ -27,6 +27,39 @@ public sealed class NodeOptionsTests
     }
 
     [Fact]
+    public void Control_plane_defaults_are_admin_on_8080_sqlite_in_data_and_the_sample_fleet()
+    {
+        Assert.True(NodeOptions.TryParse([], out var options, out _));
+
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), options.AdminEndpoint);
+        Assert.Equal("data", options.DataDirectory);
+        Assert.Equal(ControlPlane.Service.ControlPlaneStorage.Sqlite, options.Storage);
+        Assert.Null(options.FleetPath);
+    }
+
+    [Fact]
+    public void Control_plane_options_are_parsed()
+    {
+        Assert.True(NodeOptions.TryParse(
+            ["--admin-listen", "0.0.0.0:9090", "--fleet=prod.yaml", "--data-dir", "/var/lib/cp", "--storage", "memory"], out var options, out var error), error);
+
+        Assert.Equal("0.0.0.0:9090", options.AdminEndpoint.ToString());
+        Assert.Equal("prod.yaml", options.FleetPath);
+        Assert.Equal("/var/lib/cp", options.DataDirectory);
+        Assert.Equal(ControlPlane.Service.ControlPlaneStorage.Memory, options.Storage);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--fleet" }, "Option '--fleet' needs a value.")]
+    [InlineData(new[] { "--admin-listen", "10.0.0.1:99999" }, "Invalid --admin-listen '10.0.0.1:99999': port '99999' must be a number from 0 to 65535.")]
+    [InlineData(new[] { "--redis", "127.0.0.1:6379" }, "Unknown argument '--redis'.")]
+    public void Bad_control_plane_options_are_named(string[] args, string expected)
+    {
+        Assert.False(NodeOptions.TryParse(args, out _, out var error));
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
     public void Diagnostics_can_be_disabled_and_help_requested()
     {
         Assert.True(NodeOptions.TryParse(["--disable-diagnostics", "-h"], out var options, out _));

@@ -46,8 +46,52 @@ public sealed partial class ProgramProcessTests
         }
     }
 
+    [Fact]
+    public async Task Executable_loads_the_sample_fleet_and_prints_the_gRPC_and_admin_addresses()
+    {
+        using var process = Start("--grpc-listen", "127.0.0.1:0");
+        try
+        {
+            await ReadListeningAddressAsync(process, drainAfter: false);
+            var admin = await ReadLineMatchingAsync(process, AdminLine());
+            using var client = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            var fleet = await client.GetStringAsync("admin/v1/fleet");
+            Assert.Contains("\"customer_chat\"", fleet, StringComparison.Ordinal);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Invalid_fleet_file_exits_non_zero_with_the_located_errors_and_starts_nothing()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"bad-fleet-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, "endpoints:\n  - id: a\n    provider: x\nclasses: []\n");
+        try
+        {
+            using var process = Start("--grpc-listen", "127.0.0.1:0", "--fleet", file);
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(timeout.Token);
+
+            Assert.Equal(1, process.ExitCode);
+            var message = await stderr;
+            Assert.Contains($"{file}:2:5: endpoints.a.model: ", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("listening", await stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("--grpc-listen", "nowhere", "expected HOST:PORT")]
+    [InlineData("--admin-listen", "nowhere", "Invalid --admin-listen 'nowhere'")]
+    [InlineData("--storage", "redis", "expected sqlite or memory")]
     [InlineData("--bogus", "", "Unknown argument '--bogus'")]
     public async Task Bad_arguments_exit_non_zero_with_a_message(string arg, string value, string expected)
     {
@@ -92,27 +136,50 @@ public sealed partial class ProgramProcessTests
             info.ArgumentList.Add(arg);
         }
 
+        // A free admin port and no state on disk, so tests never collide with a running node or each other.
+        if (!args.Contains("--admin-listen"))
+        {
+            info.ArgumentList.Add("--admin-listen");
+            info.ArgumentList.Add("127.0.0.1:0");
+        }
+
+        if (!args.Contains("--storage"))
+        {
+            info.ArgumentList.Add("--storage");
+            info.ArgumentList.Add("memory");
+        }
+
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
     }
 
-    private static async Task<string> ReadListeningAddressAsync(Process process)
+    private static Task<string> ReadListeningAddressAsync(Process process, bool drainAfter = true) =>
+        ReadLineMatchingAsync(process, ListeningLine(), drainAfter);
+
+    private static async Task<string> ReadLineMatchingAsync(Process process, Regex pattern, bool drainAfter = true)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
-            var match = ListeningLine().Match(line);
+            var match = pattern.Match(line);
             if (match.Success)
             {
-                // Keep draining stdout so the child never blocks on a full pipe.
-                _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                if (drainAfter)
+                {
+                    // Keep draining stdout so the child never blocks on a full pipe.
+                    _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                }
+
                 return match.Groups[1].Value;
             }
         }
 
-        throw new InvalidOperationException("controlplane exited before printing its listening address.");
+        throw new InvalidOperationException($"controlplane exited before printing a line matching {pattern}.");
     }
 
     [GeneratedRegex(@"^gRPC listening on (http://\S+)$")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"^Admin listening on (http://\S+)$")]
+    private static partial Regex AdminLine();
 }

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using ControlPlane.Service.Grains;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace ControlPlane.Service.Admin;
+
+/// <summary>The admin API on HTTP/JSON under <c>/admin/v1</c>. Errors are <c>application/problem+json</c> with
+/// the offending field in <c>field</c> and <c>errors</c>; changes require the <c>X-Actor</c> header.</summary>
+internal static class AdminHttpApi
+{
+    public const string ActorHeader = "X-Actor";
+
+    private const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Maps the admin routes.</summary>
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/admin/v1").WithTags("admin");
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (AdminException error)
+            {
+                return Problem(error);
+            }
+        });
+
+        group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
+            .WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
+        group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))
+            .WithName("GetEndpoint").WithSummary("Breaker state and reason, override, health figures, quota levels, lease holders.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/classes/{name}", (string name, AdminOperations ops) => ops.GetClassAsync(name))
+            .WithName("GetClass").WithSummary("Policy, error budgets and alerts of a workload class.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/endpoints/{id}/breaker", async (string id, HttpRequest request, AdminOperations ops) =>
+            {
+                var body = await ReadObjectAsync(request, ["state", "reason", "ttlSeconds"]);
+                var command = new BreakerCommand(String(body, "state") ?? "", String(body, "reason") ?? "", Integer(body, "ttlSeconds"));
+                return await ops.SetBreakerAsync(id, command, Actor(request));
+            })
+            .WithName("SetBreaker").WithSummary("Force the breaker open or closed, or hand it back to the automatic rules (auto).")
+            .Accepts<BreakerCommand>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/endpoints/{id}/drain", async (string id, HttpRequest request, AdminOperations ops) =>
+            {
+                var body = await ReadObjectAsync(request, ["reason", "ttlSeconds"]);
+                return await ops.DrainAsync(id, new DrainCommand(String(body, "reason") ?? "", Integer(body, "ttlSeconds")), Actor(request));
+            })
+            .WithName("Drain").WithSummary("Take the endpoint out of rotation (in-flight requests finish).")
+            .Accepts<DrainCommand>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/endpoints/{id}/undrain", async (string id, HttpRequest request, AdminOperations ops) =>
+            {
+                var body = await ReadObjectAsync(request, ["reason"]);
+                return await ops.UndrainAsync(id, new DrainCommand(String(body, "reason") ?? "", null), Actor(request));
+            })
+            .WithName("Undrain").WithSummary("Put a drained endpoint back into rotation.")
+            .Accepts<DrainCommand>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
+            .WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
+        return group;
+    }
+
+    internal static IResult Problem(AdminException error)
+    {
+        var (status, title) = error.Kind switch
+        {
+            AdminErrorKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
+            AdminErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
+            _ => (StatusCodes.Status400BadRequest, "Invalid request"),
+        };
+        return Results.Problem(
+            detail: error.Message,
+            statusCode: status,
+            title: title,
+            extensions: new Dictionary<string, object?>
+            {
+                ["field"] = error.Field,
+                ["errors"] = new Dictionary<string, string[]> { [error.Field] = [error.Detail] },
+            });
+    }
+
+    private static string? Actor(HttpRequest request) =>
+        request.Headers.TryGetValue(ActorHeader, out var values) ? values.ToString() : null;
+
+    private static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
+    {
+        // The actor is checked first so a missing X-Actor is reported even with a bad body.
+        AdminOperations.RequireActor(Actor(request));
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "body", $"must be at most {MaxBodyBytes} bytes");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, request.HttpContext.RequestAborted);
+        }
+        catch (JsonException error)
+        {
+            var where = error.LineNumber is { } line ? $" at line {line + 1}, byte {error.BytePositionInLine + 1}" : "";
+            throw new AdminException(AdminErrorKind.Invalid, "body", $"malformed JSON{where}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new AdminException(AdminErrorKind.Invalid, "body", "must be a JSON object");
+            }
+
+            foreach (var property in root.EnumerateObject())
+            {
+                if (!allowed.Contains(property.Name, StringComparer.Ordinal))
+                {
+                    throw new AdminException(AdminErrorKind.Invalid, property.Name, $"unknown field; expected {string.Join(", ", allowed)}");
+                }
+            }
+
+            return root.Clone();
+        }
+    }
+
+    private static string? String(JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new AdminException(AdminErrorKind.Invalid, name, "must be a string");
+    }
+
+    private static long? Integer(JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
+            ? number
+            : throw new AdminException(AdminErrorKind.Invalid, name, "must be an integer number of seconds");
+    }
+}

@@ -1,0 +1,181 @@
+using ControlPlane.Domain.Endpoints;
+using ControlPlane.Grains;
+using ControlPlane.Service.Audit;
+using ControlPlane.Service.Grains;
+
+namespace ControlPlane.Service.Admin;
+
+/// <summary>The admin operations behind both the HTTP/JSON and the gRPC admin APIs: validation, the grain
+/// call, then the audit entry. Every change is persisted by the grain before it answers.</summary>
+internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains, TimeProvider time)
+{
+    /// <summary>Longest override expiry accepted (one year).</summary>
+    internal const long MaxTtlSeconds = 366L * 24 * 3600;
+
+    internal const int MaxReasonLength = 1024;
+
+    internal const int MaxAuditPage = 1000;
+
+    public async Task<FleetView> GetFleetAsync()
+    {
+        var summary = await grains.GetGrain<IFleetGrain>(FleetGrain.Key).GetSummaryAsync();
+        var endpoints = await Task.WhenAll(catalog.Fleet.Endpoints.Select(e => grains.GetGrain<IProviderEndpointGrain>(e.Id).GetDetailsAsync()));
+        var classes = await Task.WhenAll(catalog.Fleet.Classes.Select(c => grains.GetGrain<IWorkloadClassGrain>(c.Name).GetDetailsAsync()));
+        var now = time.GetUtcNow();
+        return new FleetView(summary.Name, summary.Version, summary.Source, summary.LoadedAt, summary.Deprecations,
+            [.. endpoints.Select(d => EndpointView.From(d, now))], [.. classes.Select(ClassView.From)]);
+    }
+
+    public async Task<EndpointView> GetEndpointAsync(string id)
+    {
+        RequireEndpoint(id);
+        return EndpointView.From(await grains.GetGrain<IProviderEndpointGrain>(id).GetDetailsAsync(), time.GetUtcNow());
+    }
+
+    public async Task<ClassView> GetClassAsync(string name)
+    {
+        if (!catalog.Classes.ContainsKey(name))
+        {
+            throw new AdminException(AdminErrorKind.NotFound, "name", $"unknown workload class '{name}'");
+        }
+
+        return ClassView.From(await grains.GetGrain<IWorkloadClassGrain>(name).GetDetailsAsync());
+    }
+
+    public async Task<EndpointView> SetBreakerAsync(string id, BreakerCommand command, string? actor)
+    {
+        var who = RequireActor(actor);
+        RequireEndpoint(id);
+        OverrideKind? kind = command.State switch
+        {
+            "open" => OverrideKind.ForceOpen,
+            "closed" => OverrideKind.ForceClosed,
+            "auto" => null,
+            null or "" => throw new AdminException(AdminErrorKind.Invalid, "state", "is required: one of open, closed, auto"),
+            _ => throw new AdminException(AdminErrorKind.Invalid, "state", $"unknown state '{command.State}'; expected one of open, closed, auto"),
+        };
+        var reason = RequireReason(command.Reason);
+        var ttl = Ttl(command.TtlSeconds);
+        if (kind is null && ttl is not null)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", "does not apply to state 'auto'");
+        }
+
+        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
+        var before = await grain.GetDetailsAsync();
+        var details = kind is { } k
+            ? await grain.SetOverrideAsync(k, who, reason, ttl)
+            : await grain.ClearOverrideAsync(who, reason);
+        var action = kind switch
+        {
+            OverrideKind.ForceOpen => "breaker.force_open",
+            OverrideKind.ForceClosed => "breaker.force_closed",
+            _ => "breaker.auto",
+        };
+        await AuditAsync(who, action, id, reason, Describe(before, ttl));
+        return EndpointView.From(details, time.GetUtcNow());
+    }
+
+    public async Task<EndpointView> DrainAsync(string id, DrainCommand command, string? actor)
+    {
+        var who = RequireActor(actor);
+        RequireEndpoint(id);
+        var reason = RequireReason(command.Reason);
+        var ttl = Ttl(command.TtlSeconds);
+        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
+        var before = await grain.GetDetailsAsync();
+        var details = await grain.SetOverrideAsync(OverrideKind.Drain, who, reason, ttl);
+        await AuditAsync(who, "endpoint.drain", id, reason, Describe(before, ttl));
+        return EndpointView.From(details, time.GetUtcNow());
+    }
+
+    public async Task<EndpointView> UndrainAsync(string id, DrainCommand command, string? actor)
+    {
+        var who = RequireActor(actor);
+        RequireEndpoint(id);
+        var reason = RequireReason(command.Reason);
+        if (command.TtlSeconds is not null)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", "does not apply to undrain");
+        }
+
+        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
+        var before = await grain.GetDetailsAsync();
+        if (before.View.Override is not { Kind: OverrideKind.Drain } drain || !drain.IsActive(time.GetUtcNow()))
+        {
+            throw new AdminException(AdminErrorKind.Conflict, "id", $"endpoint '{id}' is not drained");
+        }
+
+        var details = await grain.ClearOverrideAsync(who, reason);
+        await AuditAsync(who, "endpoint.undrain", id, reason, Describe(before, null));
+        return EndpointView.From(details, time.GetUtcNow());
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> GetAuditAsync(int? limit)
+    {
+        var take = limit ?? 100;
+        if (take is < 1 or > MaxAuditPage)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "limit", $"must be between 1 and {MaxAuditPage}");
+        }
+
+        return await grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).ListAsync(take);
+    }
+
+    internal static string RequireActor(string? actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor))
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "X-Actor", "header is required: who is making this change");
+        }
+
+        if (actor.Length > 256)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "X-Actor", "must be at most 256 characters");
+        }
+
+        return actor.Trim();
+    }
+
+    private static string RequireReason(string? reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "reason", "is required: why is this change made");
+        }
+
+        if (reason.Length > MaxReasonLength)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "reason", $"must be at most {MaxReasonLength} characters");
+        }
+
+        return reason.Trim();
+    }
+
+    private static TimeSpan? Ttl(long? seconds) => seconds switch
+    {
+        null => null,
+        < 0 => throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", $"must not be negative (was {seconds})"),
+        0 => throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", "must be positive; omit it for no expiry"),
+        > MaxTtlSeconds => throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", $"must be at most {MaxTtlSeconds} (one year)"),
+        _ => TimeSpan.FromSeconds(seconds.Value),
+    };
+
+    private void RequireEndpoint(string id)
+    {
+        if (!catalog.Endpoints.ContainsKey(id))
+        {
+            throw new AdminException(AdminErrorKind.NotFound, "id", $"unknown endpoint '{id}'");
+        }
+    }
+
+    private static string Describe(EndpointDetails before, TimeSpan? ttl)
+    {
+        var previous = before.View.Override is { } o ? AdminNames.Override(o.Kind) : "none";
+        var expiry = ttl is { } t ? $"; ttl {t.TotalSeconds:0}s" : "";
+        return $"previous override {previous}; breaker {AdminNames.Breaker(before.View.State)}{expiry}";
+    }
+
+    private Task<AuditEntry> AuditAsync(string actor, string action, string target, string reason, string detail) =>
+        grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), actor, action, target, reason, detail));
+}

@@ -1,0 +1,108 @@
+using ControlPlane.Domain.Breakers;
+using ControlPlane.Domain.Slo;
+using ControlPlane.Service.Grains;
+
+namespace ControlPlane.Service.Admin;
+
+/// <summary>An endpoint with its live state, as the admin API returns it.</summary>
+internal sealed record EndpointView(
+    string Id,
+    string Provider,
+    string Model,
+    string ModelVersion,
+    string Region,
+    BreakerView Breaker,
+    OverrideView? Override,
+    HealthFigures Health,
+    QuotaLevels Quota,
+    IReadOnlyList<LeaseHolder> Leases,
+    IReadOnlyList<BreakerEventView> RecentEvents)
+{
+    public static EndpointView From(EndpointDetails d, DateTimeOffset now)
+    {
+        var view = d.View;
+        var active = view.Override is { } o && o.IsActive(now) ? o : null;
+        return new EndpointView(
+            d.Descriptor.Id, d.Descriptor.Provider, d.Descriptor.Model, d.Descriptor.ModelVersion, d.Descriptor.Region,
+            new BreakerView(
+                AdminNames.Breaker(view.State),
+                AdminNames.Reason(view.Reason),
+                AdminNames.Breaker(d.AutomaticState),
+                view.Degraded,
+                view.TrafficFraction,
+                d.Trips,
+                d.OpenUntil,
+                view.RateLimitedUntil is { } until && until > now ? until : null),
+            active is null ? null : new OverrideView(AdminNames.Override(active.Kind), active.Actor, active.Reason, active.SetAt, active.ExpiresAt),
+            d.Health,
+            d.Quota,
+            d.Leases,
+            [.. d.RecentEvents.Select(BreakerEventView.Of)]);
+    }
+}
+
+/// <summary>Published breaker state (after overrides) and the automatic state underneath.</summary>
+internal sealed record BreakerView(string State, string Reason, string AutomaticState, bool Degraded, double TrafficFraction,
+    int Trips, DateTimeOffset? OpenUntil, DateTimeOffset? RateLimitedUntil);
+
+/// <summary>An active admin override.</summary>
+internal sealed record OverrideView(string Kind, string Actor, string Reason, DateTimeOffset SetAt, DateTimeOffset? ExpiresAt);
+
+/// <summary>One breaker event.</summary>
+internal sealed record BreakerEventView(string Kind, string From, string To, string Reason, DateTimeOffset At, string Detail)
+{
+    public static BreakerEventView Of(BreakerEvent e) =>
+        new(e.Kind.ToString(), AdminNames.Breaker(e.From), AdminNames.Breaker(e.To), AdminNames.Reason(e.Reason), e.At, e.Detail);
+}
+
+/// <summary>A workload class with its policy and SLO state.</summary>
+internal sealed record ClassView(
+    string Name,
+    string Mode,
+    string Priority,
+    int Weight,
+    IReadOnlyList<string> Primary,
+    IReadOnlyList<FallbackView> Fallbacks,
+    IReadOnlyList<string> Prohibited,
+    BudgetView Availability,
+    BudgetView Quality,
+    double FallbackRate5m,
+    IReadOnlyList<AlertView> Alerts,
+    string? PolicyChangedBy)
+{
+    public static ClassView From(ClassDetails d) => new(
+        d.Policy.Name,
+        AdminNames.Mode(d.Policy.Mode),
+        d.Policy.Priority.ToString().ToLowerInvariant(),
+        d.Policy.Weight,
+        d.Policy.Primary,
+        [.. d.Policy.Fallbacks.Select(f => new FallbackView(f.EndpointId, f.EvalScore))],
+        d.Policy.Prohibited,
+        BudgetView.From(d.Availability),
+        BudgetView.From(d.Quality),
+        d.FallbackRate5m,
+        [.. d.Alerts.Select(a => new AlertView(a.Name, a.Severity.ToString().ToLowerInvariant(), a.Value, a.Threshold, a.Window, a.At))],
+        d.PolicyChangedBy);
+}
+
+/// <summary>An approved fallback.</summary>
+internal sealed record FallbackView(string EndpointId, double? EvalScore);
+
+/// <summary>An error budget.</summary>
+internal sealed record BudgetView(double Target, long Events, long BadEvents, double Consumed, double Remaining)
+{
+    public static BudgetView From(ErrorBudget b) => new(b.Target, b.Events, b.BadEvents, b.Consumed, b.Remaining);
+}
+
+/// <summary>A firing alert.</summary>
+internal sealed record AlertView(string Name, string Severity, double Value, double Threshold, TimeSpan Window, DateTimeOffset At);
+
+/// <summary>The fleet with live state.</summary>
+internal sealed record FleetView(string? Name, string? Version, string Source, DateTimeOffset LoadedAt, IReadOnlyList<string> Deprecations,
+    IReadOnlyList<EndpointView> Endpoints, IReadOnlyList<ClassView> Classes);
+
+/// <summary>A breaker command: <c>{"state":"open"|"closed"|"auto","reason":"...","ttlSeconds":N}</c>.</summary>
+internal sealed record BreakerCommand(string State, string Reason, long? TtlSeconds);
+
+/// <summary>A drain command: <c>{"reason":"...","ttlSeconds":N}</c>.</summary>
+internal sealed record DrainCommand(string Reason, long? TtlSeconds);

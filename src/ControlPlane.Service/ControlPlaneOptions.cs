@@ -1,0 +1,90 @@
+using ControlPlane.Domain.Health;
+using ControlPlane.Domain.Quotas;
+using ControlPlane.Domain.Routing;
+
+namespace ControlPlane.Service;
+
+/// <summary>Options of the control plane service (grains and the node fast path).</summary>
+public sealed class ControlPlaneOptions
+{
+    /// <summary>This node's id (lease holder name). Defaults to <c>node-local</c>.</summary>
+    public string NodeId { get; set; } = "node-local";
+
+    /// <summary>How often queued outcomes are flushed to the owning grains.
+    /// <value>Must be between 10 ms and 1 s. Defaults to 50 ms.</value></summary>
+    public TimeSpan OutcomeFlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often endpoint grains evaluate their windows (breaker rules, latency, alerts).
+    /// <value>Must be between 100 ms and 5 min. Defaults to 10 s.</value></summary>
+    public TimeSpan EvaluationPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an observer subscription lives without renewal; nodes renew at a third of it.
+    /// <value>Must be between 3 s and 1 h. Defaults to 60 s.</value></summary>
+    public TimeSpan SubscriptionExpiry { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Outcomes a node queues before it drops the oldest (storage or grains unreachable).
+    /// <value>Must be between 1,000 and 10,000,000. Defaults to 1,000,000.</value></summary>
+    public int MaxQueuedOutcomes { get; set; } = 1_000_000;
+
+    /// <summary>Share of an endpoint's per-minute limit a node asks for in one lease.
+    /// <value>Must be in (0, 1]. Defaults to 0.1.</value></summary>
+    public double LeaseSliceFraction { get; set; } = 0.1;
+
+    /// <summary>Breaker events kept per endpoint for the admin view.
+    /// <value>Must be between 0 and 1,000. Defaults to 50.</value></summary>
+    public int RecentEventsKept { get; set; } = 50;
+
+    /// <summary>Audit entries kept (the oldest are dropped first).
+    /// <value>Must be between 100 and 1,000,000. Defaults to 10,000.</value></summary>
+    public int AuditEntriesKept { get; set; } = 10_000;
+
+    /// <summary>Health windows, baselines and breakers.</summary>
+    public EndpointHealthOptions Health { get; set; } = new();
+
+    /// <summary>Quota lease timing.</summary>
+    public LeaseOptions Lease { get; set; } = new();
+
+    /// <summary>The decision function.</summary>
+    public RouterOptions Router { get; set; } = new();
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
+    public ControlPlaneOptions Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(NodeId, nameof(NodeId));
+        Check(OutcomeFlushInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), nameof(OutcomeFlushInterval));
+        Check(EvaluationPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), nameof(EvaluationPeriod));
+        Check(SubscriptionExpiry, TimeSpan.FromSeconds(3), TimeSpan.FromHours(1), nameof(SubscriptionExpiry));
+        if (MaxQueuedOutcomes is < 1_000 or > 10_000_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedOutcomes), MaxQueuedOutcomes, "ControlPlaneOptions.MaxQueuedOutcomes must be between 1,000 and 10,000,000.");
+        }
+
+        if (!(LeaseSliceFraction > 0 && LeaseSliceFraction <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseSliceFraction), LeaseSliceFraction, "ControlPlaneOptions.LeaseSliceFraction must be in (0, 1].");
+        }
+
+        if (RecentEventsKept is < 0 or > 1_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RecentEventsKept), RecentEventsKept, "ControlPlaneOptions.RecentEventsKept must be between 0 and 1,000.");
+        }
+
+        if (AuditEntriesKept is < 100 or > 1_000_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AuditEntriesKept), AuditEntriesKept, "ControlPlaneOptions.AuditEntriesKept must be between 100 and 1,000,000.");
+        }
+
+        Health.Validate();
+        Lease.Validate(TimeSpan.FromMinutes(1));
+        Router.Validate();
+        return this;
+    }
+
+    private static void Check(TimeSpan value, TimeSpan min, TimeSpan max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"ControlPlaneOptions.{name} must be between {min} and {max}.");
+        }
+    }
+}

@@ -1,0 +1,695 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using ControlPlane.Domain.Endpoints;
+using ControlPlane.Domain.Health;
+using ControlPlane.Domain.Policy;
+using ControlPlane.Domain.Quotas;
+using ControlPlane.Domain.Routing;
+using ControlPlane.Grains;
+using ControlPlane.Service.Admin;
+using ControlPlane.Service.Grains;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wire = ControlPlane.Contracts.V1;
+
+namespace ControlPlane.Service.DataPlane;
+
+/// <summary>
+/// The node-local fast path. Route answers from a <see cref="RoutingSnapshot"/> and the node's quota lease
+/// wallets, never waiting on storage or a grain. Grains push every change (<see cref="IRoutingObserver"/>);
+/// outcomes are queued and flushed to the owning grains in small batches; leases are renewed before they run dry.
+/// </summary>
+internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
+{
+    private const int MaxFallbacks = 64;
+    private const int MaxRetriesOnLostQuota = 3;
+    private const long UnlimitedSlice = long.MaxValue / 4;
+    private const int MaxPendingDecisions = 200_000;
+    private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(5);
+
+    private readonly FleetCatalog _catalog;
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly ControlPlaneOptions _options;
+    private readonly ILogger<RoutingNode> _logger;
+    private readonly Router _router;
+    private readonly NodeQuotaTable _quota;
+    private readonly LeaseWallet?[] _wallets;
+    private readonly bool[] _limited;
+    private readonly EndpointHealthView[] _views;
+    private readonly long[] _endpointVersions;
+    private readonly ConcurrentDictionary<string, PendingDecision> _decisions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<OutcomeRecord> _outcomes = new();
+    private readonly Lock _quotaLock = new();
+    private readonly Lock _tableLock = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly string _decisionPrefix;
+    private RoutingSnapshot _snapshot;
+    private IRoutingObserver? _self;
+    private Task? _loop;
+    private long _decisionCounter;
+    private int _pendingCount;
+    private long _tableVersion;
+    private TaskCompletionSource _tableChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset _lastSubscribe;
+
+    public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger)
+    {
+        _catalog = catalog;
+        _grains = grains;
+        _time = time;
+        _options = options.Value.Validate();
+        _logger = logger;
+        var fleet = catalog.Fleet;
+        _views = [.. fleet.Descriptors.Select(_ => EndpointHealthView.Healthy)];
+        _endpointVersions = new long[_views.Length];
+        _snapshot = RoutingSnapshot.Create(fleet.Descriptors, _views, fleet.Policies);
+        _quota = new NodeQuotaTable(_views.Length, fleet.Policies.Length);
+        _wallets = new LeaseWallet?[_views.Length];
+        _limited = [.. fleet.Descriptors.Select(d => d.TokensPerMinute > 0 || d.RequestsPerMinute > 0)];
+        // Random.Shared: Decide runs on many threads at once.
+        _router = new Router(_options.Router, time, Random.Shared, _quota);
+        _decisionPrefix = _options.NodeId + "-";
+    }
+
+    /// <summary>The current snapshot (replaced when a policy changes).</summary>
+    public RoutingSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>The routing table's version; bumps on every pushed change.</summary>
+    public long TableVersion => Interlocked.Read(ref _tableVersion);
+
+    /// <summary>Outcomes waiting for the next flush.</summary>
+    public int QueuedOutcomes => _outcomes.Count;
+
+    /// <summary>Subscribes to every endpoint and class grain, takes initial leases, starts the background loop.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _self = _grains.CreateObserverReference<IRoutingObserver>(this);
+        await SubscribeAllAsync();
+        await RenewLeasesAsync(force: true);
+        // The timer starts now, not when the loop task first runs, so its period counts from start-up.
+        var timer = new PeriodicTimer(_options.OutcomeFlushInterval, _time);
+        _loop = Task.Run(() => RunAsync(timer, _stopping.Token), CancellationToken.None);
+    }
+
+    /// <summary>Stops the loop, flushes what is queued and returns unused leases.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
+        await FlushOutcomesAsync();
+        for (var i = 0; i < _wallets.Length; i++)
+        {
+            LeaseWallet? wallet;
+            lock (_quotaLock)
+            {
+                wallet = _wallets[i];
+                _wallets[i] = null;
+                _quota.SetEndpointWallet(i, null);
+            }
+
+            if (wallet is not null)
+            {
+                await ReturnAsync(i, wallet.Settle());
+            }
+        }
+
+        if (_self is not null)
+        {
+            await _grains.DeleteObserverReferenceAsync(_self);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _stopping.Dispose();
+    }
+
+    /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
+    public Wire.RouteDecision Route(Wire.RouteRequest request, TimeSpan? callDeadline)
+    {
+        var snapshot = Snapshot;
+        if (string.IsNullOrEmpty(request.WorkloadClass))
+        {
+            throw new RoutingRequestException(RequestErrorKind.InvalidArgument, "workload_class", "is required");
+        }
+
+        if (!snapshot.TryGetClassIndex(request.WorkloadClass, out var classIndex))
+        {
+            throw new RoutingRequestException(RequestErrorKind.NotFound, "workload_class", $"unknown workload class '{request.WorkloadClass}'");
+        }
+
+        RequireNonNegative(request.EstimatedInputTokens, "estimated_input_tokens");
+        RequireNonNegative(request.MaxOutputTokens, "max_output_tokens");
+        RequireNonNegative(request.Attempt, "attempt");
+        RequireNonNegative(request.DeadlineMs, "deadline_ms");
+        var capabilities = Capabilities.None;
+        for (var i = 0; i < request.RequiredCapabilities.Count; i++)
+        {
+            if (!CapabilityNames.TryParse(request.RequiredCapabilities[i], out var capability))
+            {
+                throw new RoutingRequestException(RequestErrorKind.InvalidArgument, $"required_capabilities[{i}]", $"unknown capability '{request.RequiredCapabilities[i]}'");
+            }
+
+            capabilities |= capability;
+        }
+
+        var excludeCount = request.ExcludeEndpointIds.Count;
+        Span<int> exclude = stackalloc int[excludeCount + MaxRetriesOnLostQuota + 1];
+        for (var i = 0; i < excludeCount; i++)
+        {
+            if (!snapshot.TryGetEndpointIndex(request.ExcludeEndpointIds[i], out exclude[i]))
+            {
+                throw new RoutingRequestException(RequestErrorKind.InvalidArgument, $"exclude_endpoint_ids[{i}]", $"unknown endpoint '{request.ExcludeEndpointIds[i]}'");
+            }
+        }
+
+        TimeSpan? remaining = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : callDeadline;
+        Span<int> fallbacks = stackalloc int[MaxFallbacks];
+        RouteDecision decision = default;
+        QuotaTicket ticket = default;
+        for (var round = 0; round <= MaxRetriesOnLostQuota; round++)
+        {
+            var routeRequest = new RouteRequest
+            {
+                ClassIndex = classIndex,
+                EstimatedInputTokens = request.EstimatedInputTokens,
+                MaxOutputTokens = request.MaxOutputTokens,
+                RequiredCapabilities = capabilities,
+                RemainingDeadline = remaining,
+                Attempt = request.Attempt,
+                Exclude = exclude[..excludeCount],
+                Tags = request.Tags,
+            };
+            decision = _router.Decide(snapshot, routeRequest, fallbacks);
+            if (!decision.HasEndpoint)
+            {
+                break;
+            }
+
+            bool admitted;
+            lock (_quotaLock)
+            {
+                admitted = _quota.TryAdmit(classIndex, decision.EndpointIndex, decision.Reservation, out ticket);
+            }
+
+            if (admitted)
+            {
+                break;
+            }
+
+            // Another call spent the last of the slice between the gate check and the spend: try the next best.
+            exclude[excludeCount++] = decision.EndpointIndex;
+            decision = decision with { EndpointIndex = -1, Reason = RouteReason.NoCapacity, FallbackCount = 0 };
+        }
+
+        var decisionId = _decisionPrefix + Interlocked.Increment(ref _decisionCounter).ToString("x", CultureInfo.InvariantCulture);
+        var reply = new Wire.RouteDecision
+        {
+            DecisionId = decisionId,
+            RouteReason = decision.Reason.ToWireName(),
+            TimeoutMs = (long)decision.Timeout.TotalMilliseconds,
+        };
+        if (decision.HasEndpoint)
+        {
+            var endpoint = snapshot.EndpointAt(decision.EndpointIndex);
+            reply.EndpointId = endpoint.Id;
+            reply.Provider = endpoint.Provider;
+            reply.Model = endpoint.Model;
+            reply.ModelVersion = endpoint.ModelVersion;
+            reply.Region = endpoint.Region;
+            reply.Reservation = new Wire.TokenReservation
+            {
+                InputTokens = decision.Reservation.InputTokens,
+                OutputTokens = decision.Reservation.OutputTokens,
+                Requests = decision.Reservation.Requests,
+            };
+            for (var i = 0; i < decision.FallbackCount; i++)
+            {
+                reply.Fallbacks.Add(snapshot.EndpointAt(fallbacks[i]).Id);
+            }
+
+            // Tracked for reconciliation up to a bound: an untracked reservation simply stays charged at its estimate.
+            if (Interlocked.Increment(ref _pendingCount) <= MaxPendingDecisions)
+            {
+                _decisions[decisionId] = new PendingDecision(ticket, _time.GetUtcNow());
+            }
+            else
+            {
+                Interlocked.Decrement(ref _pendingCount);
+            }
+        }
+
+        return reply;
+    }
+
+    /// <summary>Validates an outcome and queues it for the next flush; reconciles its quota reservation.</summary>
+    public void Report(Wire.Outcome outcome, string fieldPrefix = "")
+    {
+        var snapshot = Snapshot;
+        if (string.IsNullOrEmpty(outcome.EndpointId))
+        {
+            throw Invalid(fieldPrefix + "endpoint_id", "is required");
+        }
+
+        if (!snapshot.TryGetEndpointIndex(outcome.EndpointId, out var endpointIndex))
+        {
+            throw Invalid(fieldPrefix + "endpoint_id", $"unknown endpoint '{outcome.EndpointId}'");
+        }
+
+        if (string.IsNullOrEmpty(outcome.WorkloadClass))
+        {
+            throw Invalid(fieldPrefix + "workload_class", "is required");
+        }
+
+        if (!snapshot.TryGetClassIndex(outcome.WorkloadClass, out var classIndex))
+        {
+            throw new RoutingRequestException(RequestErrorKind.NotFound, fieldPrefix + "workload_class", $"unknown workload class '{outcome.WorkloadClass}'");
+        }
+
+        var status = outcome.Status switch
+        {
+            Wire.OutcomeStatus.Success => OutcomeStatus.Success,
+            Wire.OutcomeStatus.ServerError => OutcomeStatus.ServerError,
+            Wire.OutcomeStatus.RateLimited => OutcomeStatus.RateLimited,
+            Wire.OutcomeStatus.Timeout => OutcomeStatus.Timeout,
+            Wire.OutcomeStatus.ConnectionError => OutcomeStatus.ConnectionError,
+            Wire.OutcomeStatus.InvalidResponse => OutcomeStatus.InvalidResponse,
+            Wire.OutcomeStatus.ContentFilter => OutcomeStatus.ContentFilter,
+            Wire.OutcomeStatus.ClientError => OutcomeStatus.ClientError,
+            _ => throw Invalid(fieldPrefix + "status", "must be set to a known OUTCOME_STATUS value"),
+        };
+        RequireNonNegative(outcome.LatencyMs, fieldPrefix + "latency_ms");
+        RequireNonNegative(outcome.TtftMs, fieldPrefix + "ttft_ms");
+        RequireNonNegative(outcome.InputTokens, fieldPrefix + "input_tokens");
+        RequireNonNegative(outcome.OutputTokens, fieldPrefix + "output_tokens");
+        RequireNonNegative(outcome.RetryAfterMs, fieldPrefix + "retry_after_ms");
+        if (outcome.InputTokens > int.MaxValue || outcome.OutputTokens > int.MaxValue)
+        {
+            throw Invalid(fieldPrefix + (outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens"), "is too large");
+        }
+
+        var verdict = QualityVerdict.None;
+        double? score = null;
+        if (outcome.Quality is { } quality)
+        {
+            verdict = quality.Verdict switch
+            {
+                Wire.QualityVerdict.Pass => QualityVerdict.Pass,
+                Wire.QualityVerdict.Fail => QualityVerdict.Fail,
+                _ => QualityVerdict.None,
+            };
+            if (quality.HasScore)
+            {
+                if (!(quality.Score is >= 0 and <= 1))
+                {
+                    throw Invalid(fieldPrefix + "quality.score", "must be in [0, 1]");
+                }
+
+                score = quality.Score;
+            }
+        }
+
+        var endpoint = snapshot.EndpointAt(endpointIndex);
+        long actualTokens = outcome.InputTokens + outcome.OutputTokens;
+        var sample = new OutcomeSample
+        {
+            At = _time.GetUtcNow(),
+            Status = status,
+            Latency = TimeSpan.FromMilliseconds(outcome.LatencyMs),
+            TimeToFirstToken = TimeSpan.FromMilliseconds(outcome.TtftMs),
+            InputTokens = (int)outcome.InputTokens,
+            OutputTokens = (int)outcome.OutputTokens,
+            Cost = (double)((endpoint.PricePer1kInput * outcome.InputTokens) + (endpoint.PricePer1kOutput * outcome.OutputTokens)) / 1000.0,
+            Quality = verdict,
+            QualityScore = score,
+            RetryAfter = outcome.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(outcome.RetryAfterMs) : null,
+        };
+
+        if (!string.IsNullOrEmpty(outcome.DecisionId) && _decisions.TryRemove(outcome.DecisionId, out var pending))
+        {
+            Interlocked.Decrement(ref _pendingCount);
+            lock (_quotaLock)
+            {
+                _quota.Reconcile(pending.Ticket, actualTokens);
+            }
+        }
+
+        var primaries = snapshot.ClassAt(classIndex).Primary;
+        bool fallback = !primaries.Contains(outcome.EndpointId, StringComparer.Ordinal);
+        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback));
+        while (_outcomes.Count > _options.MaxQueuedOutcomes && _outcomes.TryDequeue(out _))
+        {
+            // Bounded memory while grains are unreachable: the oldest outcomes matter least to the breaker.
+        }
+    }
+
+    /// <summary>The routing table as proxies see it (WatchRoutingTable).</summary>
+    public Wire.RoutingTable BuildTable(IReadOnlyCollection<string> classes)
+    {
+        var snapshot = Snapshot;
+        var table = new Wire.RoutingTable { Version = TableVersion, GeneratedUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds() };
+        var now = _time.GetUtcNow();
+        lock (_tableLock)
+        {
+            for (var i = 0; i < snapshot.EndpointCount; i++)
+            {
+                var e = snapshot.EndpointAt(i);
+                var view = _views[i];
+                var activeOverride = view.Override is { } o && o.IsActive(now) ? o : null;
+                table.Endpoints.Add(new Wire.EndpointRoute
+                {
+                    EndpointId = e.Id,
+                    Provider = e.Provider,
+                    Model = e.Model,
+                    BreakerState = AdminNames.Breaker(activeOverride is null && view.Reason == BreakerReason.Forced ? BreakerState.Closed : view.State),
+                    BreakerReason = activeOverride is not null ? AdminNames.Override(activeOverride.Kind) : AdminNames.Reason(view.Reason),
+                    Degraded = view.Degraded,
+                    Drained = activeOverride?.Kind == OverrideKind.Drain,
+                    Weight = activeOverride is null ? view.TrafficFraction : activeOverride.Kind == OverrideKind.ForceClosed ? 1 : 0,
+                    RateLimitedUntilUnixMs = view.RateLimitedUntil is { } until && until > now ? until.ToUnixTimeMilliseconds() : 0,
+                });
+            }
+        }
+
+        for (var c = 0; c < snapshot.ClassCount; c++)
+        {
+            var policy = snapshot.ClassAt(c);
+            if (classes.Count > 0 && !classes.Contains(policy.Name))
+            {
+                continue;
+            }
+
+            var route = new Wire.ClassRoute { WorkloadClass = policy.Name, Mode = AdminNames.Mode(policy.Mode) };
+            route.Primary.AddRange(policy.Primary);
+            route.Fallbacks.AddRange(policy.Fallbacks.Select(f => f.EndpointId));
+            route.Prohibited.AddRange(policy.Prohibited);
+            table.Classes.Add(route);
+        }
+
+        return table;
+    }
+
+    /// <summary>Completes when the table changes after <paramref name="version"/>.</summary>
+    public Task WaitForTableChangeAsync(long version, CancellationToken cancellationToken)
+    {
+        var changed = Volatile.Read(ref _tableChanged);
+        return TableVersion != version ? Task.CompletedTask : changed.Task.WaitAsync(cancellationToken);
+    }
+
+    public Task OnEndpointChangedAsync(EndpointStatus status)
+    {
+        Apply(status);
+        return Task.CompletedTask;
+    }
+
+    public Task OnClassChangedAsync(ClassStatus status)
+    {
+        Apply(status);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Sends queued outcomes to their endpoint and class grains, one batch per grain.</summary>
+    internal async Task FlushOutcomesAsync()
+    {
+        if (_outcomes.IsEmpty)
+        {
+            return;
+        }
+
+        var batch = new List<OutcomeRecord>(_outcomes.Count);
+        while (_outcomes.TryDequeue(out var outcome))
+        {
+            batch.Add(outcome);
+        }
+
+        var calls = new List<Task>();
+        foreach (var group in batch.GroupBy(o => o.EndpointId, StringComparer.Ordinal))
+        {
+            calls.Add(Deliver(_grains.GetGrain<IProviderEndpointGrain>(group.Key).RecordOutcomesAsync(group.ToList()), group));
+        }
+
+        foreach (var group in batch.GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
+        {
+            calls.Add(Deliver(_grains.GetGrain<IWorkloadClassGrain>(group.Key).RecordOutcomesAsync(group.ToList()), null));
+        }
+
+        await Task.WhenAll(calls);
+    }
+
+    /// <summary>Renews every limited endpoint's lease that is low, near expiry or missing.</summary>
+    internal async Task RenewLeasesAsync(bool force = false)
+    {
+        var snapshot = Snapshot;
+        for (var i = 0; i < _wallets.Length; i++)
+        {
+            if (!_limited[i])
+            {
+                continue;
+            }
+
+            var current = Volatile.Read(ref _wallets[i]);
+            bool due;
+            lock (_quotaLock)
+            {
+                due = force || current is null || current.NeedsRenewal();
+            }
+
+            if (!due)
+            {
+                continue;
+            }
+
+            var endpoint = snapshot.EndpointAt(i);
+            var grain = _grains.GetGrain<IProviderEndpointGrain>(endpoint.Id);
+            QuotaLease? lease;
+            try
+            {
+                lease = await grain.GrantLeaseAsync(_options.NodeId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute));
+            }
+            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+            {
+                LogLeaseFailed(_logger, endpoint.Id, error);
+                continue;
+            }
+
+            if (lease is null)
+            {
+                continue;
+            }
+
+            // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
+            var wallet = new LeaseWallet(_options.Lease, _time);
+            wallet.Accept(lease.Value);
+            LeaseWallet? previous;
+            LeaseSettlement settlement = default;
+            lock (_quotaLock)
+            {
+                previous = _wallets[i];
+                _wallets[i] = wallet;
+                _quota.SetEndpointWallet(i, wallet);
+                if (previous is not null)
+                {
+                    settlement = previous.Settle();
+                }
+            }
+
+            if (previous is not null)
+            {
+                await ReturnAsync(i, settlement);
+            }
+        }
+    }
+
+    // An unlimited dimension is granted as asked: ask for more than any request can reserve.
+    private long Slice(long perMinute) => perMinute <= 0 ? UnlimitedSlice : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
+
+    private async Task ReturnAsync(int index, LeaseSettlement settlement)
+    {
+        if (settlement.LeaseId == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _grains.GetGrain<IProviderEndpointGrain>(Snapshot.EndpointAt(index).Id).SettleLeaseAsync(settlement);
+        }
+        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        {
+            // The ledger forfeits an unreturned lease at its expiry: the cost is idle quota, never overspend.
+            LogLeaseFailed(_logger, Snapshot.EndpointAt(index).Id, error);
+        }
+    }
+
+    private async Task Deliver(Task call, IEnumerable<OutcomeRecord>? requeue)
+    {
+        try
+        {
+            await call;
+        }
+        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        {
+            LogFlushFailed(_logger, error);
+            if (requeue is not null)
+            {
+                foreach (var outcome in requeue)
+                {
+                    _outcomes.Enqueue(outcome);
+                }
+            }
+        }
+    }
+
+    private async Task SubscribeAllAsync()
+    {
+        _lastSubscribe = _time.GetUtcNow();
+        var self = _self!;
+        var endpoints = _catalog.Fleet.Descriptors.Select(async d =>
+        {
+            try
+            {
+                Apply(await _grains.GetGrain<IProviderEndpointGrain>(d.Id).SubscribeAsync(self));
+            }
+            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+            {
+                LogSubscribeFailed(_logger, d.Id, error);
+            }
+        });
+        var classes = _catalog.Fleet.Policies.Select(async p =>
+        {
+            try
+            {
+                Apply(await _grains.GetGrain<IWorkloadClassGrain>(p.Name).SubscribeAsync(self));
+            }
+            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+            {
+                LogSubscribeFailed(_logger, p.Name, error);
+            }
+        });
+        await Task.WhenAll(endpoints.Concat(classes));
+    }
+
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        using var owned = timer;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await FlushOutcomesAsync();
+                await RenewLeasesAsync();
+                var now = _time.GetUtcNow();
+                if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3)
+                {
+                    await SubscribeAllAsync();
+                    SweepDecisions(now);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private void SweepDecisions(DateTimeOffset now)
+    {
+        foreach (var (id, pending) in _decisions)
+        {
+            if (now - pending.At > PendingDecisionAge && _decisions.TryRemove(id, out _))
+            {
+                Interlocked.Decrement(ref _pendingCount);
+            }
+        }
+    }
+
+    private void Apply(EndpointStatus status)
+    {
+        var snapshot = Snapshot;
+        if (!snapshot.TryGetEndpointIndex(status.EndpointId, out var index))
+        {
+            return;
+        }
+
+        lock (_tableLock)
+        {
+            // Pushes from one grain can race a subscribe reply: never let an older status win.
+            if (status.Version < _endpointVersions[index])
+            {
+                return;
+            }
+
+            bool changed = _views[index] != status.View;
+            _endpointVersions[index] = status.Version;
+            _views[index] = status.View;
+            snapshot.SetHealth(index, status.View);
+            snapshot.SetLoad(index, status.Load);
+            if (changed)
+            {
+                BumpTable();
+            }
+        }
+    }
+
+    private void Apply(ClassStatus status)
+    {
+        lock (_tableLock)
+        {
+            var current = Snapshot;
+            if (!current.TryGetClassIndex(status.Name, out var index) || ReferenceEquals(current.ClassAt(index), status.Policy)
+                || current.ClassAt(index) == status.Policy)
+            {
+                return;
+            }
+
+            var policies = Enumerable.Range(0, current.ClassCount).Select(c => c == index ? status.Policy : current.ClassAt(c)).ToList();
+            var rebuilt = RoutingSnapshot.Create(_catalog.Fleet.Descriptors, _views, policies, current.Version + 1);
+            for (var i = 0; i < current.EndpointCount; i++)
+            {
+                rebuilt.SetLoad(i, current.LoadAt(i));
+            }
+
+            Volatile.Write(ref _snapshot, rebuilt);
+            BumpTable();
+        }
+    }
+
+    private void BumpTable()
+    {
+        Interlocked.Increment(ref _tableVersion);
+        var previous = Interlocked.Exchange(ref _tableChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        previous.TrySetResult();
+    }
+
+    private static void RequireNonNegative(long value, string field)
+    {
+        if (value < 0)
+        {
+            throw Invalid(field, $"must not be negative (was {value})");
+        }
+    }
+
+    private static RoutingRequestException Invalid(string field, string message) => new(RequestErrorKind.InvalidArgument, field, message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outcome flush failed; the batch is re-queued.")]
+    private static partial void LogFlushFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal or return for endpoint {EndpointId} failed.")]
+    private static partial void LogLeaseFailed(ILogger logger, string endpointId, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to {GrainKey} failed; retried at the next renewal.")]
+    private static partial void LogSubscribeFailed(ILogger logger, string grainKey, Exception error);
+
+    private readonly record struct PendingDecision(QuotaTicket Ticket, DateTimeOffset At);
+}

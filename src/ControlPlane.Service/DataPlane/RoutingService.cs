@@ -1,0 +1,107 @@
+using ControlPlane.Contracts.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Server;
+
+namespace ControlPlane.Service.DataPlane;
+
+/// <summary>The <c>controlplane.v1.Routing</c> data-plane service over the node-local <see cref="RoutingNode"/>.</summary>
+internal sealed class RoutingService(RoutingNode node, TimeProvider time)
+{
+    public const string ServiceName = "controlplane.v1.Routing";
+
+    /// <summary>Errors listed in one streamed ack, so a bad client cannot grow the ack without bound.</summary>
+    internal const int MaxAckErrors = 100;
+
+    public GrpcServiceDefinition CreateDefinition() =>
+        GrpcServiceDefinition.CreateBuilder(ServiceName, RoutingReflection.Descriptor)
+            .AddUnary<RouteRequest, RouteDecision>("Route", RouteAsync)
+            .AddUnary<Outcome, OutcomeAck>("ReportOutcome", ReportOutcomeAsync)
+            .AddClientStreaming<Outcome, OutcomeAck>("ReportOutcomes", ReportOutcomesAsync)
+            .AddServerStreaming<WatchRoutingTableRequest, RoutingTable>("WatchRoutingTable", WatchRoutingTableAsync)
+            .Build();
+
+    public Task<RouteDecision> RouteAsync(RouteRequest request, ServerCallContext context)
+    {
+        TimeSpan? deadline = context.Deadline == DateTime.MaxValue ? null : context.Deadline - time.GetUtcNow().UtcDateTime;
+        try
+        {
+            return Task.FromResult(node.Route(request, deadline is { } d && d < TimeSpan.Zero ? TimeSpan.Zero : deadline));
+        }
+        catch (RoutingRequestException error)
+        {
+            throw ToRpc(error);
+        }
+    }
+
+    public Task<OutcomeAck> ReportOutcomeAsync(Outcome outcome, ServerCallContext context)
+    {
+        try
+        {
+            node.Report(outcome);
+        }
+        catch (RoutingRequestException error)
+        {
+            throw ToRpc(error);
+        }
+
+        return Task.FromResult(new OutcomeAck { Accepted = 1 });
+    }
+
+    public async Task<OutcomeAck> ReportOutcomesAsync(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
+    {
+        var ack = new OutcomeAck();
+        var index = 0;
+        while (await outcomes.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                node.Report(outcomes.Current, $"outcomes[{index}].");
+                ack.Accepted++;
+            }
+            catch (RoutingRequestException error)
+            {
+                // One bad outcome in a batch must not discard the good ones: count it and say why.
+                ack.Rejected++;
+                if (ack.Errors.Count < MaxAckErrors)
+                {
+                    ack.Errors.Add(error.Message);
+                }
+            }
+
+            index++;
+        }
+
+        return ack;
+    }
+
+    public async Task WatchRoutingTableAsync(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
+    {
+        var snapshot = node.Snapshot;
+        for (var i = 0; i < request.WorkloadClasses.Count; i++)
+        {
+            if (!snapshot.TryGetClassIndex(request.WorkloadClasses[i], out _))
+            {
+                throw new RpcException(StatusCode.NotFound, $"workload_classes[{i}]: unknown workload class '{request.WorkloadClasses[i]}'");
+            }
+        }
+
+        var classes = request.WorkloadClasses.ToHashSet(StringComparer.Ordinal);
+        var token = context.CancellationToken;
+        while (!token.IsCancellationRequested)
+        {
+            var version = node.TableVersion;
+            await responses.WriteAsync(node.BuildTable(classes), token).ConfigureAwait(false);
+            try
+            {
+                await node.WaitForTableChangeAsync(version, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private static RpcException ToRpc(RoutingRequestException error) =>
+        new(error.Kind == RequestErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, error.Message);
+}

@@ -1,0 +1,51 @@
+using ControlPlane.Grains;
+
+namespace ControlPlane.Service.Grains;
+
+/// <summary>Persisted catalog summary.</summary>
+internal sealed class FleetGrainState
+{
+    /// <summary>The catalog as last loaded; null before the first activation.</summary>
+    public FleetSummary? Summary { get; set; }
+}
+
+/// <summary>The fleet catalog grain: records which fleet configuration (name, version, endpoints, classes) the
+/// cluster runs, and surfaces deprecations that are due or near (the loader is pure; this grain has a clock).</summary>
+[GrainType("fleet")]
+internal sealed class FleetGrain(FleetCatalog catalog) : Grain<FleetGrainState>, IFleetGrain
+{
+    /// <summary>The one fleet grain's key.</summary>
+    public const string Key = "fleet";
+
+    private static readonly TimeSpan DeprecationNotice = TimeSpan.FromDays(90);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var fleet = catalog.Fleet;
+        var endpoints = fleet.Endpoints.Select(e => e.Id).ToList();
+        var classes = fleet.Classes.Select(c => c.Name).ToList();
+        var stored = State.Summary;
+        if (stored is null || stored.Version != fleet.Version || stored.Source != fleet.SourceName
+            || !stored.EndpointIds.SequenceEqual(endpoints) || !stored.ClassNames.SequenceEqual(classes))
+        {
+            State.Summary = new FleetSummary(fleet.Name, fleet.Version, fleet.SourceName, endpoints, classes, TimeProvider.GetUtcNow(), []);
+            await WriteStateAsync(cancellationToken);
+        }
+    }
+
+    public Task<FleetSummary> GetSummaryAsync()
+    {
+        var now = TimeProvider.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var notice = DateOnly.FromDateTime((now + DeprecationNotice).UtcDateTime);
+        var deprecations = catalog.Fleet.Endpoints
+            .Where(e => e.Deprecation is { } d && d.Date <= notice)
+            .Select(e => e.Deprecation!.Date <= today
+                ? $"{e.Id}: deprecated since {e.Deprecation.Date:yyyy-MM-dd}{MigrateHint(e.Deprecation.MigrateTo)}"
+                : $"{e.Id}: deprecated in {e.Deprecation.Date.DayNumber - today.DayNumber} days ({e.Deprecation.Date:yyyy-MM-dd}){MigrateHint(e.Deprecation.MigrateTo)}")
+            .ToList();
+        return Task.FromResult(State.Summary! with { Deprecations = deprecations });
+    }
+
+    private static string MigrateHint(string? target) => target is null ? "" : $"; migrate to {target}";
+}

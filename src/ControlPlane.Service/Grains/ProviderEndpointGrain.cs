@@ -1,0 +1,225 @@
+using ControlPlane.Domain.Breakers;
+using ControlPlane.Domain.Endpoints;
+using ControlPlane.Domain.Health;
+using ControlPlane.Domain.Quotas;
+using ControlPlane.Domain.Routing;
+using ControlPlane.Grains;
+using ControlPlane.Grains.Observers;
+using Microsoft.Extensions.Options;
+
+namespace ControlPlane.Service.Grains;
+
+/// <summary>Persisted state of an endpoint grain: what must survive a restart or a move.</summary>
+internal sealed class EndpointGrainState
+{
+    /// <summary>The active admin override (with actor, reason, expiry).</summary>
+    public AdminOverride? Override { get; set; }
+
+    /// <summary>The endpoint-wide breaker as last published (trips, cooldown, state) for the record.</summary>
+    public BreakerSnapshot? Breaker { get; set; }
+
+    /// <summary>The newest breaker events.</summary>
+    public List<BreakerEvent> RecentEvents { get; set; } = [];
+
+    /// <summary>Publication counter; survives restarts so nodes never see a version go back.</summary>
+    public long Version { get; set; }
+}
+
+/// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
+/// (persisted, then pushed to every subscribed node); quota leases are carved from its TPM/RPM buckets.</summary>
+[GrainType("endpoint")]
+internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<ControlPlaneOptions> options)
+    : Grain<EndpointGrainState>, IProviderEndpointGrain
+{
+    private readonly ControlPlaneOptions _options = options.Value;
+    private readonly Dictionary<long, QuotaLease> _leases = [];
+    private EndpointDescriptor _descriptor = null!;
+    private EndpointHealth _health = null!;
+    private QuotaLeaseLedger? _ledger;
+    private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
+    private EndpointLoad _load;
+    private IDisposable? _expiryTimer;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var id = GetPrimaryKeyString();
+        if (!catalog.Endpoints.TryGetValue(id, out var entry))
+        {
+            throw new InvalidOperationException($"Endpoint '{id}' is not in the fleet catalog.");
+        }
+
+        _descriptor = entry.Descriptor;
+        _health = new EndpointHealth(id, _options.Health, TimeProvider);
+        _subscribers = new ObserverSubscriptions<IRoutingObserver>(_options.SubscriptionExpiry, TimeProvider);
+        if (_descriptor.TokensPerMinute > 0 || _descriptor.RequestsPerMinute > 0)
+        {
+            var quota = new RateQuota(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), TimeProvider);
+            _ledger = new QuotaLeaseLedger(quota, _options.Lease, TimeProvider);
+        }
+
+        // The automatic breaker re-learns from fresh outcomes; the admin's decision is restored exactly.
+        if (State.Override is { } saved && saved.IsActive(TimeProvider.GetUtcNow()))
+        {
+            _health.SetOverride(saved);
+            _health.DrainEvents();
+            ScheduleExpiry(saved);
+        }
+
+        RegisterTimer(EvaluateAsync, _options.EvaluationPeriod, _options.EvaluationPeriod);
+        return Task.CompletedTask;
+    }
+
+    public async Task RecordOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        foreach (var outcome in outcomes)
+        {
+            _health.Record(outcome.Sample, outcome.WorkloadClass);
+        }
+
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            await PublishAsync(events, refreshLoad: true);
+        }
+    }
+
+    public async Task<EndpointDetails> SetOverrideAsync(OverrideKind kind, string actor, string reason, TimeSpan? ttl)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var now = TimeProvider.GetUtcNow();
+        var adminOverride = new AdminOverride(kind, actor, reason, now, ttl is { } t ? now + t : null);
+        _health.SetOverride(adminOverride);
+        await PublishAsync(_health.DrainEvents(), refreshLoad: false);
+        ScheduleExpiry(adminOverride);
+        return Details();
+    }
+
+    public async Task<EndpointDetails> ClearOverrideAsync(string actor, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        if (_health.ClearOverride(actor))
+        {
+            await PublishAsync(_health.DrainEvents(), refreshLoad: false);
+        }
+
+        return Details();
+    }
+
+    public Task<EndpointDetails> GetDetailsAsync() => Task.FromResult(Details());
+
+    public Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer)
+    {
+        _subscribers.Subscribe(observer);
+        return Task.FromResult(Status());
+    }
+
+    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
+    {
+        if (_ledger is null || !_ledger.TryGrant(nodeId, tokens, requests, out var lease))
+        {
+            return Task.FromResult<QuotaLease?>(null);
+        }
+
+        _leases[lease.Id] = lease;
+        return Task.FromResult<QuotaLease?>(lease);
+    }
+
+    public Task SettleLeaseAsync(LeaseSettlement settlement)
+    {
+        _ledger?.Settle(settlement);
+        _leases.Remove(settlement.LeaseId);
+        return Task.CompletedTask;
+    }
+
+    // Nodes learn of an expiry when it happens, not at the next evaluation period.
+    private void ScheduleExpiry(AdminOverride adminOverride)
+    {
+        _expiryTimer?.Dispose();
+        _expiryTimer = null;
+        if (adminOverride.ExpiresAt is { } at)
+        {
+            var due = at - TimeProvider.GetUtcNow();
+            _expiryTimer = RegisterTimer(EvaluateAsync, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task EvaluateAsync(CancellationToken cancellationToken)
+    {
+        var events = _health.Evaluate();
+        _ledger?.ExpireDue();
+        var now = TimeProvider.GetUtcNow();
+        foreach (var expired in _leases.Values.Where(l => l.ExpiresAt <= now).Select(l => l.Id).ToList())
+        {
+            _leases.Remove(expired);
+        }
+
+        // Load figures move every period; nodes need them for balancing and timeout budgets.
+        await PublishAsync(events, refreshLoad: true);
+    }
+
+    private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad)
+    {
+        if (refreshLoad)
+        {
+            _load = LoadOf(_health.Endpoint.Window.Snapshot(TimeProvider.GetUtcNow()));
+        }
+
+        State.Version++;
+        if (events.Count > 0)
+        {
+            State.Override = _health.Current().Override;
+            State.Breaker = _health.Endpoint.Breaker.Export();
+            foreach (var e in events)
+            {
+                if (e.WorkloadClass is null)
+                {
+                    State.RecentEvents.Add(e.Event);
+                }
+            }
+
+            if (State.RecentEvents.Count > _options.RecentEventsKept)
+            {
+                State.RecentEvents.RemoveRange(0, State.RecentEvents.Count - _options.RecentEventsKept);
+            }
+
+            // Persist before pushing: a node must never act on a change that a restart would undo.
+            await WriteStateAsync();
+        }
+
+        var status = Status();
+        await _subscribers.NotifyAsync(observer => observer.OnEndpointChangedAsync(status));
+    }
+
+    private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);
+
+    private EndpointDetails Details()
+    {
+        var now = TimeProvider.GetUtcNow();
+        var window = _health.Endpoint.Window.Snapshot(now);
+        var breaker = _health.Endpoint.Breaker;
+        var quota = new QuotaLevels(
+            _descriptor.TokensPerMinute,
+            _descriptor.RequestsPerMinute,
+            _ledger?.Quota.Tokens is null ? null : _ledger.Quota.AvailableTokens,
+            _ledger?.Quota.Requests is null ? null : _ledger.Quota.AvailableRequests,
+            _ledger?.OutstandingTokens ?? 0,
+            _ledger?.OutstandingRequests ?? 0);
+        var leases = _leases.Values.Where(l => l.ExpiresAt > now)
+            .Select(l => new LeaseHolder(l.NodeId, l.Id, l.Tokens, l.Requests, l.ExpiresAt)).ToList();
+        var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
+            window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
+            window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
+        return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
+            health, quota, leases, [.. State.RecentEvents], State.Version);
+    }
+
+    private static EndpointLoad LoadOf(in HealthSnapshot window) => new()
+    {
+        LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
+        ErrorRate = window.ErrorRate,
+        P50LatencyMs = window.LatencyP50?.TotalMilliseconds ?? 0,
+        P95LatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
+    };
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ControlPlane.Client;
+using ControlPlane.Contracts.V1;
+using Polly.Timeout;
+
+namespace ControlPlane.Server.Tests.EndToEnd;
+
+/// <summary>The client SDK against a real node.</summary>
+public sealed class ClientSdkTests : IDisposable
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cp-sdk-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Executor_walks_the_fallback_chain_on_endpoint_failures_and_reports_every_attempt()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        var reporter = new OutcomeReporter(client, new OutcomeReporterOptions { FlushInterval = TimeSpan.FromMilliseconds(20) });
+        var executor = new RoutedExecutor(client, reporter);
+        var tried = new List<RouteTarget>();
+
+        var answer = await executor.ExecuteAsync(Chat(), (target, _) =>
+        {
+            tried.Add(target);
+            return target.Attempt < 2
+                ? throw new ProviderCallException(OutcomeStatus.ServerError, 503)
+                : ValueTask.FromResult(new ProviderResult<string>($"answer from {target.EndpointId}", 900, 120));
+        });
+
+        Assert.Equal(3, tried.Count);
+        Assert.Equal(tried[0].Decision.Fallbacks.Take(2), tried.Skip(1).Select(t => t.EndpointId));
+        Assert.Equal($"answer from {tried[2].EndpointId}", answer);
+        await reporter.DisposeAsync();
+        Assert.Equal(3, reporter.Sent);
+        Assert.Equal(0, reporter.Rejected + reporter.Failed + reporter.Dropped);
+
+        var failed = await PollAsync(node, $"admin/v1/endpoints/{tried[0].EndpointId}", e => e.GetProperty("health").GetProperty("failures").GetInt64() == 1);
+        Assert.Equal(1, failed.GetProperty("health").GetProperty("failures").GetInt64());
+    }
+
+    [Fact]
+    public async Task Each_attempt_runs_under_the_decision_timeout_and_caller_faults_are_not_retried_elsewhere()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        await using var reporter = new OutcomeReporter(client);
+        var executor = new RoutedExecutor(client, reporter);
+
+        var attempts = 0;
+        var request = Chat();
+        request.DeadlineMs = 50;
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => executor.ExecuteAsync<string>(request, async (target, token) =>
+        {
+            Interlocked.Increment(ref attempts);
+            Assert.Equal(50, target.Decision.TimeoutMs);
+            await Task.Delay(TimeSpan.FromMinutes(5), token);
+            return new ProviderResult<string>("never", 0, 0);
+        }));
+        Assert.Equal(4, attempts);
+
+        var calls = 0;
+        var refused = await Assert.ThrowsAsync<ProviderCallException>(() => executor.ExecuteAsync<string>(Chat(), (_, _) =>
+        {
+            calls++;
+            throw new ProviderCallException(OutcomeStatus.ClientError, 400);
+        }));
+        Assert.Equal(1, calls);
+        Assert.Equal(400, refused.HttpStatus);
+    }
+
+    [Fact]
+    public async Task A_held_class_surfaces_as_NoRouteException_with_the_reason()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var drain = new HttpRequestMessage(HttpMethod.Post, "admin/v1/endpoints/anthropic-sonnet-eu/drain")
+        {
+            Content = new StringContent("""{"reason":"sdk test"}""", Encoding.UTF8, "application/json"),
+        };
+        drain.Headers.Add("X-Actor", "sdk");
+        using (var response = await node.Admin.SendAsync(drain))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        await using var reporter = new OutcomeReporter(client);
+        var executor = new RoutedExecutor(client, reporter);
+        var held = await Assert.ThrowsAsync<NoRouteException>(() => executor.ExecuteAsync<string>(
+            new RouteRequest { WorkloadClass = "legal_draft", EstimatedInputTokens = 1000, MaxOutputTokens = 500 },
+            (_, _) => throw new InvalidOperationException("must not be called")));
+        Assert.Equal("queue_only_hold", held.Decision.RouteReason);
+    }
+
+    private static RouteRequest Chat() => new() { WorkloadClass = "customer_chat", EstimatedInputTokens = 1000, MaxOutputTokens = 500 };
+
+    private static async Task<JsonElement> PollAsync(ControlPlaneNode node, string path, Func<JsonElement, bool> done)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var value = await node.Admin.GetFromJsonAsync<JsonElement>(path);
+            if (done(value) || timeout.IsCancellationRequested)
+            {
+                return value;
+            }
+
+            await Task.Delay(20, CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ControlPlane.Contracts.V1;
+using ControlPlane.Grpc;
+using ControlPlane.Grpc.Client;
+using ControlPlane.Grpc.Tests.Support;
+using V1 = Grpc.Reflection.V1;
+
+namespace ControlPlane.Server.Tests.EndToEnd;
+
+/// <summary>End to end over real sockets: our gRPC client on the Routing service, HttpClient on the admin API.</summary>
+public sealed class ControlPlaneEndToEndTests : IDisposable
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cp-e2e-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Primary_outage_reported_via_ReportOutcome_opens_breakers_customer_chat_falls_back_and_legal_draft_holds()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        Assert.Equal("primary", (await node.RouteAsync("customer_chat")).RouteReason);
+
+        foreach (var (endpoint, cls) in new[] { ("openai-gpt4o-us", "customer_chat"), ("openai-gpt41-us", "customer_chat"), ("anthropic-sonnet-eu", "legal_draft") })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                var ack = await node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome, new Outcome
+                {
+                    EndpointId = endpoint,
+                    WorkloadClass = cls,
+                    Status = OutcomeStatus.ServerError,
+                    HttpStatus = 503,
+                    LatencyMs = 90,
+                });
+                Assert.Equal(1, ack.Accepted);
+            }
+        }
+
+        var chat = await node.RouteUntilAsync("customer_chat", d => d.RouteReason == "primary_breaker_open");
+        Assert.Equal("primary_breaker_open", chat.RouteReason);
+        Assert.Equal("anthropic-sonnet-us", chat.EndpointId);
+        Assert.Equal("anthropic", chat.Provider);
+        Assert.Equal(["google-gemini-pro-us"], chat.Fallbacks);
+
+        var legal = await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold");
+        Assert.Equal("queue_only_hold", legal.RouteReason);
+        Assert.Equal("", legal.EndpointId);
+        Assert.Empty(legal.Fallbacks);
+
+        var endpointView = await GetJsonAsync(node, "admin/v1/endpoints/openai-gpt4o-us");
+        Assert.Equal("open", endpointView.GetProperty("breaker").GetProperty("state").GetString());
+        Assert.Equal("consecutive_failures", endpointView.GetProperty("breaker").GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Admin_force_open_stops_Route_choosing_the_endpoint_on_the_same_node_and_is_audited()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+
+        foreach (var id in new[] { "openai-gpt4o-us", "openai-gpt41-us" })
+        {
+            using var response = await PostAsync(node, $"admin/v1/endpoints/{id}/breaker", """{"state":"open","reason":"INC-42 provider outage","ttlSeconds":3600}""", "alice@acme");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The grain pushes to this node before the admin call answers: no waiting.
+        for (var i = 0; i < 20; i++)
+        {
+            var decision = await node.RouteAsync("customer_chat");
+            Assert.Equal("forced_override", decision.RouteReason);
+            Assert.DoesNotContain(decision.EndpointId, new[] { "openai-gpt4o-us", "openai-gpt41-us" });
+            Assert.DoesNotContain("openai-gpt4o-us", decision.Fallbacks);
+        }
+
+        var audit = await GetJsonAsync(node, "admin/v1/audit");
+        var newest = audit.EnumerateArray().First();
+        Assert.Equal("alice@acme", newest.GetProperty("actor").GetString());
+        Assert.Equal("INC-42 provider outage", newest.GetProperty("reason").GetString());
+        Assert.Equal("breaker.force_open", newest.GetProperty("action").GetString());
+        Assert.Equal("openai-gpt41-us", newest.GetProperty("target").GetString());
+        Assert.Equal(2, audit.GetArrayLength());
+
+        using var auto = await PostAsync(node, "admin/v1/endpoints/openai-gpt41-us/breaker", """{"state":"auto","reason":"resolved"}""", "alice@acme");
+        Assert.Equal(HttpStatusCode.OK, auto.StatusCode);
+        Assert.Equal("openai-gpt41-us", (await node.RouteAsync("customer_chat")).EndpointId);
+    }
+
+    [Fact]
+    public async Task A_forced_override_survives_a_restart_of_the_node()
+    {
+        await using (var first = await ControlPlaneNode.StartAsync(_dataDirectory))
+        {
+            using var response = await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"EU capacity move"}""", "bob");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft")).RouteReason);
+        }
+
+        await using var second = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var view = await GetJsonAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu");
+        var over = view.GetProperty("override");
+        Assert.Equal("drain", over.GetProperty("kind").GetString());
+        Assert.Equal("bob", over.GetProperty("actor").GetString());
+        Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
+        Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft")).RouteReason);
+        Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray().Single().GetProperty("action").GetString());
+
+        using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
+        Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);
+        Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
+    }
+
+    [Fact]
+    public async Task Bad_data_plane_input_gets_NOT_FOUND_or_INVALID_ARGUMENT_naming_the_field()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => node.RouteAsync("poetry"));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("workload_class", unknown.Status.Detail, StringComparison.Ordinal);
+
+        var negative = await Assert.ThrowsAsync<RpcException>(() => node.RouteAsync("customer_chat", input: -10));
+        Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
+        Assert.StartsWith("estimated_input_tokens:", negative.Status.Detail, StringComparison.Ordinal);
+
+        var badOutcome = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome,
+            new Outcome { EndpointId = "openai-gpt5-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success }));
+        Assert.Equal(StatusCode.InvalidArgument, badOutcome.StatusCode);
+        Assert.StartsWith("endpoint_id: unknown endpoint 'openai-gpt5-us'", badOutcome.Status.Detail, StringComparison.Ordinal);
+
+        var negativeOutcome = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome,
+            new Outcome { EndpointId = "openai-gpt4o-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success, InputTokens = -1 }));
+        Assert.StartsWith("input_tokens:", negativeOutcome.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Streamed_outcomes_are_acknowledged_with_per_item_errors()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var call = node.Invoker.ClientStreaming(ControlPlaneNode.ReportOutcomes);
+        await call.RequestStream.WriteAsync(new Outcome { EndpointId = "openai-gpt4o-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success, LatencyMs = 300 });
+        await call.RequestStream.WriteAsync(new Outcome { EndpointId = "nope", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success });
+        await call.RequestStream.WriteAsync(new Outcome { EndpointId = "openai-gpt41-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Timeout, LatencyMs = 30_000 });
+        await call.RequestStream.CompleteAsync();
+
+        var ack = await call;
+
+        Assert.Equal(2, ack.Accepted);
+        Assert.Equal(1, ack.Rejected);
+        Assert.StartsWith("outcomes[1].endpoint_id: unknown endpoint 'nope'", Assert.Single(ack.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_admin_input_gets_problem_json_naming_the_field_and_unknown_ids_404()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open", """, "alice"), HttpStatusCode.BadRequest, "body");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"half","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "state");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x","ttlSeconds":-1}""", "alice"), HttpStatusCode.BadRequest, "ttlSeconds");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open"}""", "alice"), HttpStatusCode.BadRequest, "reason");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/drain", """{"reason":"x","color":"red"}""", "alice"), HttpStatusCode.BadRequest, "color");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/nope/breaker", """{"state":"open","reason":"x"}""", "alice"), HttpStatusCode.NotFound, "id");
+        await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
+        await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/classes/nope"), HttpStatusCode.NotFound, "name");
+
+        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(node, "admin/v1/endpoints/openai-gpt4o-us")).GetProperty("override").ValueKind);
+    }
+
+    [Fact]
+    public async Task WatchRoutingTable_streams_a_new_table_after_a_forced_breaker()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var watch = node.Invoker.ServerStreaming(ControlPlaneNode.WatchRoutingTable, new WatchRoutingTableRequest { WorkloadClasses = { "customer_chat" } });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
+        var first = watch.ResponseStream.Current;
+        Assert.Equal("closed", first.Endpoints.Single(e => e.EndpointId == "openai-gpt4o-us").BreakerState);
+        Assert.Equal("customer_chat", Assert.Single(first.Classes).WorkloadClass);
+
+        using var response = await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"watch test"}""", "carol");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        RoutingTable next;
+        do
+        {
+            Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
+            next = watch.ResponseStream.Current;
+        }
+        while (next.Endpoints.Single(e => e.EndpointId == "openai-gpt4o-us").BreakerState != "open");
+
+        Assert.True(next.Version > first.Version);
+        Assert.Equal("force_open", next.Endpoints.Single(e => e.EndpointId == "openai-gpt4o-us").BreakerReason);
+    }
+
+    [Fact]
+    public async Task Reflection_lists_the_Routing_service_and_the_admin_API_has_an_OpenAPI_document()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var raw = new HttpClient
+        {
+            BaseAddress = node.GrpcAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var reflection = await raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            GrpcWire.Frame(new V1.ServerReflectionRequest { ListServices = "" }));
+        Assert.Contains("controlplane.v1.Admin", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
+        Assert.Contains("controlplane.v1.Routing", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
+
+        var openApi = await GetJsonAsync(node, "openapi/v1.json");
+        var paths = openApi.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/admin/v1/endpoints/{id}/breaker", out _));
+        Assert.True(paths.TryGetProperty("/admin/v1/fleet", out _));
+        Assert.True(paths.TryGetProperty("/admin/v1/audit", out _));
+
+        // The gRPC port does not serve the admin API.
+        using var onGrpcPort = await raw.GetAsync("admin/v1/fleet");
+        Assert.Equal(HttpStatusCode.NotFound, onGrpcPort.StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_gRPC_service_forces_a_breaker_audits_it_and_names_bad_fields()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var setBreaker = AdminMethod<SetBreakerRequest, EndpointView>("SetBreaker");
+        var listAudit = AdminMethod<ListAuditRequest, AuditList>("ListAudit");
+        var getEndpoint = AdminMethod<GetEndpointRequest, EndpointView>("GetEndpoint");
+        var getFleet = AdminMethod<GetFleetRequest, FleetView>("GetFleet");
+        var asDave = new CallOptions(headers: new Metadata().Add("x-actor", "dave"));
+
+        var view = await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
+        Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
+        await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
+        Assert.Equal("forced_override", (await node.RouteAsync("customer_chat")).RouteReason);
+
+        var audit = await node.Invoker.UnaryAsync(listAudit, new ListAuditRequest { Limit = 10 });
+        Assert.Equal(2, audit.Entries.Count);
+        Assert.All(audit.Entries, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
+
+        var noActor = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
+        Assert.Equal(StatusCode.InvalidArgument, noActor.StatusCode);
+        Assert.StartsWith("x-actor:", noActor.Status.Detail, StringComparison.Ordinal);
+        var badTtl = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
+        Assert.StartsWith("ttlSeconds:", badTtl.Status.Detail, StringComparison.Ordinal);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(getEndpoint, new GetEndpointRequest { Id = "nope" }));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+
+        var fleet = await node.Invoker.UnaryAsync(getFleet, new GetFleetRequest());
+        Assert.Equal(8, fleet.Endpoints.Count);
+        Assert.Equal("force_open", fleet.Endpoints.Single(e => e.Id == "openai-gpt41-us").Override.Kind);
+    }
+
+    private static Method<TRequest, TResponse> AdminMethod<TRequest, TResponse>(string name)
+        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
+        new(MethodType.Unary, "controlplane.v1.Admin", name, Marshallers.Protobuf<TRequest>(), Marshallers.Protobuf<TResponse>());
+
+    private static async Task<HttpResponseMessage> PostAsync(ControlPlaneNode node, string path, string json, string? actor)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (actor is not null)
+        {
+            request.Headers.Add("X-Actor", actor);
+        }
+
+        return await node.Admin.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> GetJsonAsync(ControlPlaneNode node, string path)
+    {
+        using var response = await node.Admin.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string field)
+    {
+        using (response)
+        {
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(field, problem.GetProperty("field").GetString());
+            Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _));
+            Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        }
+    }
+}
