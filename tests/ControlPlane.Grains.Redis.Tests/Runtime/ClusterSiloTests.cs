@@ -70,7 +70,11 @@ public sealed class ClusterSiloTests : IAsyncLifetime
 
     private async Task<ClusterNode> NodeAsync(string name)
     {
-        var node = await ClusterNode.StartAsync(_server.Endpoint, ClusterNode.TestOptions(_prefix), name);
+        // A longer lease than the silos under test: this node watches or inherits, and must not self-fence when a
+        // busy machine delays its heartbeats (that is not what these tests are about).
+        var options = ClusterNode.TestOptions(_prefix);
+        options.LeaseDuration = TimeSpan.FromSeconds(5);
+        var node = await ClusterNode.StartAsync(_server.Endpoint, options, name);
         _owned.Add(node);
         return node;
     }

@@ -38,7 +38,7 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
 
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { assembly, "--grpc-listen", "127.0.0.1:0" },
+            ArgumentList = { assembly, "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--storage", "memory" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

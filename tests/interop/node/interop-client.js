@@ -24,7 +24,9 @@ const defs = grpc.loadPackageDefinition(protoLoader.loadSync(files, loaderOption
 
 const NON_ASCII = 'Überlastet – 过载';
 const EXPECTED_SERVICES = [
+  'controlplane.v1.Admin',
   'controlplane.v1.Diagnostics',
+  'controlplane.v1.Routing',
   'grpc.health.v1.Health',
   'grpc.reflection.v1.ServerReflection',
   'grpc.reflection.v1alpha.ServerReflection',

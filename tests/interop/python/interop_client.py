@@ -19,7 +19,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 FD = descriptor_pb2.FieldDescriptorProto
 NON_ASCII = "Überlastet – 过载"
 EXPECTED_SERVICES = [
+    "controlplane.v1.Admin",
     "controlplane.v1.Diagnostics",
+    "controlplane.v1.Routing",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
