@@ -9,6 +9,7 @@ namespace ControlPlane.Domain.Health;
 public sealed class HealthTrack
 {
     private readonly TimeSpan _feedPeriod;
+    private readonly BreakerOptions _breakerOptions;
     private DateTimeOffset _lastFeed = DateTimeOffset.MinValue;
 
     /// <summary>Creates an empty track.</summary>
@@ -19,6 +20,7 @@ public sealed class HealthTrack
         Window = new HealthWindow(options.Window);
         Baseline = new RollingBaseline(options.Baseline);
         Breaker = new EndpointBreaker(options.Breaker);
+        _breakerOptions = options.Breaker;
         _feedPeriod = options.BaselineFeedPeriod;
     }
 
@@ -29,7 +31,11 @@ public sealed class HealthTrack
     public RollingBaseline Baseline { get; }
 
     /// <summary>The breaker.</summary>
-    public EndpointBreaker Breaker { get; }
+    public EndpointBreaker Breaker { get; private set; }
+
+    /// <summary>Replaces the breaker with one rebuilt from a persisted <see cref="EndpointBreaker.Export"/>
+    /// (after a restart or a hand-off), so an open breaker stays open and its cooldown and trip count carry on.</summary>
+    public void RestoreBreaker(BreakerSnapshot snapshot) => Breaker = EndpointBreaker.Restore(_breakerOptions, snapshot);
 
     /// <summary>Records one outcome in the window and the breaker.</summary>
     public void Record(in OutcomeSample sample)

@@ -57,7 +57,13 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
             _ledger = new QuotaLeaseLedger(quota, _options.Lease, TimeProvider);
         }
 
-        // The automatic breaker re-learns from fresh outcomes; the admin's decision is restored exactly.
+        // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
+        // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
+        if (State.Breaker is { } breaker)
+        {
+            _health.Endpoint.RestoreBreaker(breaker with { Override = null });
+        }
+
         if (State.Override is { } saved && saved.IsActive(TimeProvider.GetUtcNow()))
         {
             _health.SetOverride(saved);

@@ -106,6 +106,23 @@ public sealed class RoutingNodeTests
     }
 
     [Fact]
+    public async Task A_breaker_opened_by_failures_stays_open_across_a_restart_until_its_cooldown_ends()
+    {
+        await using (var first = await ServiceNode.StartAsync(_time, _storage))
+        {
+            first.Fail("anthropic-sonnet-eu", "legal_draft", 5);
+            await first.Node.FlushOutcomesAsync();
+            Assert.Equal("queue_only_hold", first.Route("legal_draft").RouteReason);
+        }
+
+        await using var second = await ServiceNode.StartAsync(_time, _storage);
+        Assert.Equal("queue_only_hold", second.Route("legal_draft").RouteReason);
+        var details = await second.Grains.GetGrain<IProviderEndpointGrain>("anthropic-sonnet-eu").GetDetailsAsync();
+        Assert.Equal(ControlPlane.Domain.Endpoints.BreakerState.Open, details.View.State);
+        Assert.Equal(ControlPlane.Domain.Endpoints.BreakerReason.ConsecutiveFailures, details.View.Reason);
+    }
+
+    [Fact]
     public async Task A_forced_override_survives_a_restart_and_routing_respects_it_at_once()
     {
         await using (var first = await ServiceNode.StartAsync(_time, _storage))
