@@ -36,7 +36,7 @@ public sealed class ClusterNode : IAsyncDisposable
         KeyPrefix = prefix,
         SiloAddress = address,
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-        LeaseDuration = TimeSpan.FromSeconds(1),
+        LeaseDuration = TimeSpan.FromSeconds(3),
     };
 
     private static int s_seed;

@@ -27,7 +27,11 @@ public sealed class RedisRestartTests : IAsyncLifetime
 
     private async Task<ClusterNode> NodeAsync(string name, TimeProvider? time = null)
     {
-        var node = await ClusterNode.StartAsync(_server.Endpoint, ClusterNode.TestOptions("restart"), name, time);
+        // A lease far longer than the test: what is under test is the restart, not expiry, and a frozen-clock node
+        // must not lose its lease to a slow moment of a busy machine before the restart happens.
+        var options = ClusterNode.TestOptions("restart");
+        options.LeaseDuration = TimeSpan.FromSeconds(10);
+        var node = await ClusterNode.StartAsync(_server.Endpoint, options, name, time);
         _nodes.Add(node);
         return node;
     }
