@@ -187,44 +187,14 @@ internal sealed class MultiplexedConnection : IRedisConnection
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private static async Task ReadRepliesAsync(PhysicalConnection connection, ConcurrentQueue<PendingCommand> inFlight)
-    {
-        var input = connection.Input;
-        while (true)
+    private static Task ReadRepliesAsync(PhysicalConnection connection, ConcurrentQueue<PendingCommand> inFlight) =>
+        RespParser.ReadAllAsync(connection.Input, reply =>
         {
-            var result = await input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            try
+            if (!inFlight.TryDequeue(out var pending))
             {
-                while (RespParser.TryParse(ref buffer, out var reply))
-                {
-                    if (!inFlight.TryDequeue(out var pending))
-                    {
-                        throw new RedisProtocolException($"Protocol violation: received a reply ({reply}) with no command waiting for it.");
-                    }
-
-                    pending.SetReply(reply);
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                throw new RedisProtocolException($"Protocol violation: received a reply ({reply}) with no command waiting for it.");
             }
 
-            if (result.IsCanceled)
-            {
-                return;
-            }
-
-            if (result.IsCompleted)
-            {
-                if (!buffer.IsEmpty)
-                {
-                    throw new RedisProtocolException("Protocol violation: the server closed the connection in the middle of a reply.");
-                }
-
-                return;
-            }
-        }
-    }
+            pending.SetReply(reply);
+        });
 }

@@ -251,4 +251,41 @@ internal static class RespParser
 
     private static RedisProtocolException Violation(string detail) =>
         new($"Protocol violation: {detail}. The connection is closed because the rest of the stream cannot be trusted.");
+
+    /// <summary>Reads replies from <paramref name="input"/> until the connection ends, handing each complete one to
+    /// <paramref name="onReply"/>. A connection that closes in the middle of a reply is a protocol violation.</summary>
+    public static async Task ReadAllAsync(System.IO.Pipelines.PipeReader input, Action<RespValue> onReply)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                while (TryParse(ref buffer, out var reply))
+                {
+                    onReply(reply);
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (result.IsCanceled)
+            {
+                return;
+            }
+
+            if (result.IsCompleted)
+            {
+                if (!buffer.IsEmpty)
+                {
+                    throw new RedisProtocolException("Protocol violation: the server closed the connection in the middle of a reply.");
+                }
+
+                return;
+            }
+        }
+    }
 }

@@ -224,41 +224,7 @@ internal sealed class SubscriberConnection : IRedisSubscriber
         }
     }
 
-    private async Task ReadPushesAsync(PhysicalConnection connection)
-    {
-        var input = connection.Input;
-        while (true)
-        {
-            var result = await input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            try
-            {
-                while (RespParser.TryParse(ref buffer, out var push))
-                {
-                    Handle(push);
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (result.IsCanceled)
-            {
-                return;
-            }
-
-            if (result.IsCompleted)
-            {
-                if (!buffer.IsEmpty)
-                {
-                    throw new RedisProtocolException("Protocol violation: the server closed the connection in the middle of a reply.");
-                }
-
-                return;
-            }
-        }
-    }
+    private Task ReadPushesAsync(PhysicalConnection connection) => RespParser.ReadAllAsync(connection.Input, Handle);
 
     private void Handle(RespValue push)
     {
