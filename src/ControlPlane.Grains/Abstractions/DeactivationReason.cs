@@ -15,4 +15,8 @@ public enum DeactivationReason
     /// <summary>The activation's claim is void (a state write was fenced, or the silo lost its cluster lease): another
     /// activation may own the grain now, so state writes will be refused.</summary>
     ClaimLost,
+
+    /// <summary>A state write or clear met an etag it did not expect: the activation goes, and the next call
+    /// re-activates the grain from what storage holds now.</summary>
+    StateConflict,
 }

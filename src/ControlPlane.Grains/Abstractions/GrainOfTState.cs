@@ -57,6 +57,13 @@ public abstract class Grain<TState> : Grain
             Activation.DeactivateNow(DeactivationReason.ClaimLost);
             throw;
         }
+        catch (GrainStorageConflictException)
+        {
+            // Storage moved on underneath this activation (or a write's reply was lost): its state is stale, so it
+            // goes, and the next call reloads what storage holds rather than conflicting forever.
+            Activation.DeactivateNow(DeactivationReason.StateConflict);
+            throw;
+        }
     }
 
     /// <summary>Clears stored state (keeping the fencing epoch) and resets <see cref="State"/>.</summary>
@@ -69,6 +76,11 @@ public abstract class Grain<TState> : Grain
         catch (GrainFencedException)
         {
             Activation.DeactivateNow(DeactivationReason.ClaimLost);
+            throw;
+        }
+        catch (GrainStorageConflictException)
+        {
+            Activation.DeactivateNow(DeactivationReason.StateConflict);
             throw;
         }
 
