@@ -7,7 +7,8 @@ namespace ControlPlane.Grpc.Reflection;
 
 /// <summary>Server reflection (grpc/doc/server-reflection.md), served as both
 /// <c>grpc.reflection.v1.ServerReflection</c> and <c>grpc.reflection.v1alpha.ServerReflection</c>:
-/// the two share their messages field for field, so one answer is mapped to either.</summary>
+/// the two share their messages field for field (same numbers, same types), so v1alpha is served with the v1
+/// message types: the bytes on the wire are identical, and only the service name and its descriptor differ.</summary>
 internal sealed class ReflectionService(Func<ReflectionIndex> index)
 {
     public const string V1ServiceName = "grpc.reflection.v1.ServerReflection";
@@ -22,8 +23,8 @@ internal sealed class ReflectionService(Func<ReflectionIndex> index)
 
     public GrpcServiceDefinition CreateV1AlphaDefinition() =>
         GrpcServiceDefinition.CreateBuilder(V1AlphaServiceName, V1Alpha.ReflectionReflection.Descriptor)
-            .AddDuplexStreaming<V1Alpha.ServerReflectionRequest, V1Alpha.ServerReflectionResponse>(MethodName, (requests, responses, context) =>
-                ServeAsync(requests, responses, context, r => ToV1Alpha(r, Answer(ToQuery(r)))))
+            .AddDuplexStreaming<V1.ServerReflectionRequest, V1.ServerReflectionResponse>(MethodName, (requests, responses, context) =>
+                ServeAsync(requests, responses, context, r => ToV1(r, Answer(ToQuery(r)))))
             .Build();
 
     private static async Task ServeAsync<TRequest, TResponse>(
@@ -75,17 +76,6 @@ internal sealed class ReflectionService(Func<ReflectionIndex> index)
         _ => new(ReflectionQueryKind.None, ""),
     };
 
-    private static ReflectionQuery ToQuery(V1Alpha.ServerReflectionRequest r) => r.MessageRequestCase switch
-    {
-        V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.ListServices => new(ReflectionQueryKind.ListServices, r.ListServices),
-        V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileByFilename => new(ReflectionQueryKind.FileByFilename, r.FileByFilename),
-        V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileContainingSymbol => new(ReflectionQueryKind.FileContainingSymbol, r.FileContainingSymbol),
-        V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.FileContainingExtension =>
-            new(ReflectionQueryKind.FileContainingExtension, r.FileContainingExtension.ContainingType, r.FileContainingExtension.ExtensionNumber),
-        V1Alpha.ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType => new(ReflectionQueryKind.AllExtensionNumbersOfType, r.AllExtensionNumbersOfType),
-        _ => new(ReflectionQueryKind.None, ""),
-    };
-
     private static V1.ServerReflectionResponse ToV1(V1.ServerReflectionRequest request, ReflectionAnswer answer)
     {
         var response = new V1.ServerReflectionResponse { ValidHost = request.Host, OriginalRequest = request };
@@ -106,32 +96,6 @@ internal sealed class ReflectionService(Func<ReflectionIndex> index)
         else if (answer.ExtensionNumbers is { } numbers)
         {
             response.AllExtensionNumbersResponse = new V1.ExtensionNumberResponse { BaseTypeName = answer.ExtensionBaseType };
-            response.AllExtensionNumbersResponse.ExtensionNumber.AddRange(numbers);
-        }
-
-        return response;
-    }
-
-    private static V1Alpha.ServerReflectionResponse ToV1Alpha(V1Alpha.ServerReflectionRequest request, ReflectionAnswer answer)
-    {
-        var response = new V1Alpha.ServerReflectionResponse { ValidHost = request.Host, OriginalRequest = request };
-        if (answer.ErrorCode is { } code)
-        {
-            response.ErrorResponse = new V1Alpha.ErrorResponse { ErrorCode = (int)code, ErrorMessage = answer.ErrorMessage };
-        }
-        else if (answer.Services is { } services)
-        {
-            response.ListServicesResponse = new V1Alpha.ListServiceResponse();
-            response.ListServicesResponse.Service.AddRange(services.Select(s => new V1Alpha.ServiceResponse { Name = s }));
-        }
-        else if (answer.Files is { } files)
-        {
-            response.FileDescriptorResponse = new V1Alpha.FileDescriptorResponse();
-            response.FileDescriptorResponse.FileDescriptorProto.AddRange(files);
-        }
-        else if (answer.ExtensionNumbers is { } numbers)
-        {
-            response.AllExtensionNumbersResponse = new V1Alpha.ExtensionNumberResponse { BaseTypeName = answer.ExtensionBaseType };
             response.AllExtensionNumbersResponse.ExtensionNumber.AddRange(numbers);
         }
 
