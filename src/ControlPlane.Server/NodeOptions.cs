@@ -4,7 +4,8 @@ using System.Net;
 namespace ControlPlane.Server;
 
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
-/// [--data-dir DIR] [--storage sqlite|memory] [--disable-diagnostics]</c>.</summary>
+/// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
+/// [--cluster-prefix PREFIX]] [--disable-diagnostics]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
@@ -24,6 +25,12 @@ internal sealed record NodeOptions
                                     from the current directory and the application's directory upwards.
           --data-dir DIR            Where grain state is stored (SQLite). Default ./data.
           --storage sqlite|memory   Grain state storage. Default sqlite; memory loses state at exit.
+          --redis HOST:PORT         Run as a cluster node: membership, grain placement and grain state live in this
+                                    Redis (not with --storage/--data-dir); nodes call each other's grains over gRPC.
+          --node-name NAME          Cluster node name, unique among live nodes. Default HOSTNAME-GRPCPORT.
+          --advertise HOST:PORT     Address other nodes use to reach this node's gRPC port. Default: the
+                                    --grpc-listen address (required when that is 0.0.0.0 or ::).
+          --cluster-prefix PREFIX   Prefix of every Redis key of the cluster. Default cp:grains.
           --disable-diagnostics     Do not serve controlplane.v1.Diagnostics (served by default).
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (the default; for explicitness).
           -h, --help                Show this help.
@@ -43,6 +50,24 @@ internal sealed record NodeOptions
 
     /// <summary>Grain state storage.</summary>
     public ControlPlane.Service.ControlPlaneStorage Storage { get; init; } = ControlPlane.Service.ControlPlaneStorage.Sqlite;
+
+    /// <summary>Whether <c>--storage</c> or <c>--data-dir</c> was given (they do not apply to a cluster node).</summary>
+    public bool LocalStorageGiven { get; init; }
+
+    /// <summary>The Redis of the cluster (<c>host:port</c>); null runs a single node.</summary>
+    public string? RedisEndpoint { get; init; }
+
+    /// <summary>The cluster node name; null derives it from the host name and gRPC port.</summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>The <c>host:port</c> other nodes call; null uses the gRPC listen address.</summary>
+    public string? AdvertiseAddress { get; init; }
+
+    /// <summary>The Redis key prefix of the cluster.</summary>
+    public string ClusterPrefix { get; init; } = "cp:grains";
+
+    /// <summary>True when the node joins a cluster.</summary>
+    public bool IsClusterNode => RedisEndpoint is not null;
 
     /// <summary>Whether the Diagnostics service is served.</summary>
     public bool EnableDiagnostics { get; init; } = true;
@@ -93,7 +118,7 @@ internal sealed record NodeOptions
 
                     options = arg == "--grpc-listen" ? options with { GrpcEndpoint = endpoint } : options with { AdminEndpoint = endpoint };
                     break;
-                case "--fleet" or "--data-dir" or "--storage":
+                case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix":
                     var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrWhiteSpace(text))
                     {
@@ -107,13 +132,39 @@ internal sealed record NodeOptions
                             options = options with { FleetPath = text };
                             break;
                         case "--data-dir":
-                            options = options with { DataDirectory = text };
+                            options = options with { DataDirectory = text, LocalStorageGiven = true };
                             break;
                         case "--storage" when text is "sqlite":
-                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Sqlite };
+                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Sqlite, LocalStorageGiven = true };
                             break;
                         case "--storage" when text is "memory":
-                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Memory };
+                            options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Memory, LocalStorageGiven = true };
+                            break;
+                        case "--redis" or "--advertise":
+                            if (!TryParseHostPort(text, arg, out error))
+                            {
+                                return false;
+                            }
+
+                            options = arg == "--redis" ? options with { RedisEndpoint = text } : options with { AdvertiseAddress = text };
+                            break;
+                        case "--node-name":
+                            if (text.Length > 64 || text.AsSpan().IndexOfAny("/|. \t\r\n") >= 0)
+                            {
+                                error = $"Invalid --node-name '{text}': at most 64 characters, without '/', '|', '.' or whitespace.";
+                                return false;
+                            }
+
+                            options = options with { NodeName = text };
+                            break;
+                        case "--cluster-prefix":
+                            if (text.Length > 64 || text.AsSpan().IndexOfAny("{} \t\r\n") >= 0)
+                            {
+                                error = $"Invalid --cluster-prefix '{text}': at most 64 characters, without braces or whitespace.";
+                                return false;
+                            }
+
+                            options = options with { ClusterPrefix = text };
                             break;
                         default:
                             error = $"Invalid --storage '{text}': expected sqlite or memory.";
@@ -127,6 +178,47 @@ internal sealed record NodeOptions
             }
         }
 
+        if (!options.IsClusterNode && (options.NodeName ?? options.AdvertiseAddress) is not null)
+        {
+            error = "Options '--node-name' and '--advertise' need '--redis HOST:PORT'.";
+            return false;
+        }
+
+        if (!options.IsClusterNode && options.ClusterPrefix != new NodeOptions().ClusterPrefix)
+        {
+            error = "Option '--cluster-prefix' needs '--redis HOST:PORT'.";
+            return false;
+        }
+
+        if (options.IsClusterNode && options.LocalStorageGiven)
+        {
+            error = "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.";
+            return false;
+        }
+
+        if (options.IsClusterNode && options.AdvertiseAddress is null
+            && (options.GrpcEndpoint.Address.Equals(IPAddress.Any) || options.GrpcEndpoint.Address.Equals(IPAddress.IPv6Any)))
+        {
+            error = $"Option '--advertise HOST:PORT' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other nodes need an address to call.";
+            return false;
+        }
+
+        return true;
+    }
+
+    // host:port where host is a name or an address (Redis and peers may be named); the port must be 1..65535.
+    private static bool TryParseHostPort(string value, string option, out string error)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || colon == value.Length - 1
+            || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > IPEndPoint.MaxPort
+            || value.AsSpan(0, colon).IndexOfAny(" \t\r\n/") >= 0)
+        {
+            error = $"Invalid {option} '{value}': expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:6379.";
+            return false;
+        }
+
+        error = "";
         return true;
     }
 

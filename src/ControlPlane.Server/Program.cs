@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ControlPlane.Fleet;
 
 namespace ControlPlane.Server;
@@ -31,6 +32,10 @@ internal static class Program
             return 1;
         }
 
+        var terminate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
+
         WebApplication app;
         try
         {
@@ -38,7 +43,8 @@ internal static class Program
             await app.StartAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
-            or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException)
+            or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
+            or ControlPlane.Redis.RedisException or TimeoutException)
         {
             await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
             return 1;
@@ -49,10 +55,23 @@ internal static class Program
             Console.WriteLine($"Fleet {fleet.Name ?? "(unnamed)"} {fleet.Version} from {fleet.SourceName}: {fleet.Endpoints.Length} endpoints, {fleet.Classes.Length} workload classes");
             Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
             Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
+            if (NodeHost.Cluster(app) is { } cluster)
+            {
+                Console.WriteLine($"Cluster node {cluster.Membership.LocalSiloId} via Redis {cluster.Redis} (prefix {cluster.Prefix}), reachable at {cluster.Advertise}; {cluster.Membership.Members.Count} member(s)");
+            }
+
             Console.Out.Flush();
-            await app.WaitForShutdownAsync().ConfigureAwait(false);
+            await terminate.Task.ConfigureAwait(false);
+            // The routing node flushes and returns leases, a cluster member hands its grains off, then the server stops.
+            await NodeHost.StopAsync(app).ConfigureAwait(false);
         }
 
         return 0;
+
+        void Terminate(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            terminate.TrySetResult();
+        }
     }
 }

@@ -1,6 +1,7 @@
 using ControlPlane.Fleet;
 using ControlPlane.Grains;
 using ControlPlane.Grains.Sqlite;
+using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Audit;
@@ -9,6 +10,7 @@ using ControlPlane.Service.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace ControlPlane.Service;
 
@@ -20,19 +22,24 @@ public enum ControlPlaneStorage
 
     /// <summary>Process memory (lost at exit; tests and demos).</summary>
     Memory,
+
+    /// <summary>Supplied by the silo configuration passed to <c>AddControlPlane</c> (cluster mode: Redis).</summary>
+    External,
 }
 
-/// <summary>Registers the control plane service: grains on a single-node silo, the routing node, the data-plane
-/// gRPC service and the admin operations.</summary>
+/// <summary>Registers the control plane service: grains on a silo (single node, or a cluster member when the silo
+/// configuration makes it one), the routing node, the data-plane gRPC service and the admin operations.</summary>
 public static class ControlPlaneServiceCollectionExtensions
 {
     /// <summary>The SQLite file name inside the data directory.</summary>
     public const string SqliteFileName = "controlplane.db";
 
     /// <summary>Adds the control plane for <paramref name="fleet"/>. With <see cref="ControlPlaneStorage.Sqlite"/>,
-    /// state goes to <c>controlplane.db</c> in <paramref name="dataDirectory"/> (created if missing).</summary>
+    /// state goes to <c>controlplane.db</c> in <paramref name="dataDirectory"/> (created if missing); with
+    /// <see cref="ControlPlaneStorage.External"/>, <paramref name="configureSilo"/> must set the storage (and, for a
+    /// cluster, membership, directory and call transport).</summary>
     public static IServiceCollection AddControlPlane(this IServiceCollection services, FleetDefinition fleet, ControlPlaneStorage storage,
-        string? dataDirectory, Action<ControlPlaneOptions>? configure = null)
+        string? dataDirectory, Action<ControlPlaneOptions>? configure = null, Action<GrainSiloBuilder>? configureSilo = null)
     {
         ArgumentNullException.ThrowIfNull(fleet);
         services.AddOptions<ControlPlaneOptions>().Configure(o => configure?.Invoke(o)).Validate(o =>
@@ -54,10 +61,16 @@ public static class ControlPlaneServiceCollectionExtensions
                 Directory.CreateDirectory(dataDirectory);
                 silo.UseSqliteStorage(Path.Combine(dataDirectory, SqliteFileName));
             }
-            else
+            else if (storage == ControlPlaneStorage.Memory)
             {
                 silo.UseMemoryStorage();
             }
+            else if (configureSilo is null)
+            {
+                throw new ArgumentException("ControlPlaneStorage.External needs a silo configuration that sets the storage.", nameof(configureSilo));
+            }
+
+            configureSilo?.Invoke(silo);
         });
         services.AddSingleton<RoutingNode>();
         services.AddHostedService<RoutingNodeHostedService>();
@@ -69,11 +82,36 @@ public static class ControlPlaneServiceCollectionExtensions
         return services;
     }
 
-    // Registered after the silo's hosted service, so the silo is running when the node subscribes, and stopped after it.
-    private sealed class RoutingNodeHostedService(RoutingNode node) : IHostedService
+    // Registered after the silo's hosted service, which starts in StartedAsync: the node subscribes once the silo
+    // runs (StartedAsync calls follow registration order) and stops before it (StopAsync runs in reverse order).
+    // Until then Route answers UNAVAILABLE rather than from a table that has not heard of any override yet.
+    // grpc.health.v1 (when served) reports controlplane.v1.Routing SERVING only while the node is ready.
+    private sealed class RoutingNodeHostedService(RoutingNode node, IServiceProvider services) : IHostedLifecycleService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => node.StartAsync(cancellationToken);
+        private readonly HealthStatusRegistry? _health = services.GetService<HealthStatusRegistry>();
 
-        public Task StopAsync(CancellationToken cancellationToken) => node.StopAsync(cancellationToken);
+        public Task StartingAsync(CancellationToken cancellationToken)
+        {
+            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.NotServing);
+            return Task.CompletedTask;
+        }
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task StartedAsync(CancellationToken cancellationToken)
+        {
+            await node.StartAsync(cancellationToken);
+            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.Serving);
+        }
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.NotServing);
+            return node.StopAsync(cancellationToken);
+        }
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

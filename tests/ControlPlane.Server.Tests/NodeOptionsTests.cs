@@ -52,11 +52,36 @@ public sealed class NodeOptionsTests
     [Theory]
     [InlineData(new[] { "--fleet" }, "Option '--fleet' needs a value.")]
     [InlineData(new[] { "--admin-listen", "10.0.0.1:99999" }, "Invalid --admin-listen '10.0.0.1:99999': port '99999' must be a number from 0 to 65535.")]
-    [InlineData(new[] { "--redis", "127.0.0.1:6379" }, "Unknown argument '--redis'.")]
+    [InlineData(new[] { "--redis", "127.0.0.1" }, "Invalid --redis '127.0.0.1': expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:6379.")]
+    [InlineData(new[] { "--redis", "redis:0" }, "Invalid --redis 'redis:0': expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:6379.")]
+    [InlineData(new[] { "--redis", "127.0.0.1:6379", "--storage", "memory" }, "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.")]
+    [InlineData(new[] { "--redis", "127.0.0.1:6379", "--data-dir", "x" }, "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.")]
+    [InlineData(new[] { "--node-name", "n1" }, "Options '--node-name' and '--advertise' need '--redis HOST:PORT'.")]
+    [InlineData(new[] { "--cluster-prefix", "cp:x" }, "Option '--cluster-prefix' needs '--redis HOST:PORT'.")]
+    [InlineData(new[] { "--redis", "r:6379", "--node-name", "a/b" }, "Invalid --node-name 'a/b': at most 64 characters, without '/', '|', '.' or whitespace.")]
+    [InlineData(new[] { "--redis", "r:6379", "--cluster-prefix", "{x}" }, "Invalid --cluster-prefix '{x}': at most 64 characters, without braces or whitespace.")]
+    [InlineData(new[] { "--redis", "r:6379", "--grpc-listen", "0.0.0.0:5000" }, "Option '--advertise HOST:PORT' is required with '--redis' when gRPC listens on 0.0.0.0: other nodes need an address to call.")]
     public void Bad_control_plane_options_are_named(string[] args, string expected)
     {
         Assert.False(NodeOptions.TryParse(args, out _, out var error));
         Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void Cluster_options_are_parsed()
+    {
+        Assert.True(NodeOptions.TryParse(
+            ["--redis", "redis.internal:6379", "--node-name", "cp-a", "--grpc-listen", "0.0.0.0:50051", "--advertise", "10.0.0.7:50051", "--cluster-prefix", "cp:prod"],
+            out var options, out var error), error);
+
+        Assert.True(options.IsClusterNode);
+        Assert.Equal("redis.internal:6379", options.RedisEndpoint);
+        Assert.Equal("cp-a", options.NodeName);
+        Assert.Equal("10.0.0.7:50051", options.AdvertiseAddress);
+        Assert.Equal("cp:prod", options.ClusterPrefix);
+        Assert.True(NodeOptions.TryParse([], out var single, out _));
+        Assert.False(single.IsClusterNode);
+        Assert.Equal("cp:grains", single.ClusterPrefix);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
+using ControlPlane.Grpc;
 using ControlPlane.Grpc.Tests.Support;
+using ControlPlane.Testing.Redis;
 using Grpc.Health.V1;
 
 namespace ControlPlane.Server.Tests;
@@ -93,6 +95,8 @@ public sealed partial class ProgramProcessTests
     [InlineData("--admin-listen", "nowhere", "Invalid --admin-listen 'nowhere'")]
     [InlineData("--storage", "redis", "expected sqlite or memory")]
     [InlineData("--bogus", "", "Unknown argument '--bogus'")]
+    [InlineData("--redis", "nowhere", "Invalid --redis 'nowhere': expected HOST:PORT")]
+    [InlineData("--node-name", "n1", "need '--redis HOST:PORT'")]
     public async Task Bad_arguments_exit_non_zero_with_a_message(string arg, string value, string expected)
     {
         using var process = Start(value.Length == 0 ? [arg] : [arg, value]);
@@ -104,6 +108,88 @@ public sealed partial class ProgramProcessTests
         var message = await stderr;
         Assert.Contains(expected, message, StringComparison.Ordinal);
         Assert.Contains("Usage: controlplane", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Redis_with_local_storage_options_is_refused()
+    {
+        using var process = Start("--redis", "127.0.0.1:6379", "--storage", "sqlite");
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("do not apply with '--redis'", await stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unreachable_Redis_exits_1_with_a_message()
+    {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        using var process = Start("--grpc-listen", "127.0.0.1:0", "--redis", "127.0.0.1:1");
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("failed to start: Connecting to Redis at 127.0.0.1:1 failed", await stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_executables_on_one_Redis_form_a_cluster_share_a_forced_breaker_and_exit_0_on_SIGTERM()
+    {
+        await using var redis = await RedisServerFixture.StartNewAsync();
+        using var first = Start("--grpc-listen", "127.0.0.1:0", "--redis", redis.Endpoint, "--node-name", "p1");
+        using var second = Start("--grpc-listen", "127.0.0.1:0", "--redis", redis.Endpoint, "--node-name", "p2");
+        try
+        {
+            await ReadListeningAddressAsync(first, drainAfter: false);
+            var firstAdmin = await ReadLineMatchingAsync(first, AdminLine(), drainAfter: false);
+            Assert.StartsWith("p1.", await ReadLineMatchingAsync(first, ClusterLine()), StringComparison.Ordinal);
+            var secondGrpc = await ReadListeningAddressAsync(second, drainAfter: false);
+            Assert.StartsWith("p2.", await ReadLineMatchingAsync(second, ClusterLine()), StringComparison.Ordinal);
+
+            using (var admin = new HttpClient { BaseAddress = new Uri(firstAdmin + "/") })
+            {
+                foreach (var id in new[] { "openai-gpt4o-us", "openai-gpt41-us" })
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/v1/endpoints/{id}/breaker")
+                    {
+                        Content = new StringContent("""{"state":"open","reason":"drill"}""", System.Text.Encoding.UTF8, "application/json"),
+                    };
+                    request.Headers.Add("X-Actor", "ops");
+                    using var response = await admin.SendAsync(request);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                }
+            }
+
+            using var channel = ControlPlane.Grpc.Client.GrpcChannel.ForAddress(secondGrpc);
+            var invoker = channel.CreateCallInvoker();
+            var decision = await invoker.UnaryAsync(EndToEnd.ControlPlaneNode.Route, new ControlPlane.Contracts.V1.RouteRequest { WorkloadClass = "customer_chat", RequestId = "r" });
+            Assert.Equal("forced_override", decision.RouteReason);
+
+            foreach (var process in new[] { first, second })
+            {
+                using (var kill = Process.Start("/bin/kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                {
+                    await kill.WaitForExitAsync();
+                }
+
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await process.WaitForExitAsync(timeout.Token);
+                Assert.Equal(0, process.ExitCode);
+            }
+        }
+        finally
+        {
+            foreach (var process in new[] { first, second })
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+        }
     }
 
     [Fact]
@@ -143,7 +229,7 @@ public sealed partial class ProgramProcessTests
             info.ArgumentList.Add("127.0.0.1:0");
         }
 
-        if (!args.Contains("--storage"))
+        if (!args.Contains("--storage") && !args.Contains("--redis"))
         {
             info.ArgumentList.Add("--storage");
             info.ArgumentList.Add("memory");
@@ -182,4 +268,7 @@ public sealed partial class ProgramProcessTests
 
     [GeneratedRegex(@"^Admin listening on (http://\S+)$")]
     private static partial Regex AdminLine();
+
+    [GeneratedRegex(@"^Cluster node (\S+) via Redis ")]
+    private static partial Regex ClusterLine();
 }

@@ -502,6 +502,10 @@ public sealed class RedisClusterMembership : IClusterMembership, IAsyncDisposabl
         {
             await RefreshViewAsync(_stopping.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Leaving: a view notice that arrived meanwhile no longer matters.
+        }
 #pragma warning disable CA1031 // The next heartbeat reads the view anyway.
         catch (Exception error)
 #pragma warning restore CA1031

@@ -52,6 +52,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private long _tableVersion;
     private TaskCompletionSource _tableChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _lastSubscribe;
+    private bool _ready;
 
     public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger)
     {
@@ -78,6 +79,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>The routing table's version; bumps on every pushed change.</summary>
     public long TableVersion => Interlocked.Read(ref _tableVersion);
 
+    /// <summary>True once the node has subscribed to every grain and taken its first leases (and until it stops):
+    /// before that its table has not heard of any override, so Route must not answer from it.</summary>
+    public bool IsReady => Volatile.Read(ref _ready);
+
     /// <summary>Outcomes waiting for the next flush.</summary>
     public int QueuedOutcomes => _outcomes.Count;
 
@@ -90,6 +95,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // The timer starts now, not when the loop task first runs, so its period counts from start-up.
         var timer = new PeriodicTimer(_options.OutcomeFlushInterval, _time);
         _loop = Task.Run(() => RunAsync(timer, _stopping.Token), CancellationToken.None);
+        Volatile.Write(ref _ready, true);
     }
 
     /// <summary>Stops the loop, flushes what is queued and returns unused leases.</summary>
@@ -100,6 +106,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             return;
         }
 
+        Volatile.Write(ref _ready, false);
         await _stopping.CancelAsync();
         if (_loop is not null)
         {

@@ -22,6 +22,11 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
 
     public Task<RouteDecision> RouteAsync(RouteRequest request, ServerCallContext context)
     {
+        if (!node.IsReady)
+        {
+            throw NotReady();
+        }
+
         TimeSpan? deadline = context.Deadline == DateTime.MaxValue ? null : context.Deadline - time.GetUtcNow().UtcDateTime;
         try
         {
@@ -76,6 +81,11 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
 
     public async Task WatchRoutingTableAsync(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
     {
+        if (!node.IsReady)
+        {
+            throw NotReady();
+        }
+
         var snapshot = node.Snapshot;
         for (var i = 0; i < request.WorkloadClasses.Count; i++)
         {
@@ -101,6 +111,10 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
             }
         }
     }
+
+    // Starting (not yet synchronized with the grains) or stopping: retry on another node or a moment later.
+    private static RpcException NotReady() =>
+        new(StatusCode.Unavailable, "This node's routing table is not synchronized (starting or stopping); retry another node or shortly.");
 
     private static RpcException ToRpc(RoutingRequestException error) =>
         new(error.Kind == RequestErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, error.Message);

@@ -6,6 +6,8 @@ using ControlPlane.Contracts.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Client;
 using ControlPlane.Grpc.Tests.Support;
+using Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
 using V1 = Grpc.Reflection.V1;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
@@ -116,6 +118,24 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
         Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);
         Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
+    }
+
+    [Fact]
+    public async Task Route_is_UNAVAILABLE_while_the_routing_table_is_not_synchronized_and_health_says_so()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var health = new Method<HealthCheckRequest, HealthCheckResponse>(MethodType.Unary, "grpc.health.v1.Health", "Check",
+            Marshallers.Protobuf<HealthCheckRequest>(), Marshallers.Protobuf<HealthCheckResponse>());
+        var check = new HealthCheckRequest { Service = "controlplane.v1.Routing" };
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await node.Invoker.UnaryAsync(health, check)).Status);
+        Assert.Equal("primary", (await node.RouteAsync("customer_chat")).RouteReason);
+
+        // The first step of a node's stop: from here its table no longer follows the grains.
+        await node.Services.GetRequiredService<ControlPlane.Service.DataPlane.RoutingNode>().StopAsync(CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => node.RouteAsync("customer_chat"));
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Contains("not synchronized", error.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -267,23 +287,10 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
         new(MethodType.Unary, "controlplane.v1.Admin", name, Marshallers.Protobuf<TRequest>(), Marshallers.Protobuf<TResponse>());
 
-    private static async Task<HttpResponseMessage> PostAsync(ControlPlaneNode node, string path, string json, string? actor)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (actor is not null)
-        {
-            request.Headers.Add("X-Actor", actor);
-        }
+    private static Task<HttpResponseMessage> PostAsync(ControlPlaneNode node, string path, string json, string? actor) =>
+        node.PostAdminAsync(path, json, actor);
 
-        return await node.Admin.SendAsync(request);
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(ControlPlaneNode node, string path)
-    {
-        using var response = await node.Admin.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private static Task<JsonElement> GetJsonAsync(ControlPlaneNode node, string path) => node.GetAdminJsonAsync(path);
 
     private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string field)
     {

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
 using ControlPlane.Grpc;
@@ -9,8 +12,9 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
 
-/// <summary>A full node (grains on SQLite, Routing service, admin API) on free loopback ports, built by
-/// <see cref="NodeHost"/> as Program does; clients are our gRPC client and HttpClient.</summary>
+/// <summary>A full node (grains on SQLite, or a cluster member over Redis; Routing service, admin API) on free
+/// loopback ports, built and stopped by <see cref="NodeHost"/> as Program does; clients are our gRPC client and
+/// HttpClient.</summary>
 internal sealed class ControlPlaneNode : IAsyncDisposable
 {
     public static readonly Method<RouteRequest, RouteDecision> Route = Unary<RouteRequest, RouteDecision>("Route");
@@ -40,6 +44,28 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     public CallInvoker Invoker { get; }
 
     public HttpClient Admin { get; }
+
+    /// <summary>The node's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The cluster node name, or null for a single node.</summary>
+    public string? NodeName => NodeHost.Cluster(_app)?.NodeName;
+
+    /// <summary>A cluster member on <paramref name="redisEndpoint"/> (grain state in Redis).</summary>
+    public static async Task<ControlPlaneNode> StartClusterMemberAsync(string redisEndpoint, string nodeName, FleetDefinition? fleet = null, string prefix = "cp:e2e")
+    {
+        var options = new NodeOptions
+        {
+            GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            RedisEndpoint = redisEndpoint,
+            NodeName = nodeName,
+            ClusterPrefix = prefix,
+        };
+        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
+        await app.StartAsync();
+        return new ControlPlaneNode(app);
+    }
 
     public static async Task<ControlPlaneNode> StartAsync(string dataDirectory, FleetDefinition? fleet = null)
     {
@@ -74,11 +100,29 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         }
     }
 
+    public async Task<HttpResponseMessage> PostAdminAsync(string path, string json, string? actor)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (actor is not null)
+        {
+            request.Headers.Add("X-Actor", actor);
+        }
+
+        return await Admin.SendAsync(request);
+    }
+
+    public async Task<JsonElement> GetAdminJsonAsync(string path)
+    {
+        using var response = await Admin.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Admin.Dispose();
         _channel.Dispose();
-        await _app.StopAsync();
+        await NodeHost.StopAsync(_app);
         await _app.DisposeAsync();
     }
 
