@@ -1,5 +1,6 @@
 using ControlPlane.Fleet;
 using ControlPlane.Grains;
+using ControlPlane.Grains.Placement;
 using ControlPlane.Grains.Sqlite;
 using ControlPlane.Grpc.Health;
 using ControlPlane.Grpc.Server;
@@ -86,9 +87,12 @@ public static class ControlPlaneServiceCollectionExtensions
     // runs (StartedAsync calls follow registration order) and stops before it (StopAsync runs in reverse order).
     // Until then Route answers UNAVAILABLE rather than from a table that has not heard of any override yet.
     // grpc.health.v1 (when served) reports controlplane.v1.Routing SERVING only while the node is ready.
+    // A cluster view change (a node joined, left or was pruned) may have moved grains: re-subscribe at once rather
+    // than at the next renewal, so pushes from the new activations reach this node.
     private sealed class RoutingNodeHostedService(RoutingNode node, IServiceProvider services) : IHostedLifecycleService
     {
         private readonly HealthStatusRegistry? _health = services.GetService<HealthStatusRegistry>();
+        private readonly IClusterMembership? _membership = services.GetService<IClusterMembership>();
 
         public Task StartingAsync(CancellationToken cancellationToken)
         {
@@ -101,6 +105,11 @@ public static class ControlPlaneServiceCollectionExtensions
         public async Task StartedAsync(CancellationToken cancellationToken)
         {
             await node.StartAsync(cancellationToken);
+            if (_membership is not null)
+            {
+                _membership.Changed += OnViewChanged;
+            }
+
             _health?.SetStatus(RoutingService.ServiceName, ServingStatus.Serving);
         }
 
@@ -108,9 +117,16 @@ public static class ControlPlaneServiceCollectionExtensions
 
         public Task StopAsync(CancellationToken cancellationToken)
         {
+            if (_membership is not null)
+            {
+                _membership.Changed -= OnViewChanged;
+            }
+
             _health?.SetStatus(RoutingService.ServiceName, ServingStatus.NotServing);
             return node.StopAsync(cancellationToken);
         }
+
+        private void OnViewChanged(object? sender, EventArgs e) => node.RequestResubscribe();
 
         public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -53,6 +53,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private TaskCompletionSource _tableChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _lastSubscribe;
     private bool _ready;
+    private bool _resubscribeRequested;
 
     public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger)
     {
@@ -82,6 +83,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>True once the node has subscribed to every grain and taken its first leases (and until it stops):
     /// before that its table has not heard of any override, so Route must not answer from it.</summary>
     public bool IsReady => Volatile.Read(ref _ready);
+
+    /// <summary>Makes the background loop re-subscribe to every grain at its next tick. Called when the cluster view
+    /// changes: grains of a departed node re-activate elsewhere without their subscribers, and the subscribe call
+    /// is what re-activates them and brings this node's table up to date.</summary>
+    public void RequestResubscribe() => Volatile.Write(ref _resubscribeRequested, true);
 
     /// <summary>Outcomes waiting for the next flush.</summary>
     public int QueuedOutcomes => _outcomes.Count;
@@ -597,7 +603,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 await FlushOutcomesAsync();
                 await RenewLeasesAsync();
                 var now = _time.GetUtcNow();
-                if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3)
+                if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3 || Interlocked.Exchange(ref _resubscribeRequested, false))
                 {
                     await SubscribeAllAsync();
                     SweepDecisions(now);

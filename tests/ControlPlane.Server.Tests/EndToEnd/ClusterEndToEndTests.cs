@@ -182,7 +182,28 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         }
     }
 
-    private async Task<Cluster> StartClusterAsync(FleetDefinition? fleet = null, string[]? names = null)
+    [Fact]
+    public async Task When_the_node_holding_the_grains_stops_an_override_still_reaches_every_remaining_node()
+    {
+        // Subscriptions renew only every 20 minutes here: just the re-subscription on a cluster view change can
+        // reconnect the remaining nodes to the grains' new activations.
+        await using var nodes = await StartClusterAsync(configure: o => o.SubscriptionExpiry = TimeSpan.FromHours(1));
+        // n1 started first and activated every grain (a claim stays with its first owner), so its stop moves them all.
+        await nodes.StopAsync(0);
+
+        foreach (var id in new[] { Primary1, Primary2 })
+        {
+            using var response = await nodes[0].PostAdminAsync($"admin/v1/endpoints/{id}/breaker", """{"state":"open","reason":"after failover"}""", "carol");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        foreach (var node in nodes.All)
+        {
+            Assert.Equal("forced_override", (await node.RouteUntilAsync("customer_chat", d => d.RouteReason == "forced_override")).RouteReason);
+        }
+    }
+
+    private async Task<Cluster> StartClusterAsync(FleetDefinition? fleet = null, string[]? names = null, Action<ControlPlane.Service.ControlPlaneOptions>? configure = null)
     {
         names ??= ["n1", "n2", "n3"];
         var nodes = new List<ControlPlaneNode>();
@@ -190,7 +211,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         {
             foreach (var name in names)
             {
-                nodes.Add(await ControlPlaneNode.StartClusterMemberAsync(_redis.Endpoint, name, fleet));
+                nodes.Add(await ControlPlaneNode.StartClusterMemberAsync(_redis.Endpoint, name, fleet, configure: configure));
             }
 
             return new Cluster(nodes);
@@ -230,6 +251,14 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         public IReadOnlyList<ControlPlaneNode> All => nodes;
 
         public ControlPlaneNode this[int index] => nodes[index];
+
+        /// <summary>Stops one node (gracefully, as SIGTERM would) and drops it from the cluster's list.</summary>
+        public async Task StopAsync(int index)
+        {
+            var node = nodes[index];
+            nodes.RemoveAt(index);
+            await node.DisposeAsync();
+        }
 
         public async ValueTask DisposeAsync()
         {

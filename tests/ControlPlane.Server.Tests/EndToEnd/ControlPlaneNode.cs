@@ -52,7 +52,8 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     public string? NodeName => NodeHost.Cluster(_app)?.NodeName;
 
     /// <summary>A cluster member on <paramref name="redisEndpoint"/> (grain state in Redis).</summary>
-    public static async Task<ControlPlaneNode> StartClusterMemberAsync(string redisEndpoint, string nodeName, FleetDefinition? fleet = null, string prefix = "cp:e2e")
+    public static async Task<ControlPlaneNode> StartClusterMemberAsync(string redisEndpoint, string nodeName, FleetDefinition? fleet = null, string prefix = "cp:e2e",
+        Action<ControlPlaneOptions>? configure = null)
     {
         var options = new NodeOptions
         {
@@ -62,7 +63,7 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
             NodeName = nodeName,
             ClusterPrefix = prefix,
         };
-        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
+        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders(), configure);
         await app.StartAsync();
         return new ControlPlaneNode(app);
     }
