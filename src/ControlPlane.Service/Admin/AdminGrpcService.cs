@@ -23,6 +23,9 @@ internal sealed class AdminGrpcService(AdminOperations operations)
                 r.Id, new DrainCommand(r.Reason, r.HasTtlSeconds ? r.TtlSeconds : null), Actor(c)))))
             .AddUnary<Wire.DrainRequest, Wire.EndpointView>("Undrain", (r, c) => Run(async () => ToWire(await operations.UndrainAsync(
                 r.Id, new DrainCommand(r.Reason, r.HasTtlSeconds ? r.TtlSeconds : null), Actor(c)))))
+            .AddUnary<Wire.SetPolicyRequest, Wire.ClassView>("SetPolicy", (r, c) => Run(async () => ToWire(await operations.SetPolicyAsync(
+                r.Name, new PolicyCommand(r.HasMode ? r.Mode : null, r.Primary?.Ids,
+                r.Fallbacks?.Entries.Select(f => new FallbackView(f.EndpointId, f.HasEvalScore ? f.EvalScore : null)).ToList(), r.Prohibited?.Ids, r.Reason), Actor(c)))))
             .AddUnary<Wire.ListAuditRequest, Wire.AuditList>("ListAudit", (r, _) => Run(async () =>
             {
                 var list = new Wire.AuditList();

@@ -64,6 +64,16 @@ internal static class AdminHttpApi
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/classes/{name}/policy", async (string name, HttpRequest request, AdminOperations ops) =>
+            {
+                var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason"]);
+                var command = new PolicyCommand(String(body, "mode"), Strings(body, "primary"), Fallbacks(body),
+                    Strings(body, "prohibited"), String(body, "reason") ?? "");
+                return await ops.SetPolicyAsync(name, command, Actor(request));
+            })
+            .WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
+            .Accepts<PolicyCommand>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
             .WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
         return group;
@@ -141,6 +151,87 @@ internal static class AdminHttpApi
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : throw new AdminException(AdminErrorKind.Invalid, name, "must be a string");
+    }
+
+    private static List<string>? Strings(JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, name, "must be an array of endpoint ids");
+        }
+
+        var list = new List<string>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            list.Add(item.ValueKind == JsonValueKind.String
+                ? item.GetString()!
+                : throw new AdminException(AdminErrorKind.Invalid, $"{name}[{index}]", "must be a string endpoint id"));
+            index++;
+        }
+
+        return list;
+    }
+
+    // Each item is an endpoint id, or {"endpointId": "...", "evalScore": 0.92}.
+    private static List<FallbackView>? Fallbacks(JsonElement body)
+    {
+        if (!body.TryGetProperty("fallbacks", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "fallbacks", "must be an array of endpoint ids or {endpointId, evalScore} objects");
+        }
+
+        var list = new List<FallbackView>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var field = $"fallbacks[{index++}]";
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                list.Add(new FallbackView(item.GetString()!, null));
+                continue;
+            }
+
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw new AdminException(AdminErrorKind.Invalid, field, "must be an endpoint id or an {endpointId, evalScore} object");
+            }
+
+            string? id = null;
+            double? score = null;
+            foreach (var property in item.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "endpointId" when property.Value.ValueKind == JsonValueKind.String:
+                        id = property.Value.GetString();
+                        break;
+                    case "evalScore" when property.Value.ValueKind == JsonValueKind.Number:
+                        score = property.Value.GetDouble();
+                        break;
+                    case "evalScore" when property.Value.ValueKind == JsonValueKind.Null:
+                        break;
+                    case "endpointId" or "evalScore":
+                        throw new AdminException(AdminErrorKind.Invalid, $"{field}.{property.Name}", property.Name == "endpointId" ? "must be a string" : "must be a number");
+                    default:
+                        throw new AdminException(AdminErrorKind.Invalid, $"{field}.{property.Name}", "unknown field; expected endpointId, evalScore");
+                }
+            }
+
+            list.Add(new FallbackView(id ?? throw new AdminException(AdminErrorKind.Invalid, $"{field}.endpointId", "is required"), score));
+        }
+
+        return list;
     }
 
     private static long? Integer(JsonElement body, string name)

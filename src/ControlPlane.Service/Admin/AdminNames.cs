@@ -41,4 +41,16 @@ internal static class AdminNames
         RoutingMode.Fail => "fail",
         _ => "unknown",
     };
+
+    public static bool TryParseMode(string name, out RoutingMode mode)
+    {
+        (var known, mode) = name switch
+        {
+            "auto_fallback" => (true, RoutingMode.AutoFallback),
+            "queue_only" => (true, RoutingMode.QueueOnly),
+            "fail" => (true, RoutingMode.Fail),
+            _ => (false, default),
+        };
+        return known;
+    }
 }

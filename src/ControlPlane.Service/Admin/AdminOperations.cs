@@ -1,4 +1,5 @@
 using ControlPlane.Domain.Endpoints;
+using ControlPlane.Domain.Policy;
 using ControlPlane.Grains;
 using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
@@ -111,6 +112,43 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         return EndpointView.From(details, time.GetUtcNow());
     }
 
+    /// <summary>Changes a class's fallback policy. Validated here, against the catalog, so every error names its
+    /// field (a grain's exception would cross nodes as a bare message); the grain persists and pushes it.</summary>
+    public async Task<ClassView> SetPolicyAsync(string name, PolicyCommand command, string? actor)
+    {
+        var who = RequireActor(actor);
+        if (!catalog.Classes.ContainsKey(name))
+        {
+            throw new AdminException(AdminErrorKind.NotFound, "name", $"unknown workload class '{name}'");
+        }
+
+        var reason = RequireReason(command.Reason);
+        var grain = grains.GetGrain<IWorkloadClassGrain>(name);
+        var current = (await grain.GetDetailsAsync()).Policy;
+        var mode = current.Mode;
+        if (command.Mode is { } modeName && !AdminNames.TryParseMode(modeName, out mode))
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "mode", $"unknown mode '{modeName}'; expected one of auto_fallback, queue_only, fail");
+        }
+
+        var policy = current with
+        {
+            Mode = mode,
+            Primary = command.Primary is { } primary ? RequireEndpoints(primary, "primary") : current.Primary,
+            Fallbacks = command.Fallbacks is { } fallbacks ? Approvals(fallbacks, current) : current.Fallbacks,
+            Prohibited = command.Prohibited is { } prohibited ? RequireEndpoints(prohibited, "prohibited") : current.Prohibited,
+        };
+        var errors = PolicyValidator.Validate(policy, catalog.Fleet.Catalog);
+        if (errors.Count > 0)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, errors[0].Field, errors[0].Message);
+        }
+
+        var details = await grain.SetPolicyAsync(policy, who, reason);
+        await AuditAsync(who, "class.policy", name, reason, $"was {DescribePolicy(current)}; now {DescribePolicy(policy)}");
+        return ClassView.From(details);
+    }
+
     public async Task<IReadOnlyList<AuditEntry>> GetAuditAsync(int? limit)
     {
         var take = limit ?? 100;
@@ -168,6 +206,48 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.NotFound, "id", $"unknown endpoint '{id}'");
         }
     }
+
+    private IReadOnlyList<string> RequireEndpoints(IReadOnlyList<string> ids, string field)
+    {
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (!catalog.Endpoints.ContainsKey(ids[i]))
+            {
+                throw new AdminException(AdminErrorKind.Invalid, $"{field}[{i}]", $"unknown endpoint '{ids[i]}'");
+            }
+        }
+
+        if (ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, field, "lists an endpoint twice");
+        }
+
+        return [.. ids];
+    }
+
+    private List<FallbackApproval> Approvals(IReadOnlyList<FallbackView> fallbacks, WorkloadClassPolicy current)
+    {
+        RequireEndpoints([.. fallbacks.Select(f => f.EndpointId)], "fallbacks");
+        var approvals = new List<FallbackApproval>(fallbacks.Count);
+        for (var i = 0; i < fallbacks.Count; i++)
+        {
+            var id = fallbacks[i].EndpointId;
+            var score = fallbacks[i].EvalScore ?? current.Fallbacks.FirstOrDefault(f => f.EndpointId == id)?.EvalScore;
+            if (score is null && current.QualityGate is { } gate)
+            {
+                // Without a score the fallback could never pass the gate: refuse rather than approve it silently unused.
+                throw new AdminException(AdminErrorKind.Invalid, $"fallbacks[{i}].evalScore", $"is required: the class has a quality gate of {gate}");
+            }
+
+            approvals.Add(new FallbackApproval { EndpointId = id, EvalScore = score });
+        }
+
+        return approvals;
+    }
+
+    private static string DescribePolicy(WorkloadClassPolicy policy) =>
+        $"mode {AdminNames.Mode(policy.Mode)}, primary [{string.Join(", ", policy.Primary)}], " +
+        $"fallbacks [{string.Join(", ", policy.Fallbacks.Select(f => f.EndpointId))}], prohibited [{string.Join(", ", policy.Prohibited)}]";
 
     private static string Describe(EndpointDetails before, TimeSpan? ttl)
     {

@@ -106,3 +106,13 @@ internal sealed record BreakerCommand(string State, string Reason, long? TtlSeco
 
 /// <summary>A drain command: <c>{"reason":"...","ttlSeconds":N}</c>.</summary>
 internal sealed record DrainCommand(string Reason, long? TtlSeconds);
+
+/// <summary>A change to a workload class's fallback policy; a null member keeps the current value.</summary>
+/// <param name="Mode">auto_fallback, queue_only or fail.</param>
+/// <param name="Primary">The primary endpoints, in preference order.</param>
+/// <param name="Fallbacks">The approved fallbacks, in order; a null eval score keeps the score of an endpoint
+/// already approved.</param>
+/// <param name="Prohibited">Endpoints this class must never use.</param>
+/// <param name="Reason">Why (required, audited).</param>
+internal sealed record PolicyCommand(string? Mode, IReadOnlyList<string>? Primary, IReadOnlyList<FallbackView>? Fallbacks,
+    IReadOnlyList<string>? Prohibited, string Reason);

@@ -92,6 +92,22 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
+    public async Task A_policy_change_through_one_node_reroutes_every_node()
+    {
+        await using var nodes = await StartClusterAsync();
+        using var response = await nodes[1].PostAdminAsync("admin/v1/classes/customer_chat/policy",
+            """{"primary":["anthropic-sonnet-us"],"fallbacks":[{"endpointId":"openai-gpt4o-us","evalScore":0.95}],"reason":"provider migration"}""", "frank");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        foreach (var node in nodes.All)
+        {
+            var decision = await node.RouteUntilAsync("customer_chat", d => d.EndpointId == "anthropic-sonnet-us");
+            Assert.Equal(("primary", "anthropic-sonnet-us"), (decision.RouteReason, decision.EndpointId));
+            Assert.Equal(["openai-gpt4o-us"], decision.Fallbacks);
+        }
+    }
+
+    [Fact]
     public async Task An_RPM_limit_of_600_holds_across_three_nodes_together()
     {
         var fleet = FleetLoader.Load(new StringReader(LimitedFleet), "rpm-test.yaml");

@@ -282,6 +282,108 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("force_open", fleet.Endpoints.Single(e => e.Id == "openai-gpt41-us").Override.Kind);
     }
 
+    [Fact]
+    public async Task Admin_policy_change_is_validated_pushed_persisted_across_a_restart_and_audited()
+    {
+        await using (var node = await ControlPlaneNode.StartAsync(_dataDirectory))
+        {
+            // queue_only with approved fallbacks left in place is contradictory: refused, naming the field.
+            await AssertProblemAsync(await PostAsync(node, "admin/v1/classes/customer_chat/policy", """{"mode":"queue_only","reason":"legal review"}""", "erin"),
+                HttpStatusCode.BadRequest, "fallbacks");
+            using var response = await PostAsync(node, "admin/v1/classes/customer_chat/policy", """{"mode":"queue_only","fallbacks":[],"reason":"legal review"}""", "erin");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var view = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("queue_only", view.GetProperty("mode").GetString());
+            Assert.Empty(view.GetProperty("fallbacks").EnumerateArray());
+            Assert.Equal(["openai-gpt4o-us", "openai-gpt41-us"], view.GetProperty("primary").EnumerateArray().Select(e => e.GetString()));
+
+            foreach (var id in new[] { "openai-gpt4o-us", "openai-gpt41-us" })
+            {
+                using var forced = await PostAsync(node, $"admin/v1/endpoints/{id}/breaker", """{"state":"open","reason":"outage"}""", "erin");
+                Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+            }
+
+            // The node rebuilt its snapshot from the pushed policy before the admin call answered.
+            Assert.Equal("queue_only_hold", (await node.RouteAsync("customer_chat")).RouteReason);
+        }
+
+        await using var restarted = await ControlPlaneNode.StartAsync(_dataDirectory);
+        Assert.Equal("queue_only_hold", (await restarted.RouteAsync("customer_chat")).RouteReason);
+        var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
+        Assert.Equal("queue_only", cls.GetProperty("mode").GetString());
+        Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
+        var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).EnumerateArray().Last();
+        Assert.Equal(("class.policy", "customer_chat", "legal review"), (entry.GetProperty("action").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
+        Assert.StartsWith("was mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
+            entry.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // Back to automatic fallback with a new order (scores needed again: queue_only had no fallbacks).
+        using var back = await PostAsync(restarted, "admin/v1/classes/customer_chat/policy",
+            """{"mode":"auto_fallback","fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":0.91},{"endpointId":"anthropic-sonnet-us","evalScore":0.94}],"reason":"review done"}""", "erin");
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        var decision = await restarted.RouteAsync("customer_chat");
+        Assert.Equal(("forced_override", "google-gemini-pro-us"), (decision.RouteReason, decision.EndpointId));
+        Assert.Equal(["anthropic-sonnet-us"], decision.Fallbacks);
+
+        // Reordering by id alone keeps each approved endpoint's eval score.
+        using var reorder = await PostAsync(restarted, "admin/v1/classes/customer_chat/policy",
+            """{"fallbacks":["anthropic-sonnet-us","google-gemini-pro-us"],"reason":"prefer anthropic"}""", "erin");
+        Assert.Equal(HttpStatusCode.OK, reorder.StatusCode);
+        Assert.Equal("anthropic-sonnet-us", (await restarted.RouteAsync("customer_chat")).EndpointId);
+        var scores = (await GetJsonAsync(restarted, "admin/v1/classes/customer_chat")).GetProperty("fallbacks").EnumerateArray()
+            .Select(f => (f.GetProperty("endpointId").GetString(), f.GetProperty("evalScore").GetDouble())).ToList();
+        Assert.Equal([("anthropic-sonnet-us", 0.94), ("google-gemini-pro-us", 0.91)], scores);
+    }
+
+    [Fact]
+    public async Task Bad_policy_changes_get_problem_json_naming_the_field_and_change_nothing()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        const string path = "admin/v1/classes/customer_chat/policy";
+
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/classes/nope/policy", """{"mode":"fail","reason":"x"}""", "alice"), HttpStatusCode.NotFound, "name");
+        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"sideways","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "mode");
+        await AssertProblemAsync(await PostAsync(node, path, """{"primary":["openai-gpt4o-us","nope"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary[1]");
+        await AssertProblemAsync(await PostAsync(node, path, """{"primary":[],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary");
+        await AssertProblemAsync(await PostAsync(node, path, """{"primary":"openai-gpt4o-us","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary");
+        await AssertProblemAsync(await PostAsync(node, path, """{"primary":[7],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary[0]");
+        // A new fallback without an eval score could never pass the class's quality gate (0.9).
+        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":["google-gemini-flash-eu"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
+        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":1.5}],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
+        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":[{"endpoint":"google-gemini-pro-us"}],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].endpoint");
+        // Prohibited and approved at once.
+        await AssertProblemAsync(await PostAsync(node, path, """{"prohibited":["anthropic-sonnet-us"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].endpointId");
+        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail"}""", "alice"), HttpStatusCode.BadRequest, "reason");
+        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
+        await AssertProblemAsync(await PostAsync(node, path, """[1,2]""", "alice"), HttpStatusCode.BadRequest, "body");
+
+        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
+        Assert.Equal("auto_fallback", cls.GetProperty("mode").GetString());
+        Assert.Equal(JsonValueKind.Null, cls.GetProperty("policyChangedBy").ValueKind);
+        Assert.Equal("primary", (await node.RouteAsync("customer_chat")).RouteReason);
+    }
+
+    [Fact]
+    public async Task Admin_gRPC_SetPolicy_changes_the_policy_and_names_bad_fields()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var setPolicy = AdminMethod<SetPolicyRequest, ClassView>("SetPolicy");
+        var asDave = new CallOptions(headers: new Metadata().Add("x-actor", "dave"));
+
+        var request = new SetPolicyRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail" };
+        var view = await node.Invoker.UnaryAsync(setPolicy, new SetPolicyRequest(request) { Fallbacks = new FallbackList() }, asDave);
+        Assert.Equal("fail", view.Mode);
+        Assert.Empty(view.Fallbacks);
+
+        var bad = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setPolicy,
+            new SetPolicyRequest { Name = "internal_copilot", Reason = "x", Primary = new EndpointIdList { Ids = { "nope" } } }, asDave));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.StartsWith("primary[0]: unknown endpoint 'nope'", bad.Status.Detail, StringComparison.Ordinal);
+        var missing = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setPolicy, new SetPolicyRequest { Name = "nope", Reason = "x" }, asDave));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+    }
+
     private static Method<TRequest, TResponse> AdminMethod<TRequest, TResponse>(string name)
         where TRequest : Google.Protobuf.IMessage<TRequest>, new()
         where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
