@@ -99,13 +99,9 @@ public sealed partial class ProgramProcessTests
     [InlineData("--node-name", "n1", "need '--redis HOST:PORT'")]
     public async Task Bad_arguments_exit_non_zero_with_a_message(string arg, string value, string expected)
     {
-        using var process = Start(value.Length == 0 ? [arg] : [arg, value]);
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        var (exitCode, message) = await RunToExitAsync(value.Length == 0 ? [arg] : [arg, value]);
 
-        Assert.NotEqual(0, process.ExitCode);
-        var message = await stderr;
+        Assert.NotEqual(0, exitCode);
         Assert.Contains(expected, message, StringComparison.Ordinal);
         Assert.Contains("Usage: controlplane", message, StringComparison.Ordinal);
     }
@@ -113,26 +109,20 @@ public sealed partial class ProgramProcessTests
     [Fact]
     public async Task Redis_with_local_storage_options_is_refused()
     {
-        using var process = Start("--redis", "127.0.0.1:6379", "--storage", "sqlite");
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        var (exitCode, stderr) = await RunToExitAsync("--redis", "127.0.0.1:6379", "--storage", "sqlite");
 
-        Assert.Equal(2, process.ExitCode);
-        Assert.Contains("do not apply with '--redis'", await stderr, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("do not apply with '--redis'", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Unreachable_Redis_exits_1_with_a_message()
     {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        using var process = Start("--grpc-listen", "127.0.0.1:0", "--redis", "127.0.0.1:1");
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        var (exitCode, stderr) = await RunToExitAsync("--grpc-listen", "127.0.0.1:0", "--redis", "127.0.0.1:1");
 
-        Assert.Equal(1, process.ExitCode);
-        Assert.Contains("failed to start: Connecting to Redis at 127.0.0.1:1 failed", await stderr, StringComparison.Ordinal);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("failed to start: Connecting to Redis at 127.0.0.1:1 failed", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -199,13 +189,21 @@ public sealed partial class ProgramProcessTests
         blocker.Start();
         var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
 
-        using var process = Start("--grpc-listen", $"127.0.0.1:{port}");
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        var (exitCode, stderr) = await RunToExitAsync("--grpc-listen", $"127.0.0.1:{port}");
 
-        Assert.Equal(1, process.ExitCode);
-        Assert.Contains("failed to start", await stderr, StringComparison.Ordinal);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("failed to start", stderr, StringComparison.Ordinal);
+    }
+
+    // Runs a process expected to exit on its own (within a minute): its exit code and standard error.
+    private static async Task<(int ExitCode, string Stderr)> RunToExitAsync(params string[] args)
+    {
+        using var process = Start(args);
+        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stderr);
     }
 
     private static Process Start(params string[] args)
