@@ -44,9 +44,10 @@ internal sealed class GrainTransportService(Func<IGrainCallDispatcher> dispatche
         {
             return Rejected(Wire.Rejected.Types.Reason.NotOwner, rejected.OwnerSiloId, rejected.Message);
         }
-        catch (GrainException refused) when (refused.GrainId == target && refused is GrainSiloStoppingException or GrainSiloNotServingException)
+        catch (GrainException refused) when (refused.GrainId == target
+            && refused is GrainSiloStoppingException or GrainSiloNotServingException or GrainSiloStartingException)
         {
-            // Refused at the door (shutting down, or self-fenced while its lease is at risk): nothing ran.
+            // Refused at the door (starting, shutting down, or self-fenced while its lease is at risk): nothing ran.
             return Rejected(Wire.Rejected.Types.Reason.NotServing, owner: null, refused.Message);
         }
 #pragma warning disable CA1031 // Every other exception belongs to the remote caller, as type name and message.

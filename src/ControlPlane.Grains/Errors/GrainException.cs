@@ -60,6 +60,17 @@ public sealed class GrainSiloStoppingException : GrainException
     }
 }
 
+/// <summary>A call from another silo arrived after this silo joined the cluster but before its runtime started
+/// taking calls (the short window of a start); nothing ran, so the caller may retry.</summary>
+public sealed class GrainSiloStartingException : GrainException
+{
+    /// <summary>Creates the exception.</summary>
+    public GrainSiloStartingException(GrainId grainId)
+        : base(grainId, $"The grain silo is starting and does not take calls yet (call to {grainId}).")
+    {
+    }
+}
+
 /// <summary>An observer reference was deleted (or never existed on this node): the subscriber is gone.</summary>
 public sealed class GrainObserverGoneException : GrainException
 {

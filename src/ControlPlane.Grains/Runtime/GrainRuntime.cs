@@ -198,9 +198,13 @@ internal sealed class GrainRuntime : IGrainFactory, IGrainCallDispatcher, IAsync
         var status = Volatile.Read(ref _status);
         if (status != Running && (chain is null || status == Stopped || status == Created))
         {
-            return Task.FromException<TResult>(status == Created
-                ? new InvalidOperationException("The grain silo is not started; call StartAsync first.")
-                : new GrainSiloStoppingException(target));
+            // A remote caller can reach a member between its join and its start: a typed refusal it may retry.
+            return Task.FromException<TResult>(status switch
+            {
+                Created when fromRemoteSilo => new GrainSiloStartingException(target),
+                Created => new InvalidOperationException("The grain silo is not started; call StartAsync first."),
+                _ => new GrainSiloStoppingException(target),
+            });
         }
 
         var call = new GrainCall<TResult>(target, method, arguments, chain) { RejectIfElsewhere = fromRemoteSilo };

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ControlPlane.Grains.Tests.TestGrains;
 
 namespace ControlPlane.Grains.Tests.Proxies;
@@ -64,6 +65,25 @@ public sealed class GrainProxyTests
 
         Assert.Equal(1, result);
         Assert.Equal(1, await host.Grains.GetGrain<ICounterGrain>("remote").GetAsync());
+    }
+
+    [Fact]
+    public async Task A_silo_not_yet_started_refuses_remote_calls_with_a_retriable_starting_error()
+    {
+        var builder = new GrainSiloBuilder().AddGrain<ICounterGrain, CounterGrain>().UseMemoryStorage();
+        builder.Services.AddSingleton(new LifecycleProbe());
+        await using var silo = builder.Build();
+        var increment = silo.CallDispatcher.FindMethod("ControlPlane.Grains.Tests.TestGrains.ICounterGrain::IncrementAsync()")!;
+        var target = new GrainId("counter", "early");
+
+        var remote = await Assert.ThrowsAsync<GrainSiloStartingException>(() =>
+            silo.CallDispatcher.DispatchAsync(new ControlPlane.Grains.Transport.GrainCallMessage(target, increment, [], Chain: null) { FromRemoteSilo = true }));
+        Assert.Equal(target, remote.GrainId);
+        // A local caller that forgot StartAsync gets a programming error instead.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => silo.GrainFactory.GetGrain<ICounterGrain>("early").IncrementAsync());
+
+        await silo.StartAsync();
+        Assert.Equal(1, await silo.CallDispatcher.DispatchAsync(new ControlPlane.Grains.Transport.GrainCallMessage(target, increment, [], Chain: null) { FromRemoteSilo = true }));
     }
 
     [Fact]
