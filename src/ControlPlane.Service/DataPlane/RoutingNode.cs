@@ -256,6 +256,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 OutputTokens = decision.Reservation.OutputTokens,
                 Requests = decision.Reservation.Requests,
             };
+            // Sized once: growing from empty would allocate an eight-slot array for a chain of two.
+            reply.Fallbacks.Capacity = decision.FallbackCount;
             for (var i = 0; i < decision.FallbackCount; i++)
             {
                 reply.Fallbacks.Add(snapshot.EndpointAt(fallbacks[i]).Id);
@@ -308,7 +310,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireNonNegative(outcome.RetryAfterMs, "retry_after_ms");
         if (outcome.InputTokens > int.MaxValue || outcome.OutputTokens > int.MaxValue)
         {
-            throw Invalid((outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens"), "is too large");
+            throw Invalid(outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens", "is too large");
         }
 
         var verdict = QualityVerdict.None;
