@@ -26,6 +26,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private const int MaxFallbacks = 64;
     private const int MaxRetriesOnLostQuota = 3;
     private const long UnlimitedSlice = long.MaxValue / 4;
+    // The most recent decisions kept for reconciliation; an older unreported one stays charged at its estimate.
     private const int MaxPendingDecisions = 200_000;
     private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(5);
 
