@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using ControlPlane.Contracts.V1;
@@ -12,9 +13,10 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Service.Benchmarks;
 
-/// <summary>Route unary calls/s and p50/p99 on one node against the raw gRPC echo (Diagnostics/Echo) baseline,
-/// alternated in the same run: <c>dotnet run -c Release --project bench/ControlPlane.Service.Benchmarks --
-/// [--seconds N] [--rounds N] [--concurrency N]</c>.</summary>
+/// <summary>On one node, against the raw gRPC echo (Diagnostics/Echo) baseline, alternated in the same run: Route unary
+/// calls/s and p50/p99, and outcomes/s through the client-streaming ReportOutcomes (batches of N outcomes per call),
+/// with the node's outcome queue depth after the run. <c>dotnet run -c Release --project bench/ControlPlane.Service.Benchmarks --
+/// [--seconds N] [--rounds N] [--concurrency N] [--batch N]</c>.</summary>
 internal static class Program
 {
     // Limits high enough never to run dry, so every Route spends from (and reconciles) real lease wallets.
@@ -28,9 +30,16 @@ internal static class Program
           - { name: chat, owner: t, mode: auto_fallback, primary: [a1, a2], fallbacks: [b1], slo: { availability: 0.995 } }
         """;
 
+    private const string Echo = "echo (raw gRPC baseline)";
+    private const string Route = "Route";
+    private const string Report = "ReportOutcomes";
+
+    // Decisions made before each ReportOutcomes round, so half of its outcomes reconcile a real reservation.
+    private const int DecisionsPerReportRound = 20_000;
+
     public static async Task<int> Main(string[] args)
     {
-        int seconds = Arg(args, "--seconds", 5), rounds = Arg(args, "--rounds", 3), concurrency = Arg(args, "--concurrency", 32);
+        int seconds = Arg(args, "--seconds", 5), rounds = Arg(args, "--rounds", 3), concurrency = Arg(args, "--concurrency", 32), batch = Arg(args, "--batch", 100);
         var fleet = FleetLoader.Load(new StringReader(BenchFleet), "bench-fleet.yaml");
         var options = new NodeOptions
         {
@@ -40,61 +49,205 @@ internal static class Program
         };
         await using var app = NodeHost.Build(options, fleet, builder => builder.Logging.ClearProviders());
         await app.StartAsync();
+        using var node = new NodeGauges();
         using var channel = GrpcChannel.ForAddress(NodeHost.GrpcAddress(app));
         var invoker = channel.CreateCallInvoker();
         var echo = new Method<EchoRequest, EchoResponse>(MethodType.Unary, "controlplane.v1.Diagnostics", "Echo", Marshallers.Protobuf<EchoRequest>(), Marshallers.Protobuf<EchoResponse>());
         var route = new Method<RouteRequest, RouteDecision>(MethodType.Unary, "controlplane.v1.Routing", "Route", Marshallers.Protobuf<RouteRequest>(), Marshallers.Protobuf<RouteDecision>());
+        var reportOutcomes = new Method<Outcome, OutcomeAck>(MethodType.ClientStreaming, "controlplane.v1.Routing", "ReportOutcomes", Marshallers.Protobuf<Outcome>(), Marshallers.Protobuf<OutcomeAck>());
         var echoRequest = new EchoRequest { Message = "ping" };
         var routeRequest = new RouteRequest { WorkloadClass = "chat", RequestId = "bench", EstimatedInputTokens = 800, MaxOutputTokens = 400, RequiredCapabilities = { "tools" } };
+        var outcomes = Array.Empty<Outcome>();
+        long nextOutcome = 0, acceptedOutcomes = 0;
 
-        async Task<int> Echo()
+        async Task<int> EchoCall()
         {
             await invoker.UnaryAsync(echo, echoRequest);
             return 1;
         }
 
-        async Task<int> Route()
+        async Task<int> RouteCall()
         {
             var decision = await invoker.UnaryAsync(route, routeRequest);
             return decision.EndpointId.Length > 0 ? 1 : throw new InvalidOperationException($"no endpoint: {decision.RouteReason}");
         }
 
-        Console.Error.WriteLine($"warming up; {rounds} rounds x {seconds} s per scenario, {concurrency} concurrent callers, {Environment.ProcessorCount} cores");
-        await LoadGenerator.RunAsync(Echo, concurrency, TimeSpan.FromSeconds(2));
-        await LoadGenerator.RunAsync(Route, concurrency, TimeSpan.FromSeconds(2));
-        var results = new List<(string Scenario, int Round, LoadResult Result)>();
-        for (var round = 1; round <= rounds; round++)
+        // One client-streaming call: `batch` outcomes, then the ack; every outcome must be accepted.
+        async Task<int> ReportCall()
         {
-            foreach (var (name, op) in new[] { ("echo (raw gRPC baseline)", (Func<Task<int>>)Echo), ("Route", Route) })
+            using var call = invoker.ClientStreaming(reportOutcomes);
+            var start = Interlocked.Add(ref nextOutcome, batch) - batch;
+            for (var i = 0; i < batch; i++)
             {
-                var result = await LoadGenerator.RunAsync(op, concurrency, TimeSpan.FromSeconds(seconds));
-                results.Add((name, round, result));
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round} {name}: {result.UnitsPerSecond:N0}/s p50 {result.P50Ms:N3} ms p99 {result.P99Ms:N3} ms"));
+                await call.RequestStream.WriteAsync(outcomes[(int)((start + i) % outcomes.Length)]);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            var ack = await call;
+            Interlocked.Add(ref acceptedOutcomes, ack.Accepted);
+            return ack.Rejected == 0 ? (int)ack.Accepted : throw new InvalidOperationException($"rejected: {string.Join("; ", ack.Errors)}");
+        }
+
+        // Half the outcomes reference decisions of this node (the first report of each reconciles its reservation),
+        // half carry no decision id; all are successes, so no breaker trips and Route keeps answering.
+        async Task PrepareOutcomesAsync()
+        {
+            var decisions = new RouteDecision[DecisionsPerReportRound];
+            var made = 0;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+            {
+                for (var i = Interlocked.Increment(ref made) - 1; i < decisions.Length; i = Interlocked.Increment(ref made) - 1)
+                {
+                    decisions[i] = await invoker.UnaryAsync(route, routeRequest);
+                }
+            })));
+            outcomes = [.. decisions.Select((d, i) => new Outcome
+            {
+                DecisionId = i % 2 == 0 ? d.DecisionId : "",
+                EndpointId = d.EndpointId,
+                WorkloadClass = "chat",
+                Status = OutcomeStatus.Success,
+                HttpStatus = 200,
+                LatencyMs = 400 + (i % 200),
+                TtftMs = 80 + (i % 40),
+                InputTokens = 700 + (i % 100),
+                OutputTokens = 250 + (i % 150),
+            })];
+        }
+
+        var scenarios = new Dictionary<string, Func<Task<int>>> { [Echo] = EchoCall, [Route] = RouteCall, [Report] = ReportCall };
+        Console.Error.WriteLine($"warming up; {rounds} rounds x {seconds} s per scenario, {concurrency} concurrent callers, {batch} outcomes per ReportOutcomes call, {Environment.ProcessorCount} cores");
+        await PrepareOutcomesAsync();
+        // Two passes: the first leaves tier-1 recompilation and the flush of the warm-up outcomes behind it, which
+        // would otherwise land on whichever scenario runs first.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var op in scenarios.Values)
+            {
+                await LoadGenerator.RunAsync(op, concurrency, TimeSpan.FromSeconds(2));
             }
         }
 
-        var echoAlloc = await LoadGenerator.AllocatedBytesPerOperationAsync(Echo);
-        var routeAlloc = await LoadGenerator.AllocatedBytesPerOperationAsync(Route);
-        Console.WriteLine("| scenario | calls/s (median of rounds) | p50 ms | p99 ms | CPU µs/call | allocated B/call (client+server) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var group in results.GroupBy(r => r.Scenario))
+        var results = new List<(string Scenario, int Round, LoadResult Result)>();
+        var queueAfterRounds = new List<int>();
+        for (var round = 1; round <= rounds; round++)
         {
-            var sorted = group.OrderBy(r => r.Result.UnitsPerSecond).ToList();
-            var median = sorted[sorted.Count / 2].Result;
-            var alloc = group.Key == "Route" ? routeAlloc : echoAlloc;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {group.Key} | {median.UnitsPerSecond:N0} | {median.P50Ms:N3} | {median.P99Ms:N3} | {median.CpuMicrosecondsPerUnit:N1} | {alloc:N0} |"));
+            // Order reversed every other round, so a drift in background load does not favour one scenario.
+            string[] order = round % 2 == 1 ? [Echo, Route, Report] : [Report, Route, Echo];
+            foreach (var name in order)
+            {
+                if (name == Report)
+                {
+                    await PrepareOutcomesAsync();
+                }
+
+                var gc = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
+                var result = await LoadGenerator.RunAsync(scenarios[name], concurrency, TimeSpan.FromSeconds(seconds));
+                results.Add((name, round, result));
+                var queued = name == Report ? node.QueuedOutcomes() : -1;
+                if (queued >= 0)
+                {
+                    queueAfterRounds.Add(queued);
+                }
+
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"round {round} {name}: {result.UnitsPerSecond:N0}/s p50 {result.P50Ms:N3} ms p99 {result.P99Ms:N3} ms, CPU {result.CpuMicrosecondsPerUnit:N1} µs/unit, GCs {GC.CollectionCount(0) - gc.Gen0}/{GC.CollectionCount(1) - gc.Gen1}/{GC.CollectionCount(2) - gc.Gen2}{(queued >= 0 ? $", queued at end {queued:N0}" : "")}"));
+            }
         }
 
-        var ratios = results.Where(r => r.Scenario == "Route").Select(r => r.Result.UnitsPerSecond / results.Single(e => e.Round == r.Round && e.Scenario != "Route").Result.UnitsPerSecond);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nRoute / echo throughput per round: {string.Join(", ", ratios.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))}"));
+        var echoAlloc = await LoadGenerator.AllocatedBytesPerOperationAsync(EchoCall);
+        var routeAlloc = await LoadGenerator.AllocatedBytesPerOperationAsync(RouteCall);
+        var reportAlloc = await LoadGenerator.AllocatedBytesPerOperationAsync(ReportCall, 200) / batch;
+
+        // The flush loop must keep up: once the load stops, the queue drains within a few flush intervals and every
+        // accepted outcome has reached its endpoint grain.
+        var drainStart = TimeProvider.System.GetTimestamp();
+        while ((node.QueuedOutcomes() > 0 || node.DeliveredOutcomes() < Interlocked.Read(ref acceptedOutcomes))
+            && TimeProvider.System.GetElapsedTime(drainStart) < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(5);
+        }
+
+        var drainedIn = TimeProvider.System.GetElapsedTime(drainStart);
+        var (queuedAfter, delivered, accepted) = (node.QueuedOutcomes(), node.DeliveredOutcomes(), Interlocked.Read(ref acceptedOutcomes));
+        // Each column is its own median over the rounds: one disturbed round moves none of them.
+        Console.WriteLine("| scenario | unit | units/s | p50 ms per call | p99 ms per call | CPU µs/unit | allocated B/unit (client+server) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var name in new[] { Echo, Route, Report })
+        {
+            var runs = results.Where(r => r.Scenario == name).Select(r => r.Result).ToList();
+            var alloc = name == Echo ? echoAlloc : name == Route ? routeAlloc : reportAlloc;
+            var unit = name == Report ? $"outcome ({batch}/call)" : "call";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {unit} | {Median(runs, r => r.UnitsPerSecond).UnitsPerSecond:N0} | {Median(runs, r => r.P50Ms).P50Ms:N3} | {Median(runs, r => r.P99Ms).P99Ms:N3} | {Median(runs, r => r.CpuMicrosecondsPerUnit).CpuMicrosecondsPerUnit:N1} | {alloc:N0} |"));
+        }
+
+        Console.WriteLine();
+        foreach (var name in new[] { Route, Report })
+        {
+            // Each round's ratio pairs a scenario with the echo run next to it, under the same background load.
+            var ratios = results.Where(r => r.Scenario == name)
+                .Select(r => r.Result.UnitsPerSecond / results.Single(e => e.Round == r.Round && e.Scenario == Echo).Result.UnitsPerSecond)
+                .ToList();
+            var ofMedians = Median(results.Where(r => r.Scenario == name).Select(r => r.Result), r => r.UnitsPerSecond).UnitsPerSecond
+                / Median(results.Where(r => r.Scenario == Echo).Select(r => r.Result), r => r.UnitsPerSecond).UnitsPerSecond;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name} / echo: {ofMedians:P0} of the medians; per round {string.Join(", ", ratios.Select(x => x.ToString("P0", CultureInfo.InvariantCulture)))} (median {Median(ratios, x => x):P0})"));
+        }
+
+        var cpuDelta = results.Where(r => r.Scenario == Route)
+            .Select(r => r.Result.CpuMicrosecondsPerUnit - results.Single(e => e.Round == r.Round && e.Scenario == Echo).Result.CpuMicrosecondsPerUnit)
+            .ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Route CPU per call minus echo's, per round: {string.Join(", ", cpuDelta.Select(x => x.ToString("N1", CultureInfo.InvariantCulture)))} µs (median {Median(cpuDelta, x => x):N1} µs)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"\nOutcome queue at the end of each ReportOutcomes round: {string.Join(", ", queueAfterRounds.Select(q => q.ToString("N0", CultureInfo.InvariantCulture)))}; " +
+            $"{queuedAfter:N0} after {drainedIn.TotalMilliseconds:N0} ms idle. Accepted (all runs, warm-up included): {accepted:N0}; delivered to endpoint grains: {delivered:N0}."));
         await app.StopAsync();
         return 0;
+    }
+
+    private static T Median<T>(IEnumerable<T> values, Func<T, double> key)
+    {
+        var sorted = values.OrderBy(key).ToList();
+        return sorted[sorted.Count / 2];
     }
 
     private static int Arg(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+    }
+
+    /// <summary>The routing node's own instruments (meter <c>ControlPlane.Routing</c>), read as an operator would.</summary>
+    private sealed class NodeGauges : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private int _queued = -1;
+        private long _delivered;
+
+        public NodeGauges()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "ControlPlane.Routing" && instrument.Name is "routing.outcomes.queued" or "routing.outcomes.delivered")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, value, _, _) => _queued = value);
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _delivered, value));
+            _listener.Start();
+        }
+
+        public int QueuedOutcomes()
+        {
+            _listener.RecordObservableInstruments();
+            return _queued >= 0 ? _queued : throw new InvalidOperationException("The node publishes no routing.outcomes.queued gauge.");
+        }
+
+        public long DeliveredOutcomes() => Interlocked.Read(ref _delivered);
+
+        public void Dispose() => _listener.Dispose();
     }
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Numerics;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Policy;
@@ -24,6 +26,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private const int MaxFallbacks = 64;
     private const int MaxRetriesOnLostQuota = 3;
     private const long UnlimitedSlice = long.MaxValue / 4;
+    // The most recent decisions kept for reconciliation; an older unreported one stays charged at its estimate.
     private const int MaxPendingDecisions = 200_000;
     private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(5);
 
@@ -38,8 +41,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly bool[] _limited;
     private readonly EndpointHealthView[] _views;
     private readonly long[] _endpointVersions;
-    private readonly ConcurrentDictionary<string, PendingDecision> _decisions = new(StringComparer.Ordinal);
+    private readonly PendingDecisions _decisions = new(MaxPendingDecisions);
     private readonly ConcurrentQueue<OutcomeRecord> _outcomes = new();
+    private readonly RoutingMetrics _metrics;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -48,14 +52,15 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private IRoutingObserver? _self;
     private Task? _loop;
     private long _decisionCounter;
-    private int _pendingCount;
+    private int _queuedOutcomes;
     private long _tableVersion;
     private TaskCompletionSource _tableChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _lastSubscribe;
     private bool _ready;
     private bool _resubscribeRequested;
 
-    public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger)
+    public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger,
+        IMeterFactory? meterFactory = null)
     {
         _catalog = catalog;
         _grains = grains;
@@ -72,6 +77,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // Random.Shared: Decide runs on many threads at once.
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         _decisionPrefix = _options.NodeId + "-";
+        _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -90,7 +96,19 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     public void RequestResubscribe() => Volatile.Write(ref _resubscribeRequested, true);
 
     /// <summary>Outcomes waiting for the next flush.</summary>
-    public int QueuedOutcomes => _outcomes.Count;
+    public int QueuedOutcomes => Volatile.Read(ref _queuedOutcomes);
+
+    /// <summary>Decisions whose outcome has not been reported yet (their reservations await reconciliation).</summary>
+    public int PendingDecisionCount
+    {
+        get
+        {
+            lock (_quotaLock)
+            {
+                return _decisions.Count;
+            }
+        }
+    }
 
     /// <summary>Subscribes to every endpoint and class grain, takes initial leases, starts the background loop.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -146,6 +164,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     {
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
+        _metrics.Dispose();
     }
 
     /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
@@ -190,7 +209,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         TimeSpan? remaining = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : callDeadline;
         Span<int> fallbacks = stackalloc int[MaxFallbacks];
         RouteDecision decision = default;
-        QuotaTicket ticket = default;
+        long number = 0;
         for (var round = 0; round <= MaxRetriesOnLostQuota; round++)
         {
             var routeRequest = new RouteRequest
@@ -210,13 +229,18 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 break;
             }
 
-            bool admitted;
+            var madeAt = _time.GetUtcNow().UtcTicks;
             lock (_quotaLock)
             {
-                admitted = _quota.TryAdmit(classIndex, decision.EndpointIndex, decision.Reservation, out ticket);
+                if (_quota.TryAdmit(classIndex, decision.EndpointIndex, decision.Reservation, out var ticket))
+                {
+                    // Tracked under the lock that spent it, so a racing outcome always finds the ticket.
+                    number = Interlocked.Increment(ref _decisionCounter);
+                    _decisions.Add(number, ticket, madeAt);
+                }
             }
 
-            if (admitted)
+            if (number != 0)
             {
                 break;
             }
@@ -226,10 +250,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             decision = decision with { EndpointIndex = -1, Reason = RouteReason.NoCapacity, FallbackCount = 0 };
         }
 
-        var decisionId = _decisionPrefix + Interlocked.Increment(ref _decisionCounter).ToString("x", CultureInfo.InvariantCulture);
         var reply = new Wire.RouteDecision
         {
-            DecisionId = decisionId,
+            DecisionId = DecisionId(number != 0 ? number : Interlocked.Increment(ref _decisionCounter)),
             RouteReason = decision.Reason.ToWireName(),
             TimeoutMs = (long)decision.Timeout.TotalMilliseconds,
         };
@@ -247,19 +270,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 OutputTokens = decision.Reservation.OutputTokens,
                 Requests = decision.Reservation.Requests,
             };
+            // Sized once: growing from empty would allocate an eight-slot array for a chain of two.
+            reply.Fallbacks.Capacity = decision.FallbackCount;
             for (var i = 0; i < decision.FallbackCount; i++)
             {
                 reply.Fallbacks.Add(snapshot.EndpointAt(fallbacks[i]).Id);
-            }
-
-            // Tracked for reconciliation up to a bound: an untracked reservation simply stays charged at its estimate.
-            if (Interlocked.Increment(ref _pendingCount) <= MaxPendingDecisions)
-            {
-                _decisions[decisionId] = new PendingDecision(ticket, _time.GetUtcNow());
-            }
-            else
-            {
-                Interlocked.Decrement(ref _pendingCount);
             }
         }
 
@@ -267,27 +282,27 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     }
 
     /// <summary>Validates an outcome and queues it for the next flush; reconciles its quota reservation.</summary>
-    public void Report(Wire.Outcome outcome, string fieldPrefix = "")
+    public void Report(Wire.Outcome outcome)
     {
         var snapshot = Snapshot;
         if (string.IsNullOrEmpty(outcome.EndpointId))
         {
-            throw Invalid(fieldPrefix + "endpoint_id", "is required");
+            throw Invalid("endpoint_id", "is required");
         }
 
         if (!snapshot.TryGetEndpointIndex(outcome.EndpointId, out var endpointIndex))
         {
-            throw Invalid(fieldPrefix + "endpoint_id", $"unknown endpoint '{outcome.EndpointId}'");
+            throw Invalid("endpoint_id", $"unknown endpoint '{outcome.EndpointId}'");
         }
 
         if (string.IsNullOrEmpty(outcome.WorkloadClass))
         {
-            throw Invalid(fieldPrefix + "workload_class", "is required");
+            throw Invalid("workload_class", "is required");
         }
 
         if (!snapshot.TryGetClassIndex(outcome.WorkloadClass, out var classIndex))
         {
-            throw new RoutingRequestException(RequestErrorKind.NotFound, fieldPrefix + "workload_class", $"unknown workload class '{outcome.WorkloadClass}'");
+            throw new RoutingRequestException(RequestErrorKind.NotFound, "workload_class", $"unknown workload class '{outcome.WorkloadClass}'");
         }
 
         var status = outcome.Status switch
@@ -300,16 +315,16 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             Wire.OutcomeStatus.InvalidResponse => OutcomeStatus.InvalidResponse,
             Wire.OutcomeStatus.ContentFilter => OutcomeStatus.ContentFilter,
             Wire.OutcomeStatus.ClientError => OutcomeStatus.ClientError,
-            _ => throw Invalid(fieldPrefix + "status", "must be set to a known OUTCOME_STATUS value"),
+            _ => throw Invalid("status", "must be set to a known OUTCOME_STATUS value"),
         };
-        RequireNonNegative(outcome.LatencyMs, fieldPrefix + "latency_ms");
-        RequireNonNegative(outcome.TtftMs, fieldPrefix + "ttft_ms");
-        RequireNonNegative(outcome.InputTokens, fieldPrefix + "input_tokens");
-        RequireNonNegative(outcome.OutputTokens, fieldPrefix + "output_tokens");
-        RequireNonNegative(outcome.RetryAfterMs, fieldPrefix + "retry_after_ms");
+        RequireNonNegative(outcome.LatencyMs, "latency_ms");
+        RequireNonNegative(outcome.TtftMs, "ttft_ms");
+        RequireNonNegative(outcome.InputTokens, "input_tokens");
+        RequireNonNegative(outcome.OutputTokens, "output_tokens");
+        RequireNonNegative(outcome.RetryAfterMs, "retry_after_ms");
         if (outcome.InputTokens > int.MaxValue || outcome.OutputTokens > int.MaxValue)
         {
-            throw Invalid(fieldPrefix + (outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens"), "is too large");
+            throw Invalid(outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens", "is too large");
         }
 
         var verdict = QualityVerdict.None;
@@ -326,7 +341,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             {
                 if (!(quality.Score is >= 0 and <= 1))
                 {
-                    throw Invalid(fieldPrefix + "quality.score", "must be in [0, 1]");
+                    throw Invalid("quality.score", "must be in [0, 1]");
                 }
 
                 score = quality.Score;
@@ -349,21 +364,30 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             RetryAfter = outcome.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(outcome.RetryAfterMs) : null,
         };
 
-        if (!string.IsNullOrEmpty(outcome.DecisionId) && _decisions.TryRemove(outcome.DecisionId, out var pending))
+        if (TryParseDecisionNumber(outcome.DecisionId, out var number))
         {
-            Interlocked.Decrement(ref _pendingCount);
             lock (_quotaLock)
             {
-                _quota.Reconcile(pending.Ticket, actualTokens);
+                if (_decisions.TryRemove(number, out var ticket))
+                {
+                    _quota.Reconcile(ticket, actualTokens);
+                }
             }
         }
 
-        var primaries = snapshot.ClassAt(classIndex).Primary;
-        bool fallback = !primaries.Contains(outcome.EndpointId, StringComparer.Ordinal);
-        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback));
-        while (_outcomes.Count > _options.MaxQueuedOutcomes && _outcomes.TryDequeue(out _))
+        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId)));
+        // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
+        if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {
-            // Bounded memory while grains are unreachable: the oldest outcomes matter least to the breaker.
+            var dropped = 0;
+            while (Volatile.Read(ref _queuedOutcomes) > _options.MaxQueuedOutcomes && _outcomes.TryDequeue(out _))
+            {
+                // Bounded memory while grains are unreachable: the oldest outcomes matter least to the breaker.
+                Interlocked.Decrement(ref _queuedOutcomes);
+                dropped++;
+            }
+
+            _metrics.OutcomesDropped(dropped);
         }
     }
 
@@ -440,16 +464,19 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             return;
         }
 
-        var batch = new List<OutcomeRecord>(_outcomes.Count);
+        var batch = new List<OutcomeRecord>(QueuedOutcomes);
         while (_outcomes.TryDequeue(out var outcome))
         {
             batch.Add(outcome);
         }
 
+        Interlocked.Add(ref _queuedOutcomes, -batch.Count);
+
         var calls = new List<Task>();
         foreach (var group in batch.GroupBy(o => o.EndpointId, StringComparer.Ordinal))
         {
-            calls.Add(Deliver(_grains.GetGrain<IProviderEndpointGrain>(group.Key).RecordOutcomesAsync(group.ToList()), group));
+            var outcomes = group.ToList();
+            calls.Add(Deliver(_grains.GetGrain<IProviderEndpointGrain>(group.Key).RecordOutcomesAsync(outcomes), outcomes));
         }
 
         foreach (var group in batch.GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
@@ -545,11 +572,15 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
     }
 
-    private async Task Deliver(Task call, IEnumerable<OutcomeRecord>? requeue)
+    private async Task Deliver(Task call, List<OutcomeRecord>? requeue)
     {
         try
         {
             await call;
+            if (requeue is not null)
+            {
+                _metrics.OutcomesDelivered(requeue.Count);
+            }
         }
         catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
         {
@@ -560,6 +591,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 {
                     _outcomes.Enqueue(outcome);
                 }
+
+                Interlocked.Add(ref _queuedOutcomes, requeue.Count);
             }
         }
     }
@@ -618,13 +651,70 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
     private void SweepDecisions(DateTimeOffset now)
     {
-        foreach (var (id, pending) in _decisions)
+        var cutoff = (now - PendingDecisionAge).UtcTicks;
+        for (var page = 0; page < _decisions.PageCount; page++)
         {
-            if (now - pending.At > PendingDecisionAge && _decisions.TryRemove(id, out _))
+            // One page per lock hold, so Route never waits on a whole sweep.
+            lock (_quotaLock)
             {
-                Interlocked.Decrement(ref _pendingCount);
+                _decisions.RemoveMadeBefore(page, cutoff);
             }
         }
+    }
+
+    /// <summary>The node's decision id: its prefix and the decision number in lowercase hex, in one allocation.</summary>
+    private string DecisionId(long number)
+    {
+        var digits = (67 - BitOperations.LeadingZeroCount((ulong)number)) >> 2;
+        return string.Create(_decisionPrefix.Length + digits, (Prefix: _decisionPrefix, Number: number), static (chars, state) =>
+        {
+            state.Prefix.CopyTo(chars);
+            state.Number.TryFormat(chars[state.Prefix.Length..], out _, "x", CultureInfo.InvariantCulture);
+        });
+    }
+
+    /// <summary>The decision number of one of this node's ids, exactly as <see cref="DecisionId"/> wrote it
+    /// (another node's id, a leading zero or an upper-case digit is not ours).</summary>
+    private bool TryParseDecisionNumber(string decisionId, out long number)
+    {
+        number = 0;
+        if (decisionId.Length <= _decisionPrefix.Length || !decisionId.StartsWith(_decisionPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var digits = decisionId.AsSpan(_decisionPrefix.Length);
+        if (digits.Length > 15 || digits[0] == '0')
+        {
+            return false;
+        }
+
+        foreach (var c in digits)
+        {
+            var value = c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
+            if (value < 0)
+            {
+                return false;
+            }
+
+            number = (number << 4) | (uint)value;
+        }
+
+        return true;
+    }
+
+    private static bool IsPrimary(WorkloadClassPolicy policy, string endpointId)
+    {
+        var primaries = policy.Primary;
+        for (var i = 0; i < primaries.Count; i++)
+        {
+            if (string.Equals(primaries[i], endpointId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Apply(EndpointStatus status)
@@ -703,6 +793,4 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to {GrainKey} failed; retried at the next renewal.")]
     private static partial void LogSubscribeFailed(ILogger logger, string grainKey, Exception error);
-
-    private readonly record struct PendingDecision(QuotaTicket Ticket, DateTimeOffset At);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Grpc;
 using ControlPlane.Grpc.Server;
@@ -60,16 +61,17 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         {
             try
             {
-                node.Report(outcomes.Current, $"outcomes[{index}].");
+                node.Report(outcomes.Current);
                 ack.Accepted++;
             }
             catch (RoutingRequestException error)
             {
-                // One bad outcome in a batch must not discard the good ones: count it and say why.
+                // One bad outcome in a batch must not discard the good ones: count it and say why. The field is
+                // prefixed with the outcome's position here, so a good outcome never pays for formatting it.
                 ack.Rejected++;
                 if (ack.Errors.Count < MaxAckErrors)
                 {
-                    ack.Errors.Add(error.Message);
+                    ack.Errors.Add(string.Create(CultureInfo.InvariantCulture, $"outcomes[{index}].{error.Message}"));
                 }
             }
 
