@@ -175,6 +175,7 @@ public sealed class TokenBucket
     /// snapshot (the dimension was unlimited) starts full less the holds.</summary>
     internal void RestoreHolding(TokenBucketSnapshot? snapshot, long held)
     {
+        snapshot?.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(held);
         long now = Now();
         if (snapshot is null)
@@ -188,7 +189,6 @@ public sealed class TokenBucket
             return;
         }
 
-        snapshot.Validate();
         bool sameLimits = snapshot.Capacity == Capacity && snapshot.Period == Period;
         long unrefilled = snapshot.Capacity - snapshot.Level - snapshot.Held;
         _held = held;
