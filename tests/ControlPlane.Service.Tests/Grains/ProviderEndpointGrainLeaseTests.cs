@@ -88,6 +88,33 @@ public sealed class ProviderEndpointGrainLeaseTests
     }
 
     [Fact]
+    public async Task A_restart_under_a_lowered_limit_keeps_the_leases_held_and_the_new_limit_in_debt()
+    {
+        QuotaLease x;
+        await using (var node = await ServiceNode.StartAsync(_time, _storage))
+        {
+            x = await GrantAsync(node.Grains.GetGrain<IProviderEndpointGrain>(EndpointId), "node-x", 500_000, 1_000);
+        }
+
+        // The fleet halves the endpoint's TPM across the restart: 500,000 are already out, so nothing is left.
+        var sample = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fleet.sample.yaml"));
+        var lowered = ServiceNode.Fleet(sample.Replace("limits: { tpm: 800_000, rpm: 4_000 }", "limits: { tpm: 400_000, rpm: 4_000 }", StringComparison.Ordinal));
+        await using var restarted = await ServiceNode.StartAsync(_time, _storage, lowered);
+        var moved = restarted.Grains.GetGrain<IProviderEndpointGrain>(EndpointId);
+
+        var details = await moved.GetDetailsAsync();
+        Assert.Equal(400_000, details.Quota.TokensPerMinute);
+        Assert.Equal(0, details.Quota.AvailableTokens);
+        Assert.Equal(500_000, details.Quota.OutstandingTokens);
+        Assert.DoesNotContain(details.Leases, l => l.NodeId == "node-local");
+        Assert.Null(await moved.GrantLeaseAsync("node-y", 1, 1));
+
+        // node-x spent 300,000 of the new 400,000 limit: 100,000 are left, not a fresh bucket.
+        await moved.SettleLeaseAsync(new LeaseSettlement(x.Id, 200_000, 1_000, 0));
+        Assert.Equal(100_000, (await moved.GetDetailsAsync()).Quota.AvailableTokens);
+    }
+
+    [Fact]
     public async Task A_grant_is_in_storage_before_the_node_hears_of_it_with_one_write_per_grant_or_settlement()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
