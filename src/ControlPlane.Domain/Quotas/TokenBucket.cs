@@ -152,6 +152,55 @@ public sealed class TokenBucket
         return TimeSpan.FromTicks((long)ticks);
     }
 
+    /// <summary>Everything needed to carry this bucket over a restart or an activation move (see <see cref="Restore"/>).</summary>
+    public TokenBucketSnapshot Export()
+    {
+        Refill(Now());
+        return new TokenBucketSnapshot(Capacity, Period, _level, _held, NetCharged, _remainder, new DateTimeOffset(_lastTicks, TimeSpan.Zero));
+    }
+
+    /// <summary>Replaces this bucket's state with <paramref name="snapshot"/>, then refills from the snapshot's instant to now,
+    /// capped as usual: under the same capacity and period the bucket is exactly the exported one, as if it had sat idle
+    /// meanwhile. A snapshot taken under other limits keeps its holds and its spend not yet refilled
+    /// (<c>capacity - level - held</c>), measured against this bucket's capacity: a changed limit never hands out a fresh burst,
+    /// and the level may start negative (debt) when the limit shrank below what was spent.</summary>
+    /// <exception cref="ArgumentException">The snapshot's figures cannot come from a bucket.</exception>
+    public void Restore(TokenBucketSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        RestoreHolding(snapshot, snapshot.Held);
+    }
+
+    /// <summary><see cref="Restore"/> with the holds given by the caller (the ledger counts them from its leases). A null
+    /// snapshot (the dimension was unlimited) starts full less the holds.</summary>
+    internal void RestoreHolding(TokenBucketSnapshot? snapshot, long held)
+    {
+        snapshot?.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(held);
+        long now = Now();
+        if (snapshot is null)
+        {
+            // Nothing was counted while unlimited: the holds are the only known spend.
+            _held = held;
+            _level = Capacity - held;
+            NetCharged = held;
+            _remainder = 0;
+            _lastTicks = now;
+            return;
+        }
+
+        bool sameLimits = snapshot.Capacity == Capacity && snapshot.Period == Period;
+        long unrefilled = snapshot.Capacity - snapshot.Level - snapshot.Held;
+        _held = held;
+        _level = Capacity - held - unrefilled;
+        NetCharged = snapshot.NetCharged;
+
+        // Sub-unit refill progress means nothing at another rate; dropping it delays the next unit, never adds one.
+        _remainder = sameLimits ? snapshot.Remainder : 0;
+        _lastTicks = snapshot.At.UtcTicks;
+        Refill(now);
+    }
+
     private long Now() => _time.GetUtcNow().UtcTicks;
 
     private void Refill(long now)

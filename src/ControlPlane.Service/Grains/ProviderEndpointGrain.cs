@@ -23,6 +23,10 @@ internal sealed class EndpointGrainState
 
     /// <summary>Publication counter; survives restarts so nodes never see a version go back.</summary>
     public long Version { get; set; }
+
+    /// <summary>The quota lease ledger (bucket levels, live leases, next lease id) as of its last change, so a new
+    /// activation holds the same leases and level instead of starting with a full bucket.</summary>
+    public QuotaLedgerSnapshot? Ledger { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -32,7 +36,6 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     : Grain<EndpointGrainState>, IProviderEndpointGrain
 {
     private readonly ControlPlaneOptions _options = options.Value;
-    private readonly Dictionary<long, QuotaLease> _leases = [];
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaLeaseLedger? _ledger;
@@ -55,6 +58,13 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         {
             var quota = new RateQuota(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), TimeProvider);
             _ledger = new QuotaLeaseLedger(quota, _options.Lease, TimeProvider);
+
+            // Leases granted by the previous activation are still being spent: carry them and the level over (the
+            // ledger documents what happens when the fleet changed the limits meanwhile).
+            if (State.Ledger is { } ledger)
+            {
+                _ledger.Restore(ledger);
+            }
         }
 
         // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
@@ -121,22 +131,38 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         return Task.FromResult(Status());
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
+    public async Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
     {
-        if (_ledger is null || !_ledger.TryGrant(nodeId, tokens, requests, out var lease))
+        if (_ledger is null)
         {
-            return Task.FromResult<QuotaLease?>(null);
+            return null;
         }
 
-        _leases[lease.Id] = lease;
-        return Task.FromResult<QuotaLease?>(lease);
+        bool expired = _ledger.ExpireDue() > 0;
+        bool granted = _ledger.TryGrant(nodeId, tokens, requests, out var lease);
+        if (granted || expired)
+        {
+            // Persist before answering: a lease a node holds must survive a move. If the write fails the node gets
+            // the error and the lease stays held until it expires (idle quota, never overspend).
+            await PersistAsync();
+        }
+
+        return granted ? lease : null;
     }
 
-    public Task SettleLeaseAsync(LeaseSettlement settlement)
+    public async Task SettleLeaseAsync(LeaseSettlement settlement)
     {
-        _ledger?.Settle(settlement);
-        _leases.Remove(settlement.LeaseId);
-        return Task.CompletedTask;
+        if (_ledger is null)
+        {
+            return;
+        }
+
+        bool expired = _ledger.ExpireDue() > 0;
+        bool live = _ledger.Settle(settlement);
+        if (live || expired || settlement.CarriedTokens != 0)
+        {
+            await PersistAsync();
+        }
     }
 
     // Nodes learn of an expiry when it happens, not at the next evaluation period.
@@ -154,18 +180,13 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     private async Task EvaluateAsync(CancellationToken cancellationToken)
     {
         var events = _health.Evaluate();
-        _ledger?.ExpireDue();
-        var now = TimeProvider.GetUtcNow();
-        foreach (var expired in _leases.Values.Where(l => l.ExpiresAt <= now).Select(l => l.Id).ToList())
-        {
-            _leases.Remove(expired);
-        }
+        bool expired = _ledger?.ExpireDue() > 0;
 
         // Load figures move every period; nodes need them for balancing and timeout budgets.
-        await PublishAsync(events, refreshLoad: true);
+        await PublishAsync(events, refreshLoad: true, persist: expired);
     }
 
-    private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad)
+    private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false)
     {
         if (refreshLoad)
         {
@@ -189,13 +210,23 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
             {
                 State.RecentEvents.RemoveRange(0, State.RecentEvents.Count - _options.RecentEventsKept);
             }
+        }
 
+        if (events.Count > 0 || persist)
+        {
             // Persist before pushing: a node must never act on a change that a restart would undo.
-            await WriteStateAsync();
+            await PersistAsync();
         }
 
         var status = Status();
         await _subscribers.NotifyAsync(observer => observer.OnEndpointChangedAsync(status));
+    }
+
+    // Every write carries the ledger as of now, so no write (breaker, override or lease) stores an older ledger.
+    private Task PersistAsync()
+    {
+        State.Ledger = _ledger?.Export();
+        return WriteStateAsync();
     }
 
     private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);
@@ -212,7 +243,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
             _ledger?.Quota.Requests is null ? null : _ledger.Quota.AvailableRequests,
             _ledger?.OutstandingTokens ?? 0,
             _ledger?.OutstandingRequests ?? 0);
-        var leases = _leases.Values.Where(l => l.ExpiresAt > now)
+        var leases = (_ledger?.LiveLeases ?? []).Where(l => l.ExpiresAt > now)
             .Select(l => new LeaseHolder(l.NodeId, l.Id, l.Tokens, l.Requests, l.ExpiresAt)).ToList();
         var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
