@@ -97,13 +97,7 @@ internal sealed class AdminGrpcService(AdminOperations operations)
                 RateLimited = v.Health.RateLimited,
                 ErrorRate = v.Health.ErrorRate,
             },
-            Quota = new Wire.QuotaLevels
-            {
-                TokensPerMinute = v.Quota.TokensPerMinute,
-                RequestsPerMinute = v.Quota.RequestsPerMinute,
-                OutstandingTokens = v.Quota.OutstandingTokens,
-                OutstandingRequests = v.Quota.OutstandingRequests,
-            },
+            Quota = ToWire(v.Quota),
         };
         if (v.Health.LatencyP50Ms is { } p50)
         {
@@ -125,16 +119,6 @@ internal sealed class AdminGrpcService(AdminOperations operations)
             wire.Health.QualityPassRate = pass;
         }
 
-        if (v.Quota.AvailableTokens is { } tokens)
-        {
-            wire.Quota.AvailableTokens = tokens;
-        }
-
-        if (v.Quota.AvailableRequests is { } requests)
-        {
-            wire.Quota.AvailableRequests = requests;
-        }
-
         if (v.Override is { } o)
         {
             wire.Override = new Wire.OverrideView
@@ -147,20 +131,40 @@ internal sealed class AdminGrpcService(AdminOperations operations)
             };
         }
 
-        foreach (var lease in v.Leases)
+        wire.Leases.AddRange(v.Leases.Select(ToWire));
+        return wire;
+    }
+
+    private static Wire.QuotaLevels ToWire(Grains.QuotaLevels q)
+    {
+        var wire = new Wire.QuotaLevels
         {
-            wire.Leases.Add(new Wire.LeaseHolder
-            {
-                NodeId = lease.NodeId,
-                LeaseId = lease.LeaseId,
-                Tokens = lease.Tokens,
-                Requests = lease.Requests,
-                ExpiresAtUnixMs = lease.ExpiresAt.ToUnixTimeMilliseconds(),
-            });
+            TokensPerMinute = q.TokensPerMinute,
+            RequestsPerMinute = q.RequestsPerMinute,
+            OutstandingTokens = q.OutstandingTokens,
+            OutstandingRequests = q.OutstandingRequests,
+        };
+        if (q.AvailableTokens is { } tokens)
+        {
+            wire.AvailableTokens = tokens;
+        }
+
+        if (q.AvailableRequests is { } requests)
+        {
+            wire.AvailableRequests = requests;
         }
 
         return wire;
     }
+
+    private static Wire.LeaseHolder ToWire(Grains.LeaseHolder lease) => new()
+    {
+        NodeId = lease.NodeId,
+        LeaseId = lease.LeaseId,
+        Tokens = lease.Tokens,
+        Requests = lease.Requests,
+        ExpiresAtUnixMs = lease.ExpiresAt.ToUnixTimeMilliseconds(),
+    };
 
     private static Wire.ClassView ToWire(ClassView v)
     {
@@ -172,11 +176,13 @@ internal sealed class AdminGrpcService(AdminOperations operations)
             Availability = ToWire(v.Availability),
             Quality = ToWire(v.Quality),
             FallbackRate5M = v.FallbackRate5m,
+            Budget = ToWire(v.Budget),
         };
         wire.Primary.AddRange(v.Primary);
         wire.Fallbacks.AddRange(v.Fallbacks.Select(f => f.EndpointId));
         wire.Prohibited.AddRange(v.Prohibited);
         wire.Alerts.AddRange(v.Alerts.Select(a => new Wire.AlertView { Name = a.Name, Severity = a.Severity, Value = a.Value, Threshold = a.Threshold }));
+        wire.BudgetLeases.AddRange(v.BudgetLeases.Select(ToWire));
         return wire;
     }
 

@@ -55,7 +55,7 @@ internal sealed record BreakerEventView(string Kind, string From, string To, str
         new(e.Kind.ToString(), AdminNames.Breaker(e.From), AdminNames.Breaker(e.To), AdminNames.Reason(e.Reason), e.At, e.Detail);
 }
 
-/// <summary>A workload class with its policy and SLO state.</summary>
+/// <summary>A workload class with its policy, SLO state and budget (quota levels and the nodes holding slices).</summary>
 internal sealed record ClassView(
     string Name,
     string Mode,
@@ -68,7 +68,9 @@ internal sealed record ClassView(
     BudgetView Quality,
     double FallbackRate5m,
     IReadOnlyList<AlertView> Alerts,
-    string? PolicyChangedBy)
+    string? PolicyChangedBy,
+    QuotaLevels Budget,
+    IReadOnlyList<LeaseHolder> BudgetLeases)
 {
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
@@ -82,7 +84,9 @@ internal sealed record ClassView(
         BudgetView.From(d.Quality),
         d.FallbackRate5m,
         [.. d.Alerts.Select(a => new AlertView(a.Name, a.Severity.ToString().ToLowerInvariant(), a.Value, a.Threshold, a.Window, a.At))],
-        d.PolicyChangedBy);
+        d.PolicyChangedBy,
+        d.Budget,
+        d.BudgetLeases);
 }
 
 /// <summary>An approved fallback.</summary>

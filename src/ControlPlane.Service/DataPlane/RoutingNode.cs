@@ -39,6 +39,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly NodeQuotaTable _quota;
     private readonly LeaseWallet?[] _wallets;
     private readonly bool[] _limited;
+    private readonly LeaseWallet?[] _classWallets;
+    private readonly bool[] _classBudgeted;
     private readonly EndpointHealthView[] _views;
     private readonly long[] _endpointVersions;
     private readonly PendingDecisions _decisions = new(MaxPendingDecisions);
@@ -74,6 +76,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _quota = new NodeQuotaTable(_views.Length, fleet.Policies.Length);
         _wallets = new LeaseWallet?[_views.Length];
         _limited = [.. fleet.Descriptors.Select(d => d.TokensPerMinute > 0 || d.RequestsPerMinute > 0)];
+        _classWallets = new LeaseWallet?[fleet.Policies.Length];
+        _classBudgeted = [.. fleet.Policies.Select(p => p.Budget is { } b && (b.TokensPerPeriod > 0 || b.RequestsPerPeriod > 0))];
         // Random.Shared: Decide runs on many threads at once.
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         _decisionPrefix = _options.NodeId + "-";
@@ -138,19 +142,28 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         await FlushOutcomesAsync();
-        for (var i = 0; i < _wallets.Length; i++)
+        foreach (var owner in new[] { LeaseOwner.Endpoint, LeaseOwner.Class })
         {
-            LeaseWallet? wallet;
-            lock (_quotaLock)
+            var wallets = Wallets(owner);
+            for (var i = 0; i < wallets.Length; i++)
             {
-                wallet = _wallets[i];
-                _wallets[i] = null;
-                _quota.SetEndpointWallet(i, null);
-            }
+                LeaseWallet? wallet;
+                LeaseSettlement settlement = default;
+                lock (_quotaLock)
+                {
+                    wallet = wallets[i];
+                    wallets[i] = null;
+                    Install(owner, i, null);
+                    if (wallet is not null)
+                    {
+                        settlement = wallet.Settle();
+                    }
+                }
 
-            if (wallet is not null)
-            {
-                await ReturnAsync(i, wallet.Settle());
+                if (wallet is not null)
+                {
+                    await ReturnAsync(owner, i, settlement);
+                }
             }
         }
 
@@ -487,88 +500,129 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await Task.WhenAll(calls);
     }
 
-    /// <summary>Renews every limited endpoint's lease that is low, near expiry or missing.</summary>
+    /// <summary>Renews every limited endpoint's lease and every budgeted class's lease that is low, near expiry or
+    /// missing. A request is admitted only when both its endpoint and its class can pay for it.</summary>
     internal async Task RenewLeasesAsync(bool force = false)
     {
-        var snapshot = Snapshot;
         for (var i = 0; i < _wallets.Length; i++)
         {
-            if (!_limited[i])
+            if (_limited[i])
             {
-                continue;
+                await RenewAsync(LeaseOwner.Endpoint, i, force);
             }
+        }
 
-            var current = Volatile.Read(ref _wallets[i]);
-            bool due;
-            lock (_quotaLock)
+        for (var c = 0; c < _classWallets.Length; c++)
+        {
+            if (_classBudgeted[c])
             {
-                due = force || current is null || current.NeedsRenewal();
+                await RenewAsync(LeaseOwner.Class, c, force);
             }
+        }
+    }
 
-            if (!due)
-            {
-                continue;
-            }
+    private async Task RenewAsync(LeaseOwner owner, int index, bool force)
+    {
+        var wallets = Wallets(owner);
+        var current = Volatile.Read(ref wallets[index]);
+        bool due;
+        lock (_quotaLock)
+        {
+            due = force || current is null || current.NeedsRenewal();
+        }
 
-            var endpoint = snapshot.EndpointAt(i);
-            var grain = _grains.GetGrain<IProviderEndpointGrain>(endpoint.Id);
-            QuotaLease? lease;
-            try
-            {
-                lease = await grain.GrantLeaseAsync(_options.NodeId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute));
-            }
-            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
-            {
-                LogLeaseFailed(_logger, endpoint.Id, error);
-                continue;
-            }
+        if (!due)
+        {
+            return;
+        }
 
-            if (lease is null)
+        var snapshot = Snapshot;
+        var key = OwnerKey(snapshot, owner, index);
+        QuotaLease? lease;
+        try
+        {
+            if (owner == LeaseOwner.Endpoint)
             {
-                continue;
+                var endpoint = snapshot.EndpointAt(index);
+                lease = await _grains.GetGrain<IProviderEndpointGrain>(key).GrantLeaseAsync(_options.NodeId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute));
             }
-
-            // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
-            var wallet = new LeaseWallet(_options.Lease, _time);
-            wallet.Accept(lease.Value);
-            LeaseWallet? previous;
-            LeaseSettlement settlement = default;
-            lock (_quotaLock)
+            else
             {
-                previous = _wallets[i];
-                _wallets[i] = wallet;
-                _quota.SetEndpointWallet(i, wallet);
-                if (previous is not null)
-                {
-                    settlement = previous.Settle();
-                }
+                var budget = snapshot.ClassAt(index).Budget ?? new QuotaLimits();
+                lease = await _grains.GetGrain<IWorkloadClassGrain>(key).GrantLeaseAsync(_options.NodeId, Slice(budget.TokensPerPeriod), Slice(budget.RequestsPerPeriod));
             }
+        }
+        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        {
+            LogLeaseFailed(_logger, key, error);
+            return;
+        }
 
+        if (lease is null)
+        {
+            return;
+        }
+
+        // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
+        var wallet = new LeaseWallet(_options.Lease, _time);
+        wallet.Accept(lease.Value);
+        LeaseWallet? previous;
+        LeaseSettlement settlement = default;
+        lock (_quotaLock)
+        {
+            previous = wallets[index];
+            wallets[index] = wallet;
+            Install(owner, index, wallet);
             if (previous is not null)
             {
-                await ReturnAsync(i, settlement);
+                settlement = previous.Settle();
             }
+        }
+
+        if (previous is not null)
+        {
+            await ReturnAsync(owner, index, settlement);
         }
     }
 
     // An unlimited dimension is granted as asked: ask for more than any request can reserve.
     private long Slice(long perMinute) => perMinute <= 0 ? UnlimitedSlice : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
 
-    private async Task ReturnAsync(int index, LeaseSettlement settlement)
+    private LeaseWallet?[] Wallets(LeaseOwner owner) => owner == LeaseOwner.Endpoint ? _wallets : _classWallets;
+
+    private void Install(LeaseOwner owner, int index, LeaseWallet? wallet)
+    {
+        if (owner == LeaseOwner.Endpoint)
+        {
+            _quota.SetEndpointWallet(index, wallet);
+        }
+        else
+        {
+            _quota.SetClassWallet(index, wallet);
+        }
+    }
+
+    private static string OwnerKey(RoutingSnapshot snapshot, LeaseOwner owner, int index) =>
+        owner == LeaseOwner.Endpoint ? snapshot.EndpointAt(index).Id : snapshot.ClassAt(index).Name;
+
+    private async Task ReturnAsync(LeaseOwner owner, int index, LeaseSettlement settlement)
     {
         if (settlement.LeaseId == 0)
         {
             return;
         }
 
+        var key = OwnerKey(Snapshot, owner, index);
         try
         {
-            await _grains.GetGrain<IProviderEndpointGrain>(Snapshot.EndpointAt(index).Id).SettleLeaseAsync(settlement);
+            await (owner == LeaseOwner.Endpoint
+                ? _grains.GetGrain<IProviderEndpointGrain>(key).SettleLeaseAsync(settlement)
+                : _grains.GetGrain<IWorkloadClassGrain>(key).SettleLeaseAsync(settlement));
         }
         catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
         {
             // The ledger forfeits an unreturned lease at its expiry: the cost is idle quota, never overspend.
-            LogLeaseFailed(_logger, Snapshot.EndpointAt(index).Id, error);
+            LogLeaseFailed(_logger, key, error);
         }
     }
 
@@ -788,9 +842,15 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outcome flush failed; the batch is re-queued.")]
     private static partial void LogFlushFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal or return for endpoint {EndpointId} failed.")]
-    private static partial void LogLeaseFailed(ILogger logger, string endpointId, Exception error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal or return for {LeaseOwner} failed.")]
+    private static partial void LogLeaseFailed(ILogger logger, string leaseOwner, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to {GrainKey} failed; retried at the next renewal.")]
     private static partial void LogSubscribeFailed(ILogger logger, string grainKey, Exception error);
+
+    private enum LeaseOwner
+    {
+        Endpoint,
+        Class,
+    }
 }

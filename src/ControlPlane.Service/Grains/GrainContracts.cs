@@ -54,6 +54,13 @@ public interface IWorkloadClassGrain : IGrainWithStringKey
 
     /// <summary>Subscribes (or renews) an observer and returns the current policy.</summary>
     Task<ClassStatus> SubscribeAsync(IRoutingObserver observer);
+
+    /// <summary>Grants <paramref name="nodeId"/> a slice of the class's budget; null when the budget is spent or
+    /// the class has none.</summary>
+    Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests);
+
+    /// <summary>Returns a budget lease's unused units and its carried reconciliation.</summary>
+    Task SettleLeaseAsync(LeaseSettlement settlement);
 }
 
 /// <summary>The fleet catalog (key <see cref="FleetGrain.Key"/>): which endpoints and classes exist, from which
@@ -138,7 +145,9 @@ public sealed record ClassDetails(
     double FallbackRate5m,
     IReadOnlyList<HealthAlert> Alerts,
     string? PolicyChangedBy,
-    long Version);
+    long Version,
+    QuotaLevels Budget,
+    IReadOnlyList<LeaseHolder> BudgetLeases);
 
 /// <summary>The persisted catalog summary.</summary>
 public sealed record FleetSummary(string? Name, string? Version, string Source, IReadOnlyList<string> EndpointIds,

@@ -38,7 +38,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     private readonly ControlPlaneOptions _options = options.Value;
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
-    private QuotaLeaseLedger? _ledger;
+    private QuotaDesk _quota = null!;
     private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
     private EndpointLoad _load;
     private IDisposable? _expiryTimer;
@@ -54,18 +54,10 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         _descriptor = entry.Descriptor;
         _health = new EndpointHealth(id, _options.Health, TimeProvider);
         _subscribers = new ObserverSubscriptions<IRoutingObserver>(_options.SubscriptionExpiry, TimeProvider);
-        if (_descriptor.TokensPerMinute > 0 || _descriptor.RequestsPerMinute > 0)
-        {
-            var quota = new RateQuota(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), TimeProvider);
-            _ledger = new QuotaLeaseLedger(quota, _options.Lease, TimeProvider);
-
-            // Leases granted by the previous activation are still being spent: carry them and the level over (the
-            // ledger documents what happens when the fleet changed the limits meanwhile).
-            if (State.Ledger is { } ledger)
-            {
-                _ledger.Restore(ledger);
-            }
-        }
+        // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
+        // (it documents what happens when the fleet changed the limits meanwhile).
+        _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Ledger,
+            _options.Lease, TimeProvider);
 
         // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
@@ -133,33 +125,20 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
 
     public async Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
     {
-        if (_ledger is null)
-        {
-            return null;
-        }
-
-        bool expired = _ledger.ExpireDue() > 0;
-        bool granted = _ledger.TryGrant(nodeId, tokens, requests, out var lease);
-        if (granted || expired)
+        var lease = _quota.Grant(nodeId, tokens, requests, out var changed);
+        if (changed)
         {
             // Persist before answering: a lease a node holds must survive a move. If the write fails the node gets
             // the error and the lease stays held until it expires (idle quota, never overspend).
             await PersistAsync();
         }
 
-        return granted ? lease : null;
+        return lease;
     }
 
     public async Task SettleLeaseAsync(LeaseSettlement settlement)
     {
-        if (_ledger is null)
-        {
-            return;
-        }
-
-        bool expired = _ledger.ExpireDue() > 0;
-        bool live = _ledger.Settle(settlement);
-        if (live || expired || settlement.CarriedTokens != 0)
+        if (_quota.Settle(settlement))
         {
             await PersistAsync();
         }
@@ -180,7 +159,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     private async Task EvaluateAsync(CancellationToken cancellationToken)
     {
         var events = _health.Evaluate();
-        bool expired = _ledger?.ExpireDue() > 0;
+        bool expired = _quota.ExpireDue();
 
         // Load figures move every period; nodes need them for balancing and timeout budgets.
         await PublishAsync(events, refreshLoad: true, persist: expired);
@@ -225,7 +204,7 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     // Every write carries the ledger as of now, so no write (breaker, override or lease) stores an older ledger.
     private Task PersistAsync()
     {
-        State.Ledger = _ledger?.Export();
+        State.Ledger = _quota.Export();
         return WriteStateAsync();
     }
 
@@ -236,15 +215,8 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         var now = TimeProvider.GetUtcNow();
         var window = _health.Endpoint.Window.Snapshot(now);
         var breaker = _health.Endpoint.Breaker;
-        var quota = new QuotaLevels(
-            _descriptor.TokensPerMinute,
-            _descriptor.RequestsPerMinute,
-            _ledger?.Quota.Tokens is null ? null : _ledger.Quota.AvailableTokens,
-            _ledger?.Quota.Requests is null ? null : _ledger.Quota.AvailableRequests,
-            _ledger?.OutstandingTokens ?? 0,
-            _ledger?.OutstandingRequests ?? 0);
-        var leases = (_ledger?.LiveLeases ?? []).Where(l => l.ExpiresAt > now)
-            .Select(l => new LeaseHolder(l.NodeId, l.Id, l.Tokens, l.Requests, l.ExpiresAt)).ToList();
+        var quota = _quota.Levels();
+        var leases = _quota.Holders(now);
         var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);

@@ -1,5 +1,6 @@
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
+using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Slo;
 using ControlPlane.Grains;
 using ControlPlane.Grains.Observers;
@@ -18,10 +19,14 @@ internal sealed class ClassGrainState
 
     /// <summary>Publication counter.</summary>
     public long Version { get; set; }
+
+    /// <summary>The budget's lease ledger (levels and outstanding leases), so a move never refills it early.</summary>
+    public QuotaLedgerSnapshot? Ledger { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
-/// and error budgets, and the burn-rate and fallback-activation alerts.</summary>
+/// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
+/// nodes in slices like an endpoint's TPM/RPM.</summary>
 [GrainType("class")]
 internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlPlaneOptions> options)
     : Grain<ClassGrainState>, IWorkloadClassGrain
@@ -33,6 +38,7 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
     private WorkloadSlo _slo = null!;
     private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
     private IReadOnlyList<HealthAlert> _alerts = [];
+    private QuotaDesk _budget = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -50,6 +56,7 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
             BudgetPeriod = definition.Slo.Window,
         });
         _subscribers = new ObserverSubscriptions<IRoutingObserver>(_options.SubscriptionExpiry, TimeProvider);
+        _budget = QuotaDesk.Create(_policy.Budget, State.Ledger, _options.Lease, TimeProvider);
         RegisterTimer(_ => EvaluateAlerts(), AlertPeriod, AlertPeriod);
         return Task.CompletedTask;
     }
@@ -82,7 +89,7 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         State.Policy = policy;
         State.PolicyChangedBy = actor;
         State.Version++;
-        await WriteStateAsync();
+        await PersistAsync();
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
         return Details();
@@ -96,10 +103,40 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         return Task.FromResult(Status());
     }
 
-    private Task EvaluateAlerts()
+    public async Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
+    {
+        var lease = _budget.Grant(nodeId, tokens, requests, out var changed);
+        if (changed)
+        {
+            // Persisted before the node gets it, as the endpoint grain does: a granted lease survives a move.
+            await PersistAsync();
+        }
+
+        return lease;
+    }
+
+    public async Task SettleLeaseAsync(LeaseSettlement settlement)
+    {
+        if (_budget.Settle(settlement))
+        {
+            await PersistAsync();
+        }
+    }
+
+    private async Task EvaluateAlerts()
     {
         _alerts = _slo.EvaluateAlerts(TimeProvider.GetUtcNow());
-        return Task.CompletedTask;
+        if (_budget.ExpireDue())
+        {
+            await PersistAsync();
+        }
+    }
+
+    // Every write carries the ledger as of now, so no write stores an older ledger.
+    private Task PersistAsync()
+    {
+        State.Ledger = _budget.Export();
+        return WriteStateAsync();
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
@@ -108,6 +145,6 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
     {
         var now = TimeProvider.GetUtcNow();
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
-            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version);
+            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now));
     }
 }

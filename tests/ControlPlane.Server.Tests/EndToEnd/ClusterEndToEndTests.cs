@@ -26,6 +26,15 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
           - { name: other, owner: t, mode: auto_fallback, primary: [spare], slo: { availability: 0.99 } }
         """;
 
+    // The same 600 a minute as a workload-class budget over an unlimited endpoint.
+    private const string BudgetFleet = """
+        fleet: { name: budget-test }
+        endpoints:
+          - { id: limited, provider: p, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 0 }, owner_team: t, on_call: t }
+        classes:
+          - { name: chat, owner: t, mode: queue_only, primary: [limited], budget: { tokens_per_minute: 0, requests_per_minute: 600 }, slo: { availability: 0.99 } }
+        """;
+
     private RedisServerFixture _redis = null!;
 
     public async Task InitializeAsync() => _redis = await RedisServerFixture.StartNewAsync();
@@ -107,10 +116,12 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         }
     }
 
-    [Fact]
-    public async Task An_RPM_limit_of_600_holds_across_three_nodes_together()
+    [Theory]
+    [InlineData("endpoint")]
+    [InlineData("class")]
+    public async Task An_RPM_limit_of_600_holds_across_three_nodes_together(string limitOn)
     {
-        var fleet = FleetLoader.Load(new StringReader(LimitedFleet), "rpm-test.yaml");
+        var fleet = FleetLoader.Load(new StringReader(limitOn == "endpoint" ? LimitedFleet : BudgetFleet), "rpm-test.yaml");
         // The clock starts before the endpoint grain activates (with a full bucket), so refill is never under-counted.
         var clock = Stopwatch.StartNew();
         await using var nodes = await StartClusterAsync(fleet);
@@ -124,7 +135,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         // documented lease slack is zero: nothing beyond capacity + refill can be admitted, whatever the node count.
         // Over any window of t seconds: at most 600 + 10 t (over a whole cold minute 1,200, at steady state 600 a minute).
         var bound = 600 + (long)Math.Ceiling(elapsed.TotalSeconds * 10);
-        output.WriteLine($"admitted {admitted} (per node {string.Join(", ", perNode.Select(r => r.Admitted))}), refused {refused}, " +
+        output.WriteLine($"{limitOn} limit: admitted {admitted} (per node {string.Join(", ", perNode.Select(r => r.Admitted))}), refused {refused}, " +
             $"in {elapsed.TotalSeconds:F1} s; bound {bound}; 3 x 600 would be 1800");
         Assert.InRange(admitted, 1, bound);
         Assert.True(refused > 0, "the load must exceed the limit for the test to mean anything");
@@ -132,8 +143,10 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         Assert.All(perNode, r => Assert.True(r.Admitted > 0));
         Assert.True(admitted >= 450, $"the cluster admitted only {admitted} of a full 600 bucket");
 
-        var view = await nodes[1].GetAdminJsonAsync("admin/v1/endpoints/limited");
-        Assert.Equal(600, view.GetProperty("quota").GetProperty("requestsPerMinute").GetInt64());
+        var quota = limitOn == "endpoint"
+            ? (await nodes[1].GetAdminJsonAsync("admin/v1/endpoints/limited")).GetProperty("quota")
+            : (await nodes[1].GetAdminJsonAsync("admin/v1/classes/chat")).GetProperty("budget");
+        Assert.Equal(600, quota.GetProperty("requestsPerMinute").GetInt64());
     }
 
     [Fact]
