@@ -144,26 +144,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await FlushOutcomesAsync();
         foreach (var owner in new[] { LeaseOwner.Endpoint, LeaseOwner.Class })
         {
-            var wallets = Wallets(owner);
-            for (var i = 0; i < wallets.Length; i++)
+            for (var i = 0; i < Wallets(owner).Length; i++)
             {
-                LeaseWallet? wallet;
-                LeaseSettlement settlement = default;
-                lock (_quotaLock)
-                {
-                    wallet = wallets[i];
-                    wallets[i] = null;
-                    Install(owner, i, null);
-                    if (wallet is not null)
-                    {
-                        settlement = wallet.Settle();
-                    }
-                }
-
-                if (wallet is not null)
-                {
-                    await ReturnAsync(owner, i, settlement);
-                }
+                await ReturnAsync(owner, i, SwapWallet(owner, i, next: null));
             }
         }
 
@@ -566,22 +549,20 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
         var wallet = new LeaseWallet(_options.Lease, _time);
         wallet.Accept(lease.Value);
-        LeaseWallet? previous;
-        LeaseSettlement settlement = default;
+        await ReturnAsync(owner, index, SwapWallet(owner, index, wallet));
+    }
+
+    // Installs next (or clears the slot) and settles what it replaces, in one step under the quota lock, so no Route
+    // spends from a wallet after its settlement was taken. A default settlement (lease id 0) means nothing to return.
+    private LeaseSettlement SwapWallet(LeaseOwner owner, int index, LeaseWallet? next)
+    {
+        var wallets = Wallets(owner);
         lock (_quotaLock)
         {
-            previous = wallets[index];
-            wallets[index] = wallet;
-            Install(owner, index, wallet);
-            if (previous is not null)
-            {
-                settlement = previous.Settle();
-            }
-        }
-
-        if (previous is not null)
-        {
-            await ReturnAsync(owner, index, settlement);
+            var previous = wallets[index];
+            wallets[index] = next;
+            Install(owner, index, next);
+            return previous?.Settle() ?? default;
         }
     }
 
