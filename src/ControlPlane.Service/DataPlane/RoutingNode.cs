@@ -78,6 +78,24 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _limited = [.. fleet.Descriptors.Select(d => d.TokensPerMinute > 0 || d.RequestsPerMinute > 0)];
         _classWallets = new LeaseWallet?[fleet.Policies.Length];
         _classBudgeted = [.. fleet.Policies.Select(p => p.Budget is { } b && (b.TokensPerPeriod > 0 || b.RequestsPerPeriod > 0))];
+
+        // Fail closed: a limited endpoint or budgeted class pays only from a lease. Until its grain grants one (or if
+        // it never can), an empty wallet refuses, exactly as an expired lease does; Route goes to the fallbacks.
+        for (var i = 0; i < _limited.Length; i++)
+        {
+            if (_limited[i])
+            {
+                SwapWallet(LeaseOwner.Endpoint, i, new LeaseWallet(_options.Lease, _time));
+            }
+        }
+
+        for (var c = 0; c < _classBudgeted.Length; c++)
+        {
+            if (_classBudgeted[c])
+            {
+                SwapWallet(LeaseOwner.Class, c, new LeaseWallet(_options.Lease, _time));
+            }
+        }
         // Random.Shared: Decide runs on many threads at once.
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         _decisionPrefix = _options.NodeId + "-";
