@@ -151,19 +151,31 @@ internal static class NodeHost
     /// port keeps answering for <see cref="ClusterDrain"/>; the server stops last.</summary>
     public static async Task StopAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
-        if (app.Services.GetService<RoutingNode>() is { } node)
+        // Each stage runs even if an earlier one failed: a failed flush must not keep the silo from handing off, nor
+        // the server from stopping.
+        try
         {
-            app.Services.GetService<HealthStatusRegistry>()?.SetStatus(RoutingService.ServiceName, global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
-            await node.StopAsync(cancellationToken).ConfigureAwait(false);
+            if (app.Services.GetService<RoutingNode>() is { } node)
+            {
+                app.Services.GetService<HealthStatusRegistry>()?.SetStatus(RoutingService.ServiceName, global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
+                await node.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        if (app.Services.GetService<ClusterNodeInfo>() is not null)
+        finally
         {
-            await app.Services.GetRequiredService<GrainSilo>().StopAsync(cancellationToken).ConfigureAwait(false);
-            await Task.Delay(ClusterDrain, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (app.Services.GetService<ClusterNodeInfo>() is not null)
+                {
+                    await app.Services.GetRequiredService<GrainSilo>().StopAsync(cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(ClusterDrain, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                await app.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        await app.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What a cluster member joined as, or null for a single node.</summary>

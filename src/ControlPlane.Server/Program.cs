@@ -5,6 +5,8 @@ namespace ControlPlane.Server;
 
 internal static class Program
 {
+    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(30);
+
     public static async Task<int> Main(string[] args)
     {
         if (!NodeOptions.TryParse(args, out var options, out var error))
@@ -33,6 +35,8 @@ internal static class Program
         }
 
         var terminate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A graceful stop gets a budget; a second signal ends it at once (the stages then finish cancelled).
+        using var stopBudget = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
 
@@ -63,7 +67,15 @@ internal static class Program
             Console.Out.Flush();
             await terminate.Task.ConfigureAwait(false);
             // The routing node flushes and returns leases, a cluster member hands its grains off, then the server stops.
-            await NodeHost.StopAsync(app).ConfigureAwait(false);
+            stopBudget.CancelAfter(StopBudget);
+            try
+            {
+                await NodeHost.StopAsync(app, stopBudget.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopBudget.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("controlplane: stop cut short (second signal or stop budget spent).").ConfigureAwait(false);
+            }
         }
 
         return 0;
@@ -71,7 +83,10 @@ internal static class Program
         void Terminate(PosixSignalContext context)
         {
             context.Cancel = true;
-            terminate.TrySetResult();
+            if (!terminate.TrySetResult())
+            {
+                stopBudget.Cancel();
+            }
         }
     }
 }

@@ -104,11 +104,13 @@ public static class ControlPlaneServiceCollectionExtensions
 
         public async Task StartedAsync(CancellationToken cancellationToken)
         {
-            await node.StartAsync(cancellationToken);
+            // Attached first, so a view change during the start is not missed.
             if (_membership is not null)
             {
                 _membership.Changed += OnViewChanged;
             }
+
+            await node.StartAsync(cancellationToken);
 
             _health?.SetStatus(RoutingService.ServiceName, ServingStatus.Serving);
         }

@@ -67,6 +67,11 @@ internal sealed class AdminGrpcService(AdminOperations operations)
             var detail = error.Field == "X-Actor" ? $"{ActorMetadata}: {error.Detail}" : error.Message;
             throw new RpcException(code, detail);
         }
+        catch (ControlPlane.Grains.GrainException error)
+        {
+            // The grain behind the request is unreachable right now (node starting or stopping, owner moving).
+            throw new RpcException(StatusCode.Unavailable, error.Message);
+        }
     }
 
     private static Wire.EndpointView ToWire(EndpointView v)

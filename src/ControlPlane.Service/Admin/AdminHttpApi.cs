@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlPlane.Grains;
 using ControlPlane.Service.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -27,6 +28,12 @@ internal static class AdminHttpApi
             catch (AdminException error)
             {
                 return Problem(error);
+            }
+            catch (GrainException error)
+            {
+                // The grain behind the request is unreachable right now (node starting or stopping, owner moving):
+                // nothing was changed that the caller cannot retry.
+                return Results.Problem(detail: error.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unavailable");
             }
         });
 

@@ -28,6 +28,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private const long UnlimitedSlice = long.MaxValue / 4;
     // The most recent decisions kept for reconciliation; an older unreported one stays charged at its estimate.
     private const int MaxPendingDecisions = 200_000;
+    private static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PendingDecisionAge = TimeSpan.FromMinutes(5);
 
     private readonly FleetCatalog _catalog;
@@ -43,6 +44,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly bool[] _classBudgeted;
     private readonly EndpointHealthView[] _views;
     private readonly long[] _endpointVersions;
+    private readonly long[] _classVersions;
     private readonly PendingDecisions _decisions = new(MaxPendingDecisions);
     private readonly ConcurrentQueue<OutcomeRecord> _outcomes = new();
     private readonly RoutingMetrics _metrics;
@@ -60,6 +62,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private DateTimeOffset _lastSubscribe;
     private bool _ready;
     private bool _resubscribeRequested;
+    private bool _subscribeRetryDue;
 
     public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger,
         IMeterFactory? meterFactory = null)
@@ -72,6 +75,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         var fleet = catalog.Fleet;
         _views = [.. fleet.Descriptors.Select(_ => EndpointHealthView.Healthy)];
         _endpointVersions = new long[_views.Length];
+        _classVersions = new long[catalog.Fleet.Policies.Length];
         _snapshot = RoutingSnapshot.Create(fleet.Descriptors, _views, fleet.Policies);
         _quota = new NodeQuotaTable(_views.Length, fleet.Policies.Length);
         _wallets = new LeaseWallet?[_views.Length];
@@ -98,7 +102,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
         // Random.Shared: Decide runs on many threads at once.
         _router = new Router(_options.Router, time, Random.Shared, _quota);
-        _decisionPrefix = _options.NodeId + "-";
+        // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
+        _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
     }
 
@@ -108,8 +113,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>The routing table's version; bumps on every pushed change.</summary>
     public long TableVersion => Interlocked.Read(ref _tableVersion);
 
-    /// <summary>True once the node has subscribed to every grain and taken its first leases (and until it stops):
-    /// before that its table has not heard of any override, so Route must not answer from it.</summary>
+    /// <summary>True once the node has made its first pass of subscriptions to every grain and of leases (and until
+    /// it stops): before that its table has not heard of any override, so Route must not answer from it. A grain whose
+    /// subscription failed is retried every second.</summary>
     public bool IsReady => Volatile.Read(ref _ready);
 
     /// <summary>Makes the background loop re-subscribe to every grain at its next tick. Called when the cluster view
@@ -162,9 +168,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await FlushOutcomesAsync();
         foreach (var owner in new[] { LeaseOwner.Endpoint, LeaseOwner.Class })
         {
-            for (var i = 0; i < Wallets(owner).Length; i++)
+            var budgeted = owner == LeaseOwner.Endpoint ? _limited : _classBudgeted;
+            for (var i = 0; i < budgeted.Length; i++)
             {
-                await ReturnAsync(owner, i, SwapWallet(owner, i, next: null));
+                // An empty wallet, not none: a call still in flight while the node stops is refused, not unlimited.
+                if (budgeted[i])
+                {
+                    await ReturnAsync(owner, i, SwapWallet(owner, i, new LeaseWallet(_options.Lease, _time)));
+                }
             }
         }
 
@@ -553,7 +564,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 lease = await _grains.GetGrain<IWorkloadClassGrain>(key).GrantLeaseAsync(_options.NodeId, Slice(budget.TokensPerPeriod), Slice(budget.RequestsPerPeriod));
             }
         }
-        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        catch (Exception error) when (IsCallFailure(error))
         {
             LogLeaseFailed(_logger, key, error);
             return;
@@ -618,7 +629,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 ? _grains.GetGrain<IProviderEndpointGrain>(key).SettleLeaseAsync(settlement)
                 : _grains.GetGrain<IWorkloadClassGrain>(key).SettleLeaseAsync(settlement));
         }
-        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        catch (Exception error) when (IsCallFailure(error))
         {
             // The ledger forfeits an unreturned lease at its expiry: the cost is idle quota, never overspend.
             LogLeaseFailed(_logger, key, error);
@@ -635,7 +646,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 _metrics.OutcomesDelivered(requeue.Count);
             }
         }
-        catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+        catch (Exception error) when (IsCallFailure(error))
         {
             LogFlushFailed(_logger, error);
             if (requeue is not null)
@@ -660,9 +671,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             {
                 Apply(await _grains.GetGrain<IProviderEndpointGrain>(d.Id).SubscribeAsync(self));
             }
-            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+            catch (Exception error) when (IsCallFailure(error))
             {
                 LogSubscribeFailed(_logger, d.Id, error);
+                Volatile.Write(ref _subscribeRetryDue, true);
             }
         });
         var classes = _catalog.Fleet.Policies.Select(async p =>
@@ -671,9 +683,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             {
                 Apply(await _grains.GetGrain<IWorkloadClassGrain>(p.Name).SubscribeAsync(self));
             }
-            catch (Exception error) when (error is GrainException or TimeoutException or InvalidOperationException)
+            catch (Exception error) when (IsCallFailure(error))
             {
                 LogSubscribeFailed(_logger, p.Name, error);
+                Volatile.Write(ref _subscribeRetryDue, true);
             }
         });
         await Task.WhenAll(endpoints.Concat(classes));
@@ -686,13 +699,24 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                await FlushOutcomesAsync();
-                await RenewLeasesAsync();
-                var now = _time.GetUtcNow();
-                if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3 || Interlocked.Exchange(ref _resubscribeRequested, false))
+                try
                 {
-                    await SubscribeAllAsync();
-                    SweepDecisions(now);
+                    await FlushOutcomesAsync();
+                    await RenewLeasesAsync();
+                    var now = _time.GetUtcNow();
+                    // Renewal period, a cluster view change (at once), or a failed subscription (at most once a second).
+                    if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3
+                        || Interlocked.Exchange(ref _resubscribeRequested, false)
+                        || (now - _lastSubscribe >= SubscribeRetryDelay && Interlocked.Exchange(ref _subscribeRetryDue, false)))
+                    {
+                        await SubscribeAllAsync();
+                        SweepDecisions(now);
+                    }
+                }
+                catch (Exception error) when (IsCallFailure(error))
+                {
+                    // One bad tick must not end the loop: renewals, flushes and subscriptions go on at the next.
+                    LogLoopFailed(_logger, error);
                 }
             }
         }
@@ -701,6 +725,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             // Stopping.
         }
     }
+
+    // Grain calls fail with grain, storage (IO, database, Redis) and transport errors alike; only cancellation and
+    // the runtime's own fatal errors pass through.
+    private static bool IsCallFailure(Exception error) =>
+        error is not (OperationCanceledException or OutOfMemoryException or StackOverflowException or AccessViolationException);
 
     private void SweepDecisions(DateTimeOffset now)
     {
@@ -803,8 +832,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         lock (_tableLock)
         {
             var current = Snapshot;
-            if (!current.TryGetClassIndex(status.Name, out var index) || ReferenceEquals(current.ClassAt(index), status.Policy)
-                || current.ClassAt(index) == status.Policy)
+            // A subscribe reply carrying an older policy can arrive after a push of the newer one: never go back.
+            if (!current.TryGetClassIndex(status.Name, out var index) || status.Version < _classVersions[index])
+            {
+                return;
+            }
+
+            _classVersions[index] = status.Version;
+            if (ReferenceEquals(current.ClassAt(index), status.Policy) || current.ClassAt(index) == status.Policy)
             {
                 return;
             }
@@ -844,7 +879,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal or return for {LeaseOwner} failed.")]
     private static partial void LogLeaseFailed(ILogger logger, string leaseOwner, Exception error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to {GrainKey} failed; retried at the next renewal.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A routing node background pass failed; the next tick retries.")]
+    private static partial void LogLoopFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to {GrainKey} failed; retried at the next tick.")]
     private static partial void LogSubscribeFailed(ILogger logger, string grainKey, Exception error);
 
     private enum LeaseOwner

@@ -41,6 +41,12 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
 
     public Task<OutcomeAck> ReportOutcomeAsync(Outcome outcome, ServerCallContext context)
     {
+        // Once stopping, the final flush has run: an outcome accepted now would be acknowledged and lost.
+        if (!node.IsReady)
+        {
+            throw NotReady();
+        }
+
         try
         {
             node.Report(outcome);
@@ -55,6 +61,11 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
 
     public async Task<OutcomeAck> ReportOutcomesAsync(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
     {
+        if (!node.IsReady)
+        {
+            throw NotReady();
+        }
+
         var ack = new OutcomeAck();
         var index = 0;
         while (await outcomes.MoveNext(context.CancellationToken).ConfigureAwait(false))

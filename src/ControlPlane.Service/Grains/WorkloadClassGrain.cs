@@ -48,7 +48,9 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
             throw new InvalidOperationException($"Workload class '{name}' is not in the fleet catalog.");
         }
 
-        _policy = State.Policy ?? definition.Policy;
+        // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
+        // must reach the grain (the ledger restore handles changed limits).
+        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget };
         _slo = new WorkloadSlo(name, new SloOptions
         {
             AvailabilityTarget = definition.Slo.Availability,
@@ -85,6 +87,7 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         }
 
         PolicyValidator.ThrowIfInvalid(policy, catalog.Fleet.Catalog);
+        policy = policy with { Budget = catalog.Classes[GetPrimaryKeyString()].Policy.Budget };
         _policy = policy;
         State.Policy = policy;
         State.PolicyChangedBy = actor;

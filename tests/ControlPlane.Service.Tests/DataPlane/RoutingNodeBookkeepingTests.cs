@@ -34,22 +34,27 @@ public sealed class RoutingNodeBookkeepingTests
 
         var decisions = Enumerable.Range(0, 3).Select(_ => node.Route("tokens", input: 1_000, maxOutput: 500)).ToList();
         Assert.All(decisions, d => Assert.Equal("tok", d.EndpointId));
-        Assert.All(decisions, d => Assert.StartsWith("node-7-", d.DecisionId, StringComparison.Ordinal));
+        // node-7.<per-start tag>-<counter>: the tag keeps a restarted node-7 from reconciling its predecessor's ids.
+        Assert.All(decisions, d => Assert.Matches("^node-7\\.[0-9a-f]{4}-[0-9a-f]+$", d.DecisionId));
         Assert.Equal(3, decisions.Select(d => d.DecisionId).Distinct(StringComparer.Ordinal).Count());
         Assert.Equal(3, node.Node.PendingDecisionCount);
 
         var first = decisions[0].DecisionId;
         var second = decisions[1].DecisionId;
-        var suffix = second["node-7-".Length..];
+        var prefix = second[..(second.LastIndexOf('-') + 1)];
+        var suffix = second[prefix.Length..];
+        var otherTag = prefix.Replace("node-7.", "node-7.z", StringComparison.Ordinal);
         Report(node, first, tokens: 100);
-        // Neither a repeat nor a look-alike of another decision's id (leading zero, upper case, another node) reconciles.
+        // Neither a repeat nor a look-alike of another decision's id (leading zero, upper case, another node, another
+        // start of the same node) reconciles.
         Report(node, first, tokens: 0);
-        Report(node, "node-7-0" + suffix, tokens: 0);
-        Report(node, "NODE-7-" + suffix, tokens: 0);
-        Report(node, "node-8-" + suffix, tokens: 0);
-        Report(node, "node-7-" + suffix + "x", tokens: 0);
+        Report(node, prefix + "0" + suffix, tokens: 0);
+        Report(node, prefix.ToUpperInvariant() + suffix, tokens: 0);
+        Report(node, prefix.Replace("node-7", "node-8", StringComparison.Ordinal) + suffix, tokens: 0);
+        Report(node, otherTag + suffix, tokens: 0);
+        Report(node, prefix + suffix + "x", tokens: 0);
         Assert.Equal(2, node.Node.PendingDecisionCount);
-        Assert.Equal(6, node.Node.QueuedOutcomes);
+        Assert.Equal(7, node.Node.QueuedOutcomes);
 
         await node.Node.StopAsync(CancellationToken.None);
         // Used: 100 reconciled, two reservations still charged at their 1,500 estimate.
