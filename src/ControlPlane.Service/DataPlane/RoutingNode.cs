@@ -55,6 +55,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private RoutingSnapshot _snapshot;
     private IRoutingObserver? _self;
     private Task? _loop;
+    private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), Task> _renewals = new();
     private long _decisionCounter;
     private int _queuedOutcomes;
     private long _tableVersion;
@@ -163,6 +164,16 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (_loop is not null)
         {
             await _loop;
+        }
+
+        // A renewal that completes after its slot was emptied would install a lease nobody returns.
+        try
+        {
+            await Task.WhenAll(_renewals.Values);
+        }
+        catch (OperationCanceledException)
+        {
+            // A renewal cancelled under the stop has nothing to return.
         }
 
         await FlushOutcomesAsync();
@@ -514,13 +525,17 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
     /// <summary>Renews every limited endpoint's lease and every budgeted class's lease that is low, near expiry or
     /// missing. A request is admitted only when both its endpoint and its class can pay for it.</summary>
-    internal async Task RenewLeasesAsync(bool force = false)
+    /// <remarks>
+    /// Slots renew concurrently, at most one renewal per slot at a time: one unreachable grain delays only its own.
+    /// </remarks>
+    internal Task RenewLeasesAsync(bool force = false)
     {
+        var renewals = new List<Task>();
         for (var i = 0; i < _wallets.Length; i++)
         {
             if (_limited[i])
             {
-                await RenewAsync(LeaseOwner.Endpoint, i, force);
+                renewals.Add(RenewOnceAsync(LeaseOwner.Endpoint, i, force));
             }
         }
 
@@ -528,9 +543,37 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         {
             if (_classBudgeted[c])
             {
-                await RenewAsync(LeaseOwner.Class, c, force);
+                renewals.Add(RenewOnceAsync(LeaseOwner.Class, c, force));
             }
         }
+
+        return Task.WhenAll(renewals);
+    }
+
+    // Joins the slot's renewal in flight, or starts one.
+    private Task RenewOnceAsync(LeaseOwner owner, int index, bool force)
+    {
+        var key = (owner, index);
+        Task renewal;
+        lock (_renewals)
+        {
+            if (_renewals.TryGetValue(key, out var running))
+            {
+                return running;
+            }
+
+            renewal = RenewAsync(owner, index, force);
+            if (renewal.IsCompleted)
+            {
+                return renewal;
+            }
+
+            _renewals[key] = renewal;
+        }
+
+        _ = renewal.ContinueWith(done => _renewals.TryRemove(new KeyValuePair<(LeaseOwner, int), Task>(key, done)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return renewal;
     }
 
     private async Task RenewAsync(LeaseOwner owner, int index, bool force)
