@@ -123,26 +123,10 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         return Task.FromResult(Status());
     }
 
-    public async Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
-    {
-        var lease = _quota.Grant(nodeId, tokens, requests, out var changed);
-        if (changed)
-        {
-            // Persist before answering: a lease a node holds must survive a move. If the write fails the node gets
-            // the error and the lease stays held until it expires (idle quota, never overspend).
-            await PersistAsync();
-        }
+    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests) =>
+        _quota.GrantAsync(nodeId, tokens, requests, PersistAsync);
 
-        return lease;
-    }
-
-    public async Task SettleLeaseAsync(LeaseSettlement settlement)
-    {
-        if (_quota.Settle(settlement))
-        {
-            await PersistAsync();
-        }
-    }
+    public Task SettleLeaseAsync(LeaseSettlement settlement) => _quota.SettleAsync(settlement, PersistAsync);
 
     // Nodes learn of an expiry when it happens, not at the next evaluation period.
     private void ScheduleExpiry(AdminOverride adminOverride)

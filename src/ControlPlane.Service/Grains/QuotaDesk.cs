@@ -67,6 +67,29 @@ internal sealed class QuotaDesk
         return live || expired || settlement.CarriedTokens != 0;
     }
 
+    /// <summary>Grants a slice and, when the ledger changed, persists it before answering: a lease a node holds must
+    /// survive a move. If the write fails the node gets the error and the lease stays held until it expires (idle
+    /// quota, never overspend).</summary>
+    public async Task<QuotaLease?> GrantAsync(string nodeId, long tokens, long requests, Func<Task> persist)
+    {
+        var lease = Grant(nodeId, tokens, requests, out var changed);
+        if (changed)
+        {
+            await persist();
+        }
+
+        return lease;
+    }
+
+    /// <summary>Settles a lease and persists the ledger when it changed.</summary>
+    public async Task SettleAsync(LeaseSettlement settlement, Func<Task> persist)
+    {
+        if (Settle(settlement))
+        {
+            await persist();
+        }
+    }
+
     /// <summary>Forfeits leases past their expiry; true when any was.</summary>
     public bool ExpireDue() => _ledger?.ExpireDue() > 0;
 

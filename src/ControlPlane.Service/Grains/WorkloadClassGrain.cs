@@ -106,25 +106,10 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         return Task.FromResult(Status());
     }
 
-    public async Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests)
-    {
-        var lease = _budget.Grant(nodeId, tokens, requests, out var changed);
-        if (changed)
-        {
-            // Persisted before the node gets it, as the endpoint grain does: a granted lease survives a move.
-            await PersistAsync();
-        }
+    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests) =>
+        _budget.GrantAsync(nodeId, tokens, requests, PersistAsync);
 
-        return lease;
-    }
-
-    public async Task SettleLeaseAsync(LeaseSettlement settlement)
-    {
-        if (_budget.Settle(settlement))
-        {
-            await PersistAsync();
-        }
-    }
+    public Task SettleLeaseAsync(LeaseSettlement settlement) => _budget.SettleAsync(settlement, PersistAsync);
 
     private async Task EvaluateAlerts()
     {
