@@ -5,7 +5,8 @@ namespace ControlPlane.Server;
 
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
-/// [--cluster-prefix PREFIX]] [--disable-diagnostics]</c>.</summary>
+/// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
+/// [--dashboard] [--enable-diagnostics]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
@@ -14,25 +15,41 @@ internal sealed record NodeOptions
 
     public const string DefaultDataDirectory = "data";
 
+    public const int DefaultSiloPort = 11111;
+
+    public const int DefaultGatewayPort = 30000;
+
     public const string Usage = """
         Usage: controlplane [options]
 
         Options:
-          --grpc-listen HOST:PORT   Address for gRPC (HTTP/2 cleartext). Default 127.0.0.1:50051.
+          --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2 cleartext). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
-          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI). Default 127.0.0.1:8080.
+          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI, gRPC Admin over h2c on the
+                                    same port). Default 127.0.0.1:8080.
           --fleet FILE              Fleet configuration to load. Default: deploy/fleet.sample.yaml, looked up
                                     from the current directory and the application's directory upwards.
           --data-dir DIR            Where grain state is stored (SQLite). Default ./data.
           --storage sqlite|memory   Grain state storage. Default sqlite; memory loses state at exit.
-          --redis HOST:PORT         Run as a cluster node: membership, grain placement and grain state live in this
-                                    Redis (not with --storage/--data-dir); nodes call each other's grains over gRPC.
-          --node-name NAME          Cluster node name, unique among live nodes. Default HOSTNAME-GRPCPORT.
-          --advertise HOST:PORT     Address other nodes use to reach this node's gRPC port. Default: the
-                                    --grpc-listen address (required when that is 0.0.0.0 or ::).
-          --cluster-prefix PREFIX   Prefix of every Redis key of the cluster. Default cp:grains.
-          --disable-diagnostics     Do not serve controlplane.v1.Diagnostics (served by default).
-          --enable-diagnostics      Serve controlplane.v1.Diagnostics (the default; for explicitness).
+          --redis HOST:PORT         Run as a cluster node: Orleans membership (Clustering.Redis) and grain state
+                                    (Persistence.Redis) live in this Redis (not with --storage/--data-dir).
+          --role both|silo|data-plane
+                                    both (default): an Orleans silo that also serves the data plane; silo: hosts
+                                    grains, no data-plane listener; data-plane: an Orleans client of the silos'
+                                    gateways that serves Routing and holds no grains (needs --redis).
+          --node-name NAME          Node name (silo name, lease holder), unique among live nodes.
+                                    Default HOSTNAME-GRPCPORT.
+          --advertise IP            Address other silos use to reach this silo. Default: the gRPC listen address
+                                    (required when that is 0.0.0.0 or ::).
+          --silo-port PORT          Orleans silo-to-silo port. Default 11111 (0 picks a free port).
+          --gateway-port PORT       Orleans gateway port for data-plane nodes. Default 30000 in a cluster (0 picks a
+                                    free port); none on a single node.
+          --cluster-prefix ID       The Orleans cluster id (Redis keys are scoped by it). Default cp.
+          --membership fast|orleans Failure detection: fast (default; probe 1 s, max probe 2 s, 3 missed probes,
+                                    2 votes) or orleans (Orleans' defaults: probe 5 s, max 20 s).
+          --dashboard               Serve the Orleans Dashboard under /dashboard on the admin port.
+          --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
+          --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
         """;
 
@@ -60,17 +77,32 @@ internal sealed record NodeOptions
     /// <summary>The cluster node name; null derives it from the host name and gRPC port.</summary>
     public string? NodeName { get; init; }
 
-    /// <summary>The <c>host:port</c> other nodes call; null uses the gRPC listen address.</summary>
+    /// <summary>The IP other silos call; null uses the gRPC listen address.</summary>
     public string? AdvertiseAddress { get; init; }
 
-    /// <summary>The Redis key prefix of the cluster.</summary>
-    public string ClusterPrefix { get; init; } = "cp:grains";
+    /// <summary>The Orleans cluster id.</summary>
+    public string ClusterPrefix { get; init; } = "cp";
+
+    /// <summary>What the node runs.</summary>
+    public NodeRole Role { get; init; } = NodeRole.Both;
+
+    /// <summary>Silo-to-silo port (0: a free port).</summary>
+    public int SiloPort { get; init; } = DefaultSiloPort;
+
+    /// <summary>Gateway port of a cluster silo (0: a free port).</summary>
+    public int GatewayPort { get; init; } = DefaultGatewayPort;
+
+    /// <summary>Orleans' default failure detection instead of the tuned one.</summary>
+    public bool OrleansDefaultMembership { get; init; }
+
+    /// <summary>Serve the Orleans Dashboard on the admin port.</summary>
+    public bool Dashboard { get; init; }
 
     /// <summary>True when the node joins a cluster.</summary>
     public bool IsClusterNode => RedisEndpoint is not null;
 
     /// <summary>Whether the Diagnostics service is served.</summary>
-    public bool EnableDiagnostics { get; init; } = true;
+    public bool EnableDiagnostics { get; init; }
 
     /// <summary>True when help was asked for.</summary>
     public bool ShowHelp { get; init; }
@@ -118,7 +150,11 @@ internal sealed record NodeOptions
 
                     options = arg == "--grpc-listen" ? options with { GrpcEndpoint = endpoint } : options with { AdminEndpoint = endpoint };
                     break;
-                case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix":
+                case "--dashboard" when inlineValue is null:
+                    options = options with { Dashboard = true };
+                    break;
+                case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
+                    or "--role" or "--silo-port" or "--gateway-port" or "--membership":
                     var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrWhiteSpace(text))
                     {
@@ -140,13 +176,43 @@ internal sealed record NodeOptions
                         case "--storage" when text is "memory":
                             options = options with { Storage = ControlPlane.Service.ControlPlaneStorage.Memory, LocalStorageGiven = true };
                             break;
-                        case "--redis" or "--advertise":
+                        case "--redis":
                             if (!TryParseHostPort(text, arg, out error))
                             {
                                 return false;
                             }
 
-                            options = arg == "--redis" ? options with { RedisEndpoint = text } : options with { AdvertiseAddress = text };
+                            options = options with { RedisEndpoint = text };
+                            break;
+                        case "--advertise":
+                            if (!IPAddress.TryParse(text, out _))
+                            {
+                                error = $"Invalid --advertise '{text}': expected an IP address other silos can reach, e.g. 10.0.0.5.";
+                                return false;
+                            }
+
+                            options = options with { AdvertiseAddress = text };
+                            break;
+                        case "--role" when text is "both" or "silo" or "data-plane":
+                            options = options with { Role = text switch { "silo" => NodeRole.Silo, "data-plane" => NodeRole.DataPlane, _ => NodeRole.Both } };
+                            break;
+                        case "--role":
+                            error = $"Invalid --role '{text}': expected both, silo or data-plane.";
+                            return false;
+                        case "--membership" when text is "fast" or "orleans":
+                            options = options with { OrleansDefaultMembership = text == "orleans" };
+                            break;
+                        case "--membership":
+                            error = $"Invalid --membership '{text}': expected fast or orleans.";
+                            return false;
+                        case "--silo-port" or "--gateway-port":
+                            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
+                            {
+                                error = $"Invalid {arg} '{text}': expected a port from 0 to 65535.";
+                                return false;
+                            }
+
+                            options = arg == "--silo-port" ? options with { SiloPort = port } : options with { GatewayPort = port };
                             break;
                         case "--node-name":
                             if (text.Length > 64 || text.AsSpan().IndexOfAny("/|. \t\r\n") >= 0)
@@ -190,6 +256,12 @@ internal sealed record NodeOptions
             return false;
         }
 
+        if (!options.IsClusterNode && options.Role != NodeRole.Both)
+        {
+            error = "Option '--role silo|data-plane' needs '--redis HOST:PORT': a single node is both.";
+            return false;
+        }
+
         if (options.IsClusterNode && options.LocalStorageGiven)
         {
             error = "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.";
@@ -199,7 +271,7 @@ internal sealed record NodeOptions
         if (options.IsClusterNode && options.AdvertiseAddress is null
             && (options.GrpcEndpoint.Address.Equals(IPAddress.Any) || options.GrpcEndpoint.Address.Equals(IPAddress.IPv6Any)))
         {
-            error = $"Option '--advertise HOST:PORT' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other nodes need an address to call.";
+            error = $"Option '--advertise IP' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other silos need an address to call.";
             return false;
         }
 
@@ -260,4 +332,17 @@ internal sealed record NodeOptions
         error = "";
         return true;
     }
+}
+
+/// <summary>What a node runs.</summary>
+internal enum NodeRole
+{
+    /// <summary>An Orleans silo that also serves the data plane (the default).</summary>
+    Both,
+
+    /// <summary>An Orleans silo only: hosts grains, serves the admin API, no data-plane listener.</summary>
+    Silo,
+
+    /// <summary>An Orleans client of the silos' gateways that serves the data plane and holds no grains.</summary>
+    DataPlane,
 }

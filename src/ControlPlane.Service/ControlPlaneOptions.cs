@@ -22,6 +22,11 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 3 s and 1 h. Defaults to 60 s.</value></summary>
     public TimeSpan SubscriptionExpiry { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a grain waits for one node to acknowledge a pushed change before it drops that node's
+    /// subscription (the node gets the full status when it re-subscribes). Pushes go to all nodes in parallel.
+    /// <value>Must be between 100 ms and 30 s. Defaults to 2 s.</value></summary>
+    public TimeSpan PushTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Outcomes a node queues before it drops the oldest (storage or grains unreachable).
     /// <value>Must be between 1,000 and 10,000,000. Defaults to 1,000,000.</value></summary>
     public int MaxQueuedOutcomes { get; set; } = 1_000_000;
@@ -54,6 +59,7 @@ public sealed class ControlPlaneOptions
         Check(OutcomeFlushInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), nameof(OutcomeFlushInterval));
         Check(EvaluationPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), nameof(EvaluationPeriod));
         Check(SubscriptionExpiry, TimeSpan.FromSeconds(3), TimeSpan.FromHours(1), nameof(SubscriptionExpiry));
+        Check(PushTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), nameof(PushTimeout));
         if (MaxQueuedOutcomes is < 1_000 or > 10_000_000)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxQueuedOutcomes), MaxQueuedOutcomes, "ControlPlaneOptions.MaxQueuedOutcomes must be between 1,000 and 10,000,000.");

@@ -1,46 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ControlPlane.Fleet;
-using ControlPlane.Grains;
-using ControlPlane.Grains.Placement;
-using ControlPlane.Grains.Sqlite;
-using ControlPlane.Grpc.Health;
-using ControlPlane.Grpc.Server;
 using ControlPlane.Service.Admin;
-using ControlPlane.Service.Audit;
 using ControlPlane.Service.DataPlane;
-using ControlPlane.Service.Grains;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using Orleans.Hosting;
+using Orleans.Serialization;
 
 namespace ControlPlane.Service;
 
-/// <summary>Where grain state lives in single-node mode.</summary>
+/// <summary>Where grain state lives.</summary>
 public enum ControlPlaneStorage
 {
-    /// <summary>A SQLite file (survives restarts). The default.</summary>
+    /// <summary>A SQLite file (survives restarts). The default of a single node.</summary>
     Sqlite,
 
     /// <summary>Process memory (lost at exit; tests and demos).</summary>
     Memory,
 
-    /// <summary>Supplied by the silo configuration passed to <c>AddControlPlane</c> (cluster mode: Redis).</summary>
+    /// <summary>Registered by the caller under <see cref="GrainStorage.Name"/> (cluster mode: Redis).</summary>
     External,
 }
 
-/// <summary>Registers the control plane service: grains on a silo (single node, or a cluster member when the silo
-/// configuration makes it one), the routing node, the data-plane gRPC service and the admin operations.</summary>
+/// <summary>The name of the grain storage every control-plane grain persists to.</summary>
+public static class GrainStorage
+{
+    /// <summary>The storage provider name.</summary>
+    public const string Name = "cp";
+}
+
+/// <summary>Registers the control plane: its grains on an Orleans silo, and on every node that serves the data plane
+/// the routing node, the Routing and Admin gRPC services, the admin operations and the readiness health check.</summary>
 public static class ControlPlaneServiceCollectionExtensions
 {
     /// <summary>The SQLite file name inside the data directory.</summary>
     public const string SqliteFileName = "controlplane.db";
 
-    /// <summary>Adds the control plane for <paramref name="fleet"/>. With <see cref="ControlPlaneStorage.Sqlite"/>,
-    /// state goes to <c>controlplane.db</c> in <paramref name="dataDirectory"/> (created if missing); with
-    /// <see cref="ControlPlaneStorage.External"/>, <paramref name="configureSilo"/> must set the storage (and, for a
-    /// cluster, membership, directory and call transport).</summary>
-    public static IServiceCollection AddControlPlane(this IServiceCollection services, FleetDefinition fleet, ControlPlaneStorage storage,
-        string? dataDirectory, Action<ControlPlaneOptions>? configure = null, Action<GrainSiloBuilder>? configureSilo = null)
+    /// <summary>The health check (tag) behind <c>grpc.health.v1</c>'s <c>controlplane.v1.Routing</c> status.</summary>
+    public const string RoutingReadyTag = "routing";
+
+    /// <summary>JSON options of the codec for the Domain and Service types that cross grain calls.</summary>
+    internal static readonly JsonSerializerOptions WireJson = new(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
+    /// <summary>Adds what every node of the control plane has (silo or data-plane client): the fleet catalog, options,
+    /// the serializer for the messages grains exchange, the routing node and the gRPC services.</summary>
+    public static IServiceCollection AddControlPlaneNode(this IServiceCollection services, FleetDefinition fleet, Action<ControlPlaneOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(fleet);
         services.AddOptions<ControlPlaneOptions>().Configure(o => configure?.Invoke(o)).Validate(o =>
@@ -49,87 +56,121 @@ public static class ControlPlaneServiceCollectionExtensions
             return true;
         }).ValidateOnStart();
         services.AddSingleton(new FleetCatalog(fleet));
-        services.AddGrainSilo(silo =>
-        {
-            silo.AddGrain<IProviderEndpointGrain, ProviderEndpointGrain>()
-                .AddGrain<IWorkloadClassGrain, WorkloadClassGrain>()
-                .AddGrain<IFleetGrain, FleetGrain>()
-                .AddGrain<IAuditTrailGrain, AuditTrailGrain>()
-                .AddObserverInterface<IRoutingObserver>();
-            if (storage == ControlPlaneStorage.Sqlite)
-            {
-                ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-                Directory.CreateDirectory(dataDirectory);
-                silo.UseSqliteStorage(Path.Combine(dataDirectory, SqliteFileName));
-            }
-            else if (storage == ControlPlaneStorage.Memory)
-            {
-                silo.UseMemoryStorage();
-            }
-            else if (configureSilo is null)
-            {
-                throw new ArgumentException("ControlPlaneStorage.External needs a silo configuration that sets the storage.", nameof(configureSilo));
-            }
-
-            configureSilo?.Invoke(silo);
-        });
+        services.TryAddTimeProvider();
+        services.AddControlPlaneSerialization();
         services.AddSingleton<RoutingNode>();
         services.AddHostedService<RoutingNodeHostedService>();
-        services.AddSingleton<RoutingService>();
-        services.AddGrpcService(sp => sp.GetRequiredService<RoutingService>().CreateDefinition());
         services.AddSingleton<AdminOperations>();
-        services.AddSingleton<AdminGrpcService>();
-        services.AddGrpcService(sp => sp.GetRequiredService<AdminGrpcService>().CreateDefinition());
+        services.AddGrpcHealthChecks(o =>
+        {
+            o.Services.Map(RoutingService.ServiceName, r => r.Tags.Contains(RoutingReadyTag));
+            o.Services.Map("", r => r.Tags.Contains(RoutingReadyTag));
+        }).AddCheck<RoutingReadyCheck>("routing-ready", tags: [RoutingReadyTag]);
         return services;
     }
 
-    // Registered after the silo's hosted service, which starts in StartedAsync: the node subscribes once the silo
-    // runs (StartedAsync calls follow registration order) and stops before it (StopAsync runs in reverse order).
-    // Until then Route answers UNAVAILABLE rather than from a table that has not heard of any override yet.
-    // grpc.health.v1 (when served) reports controlplane.v1.Routing SERVING only while the node is ready.
-    // A cluster view change (a node joined, left or was pruned) may have moved grains: re-subscribe at once rather
-    // than at the next renewal, so pushes from the new activations reach this node.
+    /// <summary>The serializer for messages and state made of Domain and Service types: Orleans' generated codecs where
+    /// a type has one (grain state, exceptions), System.Text.Json for the rest of <c>ControlPlane.*</c> (the Domain stays
+    /// free of Orleans attributes).</summary>
+    public static IServiceCollection AddControlPlaneSerialization(this IServiceCollection services) =>
+        services.AddSerializer(s => s.AddJsonSerializer(
+            isSupported: t => t.Namespace is { } ns && ns.StartsWith("ControlPlane.", StringComparison.Ordinal),
+            WireJson));
+
+    /// <summary>Adds the control plane's grains and their storage to a silo. With <see cref="ControlPlaneStorage.External"/>
+    /// the caller registers a grain storage named <see cref="GrainStorage.Name"/> (cluster mode: Redis).</summary>
+    public static ISiloBuilder AddControlPlaneGrains(this ISiloBuilder silo, ControlPlaneStorage storage, string? dataDirectory,
+        Action<ISiloBuilder>? sqlite = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        switch (storage)
+        {
+            case ControlPlaneStorage.Sqlite:
+                ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+                ArgumentNullException.ThrowIfNull(sqlite);
+                Directory.CreateDirectory(dataDirectory);
+                sqlite(silo);
+                break;
+            case ControlPlaneStorage.Memory:
+                silo.AddMemoryGrainStorage(GrainStorage.Name);
+                break;
+        }
+
+        return silo;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    /// <summary>Reports the routing node's readiness to grpc.health.v1 (NOT_SERVING until its table is synchronized).</summary>
+    private sealed class RoutingReadyCheck(RoutingNode node) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(node.IsReady ? HealthCheckResult.Healthy("routing table synchronized")
+                : HealthCheckResult.Unhealthy("routing table not synchronized (starting or stopping)"));
+    }
+
+    // Starts in StartedAsync, after the silo (or the cluster client) has started: the node subscribes to every grain
+    // and takes its leases, then reports ready. Until then Route answers UNAVAILABLE rather than from a table that has
+    // not heard of any override yet. A membership change (a silo joined, left or died) may have moved grains: the node
+    // re-subscribes at once rather than at the next renewal, so pushes from the new activations reach it.
     private sealed class RoutingNodeHostedService(RoutingNode node, IServiceProvider services) : IHostedLifecycleService
     {
-        private readonly HealthStatusRegistry? _health = services.GetService<HealthStatusRegistry>();
-        private readonly IClusterMembership? _membership = services.GetService<IClusterMembership>();
+        private readonly CancellationTokenSource _stop = new();
+        private Task? _watch;
 
-        public Task StartingAsync(CancellationToken cancellationToken)
-        {
-            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.NotServing);
-            return Task.CompletedTask;
-        }
+        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public async Task StartedAsync(CancellationToken cancellationToken)
         {
-            // Attached first, so a view change during the start is not missed.
-            if (_membership is not null)
+            if (services.GetService<IClusterMembershipService>() is { } membership)
             {
-                _membership.Changed += OnViewChanged;
+                _watch = Task.Run(() => WatchMembershipAsync(membership, _stop.Token), CancellationToken.None);
             }
 
             await node.StartAsync(cancellationToken);
-
-            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.Serving);
         }
 
-        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StoppingAsync(CancellationToken cancellationToken) => node.StopAsync(cancellationToken);
 
-        public Task StopAsync(CancellationToken cancellationToken)
+        public async Task StopAsync(CancellationToken cancellationToken)
         {
-            if (_membership is not null)
+            await _stop.CancelAsync();
+            if (_watch is not null)
             {
-                _membership.Changed -= OnViewChanged;
+                await _watch.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
-
-            _health?.SetStatus(RoutingService.ServiceName, ServingStatus.NotServing);
-            return node.StopAsync(cancellationToken);
         }
-
-        private void OnViewChanged(object? sender, EventArgs e) => node.RequestResubscribe();
 
         public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        private async Task WatchMembershipAsync(IClusterMembershipService membership, CancellationToken cancellationToken)
+        {
+            HashSet<SiloAddress>? active = null;
+            try
+            {
+                await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+                {
+                    var now = snapshot.Members.Where(m => m.Value.Status == SiloStatus.Active).Select(m => m.Key).ToHashSet();
+                    if (active is not null && !now.SetEquals(active))
+                    {
+                        node.RequestResubscribe();
+                    }
+
+                    active = now;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
     }
 }

@@ -1,31 +1,28 @@
 using System.Text;
 using ControlPlane.Contracts.V1;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Server;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace ControlPlane.Server.Diagnostics;
 
 /// <summary>The <c>controlplane.v1.Diagnostics</c> service: every call shape, with knobs to stall
 /// (<c>delay_ms</c>), fail (<c>respond_with_status</c>) and echo metadata, for probes, interop
-/// tests and the raw-echo benchmark baseline.</summary>
-internal sealed class DiagnosticsService(TimeProvider timeProvider)
+/// tests. Off by default (<c>--enable-diagnostics</c>); every size and wait a caller asks for is bounded.</summary>
+internal sealed class DiagnosticsService(TimeProvider timeProvider) : ControlPlane.Contracts.V1.Diagnostics.DiagnosticsBase
 {
     public const string ServiceName = "controlplane.v1.Diagnostics";
 
     /// <summary>Upper bound of <c>count</c> for EchoStream, so one request cannot pin the server.</summary>
     internal const int MaxStreamCount = 100_000;
 
-    public GrpcServiceDefinition CreateDefinition() =>
-        GrpcServiceDefinition.CreateBuilder(ServiceName, DiagnosticsReflection.Descriptor)
-            .AddUnary<EchoRequest, EchoResponse>("Echo", EchoAsync)
-            .AddServerStreaming<EchoRequest, EchoResponse>("EchoStream", EchoStreamAsync)
-            .AddClientStreaming<EchoRequest, EchoResponse>("Collect", CollectAsync)
-            .AddDuplexStreaming<EchoRequest, EchoResponse>("Chat", ChatAsync)
-            .Build();
+    /// <summary>Upper bound of what Collect accumulates (messages and payloads), so one call cannot exhaust memory.</summary>
+    internal const int MaxCollectBytes = 4 * 1024 * 1024;
+
+    /// <summary>Upper bound of <c>delay_ms</c>.</summary>
+    internal const int MaxDelayMs = 60_000;
 
     /// <summary>Delays, echoes metadata, then fails with the requested status or echoes the request.</summary>
-    public async Task<EchoResponse> EchoAsync(EchoRequest request, ServerCallContext context)
+    public override async Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context)
     {
         await EchoMetadataAsync(request, context).ConfigureAwait(false);
         await DelayAsync(request, context).ConfigureAwait(false);
@@ -35,11 +32,11 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
 
     /// <summary>Sends <c>count</c> echoes (sequence 0..count-1), waiting <c>delay_ms</c> before each;
     /// then ends with the requested status, if any.</summary>
-    public async Task EchoStreamAsync(EchoRequest request, IServerStreamWriter<EchoResponse> responses, ServerCallContext context)
+    public override async Task EchoStream(EchoRequest request, IServerStreamWriter<EchoResponse> responses, ServerCallContext context)
     {
         if (request.Count is < 0 or > MaxStreamCount)
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"count must be between 0 and {MaxStreamCount} (was {request.Count}).");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"count must be between 0 and {MaxStreamCount} (was {request.Count})."));
         }
 
         await EchoMetadataAsync(request, context).ConfigureAwait(false);
@@ -47,8 +44,7 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
         {
             await DelayAsync(request, context).ConfigureAwait(false);
             await responses.WriteAsync(
-                new EchoResponse { Message = request.Message, Payload = request.Payload, Sequence = i, Count = request.Count },
-                context.CancellationToken).ConfigureAwait(false);
+                new EchoResponse { Message = request.Message, Payload = request.Payload, Sequence = i, Count = request.Count }).ConfigureAwait(false);
         }
 
         ThrowRequestedStatus(request);
@@ -56,7 +52,7 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
 
     /// <summary>Reads every request, then answers once with the concatenated messages and payloads
     /// and the number of requests. The first request's knobs apply.</summary>
-    public async Task<EchoResponse> CollectAsync(IAsyncStreamReader<EchoRequest> requests, ServerCallContext context)
+    public override async Task<EchoResponse> Collect(IAsyncStreamReader<EchoRequest> requests, ServerCallContext context)
     {
         var messages = new StringBuilder();
         using var payloads = new MemoryStream();
@@ -67,6 +63,11 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
             var request = requests.Current;
             first ??= request;
             count++;
+            if ((long)messages.Length + payloads.Length + request.Message.Length + request.Payload.Length > MaxCollectBytes)
+            {
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"Collect accumulates at most {MaxCollectBytes} bytes."));
+            }
+
             messages.Append(request.Message);
             request.Payload.WriteTo(payloads);
         }
@@ -89,7 +90,7 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
 
     /// <summary>Answers each request as it arrives (sequence = its index). A request with
     /// <c>respond_with_status</c> ends the call with that status.</summary>
-    public async Task ChatAsync(IAsyncStreamReader<EchoRequest> requests, IServerStreamWriter<EchoResponse> responses, ServerCallContext context)
+    public override async Task Chat(IAsyncStreamReader<EchoRequest> requests, IServerStreamWriter<EchoResponse> responses, ServerCallContext context)
     {
         var sequence = 0;
         while (await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
@@ -103,17 +104,16 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
             await DelayAsync(request, context).ConfigureAwait(false);
             ThrowRequestedStatus(request);
             await responses.WriteAsync(
-                new EchoResponse { Message = request.Message, Payload = request.Payload, Sequence = sequence, Count = 1 },
-                context.CancellationToken).ConfigureAwait(false);
+                new EchoResponse { Message = request.Message, Payload = request.Payload, Sequence = sequence, Count = 1 }).ConfigureAwait(false);
             sequence++;
         }
     }
 
     private Task DelayAsync(EchoRequest request, ServerCallContext context)
     {
-        if (request.DelayMs < 0)
+        if (request.DelayMs is < 0 or > MaxDelayMs)
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"delay_ms must not be negative (was {request.DelayMs}).");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"delay_ms must be between 0 and {MaxDelayMs} (was {request.DelayMs})."));
         }
 
         return request.DelayMs == 0
@@ -130,10 +130,10 @@ internal sealed class DiagnosticsService(TimeProvider timeProvider)
 
         if (request.RespondWithStatus is < 1 or > 16)
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"respond_with_status must be a gRPC status code 1-16 (was {request.RespondWithStatus}).");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"respond_with_status must be a gRPC status code 1-16 (was {request.RespondWithStatus})."));
         }
 
-        throw new RpcException((StatusCode)request.RespondWithStatus, request.StatusMessage);
+        throw new RpcException(new Status((StatusCode)request.RespondWithStatus, request.StatusMessage));
     }
 
     /// <summary>Copies the requested request-metadata entries into the response headers and trailers.</summary>

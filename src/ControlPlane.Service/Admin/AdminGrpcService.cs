@@ -1,51 +1,64 @@
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Server;
+using ControlPlane.Service.Grains;
+using Grpc.Core;
 using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.Admin;
 
-/// <summary>The <c>controlplane.v1.Admin</c> gRPC service: the same <see cref="AdminOperations"/> as the HTTP
-/// API; the actor comes from the <c>x-actor</c> request metadata.</summary>
-internal sealed class AdminGrpcService(AdminOperations operations)
+/// <summary>The <c>controlplane.v1.Admin</c> gRPC service on Grpc.AspNetCore: the same <see cref="AdminOperations"/> as
+/// the HTTP API; the actor comes from the <c>x-actor</c> request metadata.</summary>
+internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.AdminBase
 {
     public const string ServiceName = "controlplane.v1.Admin";
 
     public const string ActorMetadata = "x-actor";
 
-    public GrpcServiceDefinition CreateDefinition() =>
-        GrpcServiceDefinition.CreateBuilder(ServiceName, Wire.AdminReflection.Descriptor)
-            .AddUnary<Wire.GetFleetRequest, Wire.FleetView>("GetFleet", (_, _) => Run(async () => ToWire(await operations.GetFleetAsync())))
-            .AddUnary<Wire.GetEndpointRequest, Wire.EndpointView>("GetEndpoint", (r, _) => Run(async () => ToWire(await operations.GetEndpointAsync(r.Id))))
-            .AddUnary<Wire.GetClassRequest, Wire.ClassView>("GetClass", (r, _) => Run(async () => ToWire(await operations.GetClassAsync(r.Name))))
-            .AddUnary<Wire.SetBreakerRequest, Wire.EndpointView>("SetBreaker", (r, c) => Run(async () => ToWire(await operations.SetBreakerAsync(
-                r.Id, new BreakerCommand(r.State, r.Reason, r.HasTtlSeconds ? r.TtlSeconds : null), Actor(c)))))
-            .AddUnary<Wire.DrainRequest, Wire.EndpointView>("Drain", (r, c) => Run(async () => ToWire(await operations.DrainAsync(
-                r.Id, new DrainCommand(r.Reason, r.HasTtlSeconds ? r.TtlSeconds : null), Actor(c)))))
-            .AddUnary<Wire.DrainRequest, Wire.EndpointView>("Undrain", (r, c) => Run(async () => ToWire(await operations.UndrainAsync(
-                r.Id, new DrainCommand(r.Reason, r.HasTtlSeconds ? r.TtlSeconds : null), Actor(c)))))
-            .AddUnary<Wire.SetPolicyRequest, Wire.ClassView>("SetPolicy", (r, c) => Run(async () => ToWire(await operations.SetPolicyAsync(
-                r.Name, new PolicyCommand(r.HasMode ? r.Mode : null, r.Primary?.Ids,
-                r.Fallbacks?.Entries.Select(f => new FallbackView(f.EndpointId, f.HasEvalScore ? f.EvalScore : null)).ToList(), r.Prohibited?.Ids, r.Reason), Actor(c)))))
-            .AddUnary<Wire.ListAuditRequest, Wire.AuditList>("ListAudit", (r, _) => Run(async () =>
-            {
-                var list = new Wire.AuditList();
-                foreach (var e in await operations.GetAuditAsync(r.Limit == 0 ? null : r.Limit))
-                {
-                    list.Entries.Add(new Wire.AuditEntry
-                    {
-                        Sequence = e.Sequence,
-                        AtUnixMs = e.At.ToUnixTimeMilliseconds(),
-                        Actor = e.Actor,
-                        Action = e.Action,
-                        Target = e.Target,
-                        Reason = e.Reason,
-                        Detail = e.Detail,
-                    });
-                }
+    public override Task<Wire.FleetView> GetFleet(Wire.GetFleetRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.GetFleetAsync()));
 
-                return list;
-            }))
-            .Build();
+    public override Task<Wire.EndpointView> GetEndpoint(Wire.GetEndpointRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.GetEndpointAsync(request.Id)));
+
+    public override Task<Wire.ClassView> GetClass(Wire.GetClassRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.GetClassAsync(request.Name)));
+
+    public override Task<Wire.EndpointView> SetBreaker(Wire.SetBreakerRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.SetBreakerAsync(request.Id,
+            new BreakerCommand(request.State, request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+
+    public override Task<Wire.EndpointView> Drain(Wire.DrainRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.DrainAsync(request.Id,
+            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+
+    public override Task<Wire.EndpointView> Undrain(Wire.DrainRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.UndrainAsync(request.Id,
+            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+
+    public override Task<Wire.ClassView> SetPolicy(Wire.SetPolicyRequest request, ServerCallContext context) =>
+        Run(async () => ToWire(await operations.SetPolicyAsync(request.Name,
+            new PolicyCommand(request.HasMode ? request.Mode : null, request.Primary?.Ids,
+                request.Fallbacks?.Entries.Select(f => new FallbackView(f.EndpointId, f.HasEvalScore ? f.EvalScore : null)).ToList(),
+                request.Prohibited?.Ids, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null),
+            Actor(context))));
+
+    public override Task<Wire.AuditList> ListAudit(Wire.ListAuditRequest request, ServerCallContext context) => Run(async () =>
+    {
+        var list = new Wire.AuditList();
+        foreach (var e in await operations.GetAuditAsync(request.Limit == 0 ? null : request.Limit))
+        {
+            list.Entries.Add(new Wire.AuditEntry
+            {
+                Sequence = e.Sequence,
+                AtUnixMs = e.At.ToUnixTimeMilliseconds(),
+                Actor = e.Actor,
+                Action = e.Action,
+                Target = e.Target,
+                Reason = e.Reason,
+                Detail = e.Detail,
+            });
+        }
+
+        return list;
+    });
 
     private static string? Actor(ServerCallContext context) => context.RequestHeaders.Get(ActorMetadata)?.Value;
 
@@ -61,16 +74,18 @@ internal sealed class AdminGrpcService(AdminOperations operations)
             {
                 AdminErrorKind.NotFound => StatusCode.NotFound,
                 AdminErrorKind.Conflict => StatusCode.FailedPrecondition,
+                AdminErrorKind.VersionConflict => StatusCode.Aborted,
                 _ => StatusCode.InvalidArgument,
             };
             // The HTTP API names the header X-Actor; gRPC metadata keys are lower case.
             var detail = error.Field == "X-Actor" ? $"{ActorMetadata}: {error.Detail}" : error.Message;
-            throw new RpcException(code, detail);
+            throw new RpcException(new Status(code, detail));
         }
-        catch (ControlPlane.Grains.GrainException error)
+        catch (Exception error) when (GrainCallFailure.IsUnavailable(error))
         {
-            // The grain behind the request is unreachable right now (node starting or stopping, owner moving).
-            throw new RpcException(StatusCode.Unavailable, error.Message);
+            // The grain behind the request is unreachable right now (node starting or stopping, owner moving, storage
+            // down): nothing was acknowledged, the caller may retry.
+            throw new RpcException(new Status(StatusCode.Unavailable, error.Message));
         }
     }
 
@@ -137,6 +152,8 @@ internal sealed class AdminGrpcService(AdminOperations operations)
         }
 
         wire.Leases.AddRange(v.Leases.Select(ToWire));
+        wire.Version = v.Version;
+        wire.Host = v.Host;
         return wire;
     }
 
@@ -188,6 +205,8 @@ internal sealed class AdminGrpcService(AdminOperations operations)
         wire.Prohibited.AddRange(v.Prohibited);
         wire.Alerts.AddRange(v.Alerts.Select(a => new Wire.AlertView { Name = a.Name, Severity = a.Severity, Value = a.Value, Threshold = a.Threshold }));
         wire.BudgetLeases.AddRange(v.BudgetLeases.Select(ToWire));
+        wire.Version = v.Version;
+        wire.Host = v.Host;
         return wire;
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ControlPlane.Grains;
 using ControlPlane.Service.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +28,7 @@ internal static class AdminHttpApi
             {
                 return Problem(error);
             }
-            catch (GrainException error)
+            catch (Exception error) when (GrainCallFailure.IsUnavailable(error))
             {
                 // The grain behind the request is unreachable right now (node starting or stopping, owner moving):
                 // nothing was changed that the caller cannot retry.
@@ -73,9 +72,9 @@ internal static class AdminHttpApi
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/classes/{name}/policy", async (string name, HttpRequest request, AdminOperations ops) =>
             {
-                var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason"]);
+                var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason", "expectedVersion"]);
                 var command = new PolicyCommand(String(body, "mode"), Strings(body, "primary"), Fallbacks(body),
-                    Strings(body, "prohibited"), String(body, "reason") ?? "");
+                    Strings(body, "prohibited"), String(body, "reason") ?? "", Integer(body, "expectedVersion"));
                 return await ops.SetPolicyAsync(name, command, Actor(request));
             })
             .WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
@@ -92,6 +91,7 @@ internal static class AdminHttpApi
         {
             AdminErrorKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
             AdminErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
+            AdminErrorKind.VersionConflict => (StatusCodes.Status409Conflict, "Version conflict"),
             _ => (StatusCodes.Status400BadRequest, "Invalid request"),
         };
         return Results.Problem(

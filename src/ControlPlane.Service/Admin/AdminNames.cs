@@ -53,4 +53,9 @@ internal static class AdminNames
         };
         return known;
     }
+
+    /// <summary>A one-line description of a policy for the audit trail.</summary>
+    public static string DescribePolicy(WorkloadClassPolicy policy) =>
+        $"mode {Mode(policy.Mode)}, primary [{string.Join(", ", policy.Primary)}], " +
+        $"fallbacks [{string.Join(", ", policy.Fallbacks.Select(f => f.EndpointId))}], prohibited [{string.Join(", ", policy.Prohibited)}]";
 }

@@ -1,6 +1,5 @@
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
-using ControlPlane.Grains;
 using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 
@@ -62,18 +61,13 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", "does not apply to state 'auto'");
         }
 
-        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
-        var before = await grain.GetDetailsAsync();
-        var details = kind is { } k
-            ? await grain.SetOverrideAsync(k, who, reason, ttl)
-            : await grain.ClearOverrideAsync(who, reason);
         var action = kind switch
         {
             OverrideKind.ForceOpen => "breaker.force_open",
             OverrideKind.ForceClosed => "breaker.force_closed",
             _ => "breaker.auto",
         };
-        await AuditAsync(who, action, id, reason, Describe(before, ttl));
+        var details = await grains.GetGrain<IProviderEndpointGrain>(id).ChangeOverrideAsync(new OverrideChange(kind, who, reason, ttl, action));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
@@ -83,10 +77,8 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         RequireEndpoint(id);
         var reason = RequireReason(command.Reason);
         var ttl = Ttl(command.TtlSeconds);
-        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
-        var before = await grain.GetDetailsAsync();
-        var details = await grain.SetOverrideAsync(OverrideKind.Drain, who, reason, ttl);
-        await AuditAsync(who, "endpoint.drain", id, reason, Describe(before, ttl));
+        var details = await grains.GetGrain<IProviderEndpointGrain>(id)
+            .ChangeOverrideAsync(new OverrideChange(OverrideKind.Drain, who, reason, ttl, "endpoint.drain"));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
@@ -100,15 +92,9 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", "does not apply to undrain");
         }
 
-        var grain = grains.GetGrain<IProviderEndpointGrain>(id);
-        var before = await grain.GetDetailsAsync();
-        if (before.View.Override is not { Kind: OverrideKind.Drain } drain || !drain.IsActive(time.GetUtcNow()))
-        {
-            throw new AdminException(AdminErrorKind.Conflict, "id", $"endpoint '{id}' is not drained");
-        }
-
-        var details = await grain.ClearOverrideAsync(who, reason);
-        await AuditAsync(who, "endpoint.undrain", id, reason, Describe(before, null));
+        // The grain checks that the endpoint is drained in the same turn that clears it.
+        var details = await grains.GetGrain<IProviderEndpointGrain>(id)
+            .ChangeOverrideAsync(new OverrideChange(null, who, reason, null, "endpoint.undrain", RequireCurrent: OverrideKind.Drain));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
@@ -124,7 +110,14 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
 
         var reason = RequireReason(command.Reason);
         var grain = grains.GetGrain<IWorkloadClassGrain>(name);
-        var current = (await grain.GetDetailsAsync()).Policy;
+        var read = await grain.GetDetailsAsync();
+        var current = read.Policy;
+        if (command.ExpectedVersion is { } expected && expected != read.Version)
+        {
+            throw new AdminException(AdminErrorKind.VersionConflict, "expectedVersion",
+                $"class '{name}' is at version {read.Version}, not {expected}; read it again and retry");
+        }
+
         var mode = current.Mode;
         if (command.Mode is { } modeName && !AdminNames.TryParseMode(modeName, out mode))
         {
@@ -144,8 +137,8 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.Invalid, errors[0].Field, errors[0].Message);
         }
 
-        var details = await grain.SetPolicyAsync(policy, who, reason);
-        await AuditAsync(who, "class.policy", name, reason, $"was {DescribePolicy(current)}; now {DescribePolicy(policy)}");
+        // The grain applies it only if nothing changed since this read (else 409/ABORTED), and audits it in the same turn.
+        var details = await grain.SetPolicyAsync(new PolicyChange(policy, who, reason, read.Version));
         return ClassView.From(details);
     }
 
@@ -244,18 +237,4 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
 
         return approvals;
     }
-
-    private static string DescribePolicy(WorkloadClassPolicy policy) =>
-        $"mode {AdminNames.Mode(policy.Mode)}, primary [{string.Join(", ", policy.Primary)}], " +
-        $"fallbacks [{string.Join(", ", policy.Fallbacks.Select(f => f.EndpointId))}], prohibited [{string.Join(", ", policy.Prohibited)}]";
-
-    private static string Describe(EndpointDetails before, TimeSpan? ttl)
-    {
-        var previous = before.View.Override is { } o ? AdminNames.Override(o.Kind) : "none";
-        var expiry = ttl is { } t ? $"; ttl {t.TotalSeconds:0}s" : "";
-        return $"previous override {previous}; breaker {AdminNames.Breaker(before.View.State)}{expiry}";
-    }
-
-    private Task<AuditEntry> AuditAsync(string actor, string action, string target, string reason, string detail) =>
-        grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), actor, action, target, reason, detail));
 }

@@ -16,7 +16,9 @@ internal sealed record EndpointView(
     HealthFigures Health,
     QuotaLevels Quota,
     IReadOnlyList<LeaseHolder> Leases,
-    IReadOnlyList<BreakerEventView> RecentEvents)
+    IReadOnlyList<BreakerEventView> RecentEvents,
+    long Version,
+    string Host)
 {
     public static EndpointView From(EndpointDetails d, DateTimeOffset now)
     {
@@ -37,7 +39,9 @@ internal sealed record EndpointView(
             d.Health,
             d.Quota,
             d.Leases,
-            [.. d.RecentEvents.Select(BreakerEventView.Of)]);
+            [.. d.RecentEvents.Select(BreakerEventView.Of)],
+            d.Version,
+            d.Host);
     }
 }
 
@@ -70,7 +74,9 @@ internal sealed record ClassView(
     IReadOnlyList<AlertView> Alerts,
     string? PolicyChangedBy,
     QuotaLevels Budget,
-    IReadOnlyList<LeaseHolder> BudgetLeases)
+    IReadOnlyList<LeaseHolder> BudgetLeases,
+    long Version,
+    string Host)
 {
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
@@ -86,7 +92,9 @@ internal sealed record ClassView(
         [.. d.Alerts.Select(a => new AlertView(a.Name, a.Severity.ToString().ToLowerInvariant(), a.Value, a.Threshold, a.Window, a.At))],
         d.PolicyChangedBy,
         d.Budget,
-        d.BudgetLeases);
+        d.BudgetLeases,
+        d.Version,
+        d.Host);
 }
 
 /// <summary>An approved fallback.</summary>
@@ -118,5 +126,6 @@ internal sealed record DrainCommand(string Reason, long? TtlSeconds);
 /// already approved.</param>
 /// <param name="Prohibited">Endpoints this class must never use.</param>
 /// <param name="Reason">Why (required, audited).</param>
+/// <param name="ExpectedVersion">Apply only if the class is still at this version (else 409); null: the version read just before.</param>
 internal sealed record PolicyCommand(string? Mode, IReadOnlyList<string>? Primary, IReadOnlyList<FallbackView>? Fallbacks,
-    IReadOnlyList<string>? Prohibited, string Reason);
+    IReadOnlyList<string>? Prohibited, string Reason, long? ExpectedVersion = null);

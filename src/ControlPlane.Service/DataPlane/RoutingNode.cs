@@ -7,7 +7,6 @@ using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Routing;
-using ControlPlane.Grains;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Grains;
 using Microsoft.Extensions.Logging;
@@ -47,6 +46,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly long[] _classVersions;
     private readonly PendingDecisions _decisions = new(MaxPendingDecisions);
     private readonly ConcurrentQueue<OutcomeRecord> _outcomes = new();
+    // Batches whose delivery failed: re-sent as they were (same id), so a grain that did count one counts it once.
+    private readonly ConcurrentQueue<(bool ToEndpoint, string Key, OutcomeBatch Batch)> _undelivered = new();
+    private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), string> _grantAttempts = new();
+    private long _batchCounter;
+    private long _grantCounter;
     private readonly RoutingMetrics _metrics;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
@@ -142,7 +146,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>Subscribes to every endpoint and class grain, takes initial leases, starts the background loop.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _self = _grains.CreateObserverReference<IRoutingObserver>(this);
+        _self = _grains.CreateObjectReference<IRoutingObserver>(this);
         await SubscribeAllAsync();
         await RenewLeasesAsync(force: true);
         // The timer starts now, not when the loop task first runs, so its period counts from start-up.
@@ -192,7 +196,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         if (_self is not null)
         {
-            await _grains.DeleteObserverReferenceAsync(_self);
+            _grains.DeleteObjectReference<IRoutingObserver>(_self);
         }
     }
 
@@ -495,33 +499,38 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>Sends queued outcomes to their endpoint and class grains, one batch per grain.</summary>
     internal async Task FlushOutcomesAsync()
     {
-        if (_outcomes.IsEmpty)
-        {
-            return;
-        }
-
-        var batch = new List<OutcomeRecord>(QueuedOutcomes);
-        while (_outcomes.TryDequeue(out var outcome))
-        {
-            batch.Add(outcome);
-        }
-
-        Interlocked.Add(ref _queuedOutcomes, -batch.Count);
-
         var calls = new List<Task>();
-        foreach (var group in batch.GroupBy(o => o.EndpointId, StringComparer.Ordinal))
+        for (var retries = _undelivered.Count; retries > 0 && _undelivered.TryDequeue(out var retry); retries--)
         {
-            var outcomes = group.ToList();
-            calls.Add(Deliver(_grains.GetGrain<IProviderEndpointGrain>(group.Key).RecordOutcomesAsync(outcomes), outcomes));
+            Interlocked.Add(ref _queuedOutcomes, -retry.Batch.Outcomes.Count);
+            calls.Add(Deliver(retry.ToEndpoint, retry.Key, retry.Batch));
         }
 
-        foreach (var group in batch.GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
+        if (!_outcomes.IsEmpty)
         {
-            calls.Add(Deliver(_grains.GetGrain<IWorkloadClassGrain>(group.Key).RecordOutcomesAsync(group.ToList()), null));
+            var batch = new List<OutcomeRecord>(QueuedOutcomes);
+            while (_outcomes.TryDequeue(out var outcome))
+            {
+                batch.Add(outcome);
+            }
+
+            Interlocked.Add(ref _queuedOutcomes, -batch.Count);
+            foreach (var group in batch.GroupBy(o => o.EndpointId, StringComparer.Ordinal))
+            {
+                calls.Add(Deliver(true, group.Key, NewBatch(group.ToList())));
+            }
+
+            foreach (var group in batch.GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
+            {
+                calls.Add(Deliver(false, group.Key, NewBatch(group.ToList())));
+            }
         }
 
         await Task.WhenAll(calls);
     }
+
+    private OutcomeBatch NewBatch(List<OutcomeRecord> outcomes) =>
+        new(_options.NodeId, _decisionPrefix + "b" + Interlocked.Increment(ref _batchCounter).ToString("x", CultureInfo.InvariantCulture), outcomes);
 
     /// <summary>Renews every limited endpoint's lease and every budgeted class's lease that is low, near expiry or
     /// missing. A request is admitted only when both its endpoint and its class can pay for it.</summary>
@@ -594,17 +603,23 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         var snapshot = Snapshot;
         var key = OwnerKey(snapshot, owner, index);
         QuotaLease? lease;
+        // An attempt whose answer was lost is retried with the same request id: the grain answers the lease it
+        // granted (and persisted) instead of granting a second one that nobody would spend or return.
+        var requestId = _grantAttempts.GetOrAdd((owner, index),
+            _ => _decisionPrefix + "g" + Interlocked.Increment(ref _grantCounter).ToString("x", CultureInfo.InvariantCulture));
         try
         {
             if (owner == LeaseOwner.Endpoint)
             {
                 var endpoint = snapshot.EndpointAt(index);
-                lease = await _grains.GetGrain<IProviderEndpointGrain>(key).GrantLeaseAsync(_options.NodeId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute));
+                lease = await _grains.GetGrain<IProviderEndpointGrain>(key).GrantLeaseAsync(
+                    new LeaseRequest(_options.NodeId, requestId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute)));
             }
             else
             {
                 var budget = snapshot.ClassAt(index).Budget ?? new QuotaLimits();
-                lease = await _grains.GetGrain<IWorkloadClassGrain>(key).GrantLeaseAsync(_options.NodeId, Slice(budget.TokensPerPeriod), Slice(budget.RequestsPerPeriod));
+                lease = await _grains.GetGrain<IWorkloadClassGrain>(key).GrantLeaseAsync(
+                    new LeaseRequest(_options.NodeId, requestId, Slice(budget.TokensPerPeriod), Slice(budget.RequestsPerPeriod)));
             }
         }
         catch (Exception error) when (IsCallFailure(error))
@@ -612,6 +627,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             LogLeaseFailed(_logger, key, error);
             return;
         }
+
+        _grantAttempts.TryRemove((owner, index), out _);
 
         if (lease is null)
         {
@@ -669,8 +686,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         try
         {
             await (owner == LeaseOwner.Endpoint
-                ? _grains.GetGrain<IProviderEndpointGrain>(key).SettleLeaseAsync(settlement)
-                : _grains.GetGrain<IWorkloadClassGrain>(key).SettleLeaseAsync(settlement));
+                ? _grains.GetGrain<IProviderEndpointGrain>(key).SettleLeaseAsync(_options.NodeId, settlement)
+                : _grains.GetGrain<IWorkloadClassGrain>(key).SettleLeaseAsync(_options.NodeId, settlement));
         }
         catch (Exception error) when (IsCallFailure(error))
         {
@@ -679,27 +696,27 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
     }
 
-    private async Task Deliver(Task call, List<OutcomeRecord>? requeue)
+    private async Task Deliver(bool toEndpoint, string key, OutcomeBatch batch)
     {
         try
         {
-            await call;
-            if (requeue is not null)
+            await (toEndpoint
+                ? _grains.GetGrain<IProviderEndpointGrain>(key).RecordOutcomesAsync(batch)
+                : _grains.GetGrain<IWorkloadClassGrain>(key).RecordOutcomesAsync(batch));
+            if (toEndpoint)
             {
-                _metrics.OutcomesDelivered(requeue.Count);
+                _metrics.OutcomesDelivered(batch.Outcomes.Count);
             }
         }
         catch (Exception error) when (IsCallFailure(error))
         {
             LogFlushFailed(_logger, error);
-            if (requeue is not null)
+            // Kept within the node's bound: beyond it the oldest undelivered batch is dropped (counted as dropped).
+            _undelivered.Enqueue((toEndpoint, key, batch));
+            if (Interlocked.Add(ref _queuedOutcomes, batch.Outcomes.Count) > _options.MaxQueuedOutcomes && _undelivered.TryDequeue(out var oldest))
             {
-                foreach (var outcome in requeue)
-                {
-                    _outcomes.Enqueue(outcome);
-                }
-
-                Interlocked.Add(ref _queuedOutcomes, requeue.Count);
+                Interlocked.Add(ref _queuedOutcomes, -oldest.Batch.Outcomes.Count);
+                _metrics.OutcomesDropped(oldest.Batch.Outcomes.Count);
             }
         }
     }

@@ -1,27 +1,18 @@
 using System.Globalization;
 using ControlPlane.Contracts.V1;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Server;
+using Grpc.Core;
 
 namespace ControlPlane.Service.DataPlane;
 
 /// <summary>The <c>controlplane.v1.Routing</c> data-plane service over the node-local <see cref="RoutingNode"/>.</summary>
-internal sealed class RoutingService(RoutingNode node, TimeProvider time)
+internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Routing.RoutingBase
 {
     public const string ServiceName = "controlplane.v1.Routing";
 
     /// <summary>Errors listed in one streamed ack, so a bad client cannot grow the ack without bound.</summary>
     internal const int MaxAckErrors = 100;
 
-    public GrpcServiceDefinition CreateDefinition() =>
-        GrpcServiceDefinition.CreateBuilder(ServiceName, RoutingReflection.Descriptor)
-            .AddUnary<RouteRequest, RouteDecision>("Route", RouteAsync)
-            .AddUnary<Outcome, OutcomeAck>("ReportOutcome", ReportOutcomeAsync)
-            .AddClientStreaming<Outcome, OutcomeAck>("ReportOutcomes", ReportOutcomesAsync)
-            .AddServerStreaming<WatchRoutingTableRequest, RoutingTable>("WatchRoutingTable", WatchRoutingTableAsync)
-            .Build();
-
-    public Task<RouteDecision> RouteAsync(RouteRequest request, ServerCallContext context)
+    public override Task<RouteDecision> Route(RouteRequest request, ServerCallContext context)
     {
         if (!node.IsReady)
         {
@@ -39,7 +30,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         }
     }
 
-    public Task<OutcomeAck> ReportOutcomeAsync(Outcome outcome, ServerCallContext context)
+    public override Task<OutcomeAck> ReportOutcome(Outcome outcome, ServerCallContext context)
     {
         // Once stopping, the final flush has run: an outcome accepted now would be acknowledged and lost.
         if (!node.IsReady)
@@ -59,7 +50,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         return Task.FromResult(new OutcomeAck { Accepted = 1 });
     }
 
-    public async Task<OutcomeAck> ReportOutcomesAsync(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
+    public override async Task<OutcomeAck> ReportOutcomes(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
     {
         if (!node.IsReady)
         {
@@ -92,7 +83,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         return ack;
     }
 
-    public async Task WatchRoutingTableAsync(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
+    public override async Task WatchRoutingTable(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
     {
         if (!node.IsReady)
         {
@@ -104,7 +95,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         {
             if (!snapshot.TryGetClassIndex(request.WorkloadClasses[i], out _))
             {
-                throw new RpcException(StatusCode.NotFound, $"workload_classes[{i}]: unknown workload class '{request.WorkloadClasses[i]}'");
+                throw new RpcException(new Status(StatusCode.NotFound, $"workload_classes[{i}]: unknown workload class '{request.WorkloadClasses[i]}'"));
             }
         }
 
@@ -113,7 +104,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
         while (!token.IsCancellationRequested)
         {
             var version = node.TableVersion;
-            await responses.WriteAsync(node.BuildTable(classes), token).ConfigureAwait(false);
+            await responses.WriteAsync(node.BuildTable(classes)).ConfigureAwait(false);
             try
             {
                 await node.WaitForTableChangeAsync(version, token).ConfigureAwait(false);
@@ -127,8 +118,8 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time)
 
     // Starting (not yet synchronized with the grains) or stopping: retry on another node or a moment later.
     private static RpcException NotReady() =>
-        new(StatusCode.Unavailable, "This node's routing table is not synchronized (starting or stopping); retry another node or shortly.");
+        new(new Status(StatusCode.Unavailable, "This node's routing table is not synchronized (starting or stopping); retry another node or shortly."));
 
     private static RpcException ToRpc(RoutingRequestException error) =>
-        new(error.Kind == RequestErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, error.Message);
+        new(new Status(error.Kind == RequestErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, error.Message));
 }

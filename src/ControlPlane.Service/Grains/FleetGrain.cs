@@ -1,18 +1,20 @@
-using ControlPlane.Grains;
-
 namespace ControlPlane.Service.Grains;
 
 /// <summary>Persisted catalog summary.</summary>
-internal sealed class FleetGrainState
+[GenerateSerializer, Alias("cp.FleetGrainState")]
+public sealed class FleetGrainState
 {
     /// <summary>The catalog as last loaded; null before the first activation.</summary>
+    [Id(0)]
     public FleetSummary? Summary { get; set; }
 }
 
 /// <summary>The fleet catalog grain: records which fleet configuration (name, version, endpoints, classes) the
 /// cluster runs, and surfaces deprecations that are due or near (the loader is pure; this grain has a clock).</summary>
 [GrainType("fleet")]
-internal sealed class FleetGrain(FleetCatalog catalog) : Grain<FleetGrainState>, IFleetGrain
+internal sealed class FleetGrain(
+    [PersistentState("fleet", GrainStorage.Name)] IPersistentState<FleetGrainState> state, FleetCatalog catalog, TimeProvider time)
+    : Grain, IFleetGrain
 {
     /// <summary>The one fleet grain's key.</summary>
     public const string Key = "fleet";
@@ -24,18 +26,18 @@ internal sealed class FleetGrain(FleetCatalog catalog) : Grain<FleetGrainState>,
         var fleet = catalog.Fleet;
         var endpoints = fleet.Endpoints.Select(e => e.Id).ToList();
         var classes = fleet.Classes.Select(c => c.Name).ToList();
-        var stored = State.Summary;
+        var stored = state.State.Summary;
         if (stored is null || stored.Version != fleet.Version || stored.Source != fleet.SourceName
             || !stored.EndpointIds.SequenceEqual(endpoints) || !stored.ClassNames.SequenceEqual(classes))
         {
-            State.Summary = new FleetSummary(fleet.Name, fleet.Version, fleet.SourceName, endpoints, classes, TimeProvider.GetUtcNow(), []);
-            await WriteStateAsync(cancellationToken);
+            state.State.Summary = new FleetSummary(fleet.Name, fleet.Version, fleet.SourceName, endpoints, classes, time.GetUtcNow(), []);
+            await state.WriteStateAsync(cancellationToken);
         }
     }
 
     public Task<FleetSummary> GetSummaryAsync()
     {
-        var now = TimeProvider.GetUtcNow();
+        var now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         var notice = DateOnly.FromDateTime((now + DeprecationNotice).UtcDateTime);
         var deprecations = catalog.Fleet.Endpoints
@@ -44,7 +46,7 @@ internal sealed class FleetGrain(FleetCatalog catalog) : Grain<FleetGrainState>,
                 ? $"{e.Id}: deprecated since {e.Deprecation.Date:yyyy-MM-dd}{MigrateHint(e.Deprecation.MigrateTo)}"
                 : $"{e.Id}: deprecated in {e.Deprecation.Date.DayNumber - today.DayNumber} days ({e.Deprecation.Date:yyyy-MM-dd}){MigrateHint(e.Deprecation.MigrateTo)}")
             .ToList();
-        return Task.FromResult(State.Summary! with { Deprecations = deprecations });
+        return Task.FromResult(state.State.Summary! with { Deprecations = deprecations });
     }
 
     private static string MigrateHint(string? target) => target is null ? "" : $"; migrate to {target}";

@@ -5,91 +5,138 @@ using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Routing;
 using ControlPlane.Domain.Slo;
-using ControlPlane.Grains;
 
 namespace ControlPlane.Service.Grains;
 
-// Grain and observer interfaces are public because the runtime's DispatchProxy implements them at run time.
+// Grain interfaces carry [Alias]es: the names on the wire and in storage stay stable when a type is renamed or moved.
+// Messages that are Domain types (policies, views, leases) travel through the JSON codec registered for ControlPlane
+// types (GrainSerialization); the Service's own messages are plain records and travel the same way.
 
 /// <summary>One provider endpoint, keyed by endpoint id: live health windows and breaker, admin overrides,
 /// the quota lease ledger carved from its TPM/RPM limits.</summary>
+[Alias("cp.IProviderEndpointGrain")]
 public interface IProviderEndpointGrain : IGrainWithStringKey
 {
-    /// <summary>Folds a batch of attempt outcomes into the health windows and breakers.</summary>
-    Task RecordOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes);
+    /// <summary>Folds a batch of attempt outcomes into the health windows and breakers. A batch id seen before from
+    /// the same node is acknowledged without counting it again (a retry after an ambiguous failure).</summary>
+    [Alias("outcomes")]
+    Task RecordOutcomesAsync(OutcomeBatch batch);
 
-    /// <summary>Sets an admin override (force open/closed, drain); persisted and pushed to every node.</summary>
-    Task<EndpointDetails> SetOverrideAsync(OverrideKind kind, string actor, string reason, TimeSpan? ttl);
-
-    /// <summary>Clears the admin override (back to the automatic breaker); false when there was none.</summary>
-    Task<EndpointDetails> ClearOverrideAsync(string actor, string reason);
+    /// <summary>Sets or clears an admin override (force open/closed, drain); persisted, audited in the same turn,
+    /// then pushed to every node (in parallel, acknowledged) before it returns.</summary>
+    [Alias("override")]
+    Task<EndpointDetails> ChangeOverrideAsync(OverrideChange change);
 
     /// <summary>Everything the admin API shows about the endpoint.</summary>
-    [ReadOnly]
+    [Alias("details"), ReadOnly]
     Task<EndpointDetails> GetDetailsAsync();
 
     /// <summary>Subscribes (or renews) an observer and returns the current routing status.</summary>
+    [Alias("subscribe")]
     Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer);
 
-    /// <summary>Grants <paramref name="nodeId"/> a slice of the endpoint's quota; null when the bucket is empty
-    /// or the endpoint is not limited.</summary>
-    Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests);
+    /// <summary>Grants a slice of the endpoint's quota; null when the bucket is empty or the endpoint is not limited.
+    /// Persisted before it is answered; the same request id from the same node gets the same lease.</summary>
+    [Alias("grant"), ResponseTimeout("00:00:05")]
+    Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request);
 
-    /// <summary>Returns a lease's unused units and its carried reconciliation.</summary>
-    Task SettleLeaseAsync(LeaseSettlement settlement);
+    /// <summary>Returns a lease's unused units and its carried reconciliation. Only the node holding the lease may
+    /// settle it; a settlement repeated after success changes nothing.</summary>
+    [Alias("settle")]
+    Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement);
+
+    /// <summary>Which silo hosts this activation (for the admin view of placement).</summary>
+    [Alias("host"), ReadOnly]
+    Task<string> GetHostAsync();
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>
+[Alias("cp.IWorkloadClassGrain")]
 public interface IWorkloadClassGrain : IGrainWithStringKey
 {
-    /// <summary>Records final request outcomes into the SLO rings.</summary>
-    Task RecordOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes);
+    /// <summary>Records final request outcomes into the SLO rings (idempotent by batch id per node).</summary>
+    [Alias("outcomes")]
+    Task RecordOutcomesAsync(OutcomeBatch batch);
 
-    /// <summary>Replaces the class policy (validated against the catalog); persisted, audited by the caller, pushed.</summary>
-    Task<ClassDetails> SetPolicyAsync(WorkloadClassPolicy policy, string actor, string reason);
+    /// <summary>Replaces the class policy if the class is still at the expected version (otherwise a conflict);
+    /// persisted, audited in the same turn, pushed to every node.</summary>
+    [Alias("policy")]
+    Task<ClassDetails> SetPolicyAsync(PolicyChange change);
 
     /// <summary>Policy, budgets and alerts.</summary>
-    [ReadOnly]
+    [Alias("details"), ReadOnly]
     Task<ClassDetails> GetDetailsAsync();
 
     /// <summary>Subscribes (or renews) an observer and returns the current policy.</summary>
+    [Alias("subscribe")]
     Task<ClassStatus> SubscribeAsync(IRoutingObserver observer);
 
-    /// <summary>Grants <paramref name="nodeId"/> a slice of the class's budget; null when the budget is spent or
-    /// the class has none.</summary>
-    Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests);
+    /// <summary>Grants a slice of the class's budget; null when the budget is spent or the class has none.</summary>
+    [Alias("grant"), ResponseTimeout("00:00:05")]
+    Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request);
 
-    /// <summary>Returns a budget lease's unused units and its carried reconciliation.</summary>
-    Task SettleLeaseAsync(LeaseSettlement settlement);
+    /// <summary>Returns a budget lease's unused units and its carried reconciliation (holder only, once).</summary>
+    [Alias("settle")]
+    Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement);
+
+    /// <summary>Which silo hosts this activation.</summary>
+    [Alias("host"), ReadOnly]
+    Task<string> GetHostAsync();
 }
 
 /// <summary>The fleet catalog (key <see cref="FleetGrain.Key"/>): which endpoints and classes exist, from which
 /// configuration version, and when it was loaded.</summary>
+[Alias("cp.IFleetGrain")]
 public interface IFleetGrain : IGrainWithStringKey
 {
     /// <summary>The catalog as persisted.</summary>
-    [ReadOnly]
+    [Alias("summary"), ReadOnly]
     Task<FleetSummary> GetSummaryAsync();
 }
 
-/// <summary>The audit trail (key <see cref="Audit.AuditTrailGrain.Key"/>): every admin change, persisted.</summary>
+/// <summary>The audit trail (key <see cref="Audit.AuditTrailGrain.Key"/>): every admin change, persisted before the
+/// append returns. The newest entries live in the trail's own state; full segments are sealed into
+/// <see cref="IAuditSegmentGrain"/>s, so an append never rewrites the whole history.</summary>
+[Alias("cp.IAuditTrailGrain")]
 public interface IAuditTrailGrain : IGrainWithStringKey
 {
     /// <summary>Appends an entry and returns it with its sequence number.</summary>
+    [Alias("append")]
     Task<AuditEntry> AppendAsync(AuditEntry entry);
 
     /// <summary>The newest <paramref name="limit"/> entries, newest first.</summary>
-    [ReadOnly]
+    [Alias("list")]
     Task<IReadOnlyList<AuditEntry>> ListAsync(int limit);
 }
 
+/// <summary>A sealed segment of the audit trail (key <c>audit/{n}</c>): written once, read on listing, cleared when
+/// it falls out of retention.</summary>
+[Alias("cp.IAuditSegmentGrain")]
+public interface IAuditSegmentGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the segment's entries (once; a repeat with the same entries is a no-op).</summary>
+    [Alias("seal")]
+    Task SealAsync(IReadOnlyList<AuditEntry> entries);
+
+    /// <summary>The segment's entries, oldest first.</summary>
+    [Alias("entries"), ReadOnly]
+    Task<IReadOnlyList<AuditEntry>> GetEntriesAsync();
+
+    /// <summary>Removes the segment from storage.</summary>
+    [Alias("clear")]
+    Task ClearAsync();
+}
+
 /// <summary>A node's view of the grains: every routing-relevant change is pushed here.</summary>
+[Alias("cp.IRoutingObserver")]
 public interface IRoutingObserver : IGrainObserver
 {
     /// <summary>An endpoint's breaker, override or load changed.</summary>
+    [Alias("ep")]
     Task OnEndpointChangedAsync(EndpointStatus status);
 
     /// <summary>A workload class's policy changed.</summary>
+    [Alias("cls")]
     Task OnClassChangedAsync(ClassStatus status);
 }
 
@@ -100,17 +147,48 @@ public interface IRoutingObserver : IGrainObserver
 /// <param name="Fallback">True when the endpoint is not one of the class's primaries.</param>
 public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback);
 
+/// <summary>Outcomes for one grain from one node's flush.</summary>
+/// <param name="NodeId">The sending node.</param>
+/// <param name="BatchId">Unique per node start and flush; a retried batch keeps its id, so the grain counts it once.</param>
+/// <param name="Outcomes">The outcomes.</param>
+public sealed record OutcomeBatch(string NodeId, string BatchId, IReadOnlyList<OutcomeRecord> Outcomes);
+
+/// <summary>A lease request.</summary>
+/// <param name="NodeId">The node that will hold the lease.</param>
+/// <param name="RequestId">Unique per attempt; a retry of the same attempt reuses it and gets the same lease.</param>
+/// <param name="Tokens">Tokens asked for.</param>
+/// <param name="Requests">Requests asked for.</param>
+public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, long Requests);
+
+/// <summary>An admin override change on an endpoint.</summary>
+/// <param name="Kind">The override to set; null clears the current one (back to the automatic breaker).</param>
+/// <param name="Actor">Who.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Ttl">How long it lasts; null for until cleared.</param>
+/// <param name="AuditAction">The audit trail's action name, e.g. <c>breaker.force_open</c>.</param>
+/// <param name="RequireCurrent">When set, the change applies only while this override is active (undrain).</param>
+public sealed record OverrideChange(OverrideKind? Kind, string Actor, string Reason, TimeSpan? Ttl, string AuditAction,
+    OverrideKind? RequireCurrent = null);
+
+/// <summary>A policy change on a workload class.</summary>
+/// <param name="Policy">The new policy (already validated against the catalog by the caller; validated again).</param>
+/// <param name="Actor">Who.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="ExpectedVersion">The class version the change was computed from; a different current version is a
+/// conflict (no lost updates).</param>
+public sealed record PolicyChange(WorkloadClassPolicy Policy, string Actor, string Reason, long ExpectedVersion);
+
 /// <summary>What nodes need about an endpoint to route: its published breaker view and load figures.</summary>
 /// <param name="EndpointId">The endpoint.</param>
 /// <param name="View">Breaker state, reason, override.</param>
 /// <param name="Load">Latency and error figures for balancing and timeouts.</param>
-/// <param name="Version">Increases with every change the grain publishes.</param>
+/// <param name="Version">Increases with every change the grain publishes, across restarts and storage resets.</param>
 public sealed record EndpointStatus(string EndpointId, EndpointHealthView View, EndpointLoad Load, long Version);
 
 /// <summary>What nodes need about a workload class to route: its policy.</summary>
 /// <param name="Name">The class.</param>
 /// <param name="Policy">The effective policy.</param>
-/// <param name="Version">Increases with every policy change.</param>
+/// <param name="Version">Increases with every policy change, across restarts and storage resets.</param>
 public sealed record ClassStatus(string Name, WorkloadClassPolicy Policy, long Version);
 
 /// <summary>Health figures over the endpoint's window.</summary>
@@ -135,7 +213,8 @@ public sealed record EndpointDetails(
     QuotaLevels Quota,
     IReadOnlyList<LeaseHolder> Leases,
     IReadOnlyList<BreakerEvent> RecentEvents,
-    long Version);
+    long Version,
+    string Host);
 
 /// <summary>The admin view of a workload class.</summary>
 public sealed record ClassDetails(
@@ -147,7 +226,8 @@ public sealed record ClassDetails(
     string? PolicyChangedBy,
     long Version,
     QuotaLevels Budget,
-    IReadOnlyList<LeaseHolder> BudgetLeases);
+    IReadOnlyList<LeaseHolder> BudgetLeases,
+    string Host);
 
 /// <summary>The persisted catalog summary.</summary>
 public sealed record FleetSummary(string? Name, string? Version, string Source, IReadOnlyList<string> EndpointIds,

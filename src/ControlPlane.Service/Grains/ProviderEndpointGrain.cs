@@ -3,61 +3,76 @@ using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Routing;
-using ControlPlane.Grains;
-using ControlPlane.Grains.Observers;
+using ControlPlane.Service.Admin;
+using ControlPlane.Service.Audit;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Grains;
 
-/// <summary>Persisted state of an endpoint grain: what must survive a restart or a move.</summary>
-internal sealed class EndpointGrainState
+/// <summary>Persisted state of an endpoint grain: what must survive a restart or a move. One record, so one write is
+/// one etag-checked compare-and-swap.</summary>
+[GenerateSerializer, Alias("cp.EndpointGrainState")]
+public sealed class EndpointGrainState
 {
     /// <summary>The active admin override (with actor, reason, expiry).</summary>
+    [Id(0)]
     public AdminOverride? Override { get; set; }
 
     /// <summary>The endpoint-wide breaker as last published (trips, cooldown, state) for the record.</summary>
+    [Id(1)]
     public BreakerSnapshot? Breaker { get; set; }
 
     /// <summary>The newest breaker events.</summary>
+    [Id(2)]
     public List<BreakerEvent> RecentEvents { get; set; } = [];
 
-    /// <summary>Publication counter; survives restarts so nodes never see a version go back.</summary>
+    /// <summary>Publication version; never goes back (see <see cref="PublicationVersion"/>).</summary>
+    [Id(3)]
     public long Version { get; set; }
 
-    /// <summary>The quota lease ledger (bucket levels, live leases, next lease id) as of its last change, so a new
-    /// activation holds the same leases and level instead of starting with a full bucket.</summary>
-    public QuotaLedgerSnapshot? Ledger { get; set; }
+    /// <summary>The quota lease ledger and its retry bookkeeping, so a new activation holds the same leases and level
+    /// instead of starting with a full bucket.</summary>
+    [Id(4)]
+    public QuotaDeskState? Quota { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
-/// (persisted, then pushed to every subscribed node); quota leases are carved from its TPM/RPM buckets.</summary>
+/// (persisted, audited, then pushed to every subscribed node); quota leases are carved from its TPM/RPM buckets.
+/// A failed or conflicting write deactivates the activation, so the next call reloads what storage holds instead of
+/// carrying on with an unwritten change.</summary>
 [GrainType("endpoint")]
-internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<ControlPlaneOptions> options)
-    : Grain<EndpointGrainState>, IProviderEndpointGrain
+internal sealed class ProviderEndpointGrain(
+    [PersistentState("endpoint", GrainStorage.Name)] IPersistentState<EndpointGrainState> state,
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger)
+    : Grain, IProviderEndpointGrain
 {
     private readonly ControlPlaneOptions _options = options.Value;
+    private readonly RecentBatches _batches = new();
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
-    private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
+    private RoutingSubscribers _subscribers = null!;
     private EndpointLoad _load;
-    private IDisposable? _expiryTimer;
+    private IGrainTimer? _expiryTimer;
+
+    private EndpointGrainState State => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var id = GetPrimaryKeyString();
+        var id = this.GetPrimaryKeyString();
         if (!catalog.Endpoints.TryGetValue(id, out var entry))
         {
             throw new InvalidOperationException($"Endpoint '{id}' is not in the fleet catalog.");
         }
 
         _descriptor = entry.Descriptor;
-        _health = new EndpointHealth(id, _options.Health, TimeProvider);
-        _subscribers = new ObserverSubscriptions<IRoutingObserver>(_options.SubscriptionExpiry, TimeProvider);
+        _health = new EndpointHealth(id, _options.Health, time);
+        _subscribers = new RoutingSubscribers(_options.SubscriptionExpiry, _options.PushTimeout, time, logger);
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).
-        _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Ledger,
-            _options.Lease, TimeProvider);
+        _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
+            _options.Lease, time);
 
         // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
@@ -66,21 +81,26 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
             _health.Endpoint.RestoreBreaker(breaker with { Override = null });
         }
 
-        if (State.Override is { } saved && saved.IsActive(TimeProvider.GetUtcNow()))
+        if (State.Override is { } saved && saved.IsActive(time.GetUtcNow()))
         {
             _health.SetOverride(saved);
             _health.DrainEvents();
             ScheduleExpiry(saved);
         }
 
-        RegisterTimer(EvaluateAsync, _options.EvaluationPeriod, _options.EvaluationPeriod);
+        this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         return Task.CompletedTask;
     }
 
-    public async Task RecordOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes)
+    public async Task RecordOutcomesAsync(OutcomeBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(outcomes);
-        foreach (var outcome in outcomes)
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_batches.TryAdd(batch.NodeId, batch.BatchId))
+        {
+            return;
+        }
+
+        foreach (var outcome in batch.Outcomes)
         {
             _health.Record(outcome.Sample, outcome.WorkloadClass);
         }
@@ -92,26 +112,34 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         }
     }
 
-    public async Task<EndpointDetails> SetOverrideAsync(OverrideKind kind, string actor, string reason, TimeSpan? ttl)
+    public async Task<EndpointDetails> ChangeOverrideAsync(OverrideChange change)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
-        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        var now = TimeProvider.GetUtcNow();
-        var adminOverride = new AdminOverride(kind, actor, reason, now, ttl is { } t ? now + t : null);
-        _health.SetOverride(adminOverride);
-        await PublishAsync(_health.DrainEvents(), refreshLoad: false);
-        ScheduleExpiry(adminOverride);
-        return Details();
-    }
-
-    public async Task<EndpointDetails> ClearOverrideAsync(string actor, string reason)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
-        if (_health.ClearOverride(actor))
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
+        var now = time.GetUtcNow();
+        var before = _health.Current();
+        if (change.RequireCurrent is { } required && (before.Override is not { } current || current.Kind != required || !current.IsActive(now)))
         {
-            await PublishAsync(_health.DrainEvents(), refreshLoad: false);
+            throw new AdminException(AdminErrorKind.Conflict, "id", required == OverrideKind.Drain
+                ? $"endpoint '{_descriptor.Id}' is not drained"
+                : $"endpoint '{_descriptor.Id}' has no active {AdminNames.Override(required)} override");
         }
 
+        AdminOverride? adminOverride = null;
+        if (change.Kind is { } kind)
+        {
+            adminOverride = new AdminOverride(kind, change.Actor, change.Reason, now, change.Ttl is { } t ? now + t : null);
+            _health.SetOverride(adminOverride);
+        }
+        else
+        {
+            _health.ClearOverride(change.Actor);
+        }
+
+        // Persisted even when nothing changed (an idempotent repeat), so the audit never records what storage lacks.
+        await PublishAsync(_health.DrainEvents(), refreshLoad: false, persist: true, audit: () => AuditAsync(change, before));
+        ScheduleExpiry(adminOverride);
         return Details();
     }
 
@@ -123,20 +151,37 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         return Task.FromResult(Status());
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests) =>
-        _quota.GrantAsync(nodeId, tokens, requests, PersistAsync);
+    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request)
+    {
+        var lease = _quota.Grant(request, out var changed);
+        if (changed)
+        {
+            await PersistAsync();
+        }
 
-    public Task SettleLeaseAsync(LeaseSettlement settlement) => _quota.SettleAsync(settlement, PersistAsync);
+        return lease;
+    }
+
+    public async Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement)
+    {
+        if (_quota.Settle(nodeId, settlement))
+        {
+            await PersistAsync();
+        }
+    }
+
+    public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
     // Nodes learn of an expiry when it happens, not at the next evaluation period.
-    private void ScheduleExpiry(AdminOverride adminOverride)
+    private void ScheduleExpiry(AdminOverride? adminOverride)
     {
         _expiryTimer?.Dispose();
         _expiryTimer = null;
-        if (adminOverride.ExpiresAt is { } at)
+        if (adminOverride?.ExpiresAt is { } at)
         {
-            var due = at - TimeProvider.GetUtcNow();
-            _expiryTimer = RegisterTimer(EvaluateAsync, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            var due = at - time.GetUtcNow();
+            _expiryTimer = this.RegisterGrainTimer(EvaluateAsync,
+                new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         }
     }
 
@@ -149,15 +194,15 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
         await PublishAsync(events, refreshLoad: true, persist: expired);
     }
 
-    private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false)
+    private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
     {
         if (refreshLoad)
         {
-            _load = LoadOf(_health.Endpoint.Window.Snapshot(TimeProvider.GetUtcNow()));
+            _load = LoadOf(_health.Endpoint.Window.Snapshot(time.GetUtcNow()));
         }
 
-        State.Version++;
-        if (events.Count > 0)
+        State.Version = PublicationVersion.Next(State.Version, time);
+        if (events.Count > 0 || persist)
         {
             State.Override = _health.Current().Override;
             State.Breaker = _health.Endpoint.Breaker.Export();
@@ -173,12 +218,14 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
             {
                 State.RecentEvents.RemoveRange(0, State.RecentEvents.Count - _options.RecentEventsKept);
             }
+
+            // Persist before pushing or answering: a node must never act on a change that a restart would undo.
+            await PersistAsync();
         }
 
-        if (events.Count > 0 || persist)
+        if (audit is not null)
         {
-            // Persist before pushing: a node must never act on a change that a restart would undo.
-            await PersistAsync();
+            await audit();
         }
 
         var status = Status();
@@ -186,26 +233,42 @@ internal sealed class ProviderEndpointGrain(FleetCatalog catalog, IOptions<Contr
     }
 
     // Every write carries the ledger as of now, so no write (breaker, override or lease) stores an older ledger.
-    private Task PersistAsync()
+    private async Task PersistAsync()
     {
-        State.Ledger = _quota.Export();
-        return WriteStateAsync();
+        State.Quota = _quota.Export();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // The in-memory state holds a change storage does not: drop this activation so the next call reloads.
+            this.DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private Task AuditAsync(OverrideChange change, EndpointHealthView before)
+    {
+        var previous = before.Override is { } o ? AdminNames.Override(o.Kind) : "none";
+        var expiry = change.Ttl is { } t ? $"; ttl {t.TotalSeconds:0}s" : "";
+        var detail = $"previous override {previous}; breaker {AdminNames.Breaker(before.State)}{expiry}";
+        return GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key)
+            .AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor, change.AuditAction, _descriptor.Id, change.Reason, detail));
     }
 
     private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);
 
     private EndpointDetails Details()
     {
-        var now = TimeProvider.GetUtcNow();
+        var now = time.GetUtcNow();
         var window = _health.Endpoint.Window.Snapshot(now);
         var breaker = _health.Endpoint.Breaker;
-        var quota = _quota.Levels();
-        var leases = _quota.Holders(now);
         var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
         return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
-            health, quota, leases, [.. State.RecentEvents], State.Version);
+            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity);
     }
 
     private static EndpointLoad LoadOf(in HealthSnapshot window) => new()

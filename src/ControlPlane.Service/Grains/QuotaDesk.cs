@@ -2,18 +2,41 @@ using ControlPlane.Domain.Quotas;
 
 namespace ControlPlane.Service.Grains;
 
+/// <summary>What a <see cref="QuotaDesk"/> persists: the ledger, plus what makes grants and settlements safe to retry
+/// (the last grant answered to each node, by request id, and the newest lease each node settled).</summary>
+public sealed class QuotaDeskState
+{
+    /// <summary>The lease ledger (null when the quota is unlimited).</summary>
+    public QuotaLedgerSnapshot? Ledger { get; set; }
+
+    /// <summary>Per node: the request id of its last granted lease and the lease.</summary>
+    public Dictionary<string, GrantRecord> LastGrants { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per node: the highest lease id it settled; a settlement at or below it is a repeat.</summary>
+    public Dictionary<string, long> LastSettled { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>A grant as answered, kept so a retried request gets the same lease.</summary>
+/// <param name="RequestId">The request's id.</param>
+/// <param name="Lease">The lease granted.</param>
+public sealed record GrantRecord(string RequestId, QuotaLease Lease);
+
 /// <summary>The lease-granting side of a grain that owns a quota (an endpoint's TPM/RPM, a workload class's
-/// budget): a <see cref="QuotaLeaseLedger"/> restored from the grain's persisted snapshot, or nothing when the
-/// quota is unlimited. Each operation says whether the ledger changed, so the grain persists it before answering.
+/// budget): a <see cref="QuotaLeaseLedger"/> restored from the grain's persisted state, or nothing when the quota is
+/// unlimited. Each operation says whether its state changed, so the grain persists it before answering.
 /// Use it from grain turns only.</summary>
 internal sealed class QuotaDesk
 {
     private readonly QuotaLeaseLedger? _ledger;
+    private readonly Dictionary<string, GrantRecord> _lastGrants;
+    private readonly Dictionary<string, long> _lastSettled;
 
-    private QuotaDesk(QuotaLimits limits, QuotaLeaseLedger? ledger)
+    private QuotaDesk(QuotaLimits limits, QuotaLeaseLedger? ledger, QuotaDeskState? saved)
     {
         Limits = limits;
         _ledger = ledger;
+        _lastGrants = new(saved?.LastGrants ?? [], StringComparer.Ordinal);
+        _lastSettled = new(saved?.LastSettled ?? [], StringComparer.Ordinal);
     }
 
     /// <summary>The limits the desk carves leases from.</summary>
@@ -21,80 +44,94 @@ internal sealed class QuotaDesk
 
     /// <summary>A desk for <paramref name="limits"/> (null or all-zero: unlimited, no ledger), carrying on from
     /// <paramref name="saved"/>: leases granted by a previous activation are still being spent.</summary>
-    public static QuotaDesk Create(QuotaLimits? limits, QuotaLedgerSnapshot? saved, LeaseOptions options, TimeProvider time)
+    public static QuotaDesk Create(QuotaLimits? limits, QuotaDeskState? saved, LeaseOptions options, TimeProvider time)
     {
         limits ??= new QuotaLimits();
         if (limits.TokensPerPeriod <= 0 && limits.RequestsPerPeriod <= 0)
         {
-            return new QuotaDesk(limits, null);
+            return new QuotaDesk(limits, null, saved);
         }
 
         var ledger = new QuotaLeaseLedger(new RateQuota(limits, time), options, time);
-        if (saved is not null)
+        if (saved?.Ledger is { } snapshot)
         {
-            ledger.Restore(saved);
+            ledger.Restore(snapshot);
         }
 
-        return new QuotaDesk(limits, ledger);
+        return new QuotaDesk(limits, ledger, saved);
     }
 
-    /// <summary>Grants a slice; null when unlimited or when the bucket has nothing left. <paramref name="changed"/>
-    /// is true when the ledger must be persisted (a grant, or leases forfeited on the way).</summary>
-    public QuotaLease? Grant(string nodeId, long tokens, long requests, out bool changed)
+    /// <summary>Grants a slice; null when unlimited or when the bucket has nothing left. A request id that was already
+    /// answered to the same node gets the same lease (Orleans may deliver a call twice, and a node retries an attempt
+    /// whose answer it did not receive with the same id). <paramref name="changed"/> is true when the state must be
+    /// persisted before answering.</summary>
+    public QuotaLease? Grant(LeaseRequest request, out bool changed)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId);
+        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
         if (_ledger is null)
         {
             changed = false;
             return null;
         }
 
+        if (_lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId)
+        {
+            changed = false;
+            return last.Lease;
+        }
+
         bool expired = _ledger.ExpireDue() > 0;
-        bool granted = _ledger.TryGrant(nodeId, tokens, requests, out var lease);
+        bool granted = _ledger.TryGrant(request.NodeId, request.Tokens, request.Requests, out var lease);
+        if (granted)
+        {
+            _lastGrants[request.NodeId] = new GrantRecord(request.RequestId, lease);
+        }
+
         changed = granted || expired;
         return granted ? lease : null;
     }
 
-    /// <summary>Takes back a lease's unused units and its carried reconciliation; true when the ledger changed.</summary>
-    public bool Settle(in LeaseSettlement settlement)
+    /// <summary>Takes back a lease's unused units and its carried reconciliation; true when the state changed.
+    /// Refuses (<see cref="ArgumentException"/>) a live lease held by another node; ignores a repeat.</summary>
+    public bool Settle(string nodeId, in LeaseSettlement settlement)
     {
-        if (_ledger is null)
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        if (_ledger is null || settlement.LeaseId <= 0)
         {
             return false;
         }
 
-        bool expired = _ledger.ExpireDue() > 0;
-        bool live = _ledger.Settle(settlement);
-        return live || expired || settlement.CarriedTokens != 0;
-    }
-
-    /// <summary>Grants a slice and, when the ledger changed, persists it before answering: a lease a node holds must
-    /// survive a move. If the write fails the node gets the error and the lease stays held until it expires (idle
-    /// quota, never overspend).</summary>
-    public async Task<QuotaLease?> GrantAsync(string nodeId, long tokens, long requests, Func<Task> persist)
-    {
-        var lease = Grant(nodeId, tokens, requests, out var changed);
-        if (changed)
+        foreach (var live in _ledger.LiveLeases)
         {
-            await persist();
+            if (live.Id == settlement.LeaseId && !string.Equals(live.NodeId, nodeId, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"lease {settlement.LeaseId} is held by node '{live.NodeId}', not '{nodeId}'", nameof(nodeId));
+            }
         }
 
-        return lease;
-    }
-
-    /// <summary>Settles a lease and persists the ledger when it changed.</summary>
-    public async Task SettleAsync(LeaseSettlement settlement, Func<Task> persist)
-    {
-        if (Settle(settlement))
+        if (_lastSettled.TryGetValue(nodeId, out var newest) && settlement.LeaseId <= newest)
         {
-            await persist();
+            return false;
         }
+
+        _lastSettled[nodeId] = settlement.LeaseId;
+        _ledger.ExpireDue();
+        _ledger.Settle(settlement);
+        return true;
     }
 
     /// <summary>Forfeits leases past their expiry; true when any was.</summary>
     public bool ExpireDue() => _ledger?.ExpireDue() > 0;
 
-    /// <summary>The ledger to persist (null when unlimited).</summary>
-    public QuotaLedgerSnapshot? Export() => _ledger?.Export();
+    /// <summary>The state to persist.</summary>
+    public QuotaDeskState Export() => new()
+    {
+        Ledger = _ledger?.Export(),
+        LastGrants = new(_lastGrants, StringComparer.Ordinal),
+        LastSettled = new(_lastSettled, StringComparer.Ordinal),
+    };
 
     /// <summary>Levels for the admin view.</summary>
     public QuotaLevels Levels() => new(

@@ -2,47 +2,58 @@ using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Slo;
-using ControlPlane.Grains;
-using ControlPlane.Grains.Observers;
+using ControlPlane.Service.Admin;
+using ControlPlane.Service.Audit;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Grains;
 
 /// <summary>Persisted state of a workload class grain.</summary>
-internal sealed class ClassGrainState
+[GenerateSerializer, Alias("cp.ClassGrainState")]
+public sealed class ClassGrainState
 {
     /// <summary>A policy set through the admin path; null means the fleet file's policy applies.</summary>
+    [Id(0)]
     public WorkloadClassPolicy? Policy { get; set; }
 
     /// <summary>Who set <see cref="Policy"/>.</summary>
+    [Id(1)]
     public string? PolicyChangedBy { get; set; }
 
-    /// <summary>Publication counter.</summary>
+    /// <summary>Publication version; never goes back (see <see cref="PublicationVersion"/>).</summary>
+    [Id(2)]
     public long Version { get; set; }
 
-    /// <summary>The budget's lease ledger (levels and outstanding leases), so a move never refills it early.</summary>
-    public QuotaLedgerSnapshot? Ledger { get; set; }
+    /// <summary>The budget's lease ledger and its retry bookkeeping, so a move never refills it early.</summary>
+    [Id(3)]
+    public QuotaDeskState? Quota { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
 /// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
 /// nodes in slices like an endpoint's TPM/RPM.</summary>
 [GrainType("class")]
-internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlPlaneOptions> options)
-    : Grain<ClassGrainState>, IWorkloadClassGrain
+internal sealed class WorkloadClassGrain(
+    [PersistentState("class", GrainStorage.Name)] IPersistentState<ClassGrainState> state,
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger)
+    : Grain, IWorkloadClassGrain
 {
     private static readonly TimeSpan AlertPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan FallbackWindow = TimeSpan.FromMinutes(5);
     private readonly ControlPlaneOptions _options = options.Value;
+    private readonly RecentBatches _batches = new();
     private WorkloadClassPolicy _policy = null!;
     private WorkloadSlo _slo = null!;
-    private ObserverSubscriptions<IRoutingObserver> _subscribers = null!;
+    private RoutingSubscribers _subscribers = null!;
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
 
+    private ClassGrainState State => state.State;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var name = GetPrimaryKeyString();
+        var name = this.GetPrimaryKeyString();
         if (!catalog.Classes.TryGetValue(name, out var definition))
         {
             throw new InvalidOperationException($"Workload class '{name}' is not in the fleet catalog.");
@@ -57,16 +68,21 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
         });
-        _subscribers = new ObserverSubscriptions<IRoutingObserver>(_options.SubscriptionExpiry, TimeProvider);
-        _budget = QuotaDesk.Create(_policy.Budget, State.Ledger, _options.Lease, TimeProvider);
-        RegisterTimer(_ => EvaluateAlerts(), AlertPeriod, AlertPeriod);
+        _subscribers = new RoutingSubscribers(_options.SubscriptionExpiry, _options.PushTimeout, time, logger);
+        _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
         return Task.CompletedTask;
     }
 
-    public Task RecordOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes)
+    public Task RecordOutcomesAsync(OutcomeBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(outcomes);
-        foreach (var outcome in outcomes)
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_batches.TryAdd(batch.NodeId, batch.BatchId))
+        {
+            return Task.CompletedTask;
+        }
+
+        foreach (var outcome in batch.Outcomes)
         {
             var status = outcome.Sample.Status;
             // Only the endpoint's own failures and refusals spend the class's availability budget.
@@ -77,22 +93,49 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         return Task.CompletedTask;
     }
 
-    public async Task<ClassDetails> SetPolicyAsync(WorkloadClassPolicy policy, string actor, string reason)
+    public async Task<ClassDetails> SetPolicyAsync(PolicyChange change)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
-        if (!string.Equals(policy.Name, GetPrimaryKeyString(), StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor);
+        var name = this.GetPrimaryKeyString();
+        var policy = change.Policy;
+        if (!string.Equals(policy.Name, name, StringComparison.Ordinal))
         {
-            throw new PolicyValidationException(policy.Name, [new PolicyError("name", $"must be '{GetPrimaryKeyString()}'")]);
+            throw new AdminException(AdminErrorKind.Invalid, "name", $"must be '{name}'");
         }
 
-        PolicyValidator.ThrowIfInvalid(policy, catalog.Fleet.Catalog);
-        policy = policy with { Budget = catalog.Classes[GetPrimaryKeyString()].Policy.Budget };
-        _policy = policy;
+        // A change computed from an older version would silently undo the change made since: refuse it.
+        if (change.ExpectedVersion != State.Version)
+        {
+            throw new AdminException(AdminErrorKind.VersionConflict, "expectedVersion",
+                $"class '{name}' is at version {State.Version}, not {change.ExpectedVersion}; read it again and retry");
+        }
+
+        var errors = PolicyValidator.Validate(policy, catalog.Fleet.Catalog);
+        if (errors.Count > 0)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, errors[0].Field, errors[0].Message);
+        }
+
+        var previous = _policy;
+        policy = policy with { Budget = catalog.Classes[name].Policy.Budget };
+        var saved = (State.Policy, State.PolicyChangedBy, State.Version);
         State.Policy = policy;
-        State.PolicyChangedBy = actor;
-        State.Version++;
-        await PersistAsync();
+        State.PolicyChangedBy = change.Actor;
+        State.Version = PublicationVersion.Next(State.Version, time);
+        try
+        {
+            await PersistAsync();
+        }
+        catch
+        {
+            (State.Policy, State.PolicyChangedBy, State.Version) = saved;
+            throw;
+        }
+
+        _policy = policy;
+        await GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor,
+            "class.policy", name, change.Reason, $"was {AdminNames.DescribePolicy(previous)}; now {AdminNames.DescribePolicy(policy)}"));
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
         return Details();
@@ -106,14 +149,30 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
         return Task.FromResult(Status());
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(string nodeId, long tokens, long requests) =>
-        _budget.GrantAsync(nodeId, tokens, requests, PersistAsync);
-
-    public Task SettleLeaseAsync(LeaseSettlement settlement) => _budget.SettleAsync(settlement, PersistAsync);
-
-    private async Task EvaluateAlerts()
+    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request)
     {
-        _alerts = _slo.EvaluateAlerts(TimeProvider.GetUtcNow());
+        var lease = _budget.Grant(request, out var changed);
+        if (changed)
+        {
+            await PersistAsync();
+        }
+
+        return lease;
+    }
+
+    public async Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement)
+    {
+        if (_budget.Settle(nodeId, settlement))
+        {
+            await PersistAsync();
+        }
+    }
+
+    public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
+
+    private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
+    {
+        _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
         if (_budget.ExpireDue())
         {
             await PersistAsync();
@@ -121,18 +180,28 @@ internal sealed class WorkloadClassGrain(FleetCatalog catalog, IOptions<ControlP
     }
 
     // Every write carries the ledger as of now, so no write stores an older ledger.
-    private Task PersistAsync()
+    private async Task PersistAsync()
     {
-        State.Ledger = _budget.Export();
-        return WriteStateAsync();
+        State.Quota = _budget.Export();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Storage did not take it: the next call reloads what storage holds.
+            this.DeactivateOnIdle();
+            throw;
+        }
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
 
     private ClassDetails Details()
     {
-        var now = TimeProvider.GetUtcNow();
+        var now = time.GetUtcNow();
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
-            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now));
+            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
+            RuntimeIdentity);
     }
 }
