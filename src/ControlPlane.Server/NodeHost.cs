@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace ControlPlane.Server;
 
@@ -184,9 +183,9 @@ internal static class NodeHost
         client.AddGatewayCountChangedHandler(sp => (_, _) => sp.GetRequiredService<RoutingNode>().RequestResubscribe());
     }
 
-    private static ConfigurationOptions RedisConfiguration(NodeOptions options)
+    private static StackExchange.Redis.ConfigurationOptions RedisConfiguration(NodeOptions options)
     {
-        var redis = ConfigurationOptions.Parse(options.RedisEndpoint!);
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse(options.RedisEndpoint!);
         redis.ClientName = "controlplane";
         return redis;
     }

@@ -48,7 +48,7 @@ internal static class Program
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
             or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
-            or ControlPlane.Redis.RedisException or TimeoutException)
+            or StackExchange.Redis.RedisException or OrleansException or TimeoutException)
         {
             await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
             return 1;
@@ -57,11 +57,19 @@ internal static class Program
         await using (app.ConfigureAwait(false))
         {
             Console.WriteLine($"Fleet {fleet.Name ?? "(unnamed)"} {fleet.Version} from {fleet.SourceName}: {fleet.Endpoints.Length} endpoints, {fleet.Classes.Length} workload classes");
-            Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
-            Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
-            if (NodeHost.Cluster(app) is { } cluster)
+            if (NodeHost.Identity(app).Role != NodeRole.Silo)
             {
-                Console.WriteLine($"Cluster node {cluster.Membership.LocalSiloId} via Redis {cluster.Redis} (prefix {cluster.Prefix}), reachable at {cluster.Advertise}; {cluster.Membership.Members.Count} member(s)");
+                Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
+            }
+
+            Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
+            var identity = NodeHost.Identity(app);
+            if (identity.Redis is not null)
+            {
+                var silo = app.Services.GetService<ILocalSiloDetails>();
+                var members = app.Services.GetService<IClusterMembershipService>()?.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+                Console.WriteLine($"Cluster node {identity.NodeName} ({identity.Role}) in cluster '{identity.ClusterId}' via Redis {identity.Redis}" +
+                    (silo is null ? "" : $", silo {silo.SiloAddress}; {members} active silo(s)"));
             }
 
             Console.Out.Flush();
