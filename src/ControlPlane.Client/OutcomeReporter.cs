@@ -73,7 +73,8 @@ public sealed class OutcomeReporter : IAsyncDisposable
     /// <summary>Outcomes the node rejected as invalid.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 
-    /// <summary>Outcomes lost because a batch could not be delivered.</summary>
+    /// <summary>Outcomes lost because a batch could not be delivered (an <see cref="Grpc.Core.RpcException"/>: the node
+    /// is away, the deadline passed). A failed batch is never resent: the node may have counted part of it.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
     /// <summary>Outcomes dropped because the buffer was full.</summary>

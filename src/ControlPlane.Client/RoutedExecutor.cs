@@ -54,6 +54,10 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
 
     /// <summary>Routes <paramref name="request"/> and runs <paramref name="call"/> against the chosen endpoint and,
     /// if it fails, the fallbacks in order. Throws the last failure when the chain is exhausted.</summary>
+    /// <exception cref="Grpc.Core.RpcException">Route failed (its status says why); the provider was not called.</exception>
+    /// <exception cref="NoRouteException">The node decided not to route the request.</exception>
+    /// <exception cref="TimeoutRejectedException">The last candidate outlived the decision's timeout.</exception>
+    /// <exception cref="ProviderCallException">A caller fault, or the last candidate's failure.</exception>
     public async Task<T> ExecuteAsync<T>(RouteRequest request, Func<RouteTarget, CancellationToken, ValueTask<ProviderResult<T>>> call,
         CancellationToken cancellationToken = default)
     {

@@ -1,7 +1,9 @@
 namespace ControlPlane.Testing;
 
 /// <summary>A manually advanced <see cref="TimeProvider"/> with working timers, for deterministic tests.
-/// (Microsoft.Extensions.TimeProvider.Testing does not restore here.)</summary>
+/// Superseded by Microsoft.Extensions.TimeProvider.Testing's <c>FakeTimeProvider</c> (Domain and Fleet tests use it);
+/// kept until the Service, Server and Grains test projects move over. Unlike the library's, it starts at 2026-01-01,
+/// its timestamps start at 0, and a timer callback sees the timer's due time rather than the end of the advance.</summary>
 public sealed class FakeTimeProvider : TimeProvider
 {
     private readonly object _gate = new();

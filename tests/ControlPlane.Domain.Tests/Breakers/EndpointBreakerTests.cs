@@ -2,7 +2,7 @@ using ControlPlane.Domain.Baselines;
 using ControlPlane.Domain.Breakers;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using ControlPlane.Domain.Tests.Health;
 using static ControlPlane.Domain.Tests.Health.Samples;
 

@@ -1,5 +1,5 @@
 using ControlPlane.Domain.Quotas;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Domain.Tests.Quotas;
 

@@ -1,5 +1,5 @@
 using ControlPlane.Domain.Quotas;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 

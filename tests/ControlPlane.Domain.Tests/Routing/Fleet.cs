@@ -2,7 +2,7 @@ using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Routing;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Domain.Tests.Routing;
 

@@ -1,7 +1,7 @@
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Routing;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 

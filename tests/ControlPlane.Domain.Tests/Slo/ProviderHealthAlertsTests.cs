@@ -3,7 +3,7 @@ using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Slo;
 using ControlPlane.Domain.Tests.Health;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Domain.Tests.Slo;
 

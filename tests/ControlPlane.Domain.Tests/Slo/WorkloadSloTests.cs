@@ -1,6 +1,6 @@
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Slo;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Domain.Tests.Slo;
 
