@@ -71,6 +71,7 @@ internal static class NodeHost
         // Per-request ASP.NET Core logs at Information would dominate the gRPC hot path; Orleans logs its own start.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = HostShutdownTimeout);
         builder.Services.AddGrpc(grpc =>
         {
