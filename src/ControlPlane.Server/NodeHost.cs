@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ControlPlane.Fleet;
+using ControlPlane.Server.Cluster;
 using ControlPlane.Server.Diagnostics;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
@@ -164,6 +165,15 @@ internal static class NodeHost
         var redis = RedisConfiguration(options);
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
         silo.AddRedisGrainStorage(GrainStorage.Name, o => o.ConfigurationOptions = redis);
+        // The incarnation watchdog: a Redis restarted empty (or flushed) must not leave this silo in a cluster whose
+        // membership table and grain state are gone while new silos form a second one (docs/cluster-incarnation.md).
+        silo.Services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(redis.Clone()));
+        silo.Services.AddIncarnationWatchdog(o =>
+        {
+            o.IncarnationKey = IncarnationWatchdogOptions.DefaultIncarnationKey(ServiceId, options.ClusterPrefix);
+            o.MembershipKey = IncarnationWatchdogOptions.DefaultMembershipKey(ServiceId, options.ClusterPrefix);
+        });
+        silo.Services.AddHostedService<IncarnationJoin>();
         silo.AddControlPlaneGrains(ControlPlaneStorage.External, null);
         if (!options.OrleansDefaultMembership)
         {
@@ -209,6 +219,11 @@ internal static class NodeHost
         }
     }
 
+    /// <summary>Completes when the cluster incarnation this silo joined is gone (Redis lost its data); never for a
+    /// single node or a data-plane client. The node must then stop and join the new incarnation as a new silo.</summary>
+    public static Task<IncarnationLoss> IncarnationLost(WebApplication app) =>
+        app.Services.GetService<IncarnationWatchdog>()?.IncarnationLost ?? new TaskCompletionSource<IncarnationLoss>().Task;
+
     /// <summary>The node's identity.</summary>
     public static NodeIdentity Identity(WebApplication app) => app.Services.GetRequiredService<NodeIdentity>();
 
@@ -237,6 +252,22 @@ internal static class NodeHost
         using var listener = new TcpListener(address.Equals(IPAddress.Any) ? IPAddress.Loopback : address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Joins (or founds) the cluster incarnation once the silo is active, then lets the watchdog watch it.</summary>
+    private sealed class IncarnationJoin(IncarnationWatchdog watchdog) : IHostedLifecycleService
+    {
+        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartedAsync(CancellationToken cancellationToken) => watchdog.JoinAsync(cancellationToken);
+
+        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => watchdog.StopAsync(cancellationToken);
+
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>A host lifetime that leaves signals to Program, which stops the node through <see cref="StopAsync"/>.</summary>

@@ -40,53 +40,58 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
 
-        WebApplication app;
-        try
+        // A cluster node whose Redis came back empty (its incarnation is gone) stops its silo and joins the new
+        // incarnation as a new silo, in-process: state is rebuilt from the fleet file and what the new Redis holds.
+        while (true)
         {
-            app = NodeHost.Build(options, fleet);
-            await app.StartAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
-            or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
-            or StackExchange.Redis.RedisException or OrleansException or TimeoutException)
-        {
-            await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-
-        await using (app.ConfigureAwait(false))
-        {
-            Console.WriteLine($"Fleet {fleet.Name ?? "(unnamed)"} {fleet.Version} from {fleet.SourceName}: {fleet.Endpoints.Length} endpoints, {fleet.Classes.Length} workload classes");
-            if (NodeHost.Identity(app).Role != NodeRole.Silo)
-            {
-                Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
-            }
-
-            Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
-            var identity = NodeHost.Identity(app);
-            if (identity.Redis is not null)
-            {
-                var silo = app.Services.GetService<ILocalSiloDetails>();
-                var members = app.Services.GetService<IClusterMembershipService>()?.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
-                Console.WriteLine($"Cluster node {identity.NodeName} ({identity.Role}) in cluster '{identity.ClusterId}' via Redis {identity.Redis}" +
-                    (silo is null ? "" : $", silo {silo.SiloAddress}; {members} active silo(s)"));
-            }
-
-            Console.Out.Flush();
-            await terminate.Task.ConfigureAwait(false);
-            // The routing node flushes and returns leases, a cluster member hands its grains off, then the server stops.
-            stopBudget.CancelAfter(StopBudget);
+            WebApplication app;
             try
             {
-                await NodeHost.StopAsync(app, stopBudget.Token).ConfigureAwait(false);
+                app = NodeHost.Build(options, fleet);
+                await app.StartAsync().ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stopBudget.IsCancellationRequested)
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
+                or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
+                or StackExchange.Redis.RedisException or OrleansException or TimeoutException)
             {
-                await Console.Error.WriteLineAsync("controlplane: stop cut short (second signal or stop budget spent).").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
+
+            bool rejoin;
+            await using (app.ConfigureAwait(false))
+            {
+                PrintStarted(app, fleet);
+                var lost = NodeHost.IncarnationLost(app);
+                var first = await Task.WhenAny(terminate.Task, lost).ConfigureAwait(false);
+                rejoin = first == lost && !terminate.Task.IsCompleted;
+                if (rejoin)
+                {
+                    await Console.Error.WriteLineAsync($"controlplane: cluster incarnation lost ({lost.Result}); rejoining as a new silo.").ConfigureAwait(false);
+                }
+
+                // The routing node flushes and returns leases, the silo leaves (grains deactivate), then the server stops.
+                stopBudget.CancelAfter(StopBudget);
+                try
+                {
+                    await NodeHost.StopAsync(app, stopBudget.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stopBudget.IsCancellationRequested)
+                {
+                    await Console.Error.WriteLineAsync("controlplane: stop cut short (second signal or stop budget spent).").ConfigureAwait(false);
+                }
+            }
+
+            if (!rejoin || terminate.Task.IsCompleted)
+            {
+                return 0;
+            }
+
+            if (!stopBudget.TryReset())
+            {
+                return 0;
             }
         }
-
-        return 0;
 
         void Terminate(PosixSignalContext context)
         {
@@ -96,5 +101,26 @@ internal static class Program
                 stopBudget.Cancel();
             }
         }
+    }
+
+    private static void PrintStarted(WebApplication app, FleetDefinition fleet)
+    {
+        Console.WriteLine($"Fleet {fleet.Name ?? "(unnamed)"} {fleet.Version} from {fleet.SourceName}: {fleet.Endpoints.Length} endpoints, {fleet.Classes.Length} workload classes");
+        var identity = NodeHost.Identity(app);
+        if (identity.Role != NodeRole.Silo)
+        {
+            Console.WriteLine($"gRPC listening on {NodeHost.GrpcAddress(app)}");
+        }
+
+        Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
+        if (identity.Redis is not null)
+        {
+            var silo = app.Services.GetService<ILocalSiloDetails>();
+            var members = app.Services.GetService<IClusterMembershipService>()?.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+            Console.WriteLine($"Cluster node {identity.NodeName} ({identity.Role}) in cluster '{identity.ClusterId}' via Redis {identity.Redis}" +
+                (silo is null ? "" : $", silo {silo.SiloAddress}; {members} active silo(s)"));
+        }
+
+        Console.Out.Flush();
     }
 }
