@@ -84,6 +84,8 @@ public static class ControlPlaneServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.UseSystemTextJsonGrainStorageSerializer();
+        silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
+        silo.Services.AddSingleton<Placement.GrainHome>();
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:

@@ -6,6 +6,7 @@ using ControlPlane.Domain.Routing;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Audit;
 using Microsoft.Extensions.Logging;
+using ControlPlane.Service.Placement;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Grains;
@@ -41,18 +42,19 @@ public sealed class EndpointGrainState
 /// (persisted, audited, then pushed to every subscribed node); quota leases are carved from its TPM/RPM buckets.
 /// A failed or conflicting write deactivates the activation, so the next call reloads what storage holds instead of
 /// carrying on with an unwritten change.</summary>
+[SpreadPlacement]
 [GrainType("endpoint")]
 internal sealed class ProviderEndpointGrain(
     [PersistentState("endpoint", GrainStorage.Name)] IPersistentState<EndpointGrainState> state,
-    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger)
-    : Grain, IProviderEndpointGrain
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger, GrainHome home)
+    : Grain, IProviderEndpointGrain, IGrainMigrationParticipant
 {
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
-    private RoutingSubscribers _subscribers = null!;
+    private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
 
@@ -68,7 +70,6 @@ internal sealed class ProviderEndpointGrain(
 
         _descriptor = entry.Descriptor;
         _health = new EndpointHealth(id, _options.Health, time);
-        _subscribers = new RoutingSubscribers(_options.SubscriptionExpiry, _options.PushTimeout, time, logger);
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).
         _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
@@ -172,6 +173,11 @@ internal sealed class ProviderEndpointGrain(
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
+    // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
+    public void OnDehydrate(IDehydrationContext dehydrationContext) => _subscribers.OnDehydrate(dehydrationContext);
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext) => _subscribers.OnRehydrate(rehydrationContext);
+
     // Nodes learn of an expiry when it happens, not at the next evaluation period.
     private void ScheduleExpiry(AdminOverride? adminOverride)
     {
@@ -187,6 +193,11 @@ internal sealed class ProviderEndpointGrain(
 
     private async Task EvaluateAsync(CancellationToken cancellationToken)
     {
+        if (home.IsAway(this.GetGrainId()))
+        {
+            this.MigrateOnIdle();
+        }
+
         var events = _health.Evaluate();
         bool expired = _quota.ExpireDue();
 

@@ -7,9 +7,12 @@ namespace ControlPlane.Service.Grains;
 /// with an expiry (nodes renew), and a change is pushed to all of them <b>in parallel</b> and awaited, each bounded by
 /// <see cref="ControlPlaneOptions.PushTimeout"/>: one slow or dead node delays nobody else, and a node that fails is
 /// dropped until it subscribes again (it re-subscribes on its next renewal or membership change and then receives the
-/// full current status). ObserverManager's own Notify awaits observers one after another, which is why it is not used.</summary>
-internal sealed class RoutingSubscribers
+/// full current status). ObserverManager's own Notify awaits observers one after another, which is why it is not used.
+/// Its grain delegates its migration to it (<see cref="IGrainMigrationParticipant"/>): the subscribers move with the grain.</summary>
+internal sealed class RoutingSubscribers : IGrainMigrationParticipant
 {
+    private const string MigrationKey = "cp.subscribers";
+
     private readonly ObserverManager<IRoutingObserver> _observers;
     private readonly TimeSpan _timeout;
 
@@ -17,6 +20,27 @@ internal sealed class RoutingSubscribers
     {
         _observers = new ObserverManager<IRoutingObserver>(expiry, logger) { GetDateTime = () => time.GetUtcNow().UtcDateTime };
         _timeout = pushTimeout;
+    }
+
+    /// <summary>A grain's subscribers, from its options.</summary>
+    public static RoutingSubscribers For(ControlPlaneOptions options, TimeProvider time, ILogger logger) =>
+        new(options.SubscriptionExpiry, options.PushTimeout, time, logger);
+
+    public void OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        _observers.ClearExpired();
+        dehydrationContext.TryAddValue(MigrationKey, _observers.Observers.Values.ToList());
+    }
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        if (rehydrationContext.TryGetValue<List<IRoutingObserver>>(MigrationKey, out var observers) && observers is not null)
+        {
+            foreach (var observer in observers)
+            {
+                Subscribe(observer);
+            }
+        }
     }
 
     public int Count => _observers.Count;

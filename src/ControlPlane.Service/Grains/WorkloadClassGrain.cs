@@ -5,6 +5,7 @@ using ControlPlane.Domain.Slo;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Audit;
 using Microsoft.Extensions.Logging;
+using ControlPlane.Service.Placement;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Grains;
@@ -33,11 +34,12 @@ public sealed class ClassGrainState
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
 /// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
 /// nodes in slices like an endpoint's TPM/RPM.</summary>
+[SpreadPlacement]
 [GrainType("class")]
 internal sealed class WorkloadClassGrain(
     [PersistentState("class", GrainStorage.Name)] IPersistentState<ClassGrainState> state,
-    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger)
-    : Grain, IWorkloadClassGrain
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger, GrainHome home)
+    : Grain, IWorkloadClassGrain, IGrainMigrationParticipant
 {
     private static readonly TimeSpan AlertPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan FallbackWindow = TimeSpan.FromMinutes(5);
@@ -45,7 +47,7 @@ internal sealed class WorkloadClassGrain(
     private readonly RecentBatches _batches = new();
     private WorkloadClassPolicy _policy = null!;
     private WorkloadSlo _slo = null!;
-    private RoutingSubscribers _subscribers = null!;
+    private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
 
@@ -68,9 +70,17 @@ internal sealed class WorkloadClassGrain(
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
         });
-        _subscribers = new RoutingSubscribers(_options.SubscriptionExpiry, _options.PushTimeout, time, logger);
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
+        this.RegisterGrainTimer(_ =>
+        {
+            if (home.IsAway(this.GetGrainId()))
+            {
+                this.MigrateOnIdle();
+            }
+
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         return Task.CompletedTask;
     }
 
@@ -169,6 +179,11 @@ internal sealed class WorkloadClassGrain(
     }
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
+
+    // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
+    public void OnDehydrate(IDehydrationContext dehydrationContext) => _subscribers.OnDehydrate(dehydrationContext);
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext) => _subscribers.OnRehydrate(rehydrationContext);
 
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
