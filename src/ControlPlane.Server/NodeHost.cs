@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace ControlPlane.Server;
 
@@ -85,7 +86,7 @@ internal static class NodeHost
             // Leases and decision ids carry the node name; it is unique among live nodes.
             o.NodeId = nodeName;
             configureControlPlane?.Invoke(o);
-        });
+        }, dataPlane: servesDataPlane);
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));
         if (options.EnableDiagnostics)
         {
@@ -94,11 +95,26 @@ internal static class NodeHost
 
         if (options.Role == NodeRole.DataPlane)
         {
-            builder.UseOrleansClient(client => ConfigureClient(client, options));
+            builder.UseOrleansClient(client =>
+            {
+                ConfigureClient(client, options);
+                if (options.Dashboard)
+                {
+                    client.AddDashboard();
+                }
+            });
         }
         else
         {
-            builder.UseOrleans(silo => ConfigureSilo(silo, options, nodeName));
+            builder.UseOrleans(silo =>
+            {
+                ConfigureSilo(silo, options, nodeName);
+                if (options.Dashboard)
+                {
+                    // It adds a profiling filter to every grain call: off unless asked for.
+                    silo.AddDashboard();
+                }
+            });
         }
 
         builder.Services.AddOpenApi();
@@ -136,6 +152,11 @@ internal static class NodeHost
 
         app.MapAdminApi();
         app.MapOpenApi();
+        if (options.Dashboard)
+        {
+            app.MapOrleansDashboard("/dashboard");
+        }
+
         return app;
     }
 

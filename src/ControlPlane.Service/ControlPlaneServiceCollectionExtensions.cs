@@ -46,8 +46,11 @@ public static class ControlPlaneServiceCollectionExtensions
     internal static readonly JsonSerializerOptions WireJson = new(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
 
     /// <summary>Adds what every node of the control plane has (silo or data-plane client): the fleet catalog, options,
-    /// the serializer for the messages grains exchange, the routing node and the gRPC services.</summary>
-    public static IServiceCollection AddControlPlaneNode(this IServiceCollection services, FleetDefinition fleet, Action<ControlPlaneOptions>? configure = null)
+    /// the serializer for the messages grains exchange and the admin operations; with <paramref name="dataPlane"/> (the
+    /// default) also the routing node (snapshot, leases, outcome flush), the gRPC services and the readiness check. A
+    /// silo-only node leaves the routing node out, so it holds no quota leases it would never spend.</summary>
+    public static IServiceCollection AddControlPlaneNode(this IServiceCollection services, FleetDefinition fleet, Action<ControlPlaneOptions>? configure = null,
+        bool dataPlane = true)
     {
         ArgumentNullException.ThrowIfNull(fleet);
         services.AddOptions<ControlPlaneOptions>().Configure(o => configure?.Invoke(o)).Validate(o =>
@@ -58,9 +61,17 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddSingleton(new FleetCatalog(fleet));
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
+        services.AddSingleton<AdminOperations>();
+        if (!dataPlane)
+        {
+            return services;
+        }
+
         services.AddSingleton<RoutingNode>();
         services.AddHostedService<RoutingNodeHostedService>();
-        services.AddSingleton<AdminOperations>();
+        // Singletons: Grpc.AspNetCore would otherwise construct a service object per call.
+        services.AddSingleton<RoutingService>();
+        services.AddSingleton<AdminGrpcService>();
         services.AddGrpcHealthChecks(o =>
         {
             o.Services.Map(RoutingService.ServiceName, r => r.Tags.Contains(RoutingReadyTag));

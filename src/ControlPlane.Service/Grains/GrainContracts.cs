@@ -10,7 +10,8 @@ namespace ControlPlane.Service.Grains;
 
 // Grain interfaces carry [Alias]es: the names on the wire and in storage stay stable when a type is renamed or moved.
 // Messages that are Domain types (policies, views, leases) travel through the JSON codec registered for ControlPlane
-// types (GrainSerialization); the Service's own messages are plain records and travel the same way.
+// types (AddControlPlaneSerialization); the Service's own messages are records that travel the same way. They are
+// [Immutable] (nobody mutates a message after sending it), so a call to a grain on the same silo passes them without a copy.
 
 /// <summary>One provider endpoint, keyed by endpoint id: live health windows and breaker, admin overrides,
 /// the quota lease ledger carved from its TPM/RPM limits.</summary>
@@ -145,12 +146,14 @@ public interface IRoutingObserver : IGrainObserver
 /// <param name="WorkloadClass">The attempt's workload class.</param>
 /// <param name="Sample">What happened.</param>
 /// <param name="Fallback">True when the endpoint is not one of the class's primaries.</param>
+[Immutable]
 public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback);
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>
 /// <param name="NodeId">The sending node.</param>
 /// <param name="BatchId">Unique per node start and flush; a retried batch keeps its id, so the grain counts it once.</param>
 /// <param name="Outcomes">The outcomes.</param>
+[Immutable]
 public sealed record OutcomeBatch(string NodeId, string BatchId, IReadOnlyList<OutcomeRecord> Outcomes);
 
 /// <summary>A lease request.</summary>
@@ -158,6 +161,7 @@ public sealed record OutcomeBatch(string NodeId, string BatchId, IReadOnlyList<O
 /// <param name="RequestId">Unique per attempt; a retry of the same attempt reuses it and gets the same lease.</param>
 /// <param name="Tokens">Tokens asked for.</param>
 /// <param name="Requests">Requests asked for.</param>
+[Immutable]
 public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, long Requests);
 
 /// <summary>An admin override change on an endpoint.</summary>
@@ -167,6 +171,7 @@ public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, 
 /// <param name="Ttl">How long it lasts; null for until cleared.</param>
 /// <param name="AuditAction">The audit trail's action name, e.g. <c>breaker.force_open</c>.</param>
 /// <param name="RequireCurrent">When set, the change applies only while this override is active (undrain).</param>
+[Immutable]
 public sealed record OverrideChange(OverrideKind? Kind, string Actor, string Reason, TimeSpan? Ttl, string AuditAction,
     OverrideKind? RequireCurrent = null);
 
@@ -176,6 +181,7 @@ public sealed record OverrideChange(OverrideKind? Kind, string Actor, string Rea
 /// <param name="Reason">Why.</param>
 /// <param name="ExpectedVersion">The class version the change was computed from; a different current version is a
 /// conflict (no lost updates).</param>
+[Immutable]
 public sealed record PolicyChange(WorkloadClassPolicy Policy, string Actor, string Reason, long ExpectedVersion);
 
 /// <summary>What nodes need about an endpoint to route: its published breaker view and load figures.</summary>
@@ -183,26 +189,32 @@ public sealed record PolicyChange(WorkloadClassPolicy Policy, string Actor, stri
 /// <param name="View">Breaker state, reason, override.</param>
 /// <param name="Load">Latency and error figures for balancing and timeouts.</param>
 /// <param name="Version">Increases with every change the grain publishes, across restarts and storage resets.</param>
+[Immutable]
 public sealed record EndpointStatus(string EndpointId, EndpointHealthView View, EndpointLoad Load, long Version);
 
 /// <summary>What nodes need about a workload class to route: its policy.</summary>
 /// <param name="Name">The class.</param>
 /// <param name="Policy">The effective policy.</param>
 /// <param name="Version">Increases with every policy change, across restarts and storage resets.</param>
+[Immutable]
 public sealed record ClassStatus(string Name, WorkloadClassPolicy Policy, long Version);
 
 /// <summary>Health figures over the endpoint's window.</summary>
+[Immutable]
 public sealed record HealthFigures(long Requests, long Successes, long Failures, long RateLimited, double ErrorRate,
     double? LatencyP50Ms, double? LatencyP95Ms, double? LatencyP99Ms, double? QualityPassRate, long DroppedLate);
 
 /// <summary>Quota levels of the endpoint's buckets (null limits are unlimited).</summary>
+[Immutable]
 public sealed record QuotaLevels(long TokensPerMinute, long RequestsPerMinute, long? AvailableTokens, long? AvailableRequests,
     long OutstandingTokens, long OutstandingRequests);
 
 /// <summary>A node holding a lease.</summary>
+[Immutable]
 public sealed record LeaseHolder(string NodeId, long LeaseId, long Tokens, long Requests, DateTimeOffset ExpiresAt);
 
 /// <summary>The admin view of an endpoint.</summary>
+[Immutable]
 public sealed record EndpointDetails(
     EndpointDescriptor Descriptor,
     EndpointHealthView View,
@@ -217,6 +229,7 @@ public sealed record EndpointDetails(
     string Host);
 
 /// <summary>The admin view of a workload class.</summary>
+[Immutable]
 public sealed record ClassDetails(
     WorkloadClassPolicy Policy,
     ErrorBudget Availability,
@@ -230,6 +243,7 @@ public sealed record ClassDetails(
     string Host);
 
 /// <summary>The persisted catalog summary.</summary>
+[Immutable]
 public sealed record FleetSummary(string? Name, string? Version, string Source, IReadOnlyList<string> EndpointIds,
     IReadOnlyList<string> ClassNames, DateTimeOffset LoadedAt, IReadOnlyList<string> Deprecations);
 
@@ -241,4 +255,5 @@ public sealed record FleetSummary(string? Name, string? Version, string Source, 
 /// <param name="Target">The endpoint id or class name.</param>
 /// <param name="Reason">Why, as given.</param>
 /// <param name="Detail">Extra facts (expiry, previous state).</param>
+[Immutable]
 public sealed record AuditEntry(long Sequence, DateTimeOffset At, string Actor, string Action, string Target, string Reason, string Detail);
