@@ -69,6 +69,9 @@ internal sealed class ProviderEndpointGrain(
         }
 
         _descriptor = entry.Descriptor;
+        // Newer than anything an earlier activation published (it may have published versions it never persisted,
+        // or storage may have been reset): the subscribe replies of this activation are never dropped as stale.
+        State.Version = PublicationVersion.Next(State.Version, time);
         _health = new EndpointHealth(id, _options.Health, time);
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).

@@ -64,6 +64,8 @@ internal sealed class WorkloadClassGrain(
         // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
         // must reach the grain (the ledger restore handles changed limits).
         _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget };
+        // Newer than anything an earlier activation published (see ProviderEndpointGrain).
+        State.Version = PublicationVersion.Next(State.Version, time);
         _slo = new WorkloadSlo(name, new SloOptions
         {
             AvailabilityTarget = definition.Slo.Availability,
