@@ -2,6 +2,7 @@ using ControlPlane.Domain.Policy;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
+using Orleans.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.Admin;
@@ -81,18 +82,26 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
     [Fact]
     public async Task After_concurrent_endpoint_changes_the_newest_audit_entry_matches_the_applied_override()
     {
-        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        // Audit appends take a random 0-15 ms in transit: an entry written after its change is applied (rather than in
+        // the same turn) would land out of order.
+        await using var node = await ServiceNode.StartAsync(_time, _storage,
+            configureSilo: silo => silo.AddOutgoingGrainCallFilter(new JitteredAuditCalls()));
         var random = new Random(7);
         for (var round = 0; round < 5; round++)
         {
-            var changes = Enumerable.Range(0, 24).Select(i => (random.Next(4), i)).Select(c => c.Item1 switch
+            var changes = Enumerable.Range(0, 24).Select(i => (Kind: random.Next(4), Reason: $"r{round}.{i}")).Select(c => Task.Run(() => c.Kind switch
             {
-                0 => node.Admin.SetBreakerAsync(Endpoint, new("open", $"r{round}.{c.i}", null), "ops"),
-                1 => node.Admin.SetBreakerAsync(Endpoint, new("closed", $"r{round}.{c.i}", null), "ops"),
-                2 => node.Admin.SetBreakerAsync(Endpoint, new("auto", $"r{round}.{c.i}", null), "ops"),
-                _ => node.Admin.DrainAsync(Endpoint, new($"r{round}.{c.i}", null), "ops"),
-            }).ToList();
-            await Task.WhenAll(changes);
+                0 => node.Admin.SetBreakerAsync(Endpoint, new("open", c.Reason, null), "ops"),
+                1 => node.Admin.SetBreakerAsync(Endpoint, new("closed", c.Reason, null), "ops"),
+                2 => node.Admin.SetBreakerAsync(Endpoint, new("auto", c.Reason, null), "ops"),
+                _ => node.Admin.DrainAsync(Endpoint, new(c.Reason, null), "ops"),
+            })).ToList();
+            var views = await Task.WhenAll(changes);
+
+            // Each answer carries the version its change was published at: the trail lists the changes in that order.
+            var appliedOrder = views.Zip(Enumerable.Range(0, 24), (v, i) => (v.Version, Reason: $"r{round}.{i}")).OrderBy(v => v.Version).Select(v => v.Reason);
+            var auditOrder = (await node.Admin.GetAuditAsync(24)).Reverse().Select(a => a.Reason);
+            Assert.Equal(appliedOrder, auditOrder);
 
             var newest = (await node.Admin.GetAuditAsync(1))[0];
             var view = await node.Admin.GetEndpointAsync(Endpoint);
@@ -115,7 +124,8 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
     [Fact]
     public async Task After_concurrent_policy_changes_the_newest_audit_entry_describes_the_applied_policy()
     {
-        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        await using var node = await ServiceNode.StartAsync(_time, _storage,
+            configureSilo: silo => silo.AddOutgoingGrainCallFilter(new JitteredAuditCalls()));
         string[] modes = ["auto_fallback", "queue_only", "fail"];
         IReadOnlyList<string>[] primaries = [["openai-gpt4o-us"], ["openai-gpt41-us"], ["openai-gpt4o-us", "openai-gpt41-us"]];
 
@@ -161,6 +171,20 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         catch (Exception error)
         {
             return (default, error);
+        }
+    }
+
+    /// <summary>Delays calls to the audit trail by a random few milliseconds (network and scheduling jitter).</summary>
+    private sealed class JitteredAuditCalls : IOutgoingGrainCallFilter
+    {
+        public async Task Invoke(IOutgoingGrainCallContext context)
+        {
+            if (context.TargetId.Type.ToString() == "audit")
+            {
+                await Task.Delay(Random.Shared.Next(16));
+            }
+
+            await context.Invoke();
         }
     }
 }

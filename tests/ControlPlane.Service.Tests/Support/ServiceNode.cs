@@ -40,9 +40,10 @@ internal sealed class ServiceNode : IAsyncDisposable
     public static FleetDefinition Fleet(string yaml) => FleetLoader.Load(new StringReader(yaml), "test-fleet.yaml");
 
     /// <summary>Starts a node whose grains persist to <paramref name="storage"/> (shared between "restarts" of a test).
-    /// <paramref name="probe"/>, when given, is put between the grains and the SQLite provider.</summary>
+    /// <paramref name="probe"/>, when given, is put between the grains and the SQLite provider;
+    /// <paramref name="configureSilo"/> adds to the silo (e.g. call filters).</summary>
     public static async Task<ServiceNode> StartAsync(FakeTimeProvider time, TestStorage storage, FleetDefinition? fleet = null,
-        Action<ControlPlaneOptions>? configure = null, StorageProbe? probe = null)
+        Action<ControlPlaneOptions>? configure = null, StorageProbe? probe = null, Action<ISiloBuilder>? configureSilo = null)
     {
         // No configuration sources, so no file watchers.
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -59,6 +60,8 @@ internal sealed class ServiceNode : IAsyncDisposable
             {
                 probe.Decorate(silo.Services);
             }
+
+            configureSilo?.Invoke(silo);
         });
         builder.Services.AddControlPlaneNode(fleet ?? SampleFleet(), configure);
         var host = builder.Build();
