@@ -1,14 +1,13 @@
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.Admin;
 
-public sealed class AdminOperationsTests
+public sealed class AdminOperationsTests : IDisposable
 {
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Theory]
     [InlineData("shut", "reason", 10L, "state")]
@@ -94,4 +93,6 @@ public sealed class AdminOperationsTests
         Assert.Equal("queue_only", legal.Mode);
         Assert.Contains("openai-gpt4o-us: deprecated in 39 days (2026-12-31); migrate to openai-gpt41-us", fleet.Deprecations);
     }
+
+    public void Dispose() => _storage.Dispose();
 }

@@ -1,12 +1,11 @@
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.DataPlane;
 
 /// <summary>A workload class's budget (<c>budget:</c> in the fleet) is leased to nodes in slices like an endpoint's
 /// TPM/RPM, and a request is admitted only when both its endpoint and its class can pay for it.</summary>
-public sealed class ClassBudgetTests
+public sealed class ClassBudgetTests : IDisposable
 {
     // Two unlimited endpoints; "metered" may send 10 requests a minute in total, "free" is unbudgeted.
     private const string BudgetFleet = """
@@ -19,7 +18,7 @@ public sealed class ClassBudgetTests
         """;
 
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task A_spent_class_budget_refuses_the_class_but_not_others_on_the_same_endpoints()
@@ -91,4 +90,6 @@ public sealed class ClassBudgetTests
 
         Assert.Equal("no_capacity", second.Route("metered").RouteReason);
     }
+
+    public void Dispose() => _storage.Dispose();
 }

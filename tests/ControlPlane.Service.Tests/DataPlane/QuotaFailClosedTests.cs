@@ -1,13 +1,11 @@
-using ControlPlane.Grains;
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.DataPlane;
 
 /// <summary>A limited endpoint whose grain cannot grant a lease is not unlimited on the node: it is refused, as an
 /// expired lease is, and the class falls back (or holds) until a lease arrives.</summary>
-public sealed class QuotaFailClosedTests
+public sealed class QuotaFailClosedTests : IDisposable
 {
     private const string Fleet = """
         endpoints:
@@ -19,41 +17,26 @@ public sealed class QuotaFailClosedTests
         """;
 
     private readonly FakeTimeProvider _time = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task A_limited_endpoint_without_a_lease_is_refused_until_its_grain_can_grant_one()
     {
-        var storage = new UnreadableGrainStorage(new GrainId("endpoint", "small"));
-        await using var node = await ServiceNode.StartAsync(_time, storage, ServiceNode.Fleet(Fleet), o => o.LeaseSliceFraction = 0.5);
+        // The real SQLite provider behind a probe whose reads of the "small" endpoint grain fail until healed.
+        var broken = GrainId.Create("endpoint", "small");
+        var probe = new StorageProbe { FailReads = id => id == broken };
+        await using var node = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), o => o.LeaseSliceFraction = 0.5, probe);
 
         // The grain cannot activate, so no lease: the node neither admits unlimited traffic nor stops routing.
         Assert.Equal("queue_only_hold", node.Route("batch").RouteReason);
         var chat = node.Route("chat");
         Assert.Equal("spare", chat.EndpointId);
 
-        storage.Heal();
+        probe.FailReads = null;
         await node.Node.RenewLeasesAsync();
         Assert.Equal("small", node.Route("batch").EndpointId);
         Assert.Equal("small", node.Route("chat").EndpointId);
     }
 
-    /// <summary>Memory storage whose reads of one grain fail (its state store unreachable) until healed.</summary>
-    private sealed class UnreadableGrainStorage(GrainId broken) : IGrainStorage
-    {
-        private readonly MemoryGrainStorage _inner = new();
-        private volatile bool _healed;
-
-        public void Heal() => _healed = true;
-
-        public ValueTask<GrainStateRecord?> ReadAsync(GrainId grainId, CancellationToken cancellationToken = default) =>
-            grainId == broken && !_healed
-                ? ValueTask.FromException<GrainStateRecord?>(new IOException($"state of {grainId} is unreachable"))
-                : _inner.ReadAsync(grainId, cancellationToken);
-
-        public ValueTask<string> WriteAsync(GrainId grainId, ReadOnlyMemory<byte> state, string? expectedETag, long epoch, CancellationToken cancellationToken = default) =>
-            _inner.WriteAsync(grainId, state, expectedETag, epoch, cancellationToken);
-
-        public ValueTask ClearAsync(GrainId grainId, string? expectedETag, long epoch, CancellationToken cancellationToken = default) =>
-            _inner.ClearAsync(grainId, expectedETag, epoch, cancellationToken);
-    }
+    public void Dispose() => _storage.Dispose();
 }

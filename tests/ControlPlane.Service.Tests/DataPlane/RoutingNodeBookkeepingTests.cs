@@ -1,15 +1,14 @@
 using System.Diagnostics.Metrics;
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.Tests.DataPlane;
 
 /// <summary>What the node keeps between a Route and its outcome: decision ids, pending reservations, the outcome queue.</summary>
-public sealed class RoutingNodeBookkeepingTests
+public sealed class RoutingNodeBookkeepingTests : IDisposable
 {
     private const string Fleet = """
         endpoints:
@@ -21,7 +20,7 @@ public sealed class RoutingNodeBookkeepingTests
         """;
 
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task Decision_ids_are_unique_per_node_and_only_the_exact_id_reconciles_once()
@@ -195,4 +194,6 @@ public sealed class RoutingNodeBookkeepingTests
             return false;
         }
     }
+
+    public void Dispose() => _storage.Dispose();
 }

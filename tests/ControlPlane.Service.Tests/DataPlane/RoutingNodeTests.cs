@@ -1,13 +1,12 @@
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.Tests.DataPlane;
 
-public sealed class RoutingNodeTests
+public sealed class RoutingNodeTests : IDisposable
 {
     private const string QuotaFleet = """
         endpoints:
@@ -60,7 +59,7 @@ public sealed class RoutingNodeTests
         """;
 
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task Healthy_fleet_routes_customer_chat_to_a_primary_with_the_approved_chain()
@@ -346,4 +345,6 @@ public sealed class RoutingNodeTests
 
         return await read();
     }
+
+    public void Dispose() => _storage.Dispose();
 }

@@ -1,15 +1,13 @@
 using ControlPlane.Domain.Quotas;
-using ControlPlane.Grains;
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.Grains;
 
 /// <summary>The endpoint grain's quota ledger across a restart: a new activation on the same storage carries on with the
 /// old one's leases and level instead of a full bucket.</summary>
-public sealed class ProviderEndpointGrainLeaseTests
+public sealed class ProviderEndpointGrainLeaseTests : IDisposable
 {
     // anthropic-sonnet-us in the sample fleet; every node takes a tenth of it as its own lease when it starts.
     private const string EndpointId = "anthropic-sonnet-us";
@@ -17,10 +15,10 @@ public sealed class ProviderEndpointGrainLeaseTests
     private const long Rpm = 4_000;
     private const long NodeSliceTokens = Tpm / 10;
     private const long NodeSliceRequests = Rpm / 10;
-    private static readonly GrainId Grain = new("endpoint", EndpointId);
+    private static readonly GrainId Grain = GrainId.Create("endpoint", EndpointId);
 
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task A_restarted_activation_holds_the_outstanding_leases_instead_of_starting_full()
@@ -47,8 +45,8 @@ public sealed class ProviderEndpointGrainLeaseTests
         Assert.Equal([("node-x", x.Id, 300_000L), ("node-y", y.Id, 200_000L)], holders);
 
         // A settlement of a pre-restart lease returns its unused units once, however often it is retried.
-        await moved.SettleLeaseAsync(new LeaseSettlement(x.Id, 100_000, 1_000, 0));
-        await moved.SettleLeaseAsync(new LeaseSettlement(x.Id, 100_000, 1_000, 0));
+        await moved.SettleLeaseAsync("node-x", new LeaseSettlement(x.Id, 100_000, 1_000, 0));
+        await moved.SettleLeaseAsync("node-x", new LeaseSettlement(x.Id, 100_000, 1_000, 0));
         details = await moved.GetDetailsAsync();
         Assert.Equal(Tpm - 500_000 - NodeSliceTokens + 100_000, details.Quota.AvailableTokens);
         Assert.Equal(200_000 + NodeSliceTokens, details.Quota.OutstandingTokens);
@@ -71,7 +69,7 @@ public sealed class ProviderEndpointGrainLeaseTests
 
             // node-x spent everything: its units stay charged and refill from now on.
             var lease = (await grain.GetDetailsAsync()).Leases.Single(l => l.NodeId == "node-x");
-            await grain.SettleLeaseAsync(new LeaseSettlement(lease.LeaseId, 0, 0, 0));
+            await grain.SettleLeaseAsync("node-x", new LeaseSettlement(lease.LeaseId, 0, 0, 0));
         }
 
         var gap = TimeSpan.FromSeconds(3);
@@ -107,38 +105,39 @@ public sealed class ProviderEndpointGrainLeaseTests
         Assert.Equal(0, details.Quota.AvailableTokens);
         Assert.Equal(500_000, details.Quota.OutstandingTokens);
         Assert.DoesNotContain(details.Leases, l => l.NodeId == "node-local");
-        Assert.Null(await moved.GrantLeaseAsync("node-y", 1, 1));
+        Assert.Null(await moved.GrantLeaseAsync(new LeaseRequest("node-y", NewRequestId(), 1, 1)));
 
         // node-x spent 300,000 of the new 400,000 limit: 100,000 are left, not a fresh bucket.
-        await moved.SettleLeaseAsync(new LeaseSettlement(x.Id, 200_000, 1_000, 0));
+        await moved.SettleLeaseAsync("node-x", new LeaseSettlement(x.Id, 200_000, 1_000, 0));
         Assert.Equal(100_000, (await moved.GetDetailsAsync()).Quota.AvailableTokens);
     }
 
     [Fact]
     public async Task A_grant_is_in_storage_before_the_node_hears_of_it_with_one_write_per_grant_or_settlement()
     {
-        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var probe = new StorageProbe();
+        await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
         var grain = node.Grains.GetGrain<IProviderEndpointGrain>(EndpointId);
-        long before = await StoredVersionAsync();
+        await grain.GetDetailsAsync();
+        var before = probe.Writes(Grain);
 
         var lease = await GrantAsync(grain, "node-x", 50_000, 10);
 
-        Assert.Equal(before + 1, await StoredVersionAsync());
-        var stored = await StoredLedgerAsync();
-        Assert.Contains(stored.Leases, held => held.Lease == lease);
+        Assert.Equal(before + 1, probe.Writes(Grain));
+        Assert.Contains((await StoredLedgerAsync(probe)).Leases, held => held.Lease == lease);
 
-        await grain.SettleLeaseAsync(new LeaseSettlement(lease.Id, 50_000, 10, 0));
-        Assert.Equal(before + 2, await StoredVersionAsync());
-        Assert.DoesNotContain((await StoredLedgerAsync()).Leases, held => held.Lease.Id == lease.Id);
+        await grain.SettleLeaseAsync("node-x", new LeaseSettlement(lease.Id, 50_000, 10, 0));
+        Assert.Equal(before + 2, probe.Writes(Grain));
+        Assert.DoesNotContain((await StoredLedgerAsync(probe)).Leases, held => held.Lease.Id == lease.Id);
 
         // Settling it again changes nothing, so nothing is written.
-        await grain.SettleLeaseAsync(new LeaseSettlement(lease.Id, 50_000, 10, 0));
-        Assert.Equal(before + 2, await StoredVersionAsync());
+        await grain.SettleLeaseAsync("node-x", new LeaseSettlement(lease.Id, 50_000, 10, 0));
+        Assert.Equal(before + 2, probe.Writes(Grain));
     }
 
     private static async Task<QuotaLease> GrantAsync(IProviderEndpointGrain grain, string nodeId, long tokens, long requests)
     {
-        var lease = await grain.GrantLeaseAsync(nodeId, tokens, requests);
+        var lease = await grain.GrantLeaseAsync(new LeaseRequest(nodeId, NewRequestId(), tokens, requests));
         Assert.NotNull(lease);
         return lease.Value;
     }
@@ -147,7 +146,7 @@ public sealed class ProviderEndpointGrainLeaseTests
     private static async Task<long> DrainAsync(IProviderEndpointGrain grain, string nodeId)
     {
         long total = 0;
-        while (await grain.GrantLeaseAsync(nodeId, Tpm, 1) is { } lease)
+        while (await grain.GrantLeaseAsync(new LeaseRequest(nodeId, NewRequestId(), Tpm, 1)) is { } lease)
         {
             total += lease.Tokens;
         }
@@ -155,16 +154,14 @@ public sealed class ProviderEndpointGrainLeaseTests
         return total;
     }
 
-    private async Task<long> StoredVersionAsync()
+    private static string NewRequestId() => "test-" + Guid.NewGuid().ToString("N");
+
+    private static async Task<QuotaLedgerSnapshot> StoredLedgerAsync(StorageProbe probe)
     {
-        var record = await _storage.ReadAsync(Grain);
-        return record?.ETag is { } etag ? long.Parse(etag, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var (state, exists, _) = await probe.ReadStoredAsync<EndpointGrainState>("endpoint", Grain);
+        Assert.True(exists);
+        return state.Quota!.Ledger!;
     }
 
-    private async Task<QuotaLedgerSnapshot> StoredLedgerAsync()
-    {
-        var record = await _storage.ReadAsync(Grain);
-        var state = new JsonGrainStateSerializer().Deserialize<EndpointGrainState>(record!.Data!.Value.Span);
-        return state.Ledger!;
-    }
+    public void Dispose() => _storage.Dispose();
 }

@@ -1,15 +1,15 @@
 using ControlPlane.Domain.Policy;
-using ControlPlane.Grains.Storage;
+using ControlPlane.Service.Admin;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
-using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ControlPlane.Service.Tests.Grains;
 
-public sealed class WorkloadClassGrainTests
+public sealed class WorkloadClassGrainTests : IDisposable
 {
     private readonly FakeTimeProvider _time = new();
-    private readonly MemoryGrainStorage _storage = new();
+    private readonly TestStorage _storage = new();
 
     [Fact]
     public async Task A_policy_change_is_pushed_to_the_node_persisted_and_survives_a_restart()
@@ -17,10 +17,12 @@ public sealed class WorkloadClassGrainTests
         await using (var node = await ServiceNode.StartAsync(_time, _storage))
         {
             var grain = node.Grains.GetGrain<IWorkloadClassGrain>("customer_chat");
-            var current = (await grain.GetDetailsAsync()).Policy;
+            var read = await grain.GetDetailsAsync();
             var version = node.Node.TableVersion;
 
-            var details = await grain.SetPolicyAsync(current with { Primary = ["anthropic-sonnet-us"], Fallbacks = [new FallbackApproval { EndpointId = "google-gemini-pro-us", EvalScore = 0.91 }] }, "frank", "eval results");
+            var details = await grain.SetPolicyAsync(new PolicyChange(
+                read.Policy with { Primary = ["anthropic-sonnet-us"], Fallbacks = [new FallbackApproval { EndpointId = "google-gemini-pro-us", EvalScore = 0.91 }] },
+                "frank", "eval results", read.Version));
 
             Assert.Equal("frank", details.PolicyChangedBy);
             Assert.True(node.Node.TableVersion > version);
@@ -41,15 +43,21 @@ public sealed class WorkloadClassGrainTests
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>("legal_draft");
-        var current = (await grain.GetDetailsAsync()).Policy;
+        var read = await grain.GetDetailsAsync();
 
-        var error = await Assert.ThrowsAsync<PolicyValidationException>(() =>
-            grain.SetPolicyAsync(current with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, "mallory", "sneak a fallback in"));
+        var error = await Assert.ThrowsAsync<AdminException>(() => grain.SetPolicyAsync(new PolicyChange(
+            read.Policy with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, "mallory", "sneak a fallback in", read.Version)));
 
-        Assert.NotEmpty(error.Errors);
+        Assert.Equal(AdminErrorKind.Invalid, error.Kind);
+        Assert.StartsWith("fallbacks", error.Field, StringComparison.Ordinal);
         var decision = node.Route("legal_draft");
         Assert.Equal(("primary", "anthropic-sonnet-eu"), (decision.RouteReason, decision.EndpointId));
         Assert.Empty(decision.Fallbacks);
-        Assert.Empty((await grain.GetDetailsAsync()).Policy.Fallbacks);
+        var after = await grain.GetDetailsAsync();
+        Assert.Empty(after.Policy.Fallbacks);
+        Assert.Equal(read.Version, after.Version);
+        Assert.Empty(await node.Admin.GetAuditAsync(null));
     }
+
+    public void Dispose() => _storage.Dispose();
 }

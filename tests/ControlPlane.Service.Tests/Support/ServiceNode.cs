@@ -1,50 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
 using ControlPlane.Fleet;
-using ControlPlane.Grains;
-using ControlPlane.Grains.Storage;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
-using ControlPlane.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.Storage;
+using Orleans.TestingHost;
 using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.Tests.Support;
 
-/// <summary>One control plane node without sockets: a single-node silo on fake time and the routing node,
-/// built exactly as the server registers them (<c>AddControlPlane</c>).</summary>
+/// <summary>One control plane node: a real single-silo Orleans host (localhost clustering on a free port, SQLite grain
+/// storage) with the routing node, built as the server registers them (<c>AddControlPlaneGrains</c>,
+/// <c>AddControlPlaneNode</c>). Grain timers and the node run on the test's fake clock; Orleans' own background loops
+/// stay on real time. A "restart" is a new node on the same <see cref="TestStorage"/> file.</summary>
 internal sealed class ServiceNode : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
+    private readonly IHost _host;
     private bool _stopped;
 
-    private ServiceNode(ServiceProvider services)
+    private ServiceNode(IHost host)
     {
-        _services = services;
+        _host = host;
     }
 
-    public RoutingNode Node => _services.GetRequiredService<RoutingNode>();
+    public RoutingNode Node => _host.Services.GetRequiredService<RoutingNode>();
 
-    public AdminOperations Admin => _services.GetRequiredService<AdminOperations>();
+    public AdminOperations Admin => _host.Services.GetRequiredService<AdminOperations>();
 
-    public IGrainFactory Grains => _services.GetRequiredService<IGrainFactory>();
+    public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
+
+    public IServiceProvider Services => _host.Services;
 
     public static FleetDefinition SampleFleet() => FleetLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "fleet.sample.yaml"));
 
     public static FleetDefinition Fleet(string yaml) => FleetLoader.Load(new StringReader(yaml), "test-fleet.yaml");
 
-    /// <summary>Starts a node on <paramref name="storage"/> (shared between "restarts" of the same test).</summary>
-    public static async Task<ServiceNode> StartAsync(FakeTimeProvider time, IGrainStorage storage, FleetDefinition? fleet = null,
-        Action<ControlPlaneOptions>? configure = null)
+    /// <summary>Starts a node whose grains persist to <paramref name="storage"/> (shared between "restarts" of a test).
+    /// <paramref name="probe"/>, when given, is put between the grains and the SQLite provider;
+    /// <paramref name="configureSilo"/> adds to the silo (e.g. call filters).</summary>
+    public static async Task<ServiceNode> StartAsync(FakeTimeProvider time, TestStorage storage, FleetDefinition? fleet = null,
+        Action<ControlPlaneOptions>? configure = null, StorageProbe? probe = null, Action<ISiloBuilder>? configureSilo = null)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<TimeProvider>(time);
-        services.AddControlPlane(fleet ?? SampleFleet(), ControlPlaneStorage.Memory, null, configure);
-        services.Replace(ServiceDescriptor.Singleton(storage));
-        var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<GrainSilo>().StartAsync();
-        await provider.GetRequiredService<RoutingNode>().StartAsync(CancellationToken.None);
-        return new ServiceNode(provider);
+        // No configuration sources, so no file watchers.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton<TimeProvider>(time);
+        // Membership, directory and other silo maintenance loops on real time; grain timers and our code on the fake clock.
+        builder.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        var siloPort = FreePort();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, 0, serviceId: "controlplane-tests", clusterId: "svc-" + Guid.NewGuid().ToString("N")[..12]);
+            silo.AddControlPlaneGrains(ControlPlaneStorage.Sqlite, storage.Directory, s => s.AddSqliteGrainStorage(GrainStorage.Name, storage.DatabasePath));
+            if (probe is not null)
+            {
+                probe.Decorate(silo.Services);
+            }
+
+            configureSilo?.Invoke(silo);
+        });
+        builder.Services.AddControlPlaneNode(fleet ?? SampleFleet(), configure);
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            await DisposeHostAsync(host);
+            throw;
+        }
+
+        return new ServiceNode(host);
     }
 
     public Wire.RouteDecision Route(string workloadClass, long input = 1_000, long maxOutput = 500) =>
@@ -65,6 +96,8 @@ internal sealed class ServiceNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the node as the server does: the routing node (flush, return leases), then the silo (grains
+    /// deactivate, storage closes).</summary>
     public async Task StopAsync()
     {
         if (_stopped)
@@ -73,13 +106,44 @@ internal sealed class ServiceNode : IAsyncDisposable
         }
 
         _stopped = true;
-        await Node.StopAsync(CancellationToken.None);
-        await _services.GetRequiredService<GrainSilo>().StopAsync();
+        try
+        {
+            await Node.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await _host.StopAsync(CancellationToken.None);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
-        await _services.DisposeAsync();
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            await DisposeHostAsync(_host);
+        }
+    }
+
+    private static async ValueTask DisposeHostAsync(IHost host)
+    {
+        if (host is IAsyncDisposable asyncDisposable)
+        {
+            await asyncDisposable.DisposeAsync();
+        }
+        else
+        {
+            host.Dispose();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
