@@ -58,7 +58,8 @@ public sealed class NodeHostTests
         Assert.Equal(NodeRole.Both, identity.Role);
         Assert.Null(identity.Redis);
         Assert.Equal("cp", identity.ClusterId);
-        Assert.EndsWith("-" + node.GrpcAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), identity.NodeName, StringComparison.Ordinal);
+        // The gRPC port is not known before binding port 0: the default name then ends with the process id.
+        Assert.EndsWith("-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), identity.NodeName, StringComparison.Ordinal);
         Assert.Equal("127.0.0.1", node.GrpcAddress.Host);
         Assert.Equal("127.0.0.1", node.AdminAddress.Host);
         Assert.NotEqual(node.GrpcAddress.Port, node.AdminAddress.Port);

@@ -21,7 +21,6 @@ public sealed class BadInputTests(NodeFixture fixture) : IClassFixture<NodeFixtu
 
     [Theory]
     [InlineData("/controlplane.v1.Routing/NoSuchMethod")]
-    [InlineData("/controlplane.v1.Routing/route")]
     [InlineData("/grpc.health.v1.Health/Nope")]
     public async Task Unknown_method_of_a_known_service_is_UNIMPLEMENTED_trailers_only(string path)
     {
@@ -34,7 +33,6 @@ public sealed class BadInputTests(NodeFixture fixture) : IClassFixture<NodeFixtu
 
     [Theory]
     [InlineData("/no.such.Service/Call")]
-    [InlineData("/controlplane.v1.routing/Route")]
     [InlineData("/controlplane.v1.Diagnostics/Echo")]
     public async Task Unknown_service_is_UNIMPLEMENTED_trailers_only(string path)
     {
@@ -42,6 +40,19 @@ public sealed class BadInputTests(NodeFixture fixture) : IClassFixture<NodeFixtu
 
         AssertStatus(response, StatusCode.Unimplemented, "Service is unimplemented.");
         await Node.AssertServingAsync();
+    }
+
+    /// <summary>ASP.NET Core endpoint routing matches paths case-insensitively, so Grpc.AspNetCore serves a method whose
+    /// service or method name differs from the proto only in case (the gRPC spec has them case-sensitive).</summary>
+    [Theory]
+    [InlineData("/controlplane.v1.Routing/route")]
+    [InlineData("/controlplane.v1.routing/Route")]
+    public async Task A_path_differing_only_in_case_is_served(string path)
+    {
+        var response = await Node.Raw.CallAsync(path, GoodRoute);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.NotEmpty(response.Single(RouteDecision.Parser).EndpointId);
     }
 
     /// <summary>Grpc.AspNetCore does not map a request it cannot deserialize to INTERNAL (as gRPC C-core does): the
