@@ -25,8 +25,8 @@ internal sealed record NodeOptions
         Options:
           --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2 cleartext). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
-          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI, gRPC Admin over h2c on the
-                                    same port). Default 127.0.0.1:8080.
+          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI; the gRPC Admin service is
+                                    served on the gRPC port). Default 127.0.0.1:8080.
           --fleet FILE              Fleet configuration to load. Default: deploy/fleet.sample.yaml, looked up
                                     from the current directory and the application's directory upwards.
           --data-dir DIR            Where grain state is stored (SQLite). Default ./data.

@@ -50,6 +50,12 @@ internal static class Program
                 app = NodeHost.Build(options, fleet);
                 await app.StartAsync().ConfigureAwait(false);
             }
+            catch (StackExchange.Redis.RedisConnectionException ex)
+            {
+                // StackExchange.Redis does not say which server it could not reach.
+                await Console.Error.WriteLineAsync($"controlplane: failed to start: Connecting to Redis at {options.RedisEndpoint} failed: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
                 or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
                 or StackExchange.Redis.RedisException or OrleansException or TimeoutException)

@@ -1,82 +1,96 @@
 using System.Net;
 using ControlPlane.Contracts.V1;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Tests.Support;
+using ControlPlane.Server.Tests.EndToEnd;
+using ControlPlane.Server.Tests.Support;
 using Grpc.Health.V1;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using V1 = Grpc.Reflection.V1;
 
 namespace ControlPlane.Server.Tests;
 
-/// <summary>A node built by the same code as Program, on a free loopback port.</summary>
+/// <summary>A node built by the same code as Program, on free loopback ports.</summary>
 public sealed class NodeHostTests
 {
-    [Fact]
-    public async Task Node_serves_health_reflection_and_diagnostics()
-    {
-        await using var node = await StartAsync(enableDiagnostics: true);
+    private static readonly string[] DataPlaneServices =
+    [
+        "controlplane.v1.Admin", "controlplane.v1.Routing", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
 
-        var health = await node.Client.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
-        var reflection = await node.Client.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    [Fact]
+    public async Task Node_serves_health_reflection_and_diagnostics_when_enabled()
+    {
+        await using var node = await ControlPlaneNode.StartInMemoryAsync(enableDiagnostics: true);
+
+        var health = await node.Raw.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
+        var reflection = await node.Raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             GrpcWire.Frame(new V1.ServerReflectionRequest { ListServices = "" }));
-        var echo = await node.Client.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new EchoRequest { Message = "ping" });
+        var echo = await node.Raw.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new EchoRequest { Message = "ping" });
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Single(HealthCheckResponse.Parser).Status);
         Assert.Equal(
-            ["controlplane.v1.Diagnostics", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"],
-            reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
+            DataPlaneServices.Append("controlplane.v1.Diagnostics").Order(StringComparer.Ordinal),
+            reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name).Order(StringComparer.Ordinal));
         Assert.Equal("ping", echo.Single(EchoResponse.Parser).Message);
     }
 
     [Fact]
-    public async Task Diagnostics_can_be_disabled()
+    public async Task Diagnostics_is_off_by_default_and_not_listed()
     {
-        await using var node = await StartAsync(enableDiagnostics: false);
+        await using var node = await ControlPlaneNode.StartInMemoryAsync();
 
-        var echo = await node.Client.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new EchoRequest { Message = "ping" });
+        var echo = await node.Raw.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new EchoRequest { Message = "ping" });
+        var reflection = await node.Raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            GrpcWire.Frame(new V1.ServerReflectionRequest { ListServices = "" }));
 
         Assert.Equal(StatusCode.Unimplemented, echo.Status);
+        Assert.Equal(DataPlaneServices,
+            reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task Node_refuses_HTTP_1_1_with_a_clear_message()
+    public async Task Node_reports_its_identity_and_bound_addresses()
     {
-        await using var node = await StartAsync(enableDiagnostics: true);
-        using var http1 = new HttpClient { BaseAddress = node.Address };
+        await using var node = await ControlPlaneNode.StartInMemoryAsync();
 
-        using var response = await http1.PostAsync("grpc.health.v1.Health/Check", new ByteArrayContent([]));
+        var identity = node.Services.GetRequiredService<NodeIdentity>();
 
-        Assert.Equal(HttpStatusCode.UpgradeRequired, response.StatusCode);
-        Assert.Contains("gRPC requires HTTP/2", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(NodeRole.Both, identity.Role);
+        Assert.Null(identity.Redis);
+        Assert.Equal("cp", identity.ClusterId);
+        // The gRPC port is not known before binding port 0: the default name then ends with the process id.
+        Assert.EndsWith("-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), identity.NodeName, StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1", node.GrpcAddress.Host);
+        Assert.Equal("127.0.0.1", node.AdminAddress.Host);
+        Assert.NotEqual(node.GrpcAddress.Port, node.AdminAddress.Port);
     }
 
-    internal static async Task<RunningNode> StartAsync(bool enableDiagnostics)
+    [Fact]
+    public async Task The_admin_port_answers_no_gRPC_and_the_gRPC_port_no_admin_API()
     {
-        var options = new NodeOptions { GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0), EnableDiagnostics = enableDiagnostics };
-        var app = NodeHost.Build(options, builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
-        return new RunningNode(app, new Uri(NodeHost.GrpcAddress(app) + "/"));
+        await using var node = await ControlPlaneNode.StartInMemoryAsync();
+
+        using var adminOnGrpcPort = await node.Raw.GetAsync("admin/v1/fleet");
+        using var grpcRequest = GrpcWire.Request("/grpc.health.v1.Health/Check", GrpcWire.Frame(new HealthCheckRequest()));
+        grpcRequest.Version = HttpVersion.Version11;
+        using var grpcOnAdminPort = await node.Admin.SendAsync(grpcRequest);
+        using var fleet = await node.Admin.GetAsync("admin/v1/fleet");
+
+        Assert.Equal(HttpStatusCode.NotFound, adminOnGrpcPort.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, grpcOnAdminPort.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, fleet.StatusCode);
     }
-}
 
-internal sealed class RunningNode(WebApplication app, Uri address) : IAsyncDisposable
-{
-    public Uri Address { get; } = address;
-
-    public WebApplication App { get; } = app;
-
-    public HttpClient Client { get; } = new(new SocketsHttpHandler())
+    [Fact]
+    public async Task A_node_stops_cleanly_and_its_ports_are_released()
     {
-        BaseAddress = address,
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
+        var node = await ControlPlaneNode.StartInMemoryAsync();
+        var grpcPort = node.GrpcAddress.Port;
+        await node.AssertServingAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        await App.StopAsync();
-        await App.DisposeAsync();
+        await node.DisposeAsync();
+
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, grpcPort);
+        listener.Start();
     }
 }

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Tests.Support;
-using ControlPlane.Testing.Redis;
+using ControlPlane.Server.Tests.Support;
 using Grpc.Health.V1;
 
 namespace ControlPlane.Server.Tests;
@@ -14,7 +12,7 @@ public sealed partial class ProgramProcessTests
     private static readonly string ExecutablePath = Path.Combine(AppContext.BaseDirectory, "controlplane.dll");
 
     [Fact]
-    public async Task Executable_reports_its_address_serves_health_and_exits_0_on_SIGTERM()
+    public async Task Executable_reports_its_address_serves_health_without_diagnostics_and_exits_0_on_SIGTERM()
     {
         using var process = Start("--grpc-listen", "127.0.0.1:0");
         try
@@ -28,7 +26,9 @@ public sealed partial class ProgramProcessTests
             };
 
             var health = await client.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
+            var echo = await client.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new ControlPlane.Contracts.V1.EchoRequest { Message = "off" });
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Single(HealthCheckResponse.Parser).Status);
+            Assert.Equal(StatusCode.Unimplemented, echo.Status);
 
             using (var kill = Process.Start("/bin/kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
@@ -97,6 +97,10 @@ public sealed partial class ProgramProcessTests
     [InlineData("--bogus", "", "Unknown argument '--bogus'")]
     [InlineData("--redis", "nowhere", "Invalid --redis 'nowhere': expected HOST:PORT")]
     [InlineData("--node-name", "n1", "need '--redis HOST:PORT'")]
+    [InlineData("--role", "silo", "needs '--redis HOST:PORT'")]
+    [InlineData("--role", "gateway", "Invalid --role 'gateway'")]
+    [InlineData("--silo-port", "99999", "Invalid --silo-port '99999'")]
+    [InlineData("--membership", "slow", "Invalid --membership 'slow'")]
     public async Task Bad_arguments_exit_non_zero_with_a_message(string arg, string value, string expected)
     {
         var (exitCode, message) = await RunToExitAsync(value.Length == 0 ? [arg] : [arg, value]);
@@ -126,60 +130,34 @@ public sealed partial class ProgramProcessTests
     }
 
     [Fact]
-    public async Task Two_executables_on_one_Redis_form_a_cluster_share_a_forced_breaker_and_exit_0_on_SIGTERM()
+    public async Task Help_exits_0_with_the_usage()
     {
-        await using var redis = await RedisServerFixture.StartNewAsync();
-        using var first = Start("--grpc-listen", "127.0.0.1:0", "--redis", redis.Endpoint, "--node-name", "p1");
-        using var second = Start("--grpc-listen", "127.0.0.1:0", "--redis", redis.Endpoint, "--node-name", "p2");
-        try
-        {
-            await ReadListeningAddressAsync(first, drainAfter: false);
-            var firstAdmin = await ReadLineMatchingAsync(first, AdminLine(), drainAfter: false);
-            Assert.StartsWith("p1.", await ReadLineMatchingAsync(first, ClusterLine()), StringComparison.Ordinal);
-            var secondGrpc = await ReadListeningAddressAsync(second, drainAfter: false);
-            Assert.StartsWith("p2.", await ReadLineMatchingAsync(second, ClusterLine()), StringComparison.Ordinal);
+        using var process = Start("--help");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
 
-            using (var admin = new HttpClient { BaseAddress = new Uri(firstAdmin + "/") })
-            {
-                foreach (var id in new[] { "openai-gpt4o-us", "openai-gpt41-us" })
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, $"admin/v1/endpoints/{id}/breaker")
-                    {
-                        Content = new StringContent("""{"state":"open","reason":"drill"}""", System.Text.Encoding.UTF8, "application/json"),
-                    };
-                    request.Headers.Add("X-Actor", "ops");
-                    using var response = await admin.SendAsync(request);
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                }
-            }
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("Usage: controlplane", await stdout, StringComparison.Ordinal);
+    }
 
-            using var channel = ControlPlane.Grpc.Client.GrpcChannel.ForAddress(secondGrpc);
-            var invoker = channel.CreateCallInvoker();
-            var decision = await invoker.UnaryAsync(EndToEnd.ControlPlaneNode.Route, new ControlPlane.Contracts.V1.RouteRequest { WorkloadClass = "customer_chat", RequestId = "r" });
-            Assert.Equal("forced_override", decision.RouteReason);
+    [Fact]
+    public async Task Advertise_with_a_port_exits_2_naming_the_option()
+    {
+        var (exitCode, stderr) = await RunToExitAsync("--redis", "127.0.0.1:6379", "--advertise", "10.0.0.7:50051");
 
-            foreach (var process in new[] { first, second })
-            {
-                using (var kill = Process.Start("/bin/kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-                {
-                    await kill.WaitForExitAsync();
-                }
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Invalid --advertise '10.0.0.7:50051': expected an IP address", stderr, StringComparison.Ordinal);
+    }
 
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await process.WaitForExitAsync(timeout.Token);
-                Assert.Equal(0, process.ExitCode);
-            }
-        }
-        finally
-        {
-            foreach (var process in new[] { first, second })
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-        }
+    [Fact]
+    public async Task Missing_fleet_file_exits_1_and_starts_nothing()
+    {
+        var (exitCode, stderr) = await RunToExitAsync("--grpc-listen", "127.0.0.1:0", "--fleet", Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.yaml"));
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("controlplane: ", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -267,6 +245,4 @@ public sealed partial class ProgramProcessTests
     [GeneratedRegex(@"^Admin listening on (http://\S+)$")]
     private static partial Regex AdminLine();
 
-    [GeneratedRegex(@"^Cluster node (\S+) via Redis ")]
-    private static partial Regex ClusterLine();
 }

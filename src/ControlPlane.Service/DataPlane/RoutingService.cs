@@ -20,9 +20,16 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
         }
 
         TimeSpan? deadline = context.Deadline == DateTime.MaxValue ? null : context.Deadline - time.GetUtcNow().UtcDateTime;
+        if (deadline <= TimeSpan.Zero)
+        {
+            // Grpc.AspNetCore runs the handler even when the deadline passed before it started (grpc-timeout 1n): a
+            // decision now would reserve quota for a call its caller has already given up on.
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"));
+        }
+
         try
         {
-            return Task.FromResult(node.Route(request, deadline is { } d && d < TimeSpan.Zero ? TimeSpan.Zero : deadline));
+            return Task.FromResult(node.Route(request, deadline));
         }
         catch (RoutingRequestException error)
         {

@@ -3,16 +3,16 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Client;
-using ControlPlane.Grpc.Tests.Support;
+using ControlPlane.Server.Tests.Support;
 using Grpc.Health.V1;
+using ControlPlane.Service;
 using Microsoft.Extensions.DependencyInjection;
 using V1 = Grpc.Reflection.V1;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
 
-/// <summary>End to end over real sockets: our gRPC client on the Routing service, HttpClient on the admin API.</summary>
+/// <summary>End to end over real sockets: Grpc.Net.Client on the Routing and Admin services, HttpClient on the admin API,
+/// one single node (an Orleans silo with SQLite or memory grain storage).</summary>
 public sealed class ControlPlaneEndToEndTests : IDisposable
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "cp-e2e-" + Guid.NewGuid().ToString("N"));
@@ -35,7 +35,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         {
             for (var i = 0; i < 5; i++)
             {
-                var ack = await node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome, new Outcome
+                var ack = await node.Routing.ReportOutcomeAsync(new Outcome
                 {
                     EndpointId = endpoint,
                     WorkloadClass = cls,
@@ -124,10 +124,8 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Route_is_UNAVAILABLE_while_the_routing_table_is_not_synchronized_and_health_says_so()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var health = new Method<HealthCheckRequest, HealthCheckResponse>(MethodType.Unary, "grpc.health.v1.Health", "Check",
-            Marshallers.Protobuf<HealthCheckRequest>(), Marshallers.Protobuf<HealthCheckResponse>());
         var check = new HealthCheckRequest { Service = "controlplane.v1.Routing" };
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await node.Invoker.UnaryAsync(health, check)).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await node.Health.CheckAsync(check)).Status);
         Assert.Equal("primary", (await node.RouteAsync("customer_chat")).RouteReason);
 
         // The first step of a node's stop: from here its table no longer follows the grains.
@@ -136,6 +134,8 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         var error = await Assert.ThrowsAsync<RpcException>(() => node.RouteAsync("customer_chat"));
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.Contains("not synchronized", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await node.Health.CheckAsync(check)).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await node.Health.CheckAsync(new HealthCheckRequest())).Status);
     }
 
     [Fact]
@@ -151,12 +151,12 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
         Assert.StartsWith("estimated_input_tokens:", negative.Status.Detail, StringComparison.Ordinal);
 
-        var badOutcome = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome,
+        var badOutcome = await Assert.ThrowsAsync<RpcException>(async () => await node.Routing.ReportOutcomeAsync(
             new Outcome { EndpointId = "openai-gpt5-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success }));
         Assert.Equal(StatusCode.InvalidArgument, badOutcome.StatusCode);
         Assert.StartsWith("endpoint_id: unknown endpoint 'openai-gpt5-us'", badOutcome.Status.Detail, StringComparison.Ordinal);
 
-        var negativeOutcome = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(ControlPlaneNode.ReportOutcome,
+        var negativeOutcome = await Assert.ThrowsAsync<RpcException>(async () => await node.Routing.ReportOutcomeAsync(
             new Outcome { EndpointId = "openai-gpt4o-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success, InputTokens = -1 }));
         Assert.StartsWith("input_tokens:", negativeOutcome.Status.Detail, StringComparison.Ordinal);
     }
@@ -165,13 +165,13 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Streamed_outcomes_are_acknowledged_with_per_item_errors()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using var call = node.Invoker.ClientStreaming(ControlPlaneNode.ReportOutcomes);
+        using var call = node.Routing.ReportOutcomes();
         await call.RequestStream.WriteAsync(new Outcome { EndpointId = "openai-gpt4o-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success, LatencyMs = 300 });
         await call.RequestStream.WriteAsync(new Outcome { EndpointId = "nope", WorkloadClass = "customer_chat", Status = OutcomeStatus.Success });
         await call.RequestStream.WriteAsync(new Outcome { EndpointId = "openai-gpt41-us", WorkloadClass = "customer_chat", Status = OutcomeStatus.Timeout, LatencyMs = 30_000 });
         await call.RequestStream.CompleteAsync();
 
-        var ack = await call;
+        var ack = await call.ResponseAsync;
 
         Assert.Equal(2, ack.Accepted);
         Assert.Equal(1, ack.Rejected);
@@ -201,7 +201,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task WatchRoutingTable_streams_a_new_table_after_a_forced_breaker()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using var watch = node.Invoker.ServerStreaming(ControlPlaneNode.WatchRoutingTable, new WatchRoutingTableRequest { WorkloadClasses = { "customer_chat" } });
+        using var watch = node.Routing.WatchRoutingTable(new WatchRoutingTableRequest { WorkloadClasses = { "customer_chat" } });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
         Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
@@ -228,13 +228,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Reflection_lists_the_Routing_service_and_the_admin_API_has_an_OpenAPI_document()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using var raw = new HttpClient
-        {
-            BaseAddress = node.GrpcAddress,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        var reflection = await raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        var reflection = await node.Raw.CallAsync("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             GrpcWire.Frame(new V1.ServerReflectionRequest { ListServices = "" }));
         Assert.Contains("controlplane.v1.Admin", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
         Assert.Contains("controlplane.v1.Routing", reflection.Single(V1.ServerReflectionResponse.Parser).ListServicesResponse.Service.Select(s => s.Name));
@@ -246,7 +240,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.True(paths.TryGetProperty("/admin/v1/audit", out _));
 
         // The gRPC port does not serve the admin API.
-        using var onGrpcPort = await raw.GetAsync("admin/v1/fleet");
+        using var onGrpcPort = await node.Raw.GetAsync("admin/v1/fleet");
         Assert.Equal(HttpStatusCode.NotFound, onGrpcPort.StatusCode);
     }
 
@@ -254,30 +248,27 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Admin_gRPC_service_forces_a_breaker_audits_it_and_names_bad_fields()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var setBreaker = AdminMethod<SetBreakerRequest, EndpointView>("SetBreaker");
-        var listAudit = AdminMethod<ListAuditRequest, AuditList>("ListAudit");
-        var getEndpoint = AdminMethod<GetEndpointRequest, EndpointView>("GetEndpoint");
-        var getFleet = AdminMethod<GetFleetRequest, FleetView>("GetFleet");
-        var asDave = new CallOptions(headers: new Metadata().Add("x-actor", "dave"));
+        var admin = node.AdminGrpc;
+        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
 
-        var view = await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
+        var view = await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
         Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
-        await node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
+        await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
         Assert.Equal("forced_override", (await node.RouteAsync("customer_chat")).RouteReason);
 
-        var audit = await node.Invoker.UnaryAsync(listAudit, new ListAuditRequest { Limit = 10 });
+        var audit = await admin.ListAuditAsync(new ListAuditRequest { Limit = 10 });
         Assert.Equal(2, audit.Entries.Count);
         Assert.All(audit.Entries, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
 
-        var noActor = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
+        var noActor = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
         Assert.Equal(StatusCode.InvalidArgument, noActor.StatusCode);
         Assert.StartsWith("x-actor:", noActor.Status.Detail, StringComparison.Ordinal);
-        var badTtl = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setBreaker, new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
+        var badTtl = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
         Assert.StartsWith("ttlSeconds:", badTtl.Status.Detail, StringComparison.Ordinal);
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(getEndpoint, new GetEndpointRequest { Id = "nope" }));
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await admin.GetEndpointAsync(new GetEndpointRequest { Id = "nope" }));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
 
-        var fleet = await node.Invoker.UnaryAsync(getFleet, new GetFleetRequest());
+        var fleet = await admin.GetFleetAsync(new GetFleetRequest());
         Assert.Equal(8, fleet.Endpoints.Count);
         Assert.Equal("force_open", fleet.Endpoints.Single(e => e.Id == "openai-gpt41-us").Override.Kind);
     }
@@ -368,26 +359,51 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Admin_gRPC_SetPolicy_changes_the_policy_and_names_bad_fields()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var setPolicy = AdminMethod<SetPolicyRequest, ClassView>("SetPolicy");
-        var asDave = new CallOptions(headers: new Metadata().Add("x-actor", "dave"));
+        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
 
         var request = new SetPolicyRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail" };
-        var view = await node.Invoker.UnaryAsync(setPolicy, new SetPolicyRequest(request) { Fallbacks = new FallbackList() }, asDave);
+        var view = await node.AdminGrpc.SetPolicyAsync(new SetPolicyRequest(request) { Fallbacks = new FallbackList() }, asDave);
         Assert.Equal("fail", view.Mode);
         Assert.Empty(view.Fallbacks);
 
-        var bad = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setPolicy,
+        var bad = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.SetPolicyAsync(
             new SetPolicyRequest { Name = "internal_copilot", Reason = "x", Primary = new EndpointIdList { Ids = { "nope" } } }, asDave));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
         Assert.StartsWith("primary[0]: unknown endpoint 'nope'", bad.Status.Detail, StringComparison.Ordinal);
-        var missing = await Assert.ThrowsAsync<RpcException>(() => node.Invoker.UnaryAsync(setPolicy, new SetPolicyRequest { Name = "nope", Reason = "x" }, asDave));
+        var missing = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.SetPolicyAsync( new SetPolicyRequest { Name = "nope", Reason = "x" }, asDave));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
-    private static Method<TRequest, TResponse> AdminMethod<TRequest, TResponse>(string name)
-        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
-        new(MethodType.Unary, "controlplane.v1.Admin", name, Marshallers.Protobuf<TRequest>(), Marshallers.Protobuf<TResponse>());
+    [Fact]
+    public async Task A_memory_node_routes_applies_overrides_and_starts_empty_after_a_restart()
+    {
+        await using (var first = await ControlPlaneNode.StartInMemoryAsync())
+        {
+            Assert.Equal("primary", (await first.RouteAsync("customer_chat")).RouteReason);
+            using var response = await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"memory drill"}""", "bob");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft")).RouteReason);
+            await AssertProblemAsync(await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":""", "bob"), HttpStatusCode.BadRequest, "body");
+            await AssertProblemAsync(await first.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
+        }
+
+        // Memory state does not outlive the process: nothing on disk, no override, no audit.
+        Assert.False(Directory.Exists(_dataDirectory));
+        await using var second = await ControlPlaneNode.StartInMemoryAsync();
+        Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
+        Assert.Empty((await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray());
+        Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
+    }
+
+    [Fact]
+    public async Task The_SQLite_file_is_created_in_the_data_directory()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        using var response = await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"persist"}""", "ops");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Assert.True(File.Exists(Path.Combine(_dataDirectory, ControlPlaneServiceCollectionExtensions.SqliteFileName)));
+    }
 
     private static Task<HttpResponseMessage> PostAsync(ControlPlaneNode node, string path, string json, string? actor) =>
         node.PostAdminAsync(path, json, actor);

@@ -4,86 +4,93 @@ using System.Text;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
-using ControlPlane.Grpc;
-using ControlPlane.Grpc.Client;
 using ControlPlane.Service;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
 
-/// <summary>A full node (grains on SQLite, or a cluster member over Redis; Routing service, admin API) on free
-/// loopback ports, built and stopped by <see cref="NodeHost"/> as Program does; clients are our gRPC client and
-/// HttpClient.</summary>
+/// <summary>A full single node (an Orleans silo with grains on SQLite or in memory, the gRPC services on Kestrel h2c,
+/// the admin API on HTTP/1.1) on free loopback ports, built and stopped by <see cref="NodeHost"/> as Program does.
+/// Clients: Grpc.Net.Client, HttpClient on the admin API, and a raw HTTP/2 (prior knowledge) HttpClient.</summary>
 internal sealed class ControlPlaneNode : IAsyncDisposable
 {
-    public static readonly Method<RouteRequest, RouteDecision> Route = Unary<RouteRequest, RouteDecision>("Route");
-    public static readonly Method<Outcome, OutcomeAck> ReportOutcome = Unary<Outcome, OutcomeAck>("ReportOutcome");
-    public static readonly Method<Outcome, OutcomeAck> ReportOutcomes = new(MethodType.ClientStreaming, "controlplane.v1.Routing", "ReportOutcomes",
-        Marshallers.Protobuf<Outcome>(), Marshallers.Protobuf<OutcomeAck>());
-    public static readonly Method<WatchRoutingTableRequest, RoutingTable> WatchRoutingTable = new(MethodType.ServerStreaming, "controlplane.v1.Routing",
-        "WatchRoutingTable", Marshallers.Protobuf<WatchRoutingTableRequest>(), Marshallers.Protobuf<RoutingTable>());
-
     private readonly WebApplication _app;
-    private readonly GrpcChannel _channel;
+    private bool _stopped;
 
     private ControlPlaneNode(WebApplication app)
     {
         _app = app;
         GrpcAddress = new Uri(NodeHost.GrpcAddress(app) + "/");
         AdminAddress = new Uri(NodeHost.AdminAddress(app) + "/");
-        _channel = GrpcChannel.ForAddress(GrpcAddress.ToString().TrimEnd('/'));
-        Invoker = _channel.CreateCallInvoker();
+        Channel = GrpcChannel.ForAddress(GrpcAddress);
+        Routing = new Routing.RoutingClient(Channel);
+        AdminGrpc = new Contracts.V1.Admin.AdminClient(Channel);
+        Health = new Health.HealthClient(Channel);
         Admin = new HttpClient { BaseAddress = AdminAddress };
+        Raw = new HttpClient(new SocketsHttpHandler())
+        {
+            BaseAddress = GrpcAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
     }
 
     public Uri GrpcAddress { get; }
 
     public Uri AdminAddress { get; }
 
-    public CallInvoker Invoker { get; }
+    public GrpcChannel Channel { get; }
 
+    public Routing.RoutingClient Routing { get; }
+
+    public Contracts.V1.Admin.AdminClient AdminGrpc { get; }
+
+    public Health.HealthClient Health { get; }
+
+    /// <summary>The admin API (HTTP/1.1 JSON).</summary>
     public HttpClient Admin { get; }
+
+    /// <summary>HTTP/2 with prior knowledge on the gRPC port, for hand-built gRPC requests.</summary>
+    public HttpClient Raw { get; }
 
     /// <summary>The node's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>The cluster node name, or null for a single node.</summary>
-    public string? NodeName => NodeHost.Cluster(_app)?.NodeName;
+    /// <summary>A node keeping grain state in SQLite under <paramref name="dataDirectory"/> (survives a restart).</summary>
+    public static Task<ControlPlaneNode> StartAsync(string dataDirectory, FleetDefinition? fleet = null, bool enableDiagnostics = false) =>
+        StartAsync(new NodeOptions { DataDirectory = dataDirectory, Storage = ControlPlaneStorage.Sqlite, EnableDiagnostics = enableDiagnostics }, fleet);
 
-    /// <summary>A cluster member on <paramref name="redisEndpoint"/> (grain state in Redis).</summary>
-    public static async Task<ControlPlaneNode> StartClusterMemberAsync(string redisEndpoint, string nodeName, FleetDefinition? fleet = null, string prefix = "cp:e2e",
-        Action<ControlPlaneOptions>? configure = null)
+    /// <summary>A node keeping grain state in memory.</summary>
+    public static Task<ControlPlaneNode> StartInMemoryAsync(bool enableDiagnostics = false, FleetDefinition? fleet = null) =>
+        StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics }, fleet);
+
+    private static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet)
     {
-        var options = new NodeOptions
+        options = options with
         {
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-            RedisEndpoint = redisEndpoint,
-            NodeName = nodeName,
-            ClusterPrefix = prefix,
-        };
-        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders(), configure);
-        await app.StartAsync();
-        return new ControlPlaneNode(app);
-    }
-
-    public static async Task<ControlPlaneNode> StartAsync(string dataDirectory, FleetDefinition? fleet = null)
-    {
-        var options = new NodeOptions
-        {
-            GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-            AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-            DataDirectory = dataDirectory,
-            Storage = ControlPlaneStorage.Sqlite,
         };
         var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new ControlPlaneNode(app);
     }
 
-    public Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500) =>
-        Invoker.UnaryAsync(Route, new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = "r" });
+    public async Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500) =>
+        await Routing.RouteAsync(new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = "r" },
+            deadline: DateTime.UtcNow.AddSeconds(10));
 
     /// <summary>Routes until <paramref name="done"/> holds (outcomes reach the grains on the node's flush interval).</summary>
     public async Task<RouteDecision> RouteUntilAsync(string workloadClass, Func<RouteDecision, bool> done)
@@ -99,6 +106,13 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
 
             await Task.Delay(20, CancellationToken.None);
         }
+    }
+
+    /// <summary>Fails unless a good Route still gets a decision: the node keeps serving.</summary>
+    public async Task AssertServingAsync()
+    {
+        var decision = await RouteAsync("customer_chat");
+        Assert.NotEmpty(decision.EndpointId);
     }
 
     public async Task<HttpResponseMessage> PostAdminAsync(string path, string json, string? actor)
@@ -119,16 +133,22 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>Stops the node as Program does (routing node first, then the host), once.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await NodeHost.StopAsync(_app);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Admin.Dispose();
-        _channel.Dispose();
-        await NodeHost.StopAsync(_app);
+        Raw.Dispose();
+        Channel.Dispose();
+        await StopAsync();
         await _app.DisposeAsync();
     }
-
-    private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name)
-        where TRequest : Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : Google.Protobuf.IMessage<TResponse>, new() =>
-        new(MethodType.Unary, "controlplane.v1.Routing", name, Marshallers.Protobuf<TRequest>(), Marshallers.Protobuf<TResponse>());
 }
