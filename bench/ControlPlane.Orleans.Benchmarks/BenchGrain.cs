@@ -9,7 +9,7 @@ public interface IBenchGrain : IGrainWithIntegerKey
 {
     /// <summary>Returns its argument plus one.</summary>
     [Alias("ping")]
-    ValueTask<int> Ping(int value);
+    Task<int> Ping(int value);
 
     /// <summary>The silo the activation lives on.</summary>
     [Alias("where")]
@@ -21,7 +21,7 @@ public interface IBenchGrain : IGrainWithIntegerKey
 [PreferLocalPlacement]
 internal sealed class BenchGrain(ILocalSiloDetails silo) : Grain, IBenchGrain
 {
-    public ValueTask<int> Ping(int value) => ValueTask.FromResult(value + 1);
+    public Task<int> Ping(int value) => Task.FromResult(value + 1);
 
     public Task<string> Where() => Task.FromResult(silo.SiloAddress.ToString());
 }

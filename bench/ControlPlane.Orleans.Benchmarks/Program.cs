@@ -52,11 +52,11 @@ internal static class Program
         {
             new("plain method call (not inlined)", 1, null),
             new("async method, one Task.Yield hop", 1, i => YieldOnceAsync(i)),
-            new("local grain call (same silo)", 1, i => local[0].Ping(i)),
-            new("remote grain call (other silo)", 1, i => remote[0].Ping(i)),
+            new("local grain call (same silo)", 1, i => new ValueTask<int>(local[0].Ping(i))),
+            new("remote grain call (other silo)", 1, i => new ValueTask<int>(remote[0].Ping(i))),
             new($"async method, one Task.Yield hop, {callers} callers", callers, i => YieldOnceAsync(i)),
-            new($"local grain call, {callers} callers -> {callers} grains", callers, i => local[i].Ping(i)),
-            new($"remote grain call, {callers} callers -> {callers} grains", callers, i => remote[i].Ping(i)),
+            new($"local grain call, {callers} callers -> {callers} grains", callers, i => new ValueTask<int>(local[i].Ping(i))),
+            new($"remote grain call, {callers} callers -> {callers} grains", callers, i => new ValueTask<int>(remote[i].Ping(i))),
         };
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Orleans {typeof(IGrain).Assembly.GetName().Version}, .NET {Environment.Version}, {Environment.ProcessorCount} cores, load {LoadAverage()}; silos {addressA} and {addressB}; {rounds} rounds x {seconds} s per case; warming up"));
@@ -74,15 +74,15 @@ internal static class Program
                 var result = await RunAsync(c, duration);
                 results[c].Add(result);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"round {round} {c.Name}: {result.CallsPerSecond:N0}/s p50 {Us(result.P50Us)} p99 {Us(result.P99Us)}, CPU {result.CpuUsPerCall:N2} µs/call"));
+                    $"round {round} {c.Name}: {result.CallsPerSecond:N0}/s p50 {Us(result.P50Us)} p99 {Us(result.P99Us)}, CPU {result.CpuUsPerCall:N2} µs/call{(result.Timeouts > 0 ? $", {result.Timeouts} TIMED OUT" : "")}"));
             }
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Orleans {typeof(IGrain).Assembly.GetName().Version}, .NET {Environment.Version}, {Environment.ProcessorCount} cores, load at the end {LoadAverage()}; medians of {rounds} rounds x {seconds} s"));
         Console.WriteLine();
-        Console.WriteLine("| case | callers | calls/s | ns/call (1 / throughput) | p50 µs | p99 µs | CPU µs/call (whole process) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| case | callers | calls/s | ns/call (1 / throughput) | p50 µs | p99 µs | CPU µs/call (whole process) | timed out (all rounds) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         double Median(Case c, Func<Result, double> key)
         {
             var sorted = results[c].Select(key).Order().ToList();
@@ -93,7 +93,7 @@ internal static class Program
         {
             var rate = Median(c, r => r.CallsPerSecond);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {c.Name} | {c.Callers} | {rate:N0} | {1e9 / rate:N0} | {Us(Median(c, r => r.P50Us))} | {Us(Median(c, r => r.P99Us))} | {Median(c, r => r.CpuUsPerCall):N2} |"));
+                $"| {c.Name} | {c.Callers} | {rate:N0} | {1e9 / rate:N0} | {Us(Median(c, r => r.P50Us))} | {Us(Median(c, r => r.P99Us))} | {Median(c, r => r.CpuUsPerCall):N2} | {results[c].Sum(r => r.Timeouts)} |"));
         }
 
         Console.WriteLine();
@@ -135,7 +135,9 @@ internal static class Program
         var cpuBefore = self.TotalProcessorTime;
         var start = Stopwatch.GetTimestamp();
         long calls;
+        long timeouts = 0;
         long[] latencies;
+        var elapsed = 0.0;
         if (c.Call is null)
         {
             // A plain call is a few ns: timestamping each would measure the clock, so only throughput is reported.
@@ -168,7 +170,17 @@ internal static class Program
                     while (!Volatile.Read(ref stop))
                     {
                         var t0 = Stopwatch.GetTimestamp();
-                        await c.Call(index);
+                        try
+                        {
+                            await c.Call(index);
+                        }
+                        catch (TimeoutException)
+                        {
+                            // Counted and reported: a call that got no response within the call timeout.
+                            Interlocked.Increment(ref timeouts);
+                            continue;
+                        }
+
                         mine.Add(Stopwatch.GetTimestamp() - t0);
                     }
                 });
@@ -176,18 +188,24 @@ internal static class Program
 
             await Task.Delay(duration);
             Volatile.Write(ref stop, true);
+            // The rate is over the measured time: a call stuck until its timeout must not stretch it.
+            elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
             await Task.WhenAll(workers);
             latencies = [.. perCaller.SelectMany(l => l)];
             calls = latencies.Length;
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (elapsed == 0)
+        {
+            elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
         self.Refresh();
         var cpu = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
         Array.Sort(latencies);
         double Percentile(double q) => latencies.Length == 0 ? double.NaN
             : latencies[Math.Clamp((int)Math.Ceiling(q * latencies.Length) - 1, 0, latencies.Length - 1)] * 1e6 / Stopwatch.Frequency;
-        return new Result(calls / elapsed, Percentile(0.5), Percentile(0.99), cpu * 1e6 / calls);
+        return new Result(calls / elapsed, Percentile(0.5), Percentile(0.99), cpu * 1e6 / calls, timeouts);
     }
 
     private static async Task<IHost> StartSiloAsync(string name, int siloPort, IPEndPoint? primary)
@@ -197,6 +215,8 @@ internal static class Program
         {
             silo.UseLocalhostClustering(siloPort, FreePort(), primary, serviceId: "bench", clusterId: "bench");
             silo.Configure<SiloOptions>(o => o.SiloName = name);
+            // A lost response costs 5 s of one caller, not Orleans' default 30 s.
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
         });
         var host = builder.Build();
         await host.StartAsync();
@@ -236,5 +256,5 @@ internal static class Program
     /// <summary>One case: a caller count and the call (null: the plain method call loop).</summary>
     private sealed record Case(string Name, int Callers, Func<int, ValueTask<int>>? Call);
 
-    private sealed record Result(double CallsPerSecond, double P50Us, double P99Us, double CpuUsPerCall);
+    private sealed record Result(double CallsPerSecond, double P50Us, double P99Us, double CpuUsPerCall, long Timeouts);
 }
