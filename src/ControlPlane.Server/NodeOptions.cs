@@ -268,7 +268,7 @@ internal sealed record NodeOptions
             return false;
         }
 
-        if (options.IsClusterNode && options.AdvertiseAddress is null
+        if (options.IsClusterNode && options.Role != NodeRole.DataPlane && options.AdvertiseAddress is null
             && (options.GrpcEndpoint.Address.Equals(IPAddress.Any) || options.GrpcEndpoint.Address.Equals(IPAddress.IPv6Any)))
         {
             error = $"Option '--advertise IP' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other silos need an address to call.";
