@@ -187,23 +187,26 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
 
         // Two operators both read version v and change the policy through different nodes at once.
         var version = (await cluster[0].GetAdminJsonAsync("admin/v1/classes/customer_chat")).GetProperty("version").GetInt64();
-        string Change(string mode) => $$"""{"mode":"{{mode}}","reason":"change to {{mode}}","expectedVersion":{{version}}}""";
+        string Change(string fallback) =>
+            $$"""{"fallbacks":[{"endpointId":"{{fallback}}","evalScore":0.92}],"reason":"fallback {{fallback}}","expectedVersion":{{version}}}""";
         var answers = await Task.WhenAll(
-            cluster[0].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change("queue_only"), "grace"),
-            cluster[2].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change("fail"), "heidi"));
+            cluster[0].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change(Primary2), "grace"),
+            cluster[2].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change("google-gemini-pro-us"), "heidi"));
         try
         {
             var statuses = answers.Select(a => a.StatusCode).ToList();
-            output.WriteLine($"concurrent changes from version {version}: n1 (queue_only) {(int)statuses[0]}, n3 (fail) {(int)statuses[1]}");
-            Assert.Equal([HttpStatusCode.Conflict, HttpStatusCode.OK], statuses.Order());
+            var bodies = await Task.WhenAll(answers.Select(a => a.Content.ReadAsStringAsync()));
+            output.WriteLine($"concurrent changes from version {version}: via n1 {(int)statuses[0]}, via n3 {(int)statuses[1]}; refused: {bodies[statuses[0] == HttpStatusCode.OK ? 1 : 0]}");
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], statuses.Order());
             var loser = answers.Single(a => a.StatusCode == HttpStatusCode.Conflict);
-            Assert.Contains("application/problem+json", loser.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
-            var winner = statuses[0] == HttpStatusCode.OK ? "queue_only" : "fail";
+            Assert.Equal("application/problem+json", loser.Content.Headers.ContentType?.MediaType);
+            var winner = statuses[0] == HttpStatusCode.OK ? Primary2 : "google-gemini-pro-us";
             foreach (var node in cluster.Nodes)
             {
                 var view = await node.GetAdminJsonAsync("admin/v1/classes/customer_chat");
-                Assert.Equal(winner, view.GetProperty("mode").GetString());
-                Assert.Equal(version + 1, view.GetProperty("version").GetInt64());
+                Assert.Equal([winner], view.GetProperty("fallbacks").EnumerateArray().Select(f => f.GetProperty("endpointId").GetString()));
+                Assert.NotEqual(version, view.GetProperty("version").GetInt64());
+                await node.RouteUntilAsync("customer_chat", d => d.Fallbacks.SequenceEqual([winner]));
             }
 
             var audit = (await cluster[1].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().ToList();

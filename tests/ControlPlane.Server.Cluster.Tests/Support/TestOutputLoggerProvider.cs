@@ -22,14 +22,15 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output, string 
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel))
+            var message = formatter(state, exception);
+            if (!IsEnabled(logLevel) || message.Contains("ServerGC", StringComparison.Ordinal))
             {
                 return;
             }
 
             try
             {
-                output.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff} {node} {logLevel} {category}] {formatter(state, exception)}{(exception is null ? "" : $" {exception.GetType().Name}: {exception.Message}")}");
+                output.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff} {node} {logLevel} {category}] {message}{(exception is null ? "" : $" {exception.GetType().Name}: {exception.Message}")}");
             }
             catch (InvalidOperationException)
             {
