@@ -72,7 +72,7 @@ public sealed class ThinDataPlaneTests(RedisServerFixture redis, ITestOutputHelp
         var host = (await silos[0].GetAdminJsonAsync("admin/v1/endpoints/main")).GetProperty("host").GetString()!;
         var victim = silos.Single(s => host.Contains(s.SiloEndpoint!, StringComparison.Ordinal));
         var survivor = silos.Single(s => s != victim);
-        output.WriteLine($"'main' lives on {victim.Name} ({host}); crashing it (disposed without stopping), {survivor.Name} survives");
+        output.WriteLine($"'main' lives on {victim.Name} ({host}); crashing it (app disposed without StopAsync: non-graceful Orleans shutdown), {survivor.Name} survives");
         using var stopLoad = new CancellationTokenSource();
         var crashClock = Stopwatch.StartNew();
         var load = dataPlane.Select(node => KeepRoutingAsync(node, crashClock, stopLoad.Token)).ToList();

@@ -183,8 +183,10 @@ internal sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>Stops the node abruptly: the application is disposed without any stop (no NodeHost.StopAsync, no host
-    /// StopAsync), so the silo never leaves the cluster: its membership row stays Active, its sockets close, and the
-    /// other silos must find it dead by probing, as after a crash.</summary>
+    /// StopAsync). The routing node neither flushes outcomes nor returns its leases, and Orleans, disposed while running,
+    /// shuts the silo down non-gracefully: lifecycle stop cancelled, grains dropped without deactivating, sockets closed.
+    /// Orleans still marks the silo Dead in the membership table on the way down (a SIGKILLed process would not; the
+    /// others would have to find it dead by probing: process-level faults are tested elsewhere).</summary>
     public async Task CrashAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
