@@ -185,7 +185,14 @@ internal static class NodeHost
             options.GatewayPort == 0 ? FreePort(advertise) : options.GatewayPort, listenOnAnyHostAddress: listenAny);
         var redis = RedisConfiguration(options);
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-        silo.AddRedisGrainStorage(GrainStorage.Name, o => o.ConfigurationOptions = redis);
+        // Grain state is scoped by the cluster id, like the node's other Redis keys (membership, incarnation): Orleans'
+        // default key, {ServiceId}/state/{grainId}/{grainType}, holds only the service id, which every cluster shares,
+        // so two clusters on one Redis would read and write each other's overrides, policies, quotas and audit.
+        silo.AddRedisGrainStorage(GrainStorage.Name, o =>
+        {
+            o.ConfigurationOptions = redis;
+            o.GetStorageKey = (grainType, grainId) => $"{ServiceId}/{options.ClusterPrefix}/state/{grainId}/{grainType}";
+        });
         // The incarnation watchdog: a Redis restarted empty (or flushed) must not leave this silo in a cluster whose
         // membership table and grain state are gone while new silos form a second one (docs/cluster-incarnation.md).
         silo.Services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(redis.Clone()));
