@@ -6,12 +6,15 @@
 #   echo-grpc     Grpc.AspNetCore: controlplane.v1.Routing/Route parses the RouteRequest, answers a prebuilt RouteDecision
 #   route         the product (controlplane --storage memory): /controlplane.v1.Routing/Route
 #   report        the product: /controlplane.v1.Routing/ReportOutcome (unary; one outcome per call)
+#   reports       the product: /controlplane.v1.Routing/ReportOutcomes (client streaming; BATCH outcomes per call, so
+#                 outcomes/s = calls/s x BATCH: the way a proxy's batching reporter sends them)
 # Both echoes are bench/ControlPlane.Echo. The request frames come from `controlplane-echo frames`.
 #
 # Usage: bench/grpc-h2load.sh [--rounds N] [--seconds S | -n REQUESTS] [--concurrency C] [--streams M]
 # Env (flags win): ROUNDS (5), SECONDS (10 per target per round), N (requests per run; replaces SECONDS),
 #   CONCURRENCY (h2load -c, connections; 8), STREAMS (h2load -m, streams per connection; 8),
-#   THREADS (h2load -t; 1), WARMUP (seconds per target before round 1; 5), TARGETS ("echo-kestrel echo-grpc route report"),
+#   THREADS (h2load -t; 1), WARMUP (seconds per target before round 1; 5), TARGETS ("echo-kestrel echo-grpc route report reports"),
+#   BATCH (outcomes per ReportOutcomes call; 100, at most 127),
 #   FLEET (fleet file for the product; default: deploy/fleet.sample.yaml with every endpoint limit and class budget
 #   raised to 1e11 tokens / 1e9 requests per minute, so quota never runs dry and Route answers its normal decision),
 #   CONTROLPLANE (product executable; default its Release build), SKIP_BUILD=1, OUT (work dir; default a new /tmp dir).
@@ -28,7 +31,8 @@ concurrency=${CONCURRENCY:-8}
 streams=${STREAMS:-8}
 threads=${THREADS:-1}
 warmup=${WARMUP:-5}
-targets=(${TARGETS:-echo-kestrel echo-grpc route report})
+targets=(${TARGETS:-echo-kestrel echo-grpc route report reports})
+batch=${BATCH:-100}
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
@@ -40,10 +44,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "grpc-h2load: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for v in rounds duration concurrency streams threads warmup; do
+for v in rounds duration concurrency streams threads warmup batch; do
   [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "grpc-h2load: $v must be a positive integer" >&2; exit 2; }
 done
 [[ -z $requests || $requests =~ ^[0-9]+$ ]] || { echo "grpc-h2load: N must be a positive integer" >&2; exit 2; }
+[[ $batch -le 127 ]] || { echo "grpc-h2load: BATCH must be at most 127 (one-byte varint in the ack)" >&2; exit 2; }
 [[ $rounds -le 50 && $duration -le 300 ]] || { echo "grpc-h2load: at most 50 rounds of 300 s" >&2; exit 2; }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +82,10 @@ outcome_frame=$out/frames/outcome.grpc
 route_frame_size=$(stat -c %s "$route_frame")
 decision_frame_size=$(stat -c %s "$out/frames/route-decision.grpc")
 ack_frame_size=7 # OutcomeAck{accepted: 1}: 2 bytes of protobuf + the 5-byte prefix
+# ReportOutcomes: BATCH length-prefixed Outcome messages in one request body (a client stream); its ack is
+# OutcomeAck{accepted: BATCH}, also 7 bytes while BATCH < 128.
+outcomes_frame=$out/frames/outcomes-x$batch.grpc
+for _ in $(seq 1 "$batch"); do cat "$outcome_frame"; done > "$outcomes_frame"
 if [[ -z ${FLEET:-} ]]; then
   FLEET=$out/fleet.bench.yaml
   sed -E -e 's/tpm: [0-9_]+/tpm: 100_000_000_000/; s/rpm: [0-9_]+/rpm: 1_000_000_000/' \
@@ -120,7 +129,8 @@ path_of[echo-kestrel]=/controlplane.v1.Routing/Route;  url[echo-kestrel]=http://
 path_of[echo-grpc]=/controlplane.v1.Routing/Route;     url[echo-grpc]=http://127.0.0.1:$grpc_port;       pid[echo-grpc]=$grpc_pid;       frame[echo-grpc]=$route_frame
 path_of[route]=/controlplane.v1.Routing/Route;         url[route]=http://127.0.0.1:$product_port;        pid[route]=$product_pid;        frame[route]=$route_frame
 path_of[report]=/controlplane.v1.Routing/ReportOutcome; url[report]=http://127.0.0.1:$product_port;      pid[report]=$product_pid;       frame[report]=$outcome_frame
-declare -A answer_type=([echo-kestrel]=route-request [echo-grpc]=route-decision [route]=route-decision [report]=outcome-ack)
+path_of[reports]=/controlplane.v1.Routing/ReportOutcomes; url[reports]=http://127.0.0.1:$product_port;   pid[reports]=$product_pid;      frame[reports]=$outcomes_frame
+declare -A answer_type=([echo-kestrel]=route-request [echo-grpc]=route-decision [route]=route-decision [report]=outcome-ack [reports]=outcome-ack)
 # Every answer's DATA bytes: a failed gRPC call (trailers only) carries none, so bytes / size counts the good answers.
 declare -A answer_size=([echo-kestrel]=$route_frame_size [echo-grpc]=$decision_frame_size [report]=$ack_frame_size)
 
@@ -188,7 +198,7 @@ for r in $(seq 1 "$rounds"); do
   for t in "${order[@]}"; do
     run=$out/r$r-$t
     before_server=; events=n/a
-    case $t in route) before_server=$(decision_number) ;; report) before_server=$(settled_class_events) ;; esac
+    case $t in route) before_server=$(decision_number) ;; report|reports) before_server=$(settled_class_events) ;; esac
     c0=$(cpu_ticks "${pid[$t]}"); h0=$(client_ticks)
     timeout "$limit" h2load "${h2load_args[@]}" "${run_args[@]}" -d "${frame[$t]}" --log-file "$run.log" "${url[$t]}${path_of[$t]}" > "$run.txt" 2>&1 \
       || { log "h2load failed for $t:"; cat "$run.txt" >&2; exit 1; }
@@ -206,11 +216,12 @@ for r in $(seq 1 "$rounds"); do
         by_bytes=$(( data / route_min_size ))
         grpc_ok=$(( by_bytes < http_ok ? by_bytes : http_ok )); [[ $server_ok == n/a ]] || grpc_ok=$(( server_ok < grpc_ok ? server_ok : grpc_ok ))
         check="server decisions $server_ok (in flight at the cut-off <= $(( concurrency * streams )) more), data / ${route_min_size}B = $by_bytes" ;;
-      report)
+      report|reports)
+        per_call=1; [[ $t == reports ]] && per_call=$batch
         grpc_ok=$(( data / ack_frame_size < http_ok ? data / ack_frame_size : http_ok ))
         after_server=$(settled_class_events)
-        events=n/a; [[ $after_server == n/a || $before_server == n/a ]] || events=$(( after_server - before_server ))
-        check="acks $(( data / ack_frame_size )), class events +$events (>= acks; in flight at the cut-off <= $(( concurrency * streams )))" ;;
+        events=n/a; [[ $after_server == n/a || $before_server == n/a ]] || events=$(( (after_server - before_server) / per_call ))
+        check="acks $(( data / ack_frame_size )) x $per_call outcomes, class events / $per_call = +$events (>= acks; in flight at the cut-off <= $(( concurrency * streams )))" ;;
       *)
         size=${answer_size[$t]}
         grpc_ok=$(( data / size < http_ok ? data / size : http_ok ))
@@ -218,7 +229,7 @@ for r in $(seq 1 "$rounds"); do
     esac
     failures=$(( done_ - grpc_ok ))
     # An acknowledged outcome the class grain never recorded is a failure too.
-    if [[ $t == report && $events != n/a && $events -lt $grpc_ok ]]; then failures=$(( failures + grpc_ok - events )); fi
+    if [[ ($t == report || $t == reports) && $events != n/a && $events -lt $grpc_ok ]]; then failures=$(( failures + grpc_ok - events )); fi
     failed_total=$(( failed_total + failures ))
     awk '$2 >= 200 && $2 < 300 { print $3 }' "$run.log" > "$run.us"
     calls_s[$t,$r]=$(awk -v n="$grpc_ok" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
@@ -245,6 +256,9 @@ for t in "${targets[@]}"; do
   printf '%-13s %-38s %9s %8s %8s %15s %15s %8s\n' "$t" "${path_of[$t]}" "$(col "$t" calls_s %.0f)" "$(col "$t" p50 %.3f)" "$(col "$t" p99 %.3f)" \
     "$(col "$t" cpu %.1f)" "$(col "$t" hcpu %.1f)" "${fails[$t]}"
 done
+if [[ " ${targets[*]} " == *" reports "* ]]; then
+  echo "reports: $(awk -v c="$(col reports calls_s %.1f)" -v b="$batch" 'BEGIN { printf "%.0f", c * b }') outcomes/s ($batch outcomes per ReportOutcomes call; server $(awk -v u="$(col reports cpu %.3f)" -v b="$batch" 'BEGIN { printf "%.2f", u / b }') us of CPU per outcome)"
+fi
 echo "(medians over rounds; calls/s counts calls answered with HTTP 200 and grpc-status 0; report: 1 outcome per call, so outcomes/s = calls/s;"
 echo " server us/call: utime+stime of the server process over the run / calls; h2load us/call: the client's own CPU)"
 for base in echo-kestrel echo-grpc; do
