@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ControlPlane.Server.Cluster;
 using ControlPlane.Testing;
+using Microsoft.Extensions.Time.Testing;
 using ControlPlane.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
