@@ -53,16 +53,7 @@ internal sealed class AuditTrailGrain(
         var stored = entry with { Sequence = State.LastSequence + 1, At = time.GetUtcNow() };
         State.Tail.Add(stored);
         State.LastSequence = stored.Sequence;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            this.DeactivateOnIdle();
-            throw;
-        }
-
+        await state.WriteOrReloadAsync(this);
         return stored;
     }
 
@@ -102,7 +93,7 @@ internal sealed class AuditTrailGrain(
             State.FirstSegment++;
         }
 
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(this);
         foreach (var segment in dropped)
         {
             await Segment(segment).ClearAsync();

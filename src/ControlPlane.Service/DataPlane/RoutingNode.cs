@@ -609,18 +609,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             _ => _decisionPrefix + "g" + Interlocked.Increment(ref _grantCounter).ToString("x", CultureInfo.InvariantCulture));
         try
         {
-            if (owner == LeaseOwner.Endpoint)
-            {
-                var endpoint = snapshot.EndpointAt(index);
-                lease = await _grains.GetGrain<IProviderEndpointGrain>(key).GrantLeaseAsync(
-                    new LeaseRequest(_options.NodeId, requestId, Slice(endpoint.TokensPerMinute), Slice(endpoint.RequestsPerMinute)));
-            }
-            else
-            {
-                var budget = snapshot.ClassAt(index).Budget ?? new QuotaLimits();
-                lease = await _grains.GetGrain<IWorkloadClassGrain>(key).GrantLeaseAsync(
-                    new LeaseRequest(_options.NodeId, requestId, Slice(budget.TokensPerPeriod), Slice(budget.RequestsPerPeriod)));
-            }
+            var (tokens, requests) = owner == LeaseOwner.Endpoint
+                ? (snapshot.EndpointAt(index).TokensPerMinute, snapshot.EndpointAt(index).RequestsPerMinute)
+                : (snapshot.ClassAt(index).Budget?.TokensPerPeriod ?? 0, snapshot.ClassAt(index).Budget?.RequestsPerPeriod ?? 0);
+            lease = await QuotaOwner(owner, key).GrantLeaseAsync(new LeaseRequest(_options.NodeId, requestId, Slice(tokens), Slice(requests)));
         }
         catch (Exception error) when (IsCallFailure(error))
         {
@@ -658,6 +650,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     // An unlimited dimension is granted as asked: ask for more than any request can reserve.
     private long Slice(long perMinute) => perMinute <= 0 ? UnlimitedSlice : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
 
+    private IQuotaOwnerGrain QuotaOwner(LeaseOwner owner, string key) => owner == LeaseOwner.Endpoint
+        ? _grains.GetGrain<IProviderEndpointGrain>(key)
+        : _grains.GetGrain<IWorkloadClassGrain>(key);
+
     private LeaseWallet?[] Wallets(LeaseOwner owner) => owner == LeaseOwner.Endpoint ? _wallets : _classWallets;
 
     private void Install(LeaseOwner owner, int index, LeaseWallet? wallet)
@@ -685,9 +681,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         var key = OwnerKey(Snapshot, owner, index);
         try
         {
-            await (owner == LeaseOwner.Endpoint
-                ? _grains.GetGrain<IProviderEndpointGrain>(key).SettleLeaseAsync(_options.NodeId, settlement)
-                : _grains.GetGrain<IWorkloadClassGrain>(key).SettleLeaseAsync(_options.NodeId, settlement));
+            await QuotaOwner(owner, key).SettleLeaseAsync(_options.NodeId, settlement);
         }
         catch (Exception error) when (IsCallFailure(error))
         {
@@ -700,9 +694,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     {
         try
         {
-            await (toEndpoint
-                ? _grains.GetGrain<IProviderEndpointGrain>(key).RecordOutcomesAsync(batch)
-                : _grains.GetGrain<IWorkloadClassGrain>(key).RecordOutcomesAsync(batch));
+            await QuotaOwner(toEndpoint ? LeaseOwner.Endpoint : LeaseOwner.Class, key).RecordOutcomesAsync(batch);
             if (toEndpoint)
             {
                 _metrics.OutcomesDelivered(batch.Outcomes.Count);

@@ -13,31 +13,18 @@ namespace ControlPlane.Service.Grains;
 // types (AddControlPlaneSerialization); the Service's own messages are records that travel the same way. They are
 // [Immutable] (nobody mutates a message after sending it), so a call to a grain on the same silo passes them without a copy.
 
-/// <summary>One provider endpoint, keyed by endpoint id: live health windows and breaker, admin overrides,
-/// the quota lease ledger carved from its TPM/RPM limits.</summary>
-[Alias("cp.IProviderEndpointGrain")]
-public interface IProviderEndpointGrain : IGrainWithStringKey
+/// <summary>What endpoint and class grains have in common: they take the nodes' outcome batches and own a quota
+/// (an endpoint's TPM/RPM, a class's budget) leased to nodes in slices.</summary>
+[Alias("cp.IQuotaOwnerGrain")]
+public interface IQuotaOwnerGrain : IGrainWithStringKey
 {
-    /// <summary>Folds a batch of attempt outcomes into the health windows and breakers. A batch id seen before from
-    /// the same node is acknowledged without counting it again (a retry after an ambiguous failure).</summary>
+    /// <summary>Folds a batch of outcomes in (health windows and breakers; SLO rings). A batch id seen before from the
+    /// same node is acknowledged without counting it again (a retry after an ambiguous failure).</summary>
     [Alias("outcomes")]
     Task RecordOutcomesAsync(OutcomeBatch batch);
 
-    /// <summary>Sets or clears an admin override (force open/closed, drain); persisted, audited in the same turn,
-    /// then pushed to every node (in parallel, acknowledged) before it returns.</summary>
-    [Alias("override")]
-    Task<EndpointDetails> ChangeOverrideAsync(OverrideChange change);
-
-    /// <summary>Everything the admin API shows about the endpoint.</summary>
-    [Alias("details"), ReadOnly]
-    Task<EndpointDetails> GetDetailsAsync();
-
-    /// <summary>Subscribes (or renews) an observer and returns the current routing status.</summary>
-    [Alias("subscribe")]
-    Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer);
-
-    /// <summary>Grants a slice of the endpoint's quota; null when the bucket is empty or the endpoint is not limited.
-    /// Persisted before it is answered; the same request id from the same node gets the same lease.</summary>
+    /// <summary>Grants a slice of the quota; null when the bucket is empty or the owner is not limited. Persisted
+    /// before it is answered; the same request id from the same node gets the same lease.</summary>
     [Alias("grant"), ResponseTimeout("00:00:05")]
     Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request);
 
@@ -51,14 +38,30 @@ public interface IProviderEndpointGrain : IGrainWithStringKey
     Task<string> GetHostAsync();
 }
 
+/// <summary>One provider endpoint, keyed by endpoint id: live health windows and breaker, admin overrides,
+/// the quota lease ledger carved from its TPM/RPM limits.</summary>
+[Alias("cp.IProviderEndpointGrain")]
+public interface IProviderEndpointGrain : IQuotaOwnerGrain
+{
+    /// <summary>Sets or clears an admin override (force open/closed, drain); persisted, audited in the same turn,
+    /// then pushed to every node (in parallel, acknowledged) before it returns.</summary>
+    [Alias("override")]
+    Task<EndpointDetails> ChangeOverrideAsync(OverrideChange change);
+
+    /// <summary>Everything the admin API shows about the endpoint.</summary>
+    [Alias("details"), ReadOnly]
+    Task<EndpointDetails> GetDetailsAsync();
+
+    /// <summary>Subscribes (or renews) an observer and returns the current routing status.</summary>
+    [Alias("subscribe")]
+    Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer);
+
+}
+
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>
 [Alias("cp.IWorkloadClassGrain")]
-public interface IWorkloadClassGrain : IGrainWithStringKey
+public interface IWorkloadClassGrain : IQuotaOwnerGrain
 {
-    /// <summary>Records final request outcomes into the SLO rings (idempotent by batch id per node).</summary>
-    [Alias("outcomes")]
-    Task RecordOutcomesAsync(OutcomeBatch batch);
-
     /// <summary>Replaces the class policy if the class is still at the expected version (otherwise a conflict);
     /// persisted, audited in the same turn, pushed to every node.</summary>
     [Alias("policy")]
@@ -72,17 +75,6 @@ public interface IWorkloadClassGrain : IGrainWithStringKey
     [Alias("subscribe")]
     Task<ClassStatus> SubscribeAsync(IRoutingObserver observer);
 
-    /// <summary>Grants a slice of the class's budget; null when the budget is spent or the class has none.</summary>
-    [Alias("grant"), ResponseTimeout("00:00:05")]
-    Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request);
-
-    /// <summary>Returns a budget lease's unused units and its carried reconciliation (holder only, once).</summary>
-    [Alias("settle")]
-    Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement);
-
-    /// <summary>Which silo hosts this activation.</summary>
-    [Alias("host"), ReadOnly]
-    Task<string> GetHostAsync();
 }
 
 /// <summary>The fleet catalog (key <see cref="FleetGrain.Key"/>): which endpoints and classes exist, from which

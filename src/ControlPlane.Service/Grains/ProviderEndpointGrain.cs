@@ -250,16 +250,7 @@ internal sealed class ProviderEndpointGrain(
     private async Task PersistAsync()
     {
         State.Quota = _quota.Export();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // The in-memory state holds a change storage does not: drop this activation so the next call reloads.
-            this.DeactivateOnIdle();
-            throw;
-        }
+        await state.WriteOrReloadAsync(this);
     }
 
     private Task AuditAsync(OverrideChange change, EndpointHealthView before)

@@ -200,16 +200,7 @@ internal sealed class WorkloadClassGrain(
     private async Task PersistAsync()
     {
         State.Quota = _budget.Export();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Storage did not take it: the next call reloads what storage holds.
-            this.DeactivateOnIdle();
-            throw;
-        }
+        await state.WriteOrReloadAsync(this);
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
