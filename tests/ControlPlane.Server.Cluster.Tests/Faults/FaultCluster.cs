@@ -24,6 +24,8 @@ internal sealed class FaultCluster : IAsyncDisposable
     private readonly Dictionary<NodeProcess, (GrpcChannel Channel, Routing.RoutingClient Client)> _grpc = [];
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
 
+    private readonly string _prefix = "faults-" + Guid.NewGuid().ToString("N")[..8];
+
     private FaultCluster(ITestOutputHelper output, RedisServerFixture redis)
     {
         _output = output;
@@ -41,8 +43,7 @@ internal sealed class FaultCluster : IAsyncDisposable
         var cluster = new FaultCluster(output, redis);
         try
         {
-            var prefix = "faults-" + Guid.NewGuid().ToString("N")[..8];
-            cluster.Nodes = [.. Enumerable.Range(1, 3).Select(i => new NodeProcess($"n{i}", redis.Endpoint, prefix, membership))];
+            cluster.Nodes = [.. Enumerable.Range(1, 3).Select(i => new NodeProcess($"n{i}", redis.Endpoint, cluster._prefix, membership))];
             // The first node founds the cluster alone; the other two join it together.
             await cluster.Nodes[0].StartAsync(TimeSpan.FromSeconds(60));
             await Task.WhenAll(cluster.Nodes.Skip(1).Select(n => n.StartAsync(TimeSpan.FromSeconds(60))));
@@ -170,9 +171,19 @@ internal sealed class FaultCluster : IAsyncDisposable
         }
 
         await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
+        // Full node output for post-mortems: $TMPDIR/cp-faults/<cluster>/<node>.log.
+        var logs = Path.Combine(Path.GetTempPath(), "cp-faults", _prefix);
+        Directory.CreateDirectory(logs);
         foreach (var node in Nodes)
         {
-            var notable = node.Lines("fail").Concat(node.Lines("crit")).Concat(node.Lines("lost")).Concat(node.Lines("dead")).Distinct().Take(12).ToList();
+            await File.WriteAllTextAsync(Path.Combine(logs, node.Name + ".log"), node.Tail(int.MaxValue));
+        }
+
+        _output.WriteLine($"node logs: {logs}");
+        foreach (var node in Nodes)
+        {
+            var notable = node.Lines("incarnation lost").Concat(node.Lines("I have been told I am dead")).Concat(node.Lines("Lease renewal"))
+                .Concat(node.Lines("[test]")).Distinct().Take(8).ToList();
             if (notable.Count > 0)
             {
                 _output.WriteLine($"--- {node.Name}: notable output ---\n{string.Join('\n', notable)}");
@@ -189,7 +200,12 @@ internal sealed class FaultCluster : IAsyncDisposable
         {
             if (!_grpc.TryGetValue(node, out var entry))
             {
-                var channel = GrpcChannel.ForAddress(node.GrpcAddress);
+                // Reconnect within a second once a restarted node listens again (the default backoff grows to 2 minutes).
+                var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions
+                {
+                    InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+                    MaxReconnectBackoff = TimeSpan.FromSeconds(1),
+                });
                 entry = (channel, new Routing.RoutingClient(channel));
                 _grpc[node] = entry;
             }
@@ -257,9 +273,12 @@ internal sealed class FaultCluster : IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
-            await _stop.CancelAsync();
+            if (!_stop.IsCancellationRequested)
+            {
+                await _stop.CancelAsync();
+            }
+
             await Task.WhenAll(_callers);
-            _stop.Dispose();
         }
     }
 

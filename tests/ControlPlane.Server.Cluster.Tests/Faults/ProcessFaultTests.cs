@@ -226,7 +226,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         cluster.Print($"overrides acknowledged (200) after the restart: {string.Join(", ", acked)}");
         foreach (var node in cluster.Nodes)
         {
-            Assert.True(await node.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(90)), $"{node.Name} did not rejoin.\n{cluster.Logs()}");
+            Assert.True(await node.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(150)), $"{node.Name} did not rejoin.\n{cluster.Logs()}");
             cluster.Print($"MEASURED {node.Name} rejoined by +{(cluster.Elapsed - restartedAt).TotalSeconds:F1} s; " +
                 string.Join(" | ", node.Lines("incarnation lost").Take(1)));
         }
@@ -271,6 +271,18 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
                 var stopped = cluster.Elapsed;
                 await node.StartAsync(Hang);
                 await WaitForFleetAsync(cluster, node);
+                await cluster.WaitUntilAsync($"{node.Name} routes again", Hang, async () =>
+                {
+                    try
+                    {
+                        await cluster.RouteAsync(node);
+                        return true;
+                    }
+                    catch (Grpc.Core.RpcException)
+                    {
+                        return false;
+                    }
+                });
                 var to = cluster.Elapsed;
                 windows.Add((node, from, to));
                 cluster.Print($"MEASURED {node.Name}: SIGTERM to exit 0 in {(stopped - from).TotalSeconds:F1} s, back and answering in {(to - stopped).TotalSeconds:F1} s");
