@@ -49,16 +49,23 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         await cluster.SetBreakerUntilAcknowledgedAsync(cluster.Nodes[0], Target, "open", "SIGSTOP drill");
         var hung = cluster.HostOf(await cluster.GetEndpointAsync(cluster.Nodes[0], Target))!;
         var healthy = cluster.Nodes.Where(n => n != hung).ToList();
-        var fleet = await WaitForFleetAsync(cluster, healthy[0]);
         // For each healthy node, an endpoint grain it hosts: calls to it through that node must not wait on the hung silo.
+        // Grains first activated on the founder move to their home silo when idle, so wait until the healthy nodes host some.
         var probes = new List<(NodeProcess Node, string Endpoint)>();
-        foreach (var node in healthy)
+        await cluster.WaitUntilAsync("a healthy node hosts an endpoint grain", Hang, async () =>
         {
-            if (Hosts(fleet).FirstOrDefault(h => node.Hosts(h.Value)).Key is { } id)
+            var fleet = await WaitForFleetAsync(cluster, healthy[0]);
+            probes.Clear();
+            foreach (var node in healthy)
             {
-                probes.Add((node, id));
+                if (Hosts(fleet).FirstOrDefault(h => node.Hosts(h.Value)).Key is { } id)
+                {
+                    probes.Add((node, id));
+                }
             }
-        }
+
+            return probes.Count > 0;
+        });
 
         cluster.Print($"{Target} on {hung.Name}; SIGSTOP {hung.Name}; probes: {string.Join(", ", probes.Select(p => $"{p.Endpoint} via {p.Node.Name}"))}");
         Assert.NotEmpty(probes);
@@ -219,14 +226,16 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var acked = new List<string>();
         foreach (var id in new[] { Target, OtherPrimary })
         {
-            await cluster.SetBreakerUntilAcknowledgedAsync(cluster.Nodes[1], id, "open", "empty-restart drill");
+            // Once a node sees the loss it stops its old silo (about 2 minutes, see the report) and answers 503 meanwhile.
+            await cluster.WaitUntilAsync($"n2 acknowledges breaker open on {id}", TimeSpan.FromSeconds(200),
+                async () => await cluster.SetBreakerAsync(cluster.Nodes[1], id, "open", "empty-restart drill") == HttpStatusCode.OK);
             acked.Add($"{id} at +{(cluster.Elapsed - restartedAt).TotalSeconds:F1} s");
         }
 
         cluster.Print($"overrides acknowledged (200) after the restart: {string.Join(", ", acked)}");
         foreach (var node in cluster.Nodes)
         {
-            Assert.True(await node.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(150)), $"{node.Name} did not rejoin.\n{cluster.Logs()}");
+            Assert.True(await node.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(200)), $"{node.Name} did not rejoin.\n{cluster.Logs()}");
             cluster.Print($"MEASURED {node.Name} rejoined by +{(cluster.Elapsed - restartedAt).TotalSeconds:F1} s; " +
                 string.Join(" | ", node.Lines("incarnation lost").Take(1)));
         }
