@@ -35,8 +35,9 @@ internal static class Program
         }
 
         var terminate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A graceful stop gets a budget; a second signal ends it at once (the stages then finish cancelled).
-        using var stopBudget = new CancellationTokenSource();
+        // A graceful stop gets a budget; a second signal ends it at once (the stages then finish cancelled). One budget per
+        // silo: a spent budget must not end the process after a rejoin.
+        CancellationTokenSource? stopBudget = null;
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Terminate);
 
@@ -77,23 +78,37 @@ internal static class Program
                 }
 
                 // The routing node flushes and returns leases, the silo leaves (grains deactivate), then the server stops.
-                stopBudget.CancelAfter(StopBudget);
+                // After a lost incarnation the membership table this silo would leave through is gone: a graceful leave
+                // retries writes to it until the budget is spent, so the old silo stops ungracefully at once.
+                using var budget = new CancellationTokenSource();
+                Volatile.Write(ref stopBudget, budget);
+                if (rejoin)
+                {
+                    await budget.CancelAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    budget.CancelAfter(StopBudget);
+                }
+
                 try
                 {
-                    await NodeHost.StopAsync(app, stopBudget.Token).ConfigureAwait(false);
+                    await NodeHost.StopAsync(app, budget.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (stopBudget.IsCancellationRequested)
+                catch (OperationCanceledException) when (budget.IsCancellationRequested)
                 {
-                    await Console.Error.WriteLineAsync("controlplane: stop cut short (second signal or stop budget spent).").ConfigureAwait(false);
+                    if (!rejoin)
+                    {
+                        await Console.Error.WriteLineAsync("controlplane: stop cut short (second signal or stop budget spent).").ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    Volatile.Write(ref stopBudget, null);
                 }
             }
 
             if (!rejoin || terminate.Task.IsCompleted)
-            {
-                return 0;
-            }
-
-            if (!stopBudget.TryReset())
             {
                 return 0;
             }
@@ -104,7 +119,14 @@ internal static class Program
             context.Cancel = true;
             if (!terminate.TrySetResult())
             {
-                stopBudget.Cancel();
+                try
+                {
+                    Volatile.Read(ref stopBudget)?.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // That stop has just finished.
+                }
             }
         }
     }
