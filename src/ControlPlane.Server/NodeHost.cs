@@ -252,6 +252,30 @@ internal static class NodeHost
     public static Task<IncarnationLoss> IncarnationLost(WebApplication app) =>
         app.Services.GetService<IncarnationWatchdog>()?.IncarnationLost ?? new TaskCompletionSource<IncarnationLoss>().Task;
 
+    /// <summary>Before a silo of a lost incarnation stops: puts an (empty) membership table back in Redis if none is
+    /// there yet, exactly as a joining silo would create it, so the old silo's last status writes (Stopping, Dead) land
+    /// at once instead of retrying against a table that no longer exists; the old silo then stops in about a second
+    /// rather than a minute, and the node is back serving sooner. The table's version starts at zero, below what the
+    /// old silo has seen, so its view of the cluster is not disturbed while it stops.</summary>
+    public static async Task PrepareRejoinAsync(WebApplication app)
+    {
+        if (app.Services.GetService<IMembershipTable>() is not { } table)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await table.InitializeMembershipTableAsync(tryInitTableVersion: true, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            // Redis unreachable again, or a new silo created the table first: the stop then takes its longer path.
+            app.Services.GetRequiredService<ILogger<NodeIdentity>>().LogWarning(error, "Could not re-create the membership table before rejoining.");
+        }
+    }
+
     /// <summary>The node's identity.</summary>
     public static NodeIdentity Identity(WebApplication app) => app.Services.GetRequiredService<NodeIdentity>();
 
@@ -330,5 +354,10 @@ internal static class ClusterTuning
         o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
         o.DefunctSiloCleanupPeriod = TimeSpan.FromMinutes(10);
         o.DefunctSiloExpiration = TimeSpan.FromHours(1);
+        // Bounds how long a silo retries its own status writes (joining, and Stopping/Dead when it leaves): after Redis
+        // lost its data the table those writes go to is gone, and Orleans' 5-minute default kept a rejoining node's
+        // old silo stopping for about 2 minutes. Also the time a joining silo waits to reach a silo still listed
+        // active before it evicts it.
+        o.MaxJoinAttemptTime = TimeSpan.FromSeconds(15);
     }
 }

@@ -75,6 +75,7 @@ internal static class Program
                 if (rejoin)
                 {
                     await Console.Error.WriteLineAsync($"controlplane: cluster incarnation lost ({lost.Result}); rejoining as a new silo.").ConfigureAwait(false);
+                    await NodeHost.PrepareRejoinAsync(app).ConfigureAwait(false);
                 }
 
                 // The routing node flushes and returns leases, the silo leaves (grains deactivate), then the server stops.
