@@ -14,7 +14,7 @@ exe="$root/src/ControlPlane.Server/bin/Release/net10.0/controlplane"
 target=openai-gpt4o-us
 work="$(mktemp -d /tmp/cp-failover.XXXXXX)"
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do [[ -n "$p" ]] && { kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; }; done; pids=(); }
+cleanup() { for p in "${pids[@]:-}"; do if [[ -n "$p" ]]; then kill -CONT "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; fi; done; pids=(); }
 trap 'cleanup; rm -rf "$work"' EXIT
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
