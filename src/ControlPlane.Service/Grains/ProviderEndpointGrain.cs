@@ -155,24 +155,9 @@ internal sealed class ProviderEndpointGrain(
         return Task.FromResult(Status());
     }
 
-    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request)
-    {
-        var lease = _quota.Grant(request, out var changed);
-        if (changed)
-        {
-            await PersistAsync();
-        }
+    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _quota.GrantAsync(request, PersistAsync);
 
-        return lease;
-    }
-
-    public async Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement)
-    {
-        if (_quota.Settle(nodeId, settlement))
-        {
-            await PersistAsync();
-        }
-    }
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _quota.SettleAsync(nodeId, settlement, PersistAsync);
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 

@@ -122,6 +122,28 @@ internal sealed class QuotaDesk
         return true;
     }
 
+    /// <summary>Grants a slice and, when the state changed, persists it (<paramref name="persist"/>) before answering: a
+    /// lease a node holds must survive a move. If the write fails the node gets the error; the grain reloads.</summary>
+    public async Task<QuotaLease?> GrantAsync(LeaseRequest request, Func<Task> persist)
+    {
+        var lease = Grant(request, out var changed);
+        if (changed)
+        {
+            await persist();
+        }
+
+        return lease;
+    }
+
+    /// <summary>Settles a lease and persists the state when it changed.</summary>
+    public async Task SettleAsync(string nodeId, LeaseSettlement settlement, Func<Task> persist)
+    {
+        if (Settle(nodeId, settlement))
+        {
+            await persist();
+        }
+    }
+
     /// <summary>Forfeits leases past their expiry; true when any was.</summary>
     public bool ExpireDue() => _ledger?.ExpireDue() > 0;
 

@@ -161,24 +161,9 @@ internal sealed class WorkloadClassGrain(
         return Task.FromResult(Status());
     }
 
-    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request)
-    {
-        var lease = _budget.Grant(request, out var changed);
-        if (changed)
-        {
-            await PersistAsync();
-        }
+    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistAsync);
 
-        return lease;
-    }
-
-    public async Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement)
-    {
-        if (_budget.Settle(nodeId, settlement))
-        {
-            await PersistAsync();
-        }
-    }
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
