@@ -23,6 +23,25 @@ namespace ControlPlane.Service.DataPlane;
 internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 {
     private const int MaxFallbacks = 64;
+
+    /// <summary>Largest token count a request or outcome may state (far above any context window; a sum of a few of
+    /// them cannot overflow).</summary>
+    internal const long MaxTokens = 1_000_000_000;
+
+    /// <summary>Largest duration in milliseconds a request or outcome may state (one day).</summary>
+    internal const long MaxMilliseconds = 86_400_000;
+
+    /// <summary>Largest attempt number.</summary>
+    internal const int MaxAttempt = 1_000;
+
+    /// <summary>Most endpoints one Route may exclude (the exclusions are kept on the stack).</summary>
+    internal const int MaxExcludedEndpoints = 256;
+
+    /// <summary>Most capabilities one Route may require.</summary>
+    internal const int MaxCapabilities = 64;
+
+    /// <summary>Most tags one Route may carry.</summary>
+    internal const int MaxTags = 64;
     private const int MaxRetriesOnLostQuota = 3;
     private const long UnlimitedSlice = long.MaxValue / 4;
     // The most recent decisions kept for reconciliation; an older unreported one stays charged at its estimate.
@@ -221,10 +240,15 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             throw new RoutingRequestException(RequestErrorKind.NotFound, "workload_class", $"unknown workload class '{request.WorkloadClass}'");
         }
 
-        RequireNonNegative(request.EstimatedInputTokens, "estimated_input_tokens");
-        RequireNonNegative(request.MaxOutputTokens, "max_output_tokens");
-        RequireNonNegative(request.Attempt, "attempt");
-        RequireNonNegative(request.DeadlineMs, "deadline_ms");
+        // Every number and count from the wire is bounded before it sizes or sums anything: no input may crash the
+        // node or wrap an allowance (token sums stay far below long.MaxValue; milliseconds convert to a TimeSpan).
+        RequireRange(request.EstimatedInputTokens, MaxTokens, "estimated_input_tokens");
+        RequireRange(request.MaxOutputTokens, MaxTokens, "max_output_tokens");
+        RequireRange(request.Attempt, MaxAttempt, "attempt");
+        RequireRange(request.DeadlineMs, MaxMilliseconds, "deadline_ms");
+        RequireCount(request.RequiredCapabilities.Count, MaxCapabilities, "required_capabilities");
+        RequireCount(request.ExcludeEndpointIds.Count, MaxExcludedEndpoints, "exclude_endpoint_ids");
+        RequireCount(request.Tags.Count, MaxTags, "tags");
         var capabilities = Capabilities.None;
         for (var i = 0; i < request.RequiredCapabilities.Count; i++)
         {
@@ -246,7 +270,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        // The shorter of the caller's stated deadline and the call's own grpc-timeout: a decision's timeout must
+        // never outlive the caller.
         TimeSpan? remaining = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : callDeadline;
+        if (callDeadline is { } call && remaining > call)
+        {
+            remaining = call;
+        }
+
         Span<int> fallbacks = stackalloc int[MaxFallbacks];
         RouteDecision decision = default;
         long number = 0;
@@ -294,7 +325,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         {
             DecisionId = DecisionId(number != 0 ? number : Interlocked.Increment(ref _decisionCounter)),
             RouteReason = decision.Reason.ToWireName(),
-            TimeoutMs = (long)decision.Timeout.TotalMilliseconds,
+            TimeoutMs = remaining is { } budget ? Math.Min((long)decision.Timeout.TotalMilliseconds, (long)budget.TotalMilliseconds)
+                : (long)decision.Timeout.TotalMilliseconds,
         };
         if (decision.HasEndpoint)
         {
@@ -357,15 +389,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             Wire.OutcomeStatus.ClientError => OutcomeStatus.ClientError,
             _ => throw Invalid("status", "must be set to a known OUTCOME_STATUS value"),
         };
-        RequireNonNegative(outcome.LatencyMs, "latency_ms");
-        RequireNonNegative(outcome.TtftMs, "ttft_ms");
-        RequireNonNegative(outcome.InputTokens, "input_tokens");
-        RequireNonNegative(outcome.OutputTokens, "output_tokens");
-        RequireNonNegative(outcome.RetryAfterMs, "retry_after_ms");
-        if (outcome.InputTokens > int.MaxValue || outcome.OutputTokens > int.MaxValue)
-        {
-            throw Invalid(outcome.InputTokens > int.MaxValue ? "input_tokens" : "output_tokens", "is too large");
-        }
+        RequireRange(outcome.LatencyMs, MaxMilliseconds, "latency_ms");
+        RequireRange(outcome.TtftMs, MaxMilliseconds, "ttft_ms");
+        RequireRange(outcome.InputTokens, MaxTokens, "input_tokens");
+        RequireRange(outcome.OutputTokens, MaxTokens, "output_tokens");
+        RequireRange(outcome.RetryAfterMs, MaxMilliseconds, "retry_after_ms");
 
         var verdict = QualityVerdict.None;
         double? score = null;
@@ -915,11 +943,24 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         previous.TrySetResult();
     }
 
-    private static void RequireNonNegative(long value, string field)
+    private static void RequireRange(long value, long max, string field)
     {
         if (value < 0)
         {
             throw Invalid(field, $"must not be negative (was {value})");
+        }
+
+        if (value > max)
+        {
+            throw Invalid(field, $"must be at most {max} (was {value})");
+        }
+    }
+
+    private static void RequireCount(int count, int max, string field)
+    {
+        if (count > max)
+        {
+            throw Invalid(field, $"must list at most {max} items (was {count})");
         }
     }
 
