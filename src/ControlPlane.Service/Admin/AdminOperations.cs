@@ -165,7 +165,25 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.Invalid, "X-Actor", "must be at most 256 characters");
         }
 
+        RequirePrintable(actor, "X-Actor");
         return actor.Trim();
+    }
+
+    // Free text reaches the audit trail, logs and terminals: control characters (line breaks and terminal escapes
+    // among them) and bidirectional overrides, which can make a log line or an audit entry read as something else,
+    // are refused rather than stored.
+    private static void RequirePrintable(string text, string field)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' or '\u200E' or '\u200F' or '\u061C'
+                || (char.IsSurrogate(c) && !char.IsSurrogatePair(text, i > 0 && char.IsLowSurrogate(c) ? i - 1 : i)))
+            {
+                throw new AdminException(AdminErrorKind.Invalid, field,
+                    $"must not contain control characters, bidirectional overrides or unpaired surrogates (U+{(int)c:X4} at {i})");
+            }
+        }
     }
 
     private static string RequireReason(string? reason)
@@ -180,6 +198,7 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             throw new AdminException(AdminErrorKind.Invalid, "reason", $"must be at most {MaxReasonLength} characters");
         }
 
+        RequirePrintable(reason, "reason");
         return reason.Trim();
     }
 

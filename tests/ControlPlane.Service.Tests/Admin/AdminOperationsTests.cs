@@ -27,6 +27,47 @@ public sealed class AdminOperationsTests : IDisposable
     }
 
     [Theory]
+    [InlineData("alice", "outage\nbreaker.auto by root: all clear", "reason")]
+    [InlineData("alice", "outage \u001b[2J\u001b[31mcleared", "reason")]
+    [InlineData("alice", "refund \u202Eevil\u202C done", "reason")]
+    [InlineData("alice", "nul \u0000 byte", "reason")]
+    [InlineData("mallory\r\nX-Actor: admin", "outage", "X-Actor")]
+    [InlineData("\u2066admin\u2069", "outage", "X-Actor")]
+    public async Task Free_text_with_control_characters_or_bidi_overrides_is_refused_and_changes_nothing(string actor, string reason, string field)
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", reason, null), actor));
+
+        Assert.Equal((AdminErrorKind.Invalid, field), (error.Kind, error.Field));
+        Assert.Null((await node.Admin.GetEndpointAsync("openai-gpt4o-us")).Override);
+        Assert.Empty(await node.Admin.GetAuditAsync(null));
+    }
+
+    [Fact]
+    public async Task An_unpaired_surrogate_in_free_text_is_refused()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var reason = "half a pair " + (char)0xD800 + " here"; // built at run time: attribute strings cannot hold one
+
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.DrainAsync("openai-gpt4o-us", new(reason, null), "alice"));
+
+        Assert.Equal("reason", error.Field);
+        Assert.Empty(await node.Admin.GetAuditAsync(null));
+    }
+
+    [Fact]
+    public async Task Printable_unicode_in_free_text_is_kept_as_given()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+
+        await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "Überlastung – 过载 🚧", null), "zoë");
+
+        var entry = Assert.Single(await node.Admin.GetAuditAsync(null));
+        Assert.Equal(("zoë", "Überlastung – 过载 🚧"), (entry.Actor, entry.Reason));
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("   ")]
