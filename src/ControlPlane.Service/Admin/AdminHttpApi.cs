@@ -2,6 +2,7 @@ using System.Text.Json;
 using ControlPlane.Service.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 
 namespace ControlPlane.Service.Admin;
@@ -13,6 +14,10 @@ internal static class AdminHttpApi
     public const string ActorHeader = "X-Actor";
 
     private const int MaxBodyBytes = 64 * 1024;
+
+    // Strict: a duplicate key is an error (which of the two would apply is not for a parser to guess), and nesting is
+    // shallow (no admin body needs more than three levels).
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 8 };
 
     /// <summary>Maps the admin routes.</summary>
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
@@ -117,15 +122,25 @@ internal static class AdminHttpApi
             throw new AdminException(AdminErrorKind.Invalid, "body", $"must be at most {MaxBodyBytes} bytes");
         }
 
+        // The limit holds for chunked bodies too (no Content-Length): Kestrel stops reading past it.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, request.HttpContext.RequestAborted);
+            document = await JsonDocument.ParseAsync(request.Body, StrictJson, request.HttpContext.RequestAborted);
         }
         catch (JsonException error)
         {
             var where = error.LineNumber is { } line ? $" at line {line + 1}, byte {error.BytePositionInLine + 1}" : "";
-            throw new AdminException(AdminErrorKind.Invalid, "body", $"malformed JSON{where}");
+            throw new AdminException(AdminErrorKind.Invalid, "body", $"malformed JSON{where}: {error.Message.Split(" Path:")[0].Split(" LineNumber:")[0]}");
+        }
+        catch (BadHttpRequestException error) when (error.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "body", $"must be at most {MaxBodyBytes} bytes");
         }
 
         using (document)
@@ -156,8 +171,21 @@ internal static class AdminHttpApi
         }
 
         return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
+            ? Text(value, name)
             : throw new AdminException(AdminErrorKind.Invalid, name, "must be a string");
+    }
+
+    // A JSON string may escape a lone surrogate ("\ud800"), which is valid JSON but not text.
+    private static string Text(JsonElement value, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new AdminException(AdminErrorKind.Invalid, field, "must be valid Unicode text (valid UTF-8, no unpaired surrogate escapes)");
+        }
     }
 
     private static List<string>? Strings(JsonElement body, string name)
@@ -177,7 +205,7 @@ internal static class AdminHttpApi
         foreach (var item in value.EnumerateArray())
         {
             list.Add(item.ValueKind == JsonValueKind.String
-                ? item.GetString()!
+                ? Text(item, $"{name}[{index}]")
                 : throw new AdminException(AdminErrorKind.Invalid, $"{name}[{index}]", "must be a string endpoint id"));
             index++;
         }
@@ -205,7 +233,7 @@ internal static class AdminHttpApi
             var field = $"fallbacks[{index++}]";
             if (item.ValueKind == JsonValueKind.String)
             {
-                list.Add(new FallbackView(item.GetString()!, null));
+                list.Add(new FallbackView(Text(item, field), null));
                 continue;
             }
 
@@ -221,10 +249,12 @@ internal static class AdminHttpApi
                 switch (property.Name)
                 {
                     case "endpointId" when property.Value.ValueKind == JsonValueKind.String:
-                        id = property.Value.GetString();
+                        id = Text(property.Value, $"{field}.endpointId");
                         break;
                     case "evalScore" when property.Value.ValueKind == JsonValueKind.Number:
-                        score = property.Value.GetDouble();
+                        score = property.Value.TryGetDouble(out var number) && double.IsFinite(number)
+                            ? number
+                            : throw new AdminException(AdminErrorKind.Invalid, $"{field}.evalScore", "must be a finite number");
                         break;
                     case "evalScore" when property.Value.ValueKind == JsonValueKind.Null:
                         break;
@@ -250,6 +280,6 @@ internal static class AdminHttpApi
 
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
             ? number
-            : throw new AdminException(AdminErrorKind.Invalid, name, "must be an integer number of seconds");
+            : throw new AdminException(AdminErrorKind.Invalid, name, name == "ttlSeconds" ? "must be an integer number of seconds" : "must be an integer");
     }
 }
