@@ -125,7 +125,7 @@ internal static class NodeHost
         // Admin routes answer only on the admin port; the data-plane port answers gRPC only.
         app.Use((context, next) =>
         {
-            var onAdminPort = context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(AdminConnectionKey) == true;
+            var onAdminPort = IsOnAdminPort(context);
             var isGrpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
             if (onAdminPort == isGrpc)
             {
@@ -135,8 +135,8 @@ internal static class NodeHost
 
             return next(context);
         });
-        // Bodyless errors from routing (404, 405, 415) become problem+json too.
-        app.UseStatusCodePages();
+        // Bodyless admin errors from routing (404, 405, 415) become problem+json too; gRPC calls skip that middleware.
+        app.UseWhen(IsOnAdminPort, admin => admin.UseStatusCodePages());
         app.UseRouting();
         if (servesDataPlane)
         {
@@ -159,6 +159,9 @@ internal static class NodeHost
 
         return app;
     }
+
+    private static bool IsOnAdminPort(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(AdminConnectionKey) == true;
 
     private static void ConfigureSilo(ISiloBuilder silo, NodeOptions options, string nodeName)
     {
