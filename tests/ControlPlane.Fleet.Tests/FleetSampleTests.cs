@@ -76,6 +76,24 @@ public sealed class FleetSampleTests
     }
 
     [Fact]
+    public void Batch_classification_never_uses_a_large_model()
+    {
+        Assert.True(_fleet.TryGetClass("batch_classification", out var batch));
+        string[] large = ["openai-gpt4o-us", "openai-gpt41-us", "anthropic-sonnet-us", "anthropic-sonnet-eu", "google-gemini-pro-us"];
+        Assert.All(large, id => Assert.Contains(id, batch.Policy.Prohibited));
+        var approved = batch.Policy.Primary.Concat(batch.Policy.Fallbacks.Select(f => f.EndpointId));
+        Assert.All(approved, id => Assert.DoesNotContain(id, large));
+    }
+
+    [Fact]
+    public void Browser_agent_queues_for_its_primary_rather_than_replaying_on_another_model()
+    {
+        Assert.True(_fleet.TryGetClass("browser_agent", out var agent));
+        Assert.Equal(RoutingMode.QueueOnly, agent.Policy.Mode);
+        Assert.Empty(agent.Policy.Fallbacks);
+    }
+
+    [Fact]
     public void Browser_agent_needs_tools_and_vision_on_every_approved_endpoint()
     {
         Assert.True(_fleet.TryGetClass("browser_agent", out var agent));
