@@ -7,8 +7,8 @@ namespace ControlPlane.Client;
 
 /// <summary>Where an attempt goes: the endpoint and the decision it came from.</summary>
 /// <param name="EndpointId">The endpoint to call.</param>
-/// <param name="Attempt">0 for the decision's endpoint, then 1, 2, ... along the fallback chain.</param>
-/// <param name="Decision">The control plane's decision.</param>
+/// <param name="Attempt">0 for the first attempt, then 1, 2, ... for each retry (each asked Route again).</param>
+/// <param name="Decision">The control plane's decision for this attempt.</param>
 public sealed record RouteTarget(string EndpointId, int Attempt, RouteDecision Decision);
 
 /// <summary>What a successful provider call consumed.</summary>
@@ -45,73 +45,152 @@ public sealed class NoRouteException(RouteDecision decision)
     public RouteDecision Decision { get; } = decision;
 }
 
-/// <summary>Runs a provider call where the control plane says: each attempt under the decision's timeout (a Polly
-/// timeout strategy), then along the approved fallback chain on endpoint failures; every attempt's outcome is
-/// reported. Caller faults (client errors, content filter) are not retried elsewhere.</summary>
-public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter reporter, TimeProvider? time = null)
+/// <summary>Runs a provider call where the control plane says, attempt by attempt: <b>every</b> attempt asks <c>Route</c>
+/// (<c>attempt</c> = 0, 1, 2, ... with the endpoints that already failed in <c>exclude_endpoint_ids</c>), so every
+/// attempt pays quota, passes the class's retry budget and carries its own route reason and decision id. The caller's
+/// deadline (<see cref="RouteRequest.DeadlineMs"/>, measured from the start of <see cref="ExecuteAsync{T}"/>) is shared:
+/// each attempt gets what <b>remains</b> of it, as <c>deadline_ms</c>, as the Route call's deadline and as a cap on the
+/// attempt's Polly timeout. Between attempts after a 429 or 5xx it backs off with jitter, at least the provider's
+/// Retry-After (capped by <see cref="RoutedExecutorOptions.MaxRetryAfter"/>), never past the deadline. Every attempt's
+/// outcome is reported. Caller faults (client errors, content filter) are not retried.</summary>
+public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter reporter, TimeProvider? time = null, RoutedExecutorOptions? options = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly RoutedExecutorOptions _options = (options ?? new RoutedExecutorOptions()).Validate();
 
-    /// <summary>Routes <paramref name="request"/> and runs <paramref name="call"/> against the chosen endpoint and,
-    /// if it fails, the fallbacks in order. Throws the last failure when the chain is exhausted.</summary>
-    /// <exception cref="Grpc.Core.RpcException">Route failed (its status says why); the provider was not called.</exception>
-    /// <exception cref="NoRouteException">The node decided not to route the request.</exception>
-    /// <exception cref="TimeoutRejectedException">The last candidate outlived the decision's timeout.</exception>
-    /// <exception cref="ProviderCallException">A caller fault, or the last candidate's failure.</exception>
+    /// <summary>Routes <paramref name="request"/> and runs <paramref name="call"/> against the chosen endpoint; if it
+    /// fails, asks Route again for the next attempt (excluding every endpoint that failed) until an attempt succeeds,
+    /// <see cref="RoutedExecutorOptions.MaxAttempts"/> are spent, the node answers no endpoint for a retry (no approved
+    /// endpoint left, or <c>retry_budget_exhausted</c>) or the deadline leaves no room: then the last failure is thrown.</summary>
+    /// <exception cref="Grpc.Core.RpcException">Route failed (its status says why); the provider was not called again.</exception>
+    /// <exception cref="NoRouteException">The node decided not to route the first attempt.</exception>
+    /// <exception cref="TimeoutRejectedException">The last attempt outlived its timeout (the decision's, or what
+    /// remained of the deadline).</exception>
+    /// <exception cref="ProviderCallException">A caller fault, or the last attempt's failure.</exception>
     public async Task<T> ExecuteAsync<T>(RouteRequest request, Func<RouteTarget, CancellationToken, ValueTask<ProviderResult<T>>> call,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(call);
-        var decision = await client.RouteAsync(request, cancellationToken).ConfigureAwait(false);
-        if (string.IsNullOrEmpty(decision.EndpointId))
-        {
-            throw new NoRouteException(decision);
-        }
-
-        var chain = new List<string>(1 + decision.Fallbacks.Count) { decision.EndpointId };
-        chain.AddRange(decision.Fallbacks);
-        var timeout = TimeSpan.FromMilliseconds(Math.Max(1, decision.TimeoutMs));
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }.AddTimeout(timeout).Build();
+        var started = _time.GetTimestamp();
+        TimeSpan? deadline = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : null;
+        var failed = new List<string>();
         Exception? last = null;
-        for (var attempt = 0; attempt < chain.Count; attempt++)
+        for (var attempt = 0; attempt < _options.MaxAttempts; attempt++)
         {
-            var target = new RouteTarget(chain[attempt], attempt, decision);
-            var started = _time.GetTimestamp();
+            var remaining = deadline - _time.GetElapsedTime(started);
+            if (remaining is { } left && left < TimeSpan.FromMilliseconds(1))
+            {
+                break;
+            }
+
+            var attemptRequest = request.Clone();
+            attemptRequest.Attempt = attempt;
+            attemptRequest.ExcludeEndpointIds.Add(failed);
+            var decision = await RouteAsync(attemptRequest, remaining, cancellationToken).ConfigureAwait(false);
+            if (string.IsNullOrEmpty(decision.EndpointId))
+            {
+                // A retry the node refused (its reason says why: no endpoint left, the class's retry budget) ends the
+                // walk with the failure that made it.
+                if (last is null)
+                {
+                    throw new NoRouteException(decision);
+                }
+
+                break;
+            }
+
+            var target = new RouteTarget(decision.EndpointId, attempt, decision);
+            var timeout = TimeSpan.FromMilliseconds(Math.Max(1, decision.TimeoutMs));
+            if (remaining is { } budget && budget < timeout)
+            {
+                timeout = budget;
+            }
+
+            var pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }.AddTimeout(timeout).Build();
+            var attemptStarted = _time.GetTimestamp();
+            TimeSpan? retryAfter = null;
+            var backOff = false;
             try
             {
                 var result = await pipeline.ExecuteAsync(static (state, token) => state.call(state.target, token), (call, target), cancellationToken)
                     .ConfigureAwait(false);
-                Report(request, decision, target.EndpointId, OutcomeStatus.Success, started, result.InputTokens, result.OutputTokens, result.TimeToFirstTokenMs);
+                Report(request, decision, OutcomeStatus.Success, attemptStarted, result.InputTokens, result.OutputTokens, result.TimeToFirstTokenMs);
                 return result.Value;
             }
             catch (TimeoutRejectedException error)
             {
-                Report(request, decision, target.EndpointId, OutcomeStatus.Timeout, started);
+                Report(request, decision, OutcomeStatus.Timeout, attemptStarted);
                 last = error;
             }
             catch (ProviderCallException error)
             {
-                Report(request, decision, target.EndpointId, error.Status, started, httpStatus: error.HttpStatus, retryAfter: error.RetryAfter);
+                Report(request, decision, error.Status, attemptStarted, httpStatus: error.HttpStatus, retryAfter: error.RetryAfter);
                 if (error.Status is OutcomeStatus.ClientError or OutcomeStatus.ContentFilter)
                 {
                     throw;
                 }
 
                 last = error;
+                retryAfter = error.RetryAfter;
+                backOff = error.Status is OutcomeStatus.RateLimited or OutcomeStatus.ServerError || error.HttpStatus is 429 or >= 500;
+            }
+
+            failed.Add(decision.EndpointId);
+            if (backOff && attempt + 1 < _options.MaxAttempts)
+            {
+                var wait = Backoff(attempt, retryAfter);
+                if (deadline - _time.GetElapsedTime(started) is { } rest && wait >= rest)
+                {
+                    // The wait would end past the caller's deadline: no attempt could follow it.
+                    break;
+                }
+
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        throw last!;
+        throw last ?? new TimeoutRejectedException("The caller's deadline had passed before the first attempt.");
     }
 
-    private void Report(RouteRequest request, RouteDecision decision, string endpointId, OutcomeStatus status, long started,
+    /// <summary>The wait before the retry after attempt <paramref name="attempt"/>: exponential from
+    /// <see cref="RoutedExecutorOptions.BaseBackoff"/> up to <see cref="RoutedExecutorOptions.MaxBackoff"/>, drawn from
+    /// [half, all] of it, and at least the provider's Retry-After capped by <see cref="RoutedExecutorOptions.MaxRetryAfter"/>.</summary>
+    internal TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
+    {
+        var exponential = _options.BaseBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
+        var capped = Math.Min(exponential, _options.MaxBackoff.TotalMilliseconds);
+        var jittered = TimeSpan.FromMilliseconds((capped / 2) + (Random.Shared.NextDouble() * capped / 2));
+        if (retryAfter is { } after && after > TimeSpan.Zero)
+        {
+            var honoured = after < _options.MaxRetryAfter ? after : _options.MaxRetryAfter;
+            return honoured > jittered ? honoured : jittered;
+        }
+
+        return jittered;
+    }
+
+    // The Route call ends with the caller's deadline when there is one (the node sees it as deadline_ms and as the
+    // call's grpc-timeout); otherwise the client's default Route timeout applies.
+    private Task<RouteDecision> RouteAsync(RouteRequest request, TimeSpan? remaining, CancellationToken cancellationToken)
+    {
+        if (remaining is not { } left)
+        {
+            return client.RouteAsync(request, cancellationToken);
+        }
+
+        request.DeadlineMs = Math.Max(1, (long)left.TotalMilliseconds);
+        // Grpc.Net.Client measures deadlines on the system clock.
+        return client.RouteAsync(request, DateTime.UtcNow + left, cancellationToken);
+    }
+
+    private void Report(RouteRequest request, RouteDecision decision, OutcomeStatus status, long started,
         long inputTokens = 0, long outputTokens = 0, long ttftMs = 0, int httpStatus = 0, TimeSpan? retryAfter = null)
     {
         reporter.Enqueue(new Outcome
         {
-            DecisionId = endpointId == decision.EndpointId ? decision.DecisionId : "",
-            EndpointId = endpointId,
+            DecisionId = decision.DecisionId,
+            EndpointId = decision.EndpointId,
             WorkloadClass = request.WorkloadClass,
             Status = status,
             HttpStatus = httpStatus,

@@ -13,8 +13,10 @@ internal sealed class ScriptedRouting : Routing.RoutingBase
 {
     public ConcurrentQueue<Func<RouteRequest, ServerCallContext, Task<RouteDecision>>> RouteAnswers { get; } = new();
 
+    /// <summary>By default the chain ep-a, ep-b, ep-c without the request's excluded endpoints (as a node answers a
+    /// retry); with all of them excluded, no endpoint (<c>no_capacity</c>).</summary>
     public Func<RouteRequest, ServerCallContext, Task<RouteDecision>> DefaultRoute { get; set; } =
-        (request, _) => Task.FromResult(Decision("ep-a", "ep-b", "ep-c"));
+        (request, _) => Task.FromResult(Chain(request, "ep-a", "ep-b", "ep-c"));
 
     public ConcurrentQueue<Func<Outcome, ServerCallContext, Task<OutcomeAck>>> ReportAnswers { get; } = new();
 
@@ -42,6 +44,15 @@ internal sealed class ScriptedRouting : Routing.RoutingBase
         TimeoutMs = 1_000,
         Fallbacks = { fallbacks },
     };
+
+    /// <summary>The first of <paramref name="chain"/> the request does not exclude, with the rest as fallbacks.</summary>
+    public static RouteDecision Chain(RouteRequest request, params string[] chain)
+    {
+        var left = chain.Where(e => !request.ExcludeEndpointIds.Contains(e)).ToArray();
+        return left.Length == 0
+            ? new RouteDecision { DecisionId = "d-none-" + request.Attempt, RouteReason = "no_capacity" }
+            : Decision(left[0], left[1..]);
+    }
 
     public static Func<TRequest, ServerCallContext, Task<TResponse>> Fail<TRequest, TResponse>(StatusCode code, string detail = "scripted failure") =>
         (_, _) => throw new RpcException(new Status(code, detail));
