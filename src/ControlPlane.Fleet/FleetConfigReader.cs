@@ -11,7 +11,7 @@ namespace ControlPlane.Fleet;
 /// Endpoints are read first so classes can be checked against the catalog; policy rules are the domain's
 /// <see cref="PolicyValidator"/>, whose field names are mapped back to the YAML nodes they came from.
 /// </summary>
-internal sealed class FleetConfigReader
+internal sealed partial class FleetConfigReader
 {
     private const int MaxSloWindowDays = 366;
 
@@ -302,7 +302,8 @@ internal sealed class FleetConfigReader
         var reader = MappingReader.Create(
             node, path, _errors,
             "name", "description", "owner", "mode", "priority", "weight", "primary", "fallbacks", "prohibited",
-            "conditions", "panic", "budget", "slo");
+            "conditions", "panic", "budget", "slo",
+            "retry_budget");
         if (reader is null)
         {
             return;
@@ -338,6 +339,7 @@ internal sealed class FleetConfigReader
         policy = ReadPanic(reader, policy, fields);
         policy = ReadBudget(reader, policy, fields);
         var slo = ReadSlo(reader);
+        var retryBudget = ReadRetryBudget(reader);
 
         foreach (var error in PolicyValidator.Validate(policy, catalog))
         {
@@ -347,7 +349,8 @@ internal sealed class FleetConfigReader
 
         if (_errors.Count == errorsBefore && slo is not null)
         {
-            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo });
+            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo }
+                with { RetryBudget = retryBudget });
         }
     }
 

@@ -116,6 +116,9 @@ public sealed record WorkloadClassDefinition
 
     /// <summary>The class's service-level objectives.</summary>
     public required SloTargets Slo { get; init; }
+
+    /// <summary>The class's cluster-wide retry budget (<see cref="RetryBudgetTargets.Default"/> when the file gives none).</summary>
+    public RetryBudgetTargets RetryBudget { get; init; } = RetryBudgetTargets.Default;
 }
 
 /// <summary>Service-level objectives of a workload class; the error budget is <c>1 - Availability</c> over <see cref="Window"/>.</summary>

@@ -32,6 +32,10 @@ public enum RouteReason : byte
 
     /// <summary>The primary is ramping back after a recovery and this request fell outside its admitted share.</summary>
     PrimaryRecovering = 13,
+
+    /// <summary>A retry (attempt &gt; 0) the class's retry budget refused: retries are over their share of first
+    /// attempts (plus the floor). No endpoint, no quota spent.</summary>
+    RetryBudgetExhausted = 14,
 }
 
 /// <summary>Wire names of <see cref="RouteReason"/> (snake_case, stable).</summary>
@@ -53,6 +57,7 @@ public static class RouteReasonNames
         "panic_spread",
         "primary_ineligible",
         "primary_recovering",
+        "retry_budget_exhausted",
     ];
 
     /// <summary>Every reason, in enum order.</summary>
