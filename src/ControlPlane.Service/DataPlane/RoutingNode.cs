@@ -71,6 +71,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private long _batchCounter;
     private long _grantCounter;
     private readonly RoutingMetrics _metrics;
+    private readonly RetryBudgets _retryBudgets;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -128,7 +129,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
-        _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
+        _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount,
+            [.. fleet.Policies.Select(p => p.Name)]);
+        _retryBudgets = new RetryBudgets([.. catalog.Fleet.Classes.Select(c => c.RetryBudget)], time);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -276,6 +279,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (callDeadline is { } call && remaining > call)
         {
             remaining = call;
+        }
+
+        if (!AdmitAttempt(classIndex, request.Attempt))
+        {
+            return RetryBudgetRefusal();
         }
 
         Span<int> fallbacks = stackalloc int[MaxFallbacks];
@@ -919,6 +927,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
 
             _classVersions[index] = status.Version;
+            _retryBudgets.SetNodes(index, status.Nodes);
             if (ReferenceEquals(current.ClassAt(index), status.Policy) || current.ClassAt(index) == status.Policy)
             {
                 return;

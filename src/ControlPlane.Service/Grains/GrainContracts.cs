@@ -188,8 +188,9 @@ public sealed record EndpointStatus(string EndpointId, EndpointHealthView View, 
 /// <param name="Name">The class.</param>
 /// <param name="Policy">The effective policy.</param>
 /// <param name="Version">Increases with every policy change, across restarts and storage resets.</param>
+/// <param name="Nodes">Nodes subscribed to the class grain: each node's share of the retry budget's floor is 1/Nodes.</param>
 [Immutable]
-public sealed record ClassStatus(string Name, WorkloadClassPolicy Policy, long Version);
+public sealed record ClassStatus(string Name, WorkloadClassPolicy Policy, long Version, int Nodes = 1);
 
 /// <summary>Health figures over the endpoint's window.</summary>
 [Immutable]

@@ -155,10 +155,18 @@ internal sealed class WorkloadClassGrain(
 
     public Task<ClassDetails> GetDetailsAsync() => Task.FromResult(Details());
 
-    public Task<ClassStatus> SubscribeAsync(IRoutingObserver observer)
+    public async Task<ClassStatus> SubscribeAsync(IRoutingObserver observer)
     {
+        var before = _subscribers.Count;
         _subscribers.Subscribe(observer);
-        return Task.FromResult(Status());
+        var status = Status();
+        if (_subscribers.Count > before)
+        {
+            // A new node takes a share of the retry budget's floor: the others' shares shrink before it routes.
+            await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
+        }
+
+        return status;
     }
 
     public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistAsync);
@@ -188,7 +196,7 @@ internal sealed class WorkloadClassGrain(
         await state.WriteOrReloadAsync(this);
     }
 
-    private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
+    private ClassStatus Status() => new(_policy.Name, _policy, State.Version, Math.Max(1, _subscribers.Count));
 
     private ClassDetails Details()
     {
