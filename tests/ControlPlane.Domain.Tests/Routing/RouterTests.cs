@@ -349,6 +349,7 @@ public sealed class RouterTests
     [InlineData(RouteReason.HalfOpenProbe, "half_open_probe")]
     [InlineData(RouteReason.PanicSpread, "panic_spread")]
     [InlineData(RouteReason.PrimaryIneligible, "primary_ineligible")]
+    [InlineData(RouteReason.RetryBudgetExhausted, "retry_budget_exhausted")]
     public void Route_reasons_have_stable_wire_names(RouteReason reason, string name)
     {
         Assert.Equal(name, reason.ToWireName());
