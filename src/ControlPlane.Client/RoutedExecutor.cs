@@ -1,4 +1,5 @@
 using ControlPlane.Contracts.V1;
+using Grpc.Core;
 using Polly;
 using Polly.Timeout;
 using Outcome = ControlPlane.Contracts.V1.Outcome;
@@ -87,7 +88,17 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
             var attemptRequest = request.Clone();
             attemptRequest.Attempt = attempt;
             attemptRequest.ExcludeEndpointIds.Add(failed);
-            var decision = await RouteAsync(attemptRequest, remaining, cancellationToken).ConfigureAwait(false);
+            RouteDecision decision;
+            try
+            {
+                decision = await RouteAsync(attemptRequest, remaining, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException error) when (last is not null && error.StatusCode == StatusCode.DeadlineExceeded)
+            {
+                // The deadline ran out while a retry was being routed: the failure that made the retry is the answer.
+                break;
+            }
+
             if (string.IsNullOrEmpty(decision.EndpointId))
             {
                 // A retry the node refused (its reason says why: no endpoint left, the class's retry budget) ends the
@@ -102,8 +113,15 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
 
             var target = new RouteTarget(decision.EndpointId, attempt, decision);
             var timeout = TimeSpan.FromMilliseconds(Math.Max(1, decision.TimeoutMs));
-            if (remaining is { } budget && budget < timeout)
+            // What is left of the deadline now that the Route call took its share.
+            if (deadline - _time.GetElapsedTime(started) is { } budget && budget < timeout)
             {
+                if (budget < TimeSpan.FromMilliseconds(1))
+                {
+                    last ??= new TimeoutRejectedException("The caller's deadline passed while the attempt was being routed.");
+                    break;
+                }
+
                 timeout = budget;
             }
 

@@ -50,24 +50,27 @@ public sealed class ClientSdkTests : IDisposable
     }
 
     [Fact]
-    public async Task Each_attempt_runs_under_the_decision_timeout_and_caller_faults_are_not_retried_elsewhere()
+    public async Task Attempts_share_the_callers_deadline_and_caller_faults_are_not_retried_elsewhere()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
         using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
         await using var reporter = new OutcomeReporter(client);
         var executor = new RoutedExecutor(client, reporter);
 
+        await client.RouteAsync(Chat()); // connection and first-call costs out of the deadline below
         var attempts = 0;
         var request = Chat();
-        request.DeadlineMs = 50;
+        request.DeadlineMs = 1_000;
         await Assert.ThrowsAsync<TimeoutRejectedException>(() => executor.ExecuteAsync<string>(request, async (target, token) =>
         {
             Interlocked.Increment(ref attempts);
-            Assert.Equal(50, target.Decision.TimeoutMs);
+            Assert.InRange(target.Decision.TimeoutMs, 1, 1_000);
             await Task.Delay(TimeSpan.FromMinutes(5), token);
             return new ProviderResult<string>("never", 0, 0);
         }));
-        Assert.Equal(4, attempts);
+        // The 1 s is the caller's for all attempts, not 1 s for each of four (the first attempt spends nearly all of
+        // it; a second one, if any room is left, gets only the rest).
+        Assert.InRange(attempts, 1, 2);
 
         var calls = 0;
         var refused = await Assert.ThrowsAsync<ProviderCallException>(() => executor.ExecuteAsync<string>(Chat(), (_, _) =>
