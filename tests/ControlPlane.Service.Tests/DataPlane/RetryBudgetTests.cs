@@ -140,6 +140,17 @@ public sealed class RetryBudgetTests : IDisposable
         Assert.Equal(502, admitted);
     }
 
+    [Fact]
+    public void The_node_count_travels_between_silos_with_the_class_status()
+    {
+        var policy = ServiceNode.Fleet(RetryFleet).Policies[0];
+        var json = System.Text.Json.JsonSerializer.Serialize(new ControlPlane.Service.Grains.ClassStatus("stormy", policy, 7, 3), ControlPlaneServiceCollectionExtensions.WireJson);
+
+        var back = System.Text.Json.JsonSerializer.Deserialize<ControlPlane.Service.Grains.ClassStatus>(json, ControlPlaneServiceCollectionExtensions.WireJson);
+
+        Assert.Equal(("stormy", 7L, 3), (back!.Name, back.Version, back.Nodes));
+    }
+
     public void Dispose() => _storage.Dispose();
 
     private static Wire.RouteDecision Retry(RoutingNode node, string workloadClass) => Route(node, workloadClass, attempt: 1, exclude: "big");
