@@ -4,7 +4,7 @@ namespace ControlPlane.Domain.Slo;
 
 /// <summary>SLO bookkeeping of one workload class: counts of final request outcomes in one-minute buckets (for
 /// burn-rate and fallback windows, up to the longest rule window) and one-hour buckets (for the budget period),
-/// error budgets, multi-window multi-burn-rate alerts and fallback-activation alerts. Recording is O(1) and
+/// error budgets (availability, quality, latency), multi-window multi-burn-rate alerts and fallback-activation alerts. Recording is O(1) and
 /// allocation-free; memory is fixed at construction. Not thread-safe.</summary>
 public sealed class WorkloadSlo
 {
@@ -13,7 +13,10 @@ public sealed class WorkloadSlo
     private const int PassIx = 2;
     private const int FailIx = 3;
     private const int FallbackIx = 4;
-    private const int Fields = 5;
+    private const int LatencyEventsIx = 5;
+    private const int SlowIx = 6;
+    private const int Fields = 7;
+    private const byte ExportFormat = 1;
 
     private readonly SloOptions _options;
     private readonly CountRing _minutes;
@@ -36,7 +39,7 @@ public sealed class WorkloadSlo
     /// <summary>The workload class.</summary>
     public string WorkloadClass { get; }
 
-    /// <summary>Bytes of counter state held (about 260 KB with the defaults).</summary>
+    /// <summary>Bytes of counter state held (about 320 KB with the defaults).</summary>
     public long StateBytes => _minutes.Bytes + _hours.Bytes;
 
     /// <summary>Records the final outcome of one request of the class (after any fallback).</summary>
@@ -45,7 +48,9 @@ public sealed class WorkloadSlo
     /// fallback absorbed.</param>
     /// <param name="quality">Its quality verdict, if any.</param>
     /// <param name="fallback">True when a fallback endpoint served it.</param>
-    public void Record(DateTimeOffset at, bool available, QualityVerdict quality = QualityVerdict.None, bool fallback = false)
+    /// <param name="latency">How long it took when it was served (an event of the latency SLO, bad when slower than
+    /// <see cref="SloOptions.LatencyThreshold"/>); null when not served or the class has no latency SLO.</param>
+    public void Record(DateTimeOffset at, bool available, QualityVerdict quality = QualityVerdict.None, bool fallback = false, TimeSpan? latency = null)
     {
         Span<long> deltas = stackalloc long[Fields];
         deltas[TotalIx] = 1;
@@ -53,6 +58,12 @@ public sealed class WorkloadSlo
         deltas[PassIx] = quality == QualityVerdict.Pass ? 1 : 0;
         deltas[FailIx] = quality == QualityVerdict.Fail ? 1 : 0;
         deltas[FallbackIx] = fallback ? 1 : 0;
+        if (latency is { } l && _options.LatencyThreshold is { } threshold)
+        {
+            deltas[LatencyEventsIx] = 1;
+            deltas[SlowIx] = l > threshold ? 1 : 0;
+        }
+
         _minutes.Add(at, deltas);
         _hours.Add(at, deltas);
     }
@@ -74,11 +85,40 @@ public sealed class WorkloadSlo
     /// <summary>Share of requests served by a fallback over <paramref name="window"/>; 0 with no requests.</summary>
     public double FallbackRate(DateTimeOffset now, TimeSpan window) => FallbackRate(now, window, out _);
 
-    /// <summary>Every alert that fires at <paramref name="now"/>: burn-rate rules for both SLOs, then fallback activation.</summary>
+    /// <summary>The counts of both rings (non-empty buckets only, varint-coded; about 3 bytes a busy minute), for the
+    /// grain to persist: <see cref="Restore"/> on a new activation carries budgets and burn rates over.</summary>
+    public byte[] Export()
+    {
+        var output = new List<byte>(256) { ExportFormat };
+        VarInt.Write(output, Fields);
+        _minutes.Export(output);
+        _hours.Export(output);
+        return [.. output];
+    }
+
+    /// <summary>Adds counts written by <see cref="Export"/> (of this or an older version with fewer fields). Returns
+    /// false, keeping what could be read, when <paramref name="exported"/> is malformed or of an unknown format.</summary>
+    public bool Restore(ReadOnlySpan<byte> exported)
+    {
+        if (exported.IsEmpty || exported[0] != ExportFormat)
+        {
+            return false;
+        }
+
+        exported = exported[1..];
+        return VarInt.TryRead(ref exported, out var fields) && fields is > 0 and <= 64
+            && _minutes.Import(ref exported, (int)fields) && _hours.Import(ref exported, (int)fields) && exported.IsEmpty;
+    }
+
+    /// <summary>Every alert that fires at <paramref name="now"/>: burn-rate rules for each SLO (availability, quality,
+    /// and latency when the class has a latency objective), then fallback activation.</summary>
     public IReadOnlyList<HealthAlert> EvaluateAlerts(DateTimeOffset now)
     {
         var alerts = new List<HealthAlert>();
-        foreach (var kind in (ReadOnlySpan<SloKind>)[SloKind.Availability, SloKind.Quality])
+        ReadOnlySpan<SloKind> kinds = _options.LatencyThreshold is null
+            ? [SloKind.Availability, SloKind.Quality]
+            : [SloKind.Availability, SloKind.Quality, SloKind.Latency];
+        foreach (var kind in kinds)
         {
             foreach (var rule in _options.BurnRateRules)
             {
@@ -125,11 +165,24 @@ public sealed class WorkloadSlo
         return total == 0 ? 0 : (double)totals[FallbackIx] / total;
     }
 
-    private static (long Events, long Bad) Split(SloKind kind, ReadOnlySpan<long> totals) => kind == SloKind.Availability
-        ? (totals[TotalIx], totals[UnavailableIx])
-        : (totals[PassIx] + totals[FailIx], totals[FailIx]);
+    private static (long Events, long Bad) Split(SloKind kind, ReadOnlySpan<long> totals) => kind switch
+    {
+        SloKind.Availability => (totals[TotalIx], totals[UnavailableIx]),
+        SloKind.Latency => (totals[LatencyEventsIx], totals[SlowIx]),
+        _ => (totals[PassIx] + totals[FailIx], totals[FailIx]),
+    };
 
-    private double Target(SloKind kind) => kind == SloKind.Availability ? _options.AvailabilityTarget : _options.QualityTarget;
+    private double Target(SloKind kind) => kind switch
+    {
+        SloKind.Availability => _options.AvailabilityTarget,
+        SloKind.Latency => _options.LatencyTarget,
+        _ => _options.QualityTarget,
+    };
 
-    private static string Name(SloKind kind) => kind == SloKind.Availability ? "availability" : "quality";
+    private static string Name(SloKind kind) => kind switch
+    {
+        SloKind.Availability => "availability",
+        SloKind.Latency => "latency",
+        _ => "quality",
+    };
 }

@@ -78,6 +78,13 @@ internal sealed record ClassView(
     long Version,
     string Host)
 {
+    /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThresholdMs"/> are bad); null
+    /// when the class has no latency objective.</summary>
+    public BudgetView? Latency { get; init; }
+
+    /// <summary>The class's latency objective (<c>slo.latency_p95_ms</c>), if any.</summary>
+    public double? LatencyThresholdMs { get; init; }
+
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
         AdminNames.Mode(d.Policy.Mode),
@@ -94,7 +101,11 @@ internal sealed record ClassView(
         d.Budget,
         d.BudgetLeases,
         d.Version,
-        d.Host);
+        d.Host)
+    {
+        Latency = d.LatencyThreshold is not null && d.Latency is { } latency ? BudgetView.From(latency) : null,
+        LatencyThresholdMs = d.LatencyThreshold?.TotalMilliseconds,
+    };
 }
 
 /// <summary>An approved fallback.</summary>

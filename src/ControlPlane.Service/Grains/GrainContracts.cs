@@ -232,7 +232,15 @@ public sealed record ClassDetails(
     long Version,
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
-    string Host);
+    string Host)
+{
+    /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThreshold"/> are bad); no
+    /// events when the class has no latency objective.</summary>
+    public ErrorBudget? Latency { get; init; }
+
+    /// <summary>The class's <c>slo.latency_p95_ms</c>; null for no latency objective.</summary>
+    public TimeSpan? LatencyThreshold { get; init; }
+}
 
 /// <summary>The persisted catalog summary.</summary>
 [Immutable]
