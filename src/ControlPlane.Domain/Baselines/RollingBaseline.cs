@@ -70,18 +70,19 @@ public sealed class RollingBaseline
         SeedOne(ref _cost, values.CostPerSuccess is { } c && c > 0 && double.IsFinite(c) ? c : null, at);
     }
 
-    /// <summary>Seeds each metric that is not trusted yet from <paramref name="window"/> (a snapshot of the whole health
-    /// window) once it holds <see cref="BaselineOptions.MinSamplesPerObservation"/> samples of it: a low-traffic
-    /// endpoint, which rarely fills one feed period, gets a baseline from its first samples instead of none.</summary>
+    /// <summary>Seeds each metric that has never been observed (nor seeded, nor restored) from <paramref name="window"/>
+    /// (a snapshot of the whole health window) once it holds <see cref="BaselineOptions.MinSamplesPerObservation"/>
+    /// samples of it: a low-traffic endpoint, whose feed periods never hold enough samples, gets a baseline from its
+    /// first samples instead of none. A metric observed at least once learns by <see cref="Observe"/> only.</summary>
     public void Bootstrap(DateTimeOffset at, in HealthSnapshot window)
     {
         var min = _options.MinSamplesPerObservation;
         Seed(at, new BaselineValues
         {
-            LatencyP95 = window.LatencySamples >= min ? window.LatencyP95 : null,
-            TtftP95 = window.TtftSamples >= min ? window.TtftP95 : null,
-            QualityPassRate = window.QualityVerdicts >= min ? window.QualityPassRate : null,
-            CostPerSuccess = window.Successes >= min ? window.CostPerSuccess : null,
+            LatencyP95 = _latency.Observations == 0 && window.LatencySamples >= min ? window.LatencyP95 : null,
+            TtftP95 = _ttft.Observations == 0 && window.TtftSamples >= min ? window.TtftP95 : null,
+            QualityPassRate = _passRate.Observations == 0 && window.QualityVerdicts >= min ? window.QualityPassRate : null,
+            CostPerSuccess = _cost.Observations == 0 && window.Successes >= min ? window.CostPerSuccess : null,
         });
     }
 

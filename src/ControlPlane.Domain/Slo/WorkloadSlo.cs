@@ -3,9 +3,9 @@ using ControlPlane.Domain.Endpoints;
 namespace ControlPlane.Domain.Slo;
 
 /// <summary>SLO bookkeeping of one workload class: counts of final request outcomes in one-minute buckets (for
-/// burn-rate and fallback windows, up to the longest rule window) and one-hour buckets (for the budget period),
-/// error budgets (availability, quality, latency), multi-window multi-burn-rate alerts and fallback-activation alerts. Recording is O(1) and
-/// allocation-free; memory is fixed at construction. Not thread-safe.</summary>
+/// burn-rate and fallback windows up to <see cref="MinutePrecisionSpan"/>) and one-hour buckets (for the budget period
+/// and longer windows), error budgets (availability, quality, latency), multi-window multi-burn-rate alerts and
+/// fallback-activation alerts. Recording is O(1) and allocation-free; memory is fixed at construction. Not thread-safe.</summary>
 public sealed class WorkloadSlo
 {
     private const int TotalIx = 0;
@@ -20,6 +20,10 @@ public sealed class WorkloadSlo
 
     private readonly SloOptions _options;
     private readonly CountRing _minutes;
+
+    /// <summary>Windows up to this span are summed to the minute; longer ones (the 1 d and 3 d ticket windows) to the
+    /// hour, from the hour ring, which keeps the minute ring (memory and every persisted write) six hours long.</summary>
+    public static readonly TimeSpan MinutePrecisionSpan = TimeSpan.FromHours(6);
     private readonly CountRing _hours;
 
     /// <summary>Creates empty bookkeeping for <paramref name="workloadClass"/>; validates <paramref name="options"/>.</summary>
@@ -29,17 +33,19 @@ public sealed class WorkloadSlo
         ArgumentNullException.ThrowIfNull(options);
         WorkloadClass = workloadClass;
         _options = options.Validate();
-        var longest = Math.Max(
+        var longest = Math.Min(MinutePrecisionSpan.Ticks, Math.Max(
             options.BurnRateRules.Count == 0 ? 0 : options.BurnRateRules.Max(r => r.LongWindow.Ticks),
-            Math.Max(options.FallbackPageWindow.Ticks, options.FallbackTicketWindow.Ticks));
+            Math.Max(options.FallbackPageWindow.Ticks, options.FallbackTicketWindow.Ticks)));
         _minutes = new CountRing(TimeSpan.FromMinutes(1), (int)(longest / TimeSpan.TicksPerMinute) + 1, Fields);
-        _hours = new CountRing(TimeSpan.FromHours(1), (int)(options.BudgetPeriod.Ticks / TimeSpan.TicksPerHour) + 1, Fields);
+        var hours = Math.Max(options.BudgetPeriod.Ticks,
+            options.BurnRateRules.Count == 0 ? 0 : options.BurnRateRules.Max(r => r.LongWindow.Ticks));
+        _hours = new CountRing(TimeSpan.FromHours(1), (int)((hours + TimeSpan.TicksPerHour - 1) / TimeSpan.TicksPerHour) + 1, Fields);
     }
 
     /// <summary>The workload class.</summary>
     public string WorkloadClass { get; }
 
-    /// <summary>Bytes of counter state held (about 320 KB with the defaults).</summary>
+    /// <summary>Bytes of counter state held (about 65 KB with the defaults).</summary>
     public long StateBytes => _minutes.Bytes + _hours.Bytes;
 
     /// <summary>Records the final outcome of one request of the class (after any fallback).</summary>
@@ -152,7 +158,7 @@ public sealed class WorkloadSlo
     private double BurnRate(SloKind kind, DateTimeOffset now, TimeSpan window, out long events)
     {
         Span<long> totals = stackalloc long[Fields];
-        _minutes.Sum(now, window, totals);
+        Ring(window).Sum(now, window, totals);
         (events, var bad) = Split(kind, totals);
         return events == 0 ? 0 : (double)bad / events / (1 - Target(kind));
     }
@@ -160,10 +166,12 @@ public sealed class WorkloadSlo
     private double FallbackRate(DateTimeOffset now, TimeSpan window, out long total)
     {
         Span<long> totals = stackalloc long[Fields];
-        _minutes.Sum(now, window, totals);
+        Ring(window).Sum(now, window, totals);
         total = totals[TotalIx];
         return total == 0 ? 0 : (double)totals[FallbackIx] / total;
     }
+
+    private CountRing Ring(TimeSpan window) => window <= MinutePrecisionSpan ? _minutes : _hours;
 
     private static (long Events, long Bad) Split(SloKind kind, ReadOnlySpan<long> totals) => kind switch
     {
