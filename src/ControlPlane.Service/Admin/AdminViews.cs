@@ -41,9 +41,23 @@ internal sealed record EndpointView(
             d.Leases,
             [.. d.RecentEvents.Select(BreakerEventView.Of)],
             d.Version,
-            d.Host);
+            d.Host)
+        {
+            Baseline = new BaselineView(d.Baseline.LatencyP95?.TotalMilliseconds, d.Baseline.TtftP95?.TotalMilliseconds,
+                d.Baseline.QualityPassRate, d.Baseline.CostPerSuccess),
+            PerOutputTokenMs = d.PerOutputTokenMs,
+        };
     }
+
+    /// <summary>The rolling baselines the breaker judges against (null: not trusted yet).</summary>
+    public BaselineView? Baseline { get; init; }
+
+    /// <summary>Time per output token used by the adaptive timeout, in ms (null: no samples).</summary>
+    public double? PerOutputTokenMs { get; init; }
 }
+
+/// <summary>An endpoint's rolling baselines; null members are not trusted yet.</summary>
+internal sealed record BaselineView(double? LatencyP95Ms, double? TtftP95Ms, double? QualityPassRate, double? CostPerSuccess);
 
 /// <summary>Published breaker state (after overrides) and the automatic state underneath.</summary>
 internal sealed record BreakerView(string State, string Reason, string AutomaticState, bool Degraded, double TrafficFraction,

@@ -308,7 +308,11 @@ internal sealed class ProviderEndpointGrain(
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
         return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
-            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity);
+            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity)
+        {
+            Baseline = _health.Endpoint.Baseline.Current,
+            PerOutputTokenMs = _health.Pace.PerTokenMs(now),
+        };
     }
 
     // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace, the fixed part
