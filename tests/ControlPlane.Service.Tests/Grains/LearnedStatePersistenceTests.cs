@@ -4,7 +4,9 @@ using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Slo;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Serialization;
 using Xunit.Abstractions;
 
 namespace ControlPlane.Service.Tests.Grains;
@@ -53,6 +55,13 @@ public sealed class LearnedStatePersistenceTests(ITestOutputHelper output) : IDi
         Assert.Equal(availability, after.Availability);
         Assert.Equal(latency, after.Latency);
         Assert.Equal(TimeSpan.FromSeconds(4), after.LatencyThreshold);
+
+        // The admin view shows it, and it crosses silos intact (the cluster's serializer).
+        var view = await restarted.Admin.GetClassAsync(ClassName);
+        Assert.Equal((36L, 9L, 4000.0), (view.Latency!.Events, view.Latency.BadEvents, view.LatencyThresholdMs));
+        var serializer = restarted.Services.GetRequiredService<Serializer>();
+        var copy = serializer.Deserialize<ClassDetails>(serializer.SerializeToArray(after));
+        Assert.Equal((after.Latency, after.LatencyThreshold), (copy!.Latency, copy.LatencyThreshold));
     }
 
     [Fact]
@@ -88,6 +97,8 @@ public sealed class LearnedStatePersistenceTests(ITestOutputHelper output) : IDi
             passBaseline = details.Baseline.QualityPassRate;
             Assert.InRange(latencyBaseline!.Value, 690, 712);
             Assert.Equal(1.0, passBaseline);
+            var serializer = node.Services.GetRequiredService<Serializer>();
+            Assert.Equal(details.Baseline, serializer.Deserialize<EndpointDetails>(serializer.SerializeToArray(details))!.Baseline);
         }
 
         await using var restarted = await ServiceNode.StartAsync(_time, _storage);
