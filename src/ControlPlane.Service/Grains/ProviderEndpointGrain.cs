@@ -315,15 +315,21 @@ internal sealed class ProviderEndpointGrain(
         };
     }
 
-    // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace, the fixed part
-    // is the time to first token (0 when the endpoint does not stream: its pace then carries the whole latency);
-    // without one (no output tokens reported), the whole latency as before.
-    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs) => new()
+    // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace and streamed
+    // answers, the fixed part is the time to first token; without first-token times (the endpoint does not stream) it
+    // stays the whole latency (the pace, latency / tokens, then double-counts: generous, never too short); without a
+    // pace, the whole latency as before. A request without max output tokens gets the whole request's p95.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs)
     {
-        LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-        ErrorRate = window.ErrorRate,
-        P50LatencyMs = (perTokenMs is null ? window.LatencyP50 : window.TtftP50)?.TotalMilliseconds ?? 0,
-        P95LatencyMs = (perTokenMs is null ? window.LatencyP95 : window.TtftP95)?.TotalMilliseconds ?? 0,
-        PerOutputTokenMs = perTokenMs ?? 0,
-    };
+        var ttft = perTokenMs is not null && window.TtftSamples > 0;
+        return new()
+        {
+            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
+            ErrorRate = window.ErrorRate,
+            P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
+            P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
+            PerOutputTokenMs = perTokenMs ?? 0,
+            P95RequestLatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
+        };
+    }
 }

@@ -66,6 +66,8 @@ public sealed class AdaptiveTimeoutTests : IDisposable
         Assert.InRange(longOne, 1.5 * (500 + (20 * 4_000)) * (1 - (1 / 32.0)), 1.5 * (500 + (20 * 4_000)) * (1 + (1 / 32.0)));
         Assert.Equal(2_000, node.Node.Route(Request(10), null).TimeoutMs); // 1.5 x (500 + 200) = 1,050 ms: the 2 s floor
         Assert.InRange(node.Node.Route(Request(1_000), null).TimeoutMs, 30_000, 32_500);
+        // Output length unknown: the whole request's p95 (2.5 s), not the first token's.
+        Assert.InRange(node.Node.Route(Request(0), null).TimeoutMs, 3_690, 3_810);
 
         // The caller's deadline caps both.
         Assert.Equal(60_000, node.Node.Route(Request(4_000, deadlineMs: 60_000), null).TimeoutMs);
