@@ -17,6 +17,8 @@ public sealed class OutputPace
     private readonly int[] _counts;
     private readonly int[] _scratch = new int[Histogram];
     private long _head = Empty;
+    private long _headStartTicks = long.MinValue;
+    private int _headSlot;
 
     /// <summary>Creates an empty pace window; validates <paramref name="options"/>.</summary>
     public OutputPace(HealthWindowOptions options)
@@ -45,10 +47,21 @@ public sealed class OutputPace
             ? sample.Latency - sample.TimeToFirstToken
             : sample.Latency;
         var micros = LatencyHistogram.ToMicros(streaming) / sample.OutputTokens;
-        var bucket = sample.At.UtcTicks / _bucketTicks;
+        var ticks = sample.At.UtcTicks;
+        // Fast path: most samples land in the newest bucket (no 64-bit divisions).
+        var slot = (ulong)(ticks - _headStartTicks) < (ulong)_bucketTicks ? _headSlot : Locate(ticks);
+        if (slot >= 0)
+        {
+            _counts[(slot * Histogram) + LatencyHistogram.IndexOf(micros)]++;
+        }
+    }
+
+    private int Locate(long ticks)
+    {
+        var bucket = ticks / _bucketTicks;
         if (_head != Empty && bucket <= _head - _slots)
         {
-            return;
+            return -1;
         }
 
         var slot = (int)(bucket % _slots);
@@ -56,15 +69,21 @@ public sealed class OutputPace
         {
             if (_slotBucket[slot] > bucket)
             {
-                return;
+                return -1;
             }
 
             _slotBucket[slot] = bucket;
             Array.Clear(_counts, slot * Histogram, Histogram);
         }
 
-        _head = Math.Max(_head, bucket);
-        _counts[(slot * Histogram) + LatencyHistogram.IndexOf(micros)]++;
+        if (bucket >= _head)
+        {
+            _head = bucket;
+            _headStartTicks = bucket * _bucketTicks;
+            _headSlot = slot;
+        }
+
+        return slot;
     }
 
     /// <summary>The <paramref name="quantile"/> of the time per output token over the whole window at

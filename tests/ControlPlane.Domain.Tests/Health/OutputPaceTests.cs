@@ -49,4 +49,19 @@ public sealed class OutputPaceTests
         Assert.NotNull(pace.PerTokenMs(T0.AddMinutes(4)));
         Assert.Null(pace.PerTokenMs(T0.AddMinutes(5)));
     }
+
+    [Fact]
+    public void Late_samples_land_in_their_bucket_or_are_dropped_once_it_left_the_window()
+    {
+        var pace = new OutputPace(new HealthWindowOptions());
+        pace.Record(Streamed(T0, 1100, 100, 100)); // 10 ms a token
+        pace.Record(Streamed(T0.AddMinutes(6), 3100, 100, 100)); // 30 ms, six minutes later: T0's bucket left
+        pace.Record(Streamed(T0, 5100, 100, 100)); // late for a bucket that left the window: dropped
+        pace.Record(Streamed(T0.AddMinutes(5), 2100, 100, 100)); // late but still in the window: 20 ms
+
+        var now = T0.AddMinutes(6);
+        Assert.InRange(pace.PerTokenMs(now, 0.5)!.Value, 19.5, 20.5);
+        Assert.InRange(pace.PerTokenMs(now, 1.0)!.Value, 29.5, 30.5);
+        Assert.InRange(pace.PerTokenMs(now, 0.01)!.Value, 19.5, 20.5);
+    }
 }
