@@ -210,7 +210,6 @@ internal sealed class WorkloadClassGrain(
             return;
         }
 
-        _sloChanged = false;
         await PersistAsync();
     }
 
@@ -228,6 +227,7 @@ internal sealed class WorkloadClassGrain(
     {
         State.Quota = _budget.Export();
         State.SloCounts = _slo.Export();
+        _sloChanged = false;
         try
         {
             await state.WriteOrReloadAsync(this);
