@@ -18,6 +18,11 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 100 ms and 5 min. Defaults to 10 s.</value></summary>
     public TimeSpan EvaluationPeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often endpoint and class grains persist what they learn from outcomes (rolling baselines, SLO
+    /// counts) when it changed; also written on deactivation. A crash loses at most this much of it.
+    /// <value>Must be between 10 s and 1 h. Defaults to 1 min.</value></summary>
+    public TimeSpan LearnedStatePersistPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long an observer subscription lives without renewal; nodes renew at a third of it.
     /// <value>Must be between 3 s and 1 h. Defaults to 60 s.</value></summary>
     public TimeSpan SubscriptionExpiry { get; set; } = TimeSpan.FromSeconds(60);
@@ -58,6 +63,7 @@ public sealed class ControlPlaneOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(NodeId, nameof(NodeId));
         Check(OutcomeFlushInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), nameof(OutcomeFlushInterval));
         Check(EvaluationPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), nameof(EvaluationPeriod));
+        Check(LearnedStatePersistPeriod, TimeSpan.FromSeconds(10), TimeSpan.FromHours(1), nameof(LearnedStatePersistPeriod));
         Check(SubscriptionExpiry, TimeSpan.FromSeconds(3), TimeSpan.FromHours(1), nameof(SubscriptionExpiry));
         Check(PushTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), nameof(PushTimeout));
         if (MaxQueuedOutcomes is < 1_000 or > 10_000_000)

@@ -1,3 +1,4 @@
+using ControlPlane.Domain.Baselines;
 using ControlPlane.Domain.Breakers;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
@@ -218,7 +219,15 @@ public sealed record EndpointDetails(
     IReadOnlyList<LeaseHolder> Leases,
     IReadOnlyList<BreakerEvent> RecentEvents,
     long Version,
-    string Host);
+    string Host)
+{
+    /// <summary>The endpoint-wide rolling baselines the breaker judges against (null members: not trusted yet).</summary>
+    public BaselineValues Baseline { get; init; }
+
+    /// <summary>The time per output token published for the adaptive timeout (p95 over the window), in ms; null
+    /// without samples.</summary>
+    public double? PerOutputTokenMs { get; init; }
+}
 
 /// <summary>The admin view of a workload class.</summary>
 [Immutable]
@@ -232,7 +241,15 @@ public sealed record ClassDetails(
     long Version,
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
-    string Host);
+    string Host)
+{
+    /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThreshold"/> are bad); no
+    /// events when the class has no latency objective.</summary>
+    public ErrorBudget? Latency { get; init; }
+
+    /// <summary>The class's <c>slo.latency_p95_ms</c>; null for no latency objective.</summary>
+    public TimeSpan? LatencyThreshold { get; init; }
+}
 
 /// <summary>The persisted catalog summary.</summary>
 [Immutable]

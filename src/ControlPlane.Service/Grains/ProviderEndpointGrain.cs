@@ -36,6 +36,12 @@ public sealed class EndpointGrainState
     /// instead of starting with a full bucket.</summary>
     [Id(4)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The rolling baselines of the endpoint-wide and per-class tracks, so the latency and quality breakers
+    /// are not blind after a restart or a move; written every <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/>
+    /// when they changed, and on deactivation.</summary>
+    [Id(35)]
+    public List<TrackBaselineState>? Baselines { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -57,6 +63,7 @@ internal sealed class ProviderEndpointGrain(
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
+    private bool _writeFailed;
 
     private EndpointGrainState State => state.State;
 
@@ -73,6 +80,13 @@ internal sealed class ProviderEndpointGrain(
         // or storage may have been reset): the subscribe replies of this activation are never dropped as stale.
         State.Version = PublicationVersion.Next(State.Version, time);
         _health = new EndpointHealth(id, _options.Health, time);
+        // Persisted baselines first; the fleet file's seed then fills only metrics that have no trusted value.
+        BaselineStates.Restore(_health, State.Baselines);
+        if (entry.Baseline is { } seed)
+        {
+            _health.SeedBaselines(seed);
+        }
+
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).
         _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
@@ -93,7 +107,23 @@ internal sealed class ProviderEndpointGrain(
         }
 
         this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
+        this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
+            new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         return Task.CompletedTask;
+    }
+
+    // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
+    // then this activation holds changes storage refused, and the next one starts from what storage has.
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistBaselinesAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Endpoint {Endpoint}: baselines not persisted on deactivation ({Reason}).", this.GetPrimaryKeyString(), reason.Description);
+        }
     }
 
     public async Task RecordOutcomesAsync(OutcomeBatch batch)
@@ -197,7 +227,8 @@ internal sealed class ProviderEndpointGrain(
     {
         if (refreshLoad)
         {
-            _load = LoadOf(_health.Endpoint.Window.Snapshot(time.GetUtcNow()));
+            var now = time.GetUtcNow();
+            _load = LoadOf(_health.Endpoint.Window.Snapshot(now), _health.Pace.PerTokenMs(now));
         }
 
         State.Version = PublicationVersion.Next(State.Version, time);
@@ -235,7 +266,26 @@ internal sealed class ProviderEndpointGrain(
     private async Task PersistAsync()
     {
         State.Quota = _quota.Export();
-        await state.WriteOrReloadAsync(this);
+        State.Baselines = BaselineStates.Export(_health);
+        try
+        {
+            await state.WriteOrReloadAsync(this);
+        }
+        catch
+        {
+            _writeFailed = true;
+            throw;
+        }
+    }
+
+    private async Task PersistBaselinesAsync()
+    {
+        if (_writeFailed || _health is null || BaselineStates.Export(_health).SequenceEqual(State.Baselines ?? []))
+        {
+            return;
+        }
+
+        await PersistAsync();
     }
 
     private Task AuditAsync(OverrideChange change, EndpointHealthView before)
@@ -258,14 +308,28 @@ internal sealed class ProviderEndpointGrain(
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
         return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
-            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity);
+            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity)
+        {
+            Baseline = _health.Endpoint.Baseline.Current,
+            PerOutputTokenMs = _health.Pace.PerTokenMs(now),
+        };
     }
 
-    private static EndpointLoad LoadOf(in HealthSnapshot window) => new()
+    // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace and streamed
+    // answers, the fixed part is the time to first token; without first-token times (the endpoint does not stream) it
+    // stays the whole latency (the pace, latency / tokens, then double-counts: generous, never too short); without a
+    // pace, the whole latency as before. A request without max output tokens gets the whole request's p95.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs)
     {
-        LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-        ErrorRate = window.ErrorRate,
-        P50LatencyMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-        P95LatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
-    };
+        var ttft = perTokenMs is not null && window.TtftSamples > 0;
+        return new()
+        {
+            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
+            ErrorRate = window.ErrorRate,
+            P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
+            P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
+            PerOutputTokenMs = perTokenMs ?? 0,
+            P95RequestLatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
+        };
+    }
 }

@@ -29,6 +29,12 @@ public sealed class ClassGrainState
     /// <summary>The budget's lease ledger and its retry bookkeeping, so a move never refills it early.</summary>
     [Id(3)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The SLO counts (<see cref="WorkloadSlo.Export"/>: non-empty minute and hour buckets, varint-coded), so
+    /// error budgets and burn rates carry on across restarts and moves; written every
+    /// <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/> and on deactivation.</summary>
+    [Id(35)]
+    public byte[]? SloCounts { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -50,6 +56,8 @@ internal sealed class WorkloadClassGrain(
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
+    private bool _sloChanged;
+    private bool _writeFailed;
 
     private ClassGrainState State => state.State;
 
@@ -71,9 +79,16 @@ internal sealed class WorkloadClassGrain(
             AvailabilityTarget = definition.Slo.Availability,
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
+            LatencyThreshold = definition.Slo.LatencyP95,
         });
+        if (State.SloCounts is { } counts && !_slo.Restore(counts))
+        {
+            logger.LogWarning("Class {Class}: the persisted SLO counts could not be read in full; budgets restart from what could.", name);
+        }
+
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
+        this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>
         {
             if (home.IsAway(this.GetGrainId()))
@@ -99,7 +114,9 @@ internal sealed class WorkloadClassGrain(
             var status = outcome.Sample.Status;
             // Only the endpoint's own failures and refusals spend the class's availability budget.
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
-            _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback);
+            _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback,
+                latency: status == OutcomeStatus.Success && outcome.Sample.Latency > TimeSpan.Zero ? outcome.Sample.Latency : null);
+            _sloChanged = true;
         }
 
         return Task.CompletedTask;
@@ -172,6 +189,30 @@ internal sealed class WorkloadClassGrain(
 
     public void OnRehydrate(IRehydrationContext rehydrationContext) => _subscribers.OnRehydrate(rehydrationContext);
 
+    // The counts are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
+    // then this activation holds changes storage refused, and the next one starts from what storage has.
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistSloAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Class {Class}: SLO counts not persisted on deactivation ({Reason}).", this.GetPrimaryKeyString(), reason.Description);
+        }
+    }
+
+    private async Task PersistSloAsync()
+    {
+        if (!_sloChanged || _writeFailed)
+        {
+            return;
+        }
+
+        await PersistAsync();
+    }
+
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
@@ -185,7 +226,17 @@ internal sealed class WorkloadClassGrain(
     private async Task PersistAsync()
     {
         State.Quota = _budget.Export();
-        await state.WriteOrReloadAsync(this);
+        State.SloCounts = _slo.Export();
+        _sloChanged = false;
+        try
+        {
+            await state.WriteOrReloadAsync(this);
+        }
+        catch
+        {
+            _writeFailed = true;
+            throw;
+        }
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
@@ -195,6 +246,10 @@ internal sealed class WorkloadClassGrain(
         var now = time.GetUtcNow();
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
             _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
-            RuntimeIdentity);
+            RuntimeIdentity)
+        {
+            Latency = _slo.Budget(SloKind.Latency, now),
+            LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
+        };
     }
 }
