@@ -78,6 +78,10 @@ internal sealed record ClassView(
     long Version,
     string Host)
 {
+    /// <summary>Requests that succeeded after an earlier attempt failed (counted once, as available), since the class
+    /// grain's activation.</summary>
+    public long ServedByFallback { get; init; }
+
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
         AdminNames.Mode(d.Policy.Mode),
@@ -94,7 +98,7 @@ internal sealed record ClassView(
         d.Budget,
         d.BudgetLeases,
         d.Version,
-        d.Host);
+        d.Host) { ServedByFallback = d.ServedByFallback };
 }
 
 /// <summary>An approved fallback.</summary>
