@@ -45,6 +45,12 @@ internal sealed class DecisionIds
     private const int MaxStackInput = 512;
     private const long MaxIssueMs = (1L << 48) - 1;
 
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static DecisionIds? t_owner;
+
     private readonly byte[] _key;
 
     /// <summary>Uses <paramref name="key"/> (32-64 bytes), which every node of the cluster shares.</summary>
@@ -159,7 +165,9 @@ internal sealed class DecisionIds
             input[at++] = 0;
             at += Encoding.UTF8.GetBytes(workloadClass, input[at..]);
             Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-            HMACSHA256.HashData(_key, input[..at], mac);
+            var hmac = ThreadHmac();
+            hmac.AppendData(input[..at]);
+            hmac.GetHashAndReset(mac);
             mac[..MacBytes].CopyTo(destination);
         }
         finally
@@ -169,6 +177,20 @@ internal sealed class DecisionIds
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    // OpenSSL 3's one-shot HMAC fetches the algorithm on every call (several times the cost of the hash itself): each
+    // thread keeps one keyed HMAC and resets it, which reuses the keyed pads. No allocation after a thread's first call.
+    private IncrementalHash ThreadHmac()
+    {
+        if (!ReferenceEquals(t_owner, this) || t_hmac is null)
+        {
+            t_hmac?.Dispose();
+            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+            t_owner = this;
+        }
+
+        return t_hmac;
     }
 
     private static void WriteUInt48(Span<byte> destination, long value)
