@@ -249,7 +249,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireRange(request.MaxOutputTokens, MaxTokens, "max_output_tokens");
         RequireRange(request.Attempt, MaxAttempt, "attempt");
         RequireRange(request.DeadlineMs, MaxMilliseconds, "deadline_ms");
-        RequireCount(request.RequestId.Length, DecisionIds.MaxRequestIdLength, "request_id");
+        RequireLength(request.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
         RequireCount(request.RequiredCapabilities.Count, MaxCapabilities, "required_capabilities");
         RequireCount(request.ExcludeEndpointIds.Count, MaxExcludedEndpoints, "exclude_endpoint_ids");
         RequireCount(request.Tags.Count, MaxTags, "tags");
@@ -400,7 +400,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireRange(outcome.OutputTokens, MaxTokens, "output_tokens");
         RequireRange(outcome.RetryAfterMs, MaxMilliseconds, "retry_after_ms");
         RequireRange(outcome.Attempt, MaxAttempt, "attempt");
-        RequireCount(outcome.RequestId.Length, DecisionIds.MaxRequestIdLength, "request_id");
+        RequireLength(outcome.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
 
         var verdict = QualityVerdict.None;
         double? score = null;
@@ -1002,6 +1002,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (count > max)
         {
             throw Invalid(field, $"must list at most {max} items (was {count})");
+        }
+    }
+
+    private static void RequireLength(string value, int max, string field)
+    {
+        if (value.Length > max)
+        {
+            throw Invalid(field, $"must be at most {max} characters (was {value.Length})");
         }
     }
 

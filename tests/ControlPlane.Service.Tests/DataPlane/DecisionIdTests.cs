@@ -152,6 +152,27 @@ public sealed class DecisionIdTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, c.Node.QueuedOutcomes);
     }
 
+    [Fact]
+    public async Task Request_ids_and_attempts_from_the_wire_are_bounded_before_they_are_hashed()
+    {
+        await using var node = await StartAsync(_storage, accept: true);
+        var longId = new string('r', 257);
+
+        var route = Assert.Throws<RoutingRequestException>(() => node.Node.Route(
+            new Wire.RouteRequest { WorkloadClass = "customer_chat", RequestId = longId }, null));
+        Assert.Equal("request_id", route.Field);
+        Assert.Contains("at most 256 characters", route.Message, StringComparison.Ordinal);
+        foreach (var (requestId, attempt, field) in new[] { (longId, 0, "request_id"), ("ok", -1, "attempt"), ("ok", 1_001, "attempt") })
+        {
+            var outcome = Success("", "openai-gpt4o-us", "customer_chat");
+            outcome.RequestId = requestId;
+            outcome.Attempt = attempt;
+            Assert.Equal(field, Assert.Throws<RoutingRequestException>(() => node.Node.Report(outcome)).Field);
+        }
+
+        Assert.Equal(0, node.Node.QueuedOutcomes);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not base64!")]
