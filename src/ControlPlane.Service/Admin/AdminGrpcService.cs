@@ -207,6 +207,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
         wire.BudgetLeases.AddRange(v.BudgetLeases.Select(ToWire));
         wire.Version = v.Version;
         wire.Host = v.Host;
+        wire.ServedByFallback = v.ServedByFallback;
         return wire;
     }
 

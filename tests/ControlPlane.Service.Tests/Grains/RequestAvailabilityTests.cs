@@ -43,6 +43,7 @@ public sealed class RequestAvailabilityTests : IDisposable
         var recovered = await chat.GetDetailsAsync();
         Assert.Equal((Requests, 0L), (recovered.Availability.Events, recovered.Availability.BadEvents));
         Assert.Equal(Requests, recovered.ServedByFallback);
+        Assert.Equal(Requests, (await node.Admin.GetClassAsync("customer_chat")).ServedByFallback);
         // The failed requests wait for a later attempt until the grace ends (2 min by default).
         Assert.Equal(0, (await legalDraft.GetDetailsAsync()).Availability.Events);
 
