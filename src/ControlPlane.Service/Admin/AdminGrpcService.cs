@@ -213,6 +213,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
             wire.LatencyThresholdMs = (long)(v.LatencyThresholdMs ?? 0);
         }
 
+        wire.ServedByFallback = v.ServedByFallback;
         return wire;
     }
 

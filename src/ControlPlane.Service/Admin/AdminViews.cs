@@ -99,6 +99,10 @@ internal sealed record ClassView(
     /// <summary>The class's latency objective (<c>slo.latency_p95_ms</c>), if any.</summary>
     public double? LatencyThresholdMs { get; init; }
 
+    /// <summary>Requests that succeeded after an earlier attempt failed (counted once, as available), since the class
+    /// grain's activation.</summary>
+    public long ServedByFallback { get; init; }
+
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
         AdminNames.Mode(d.Policy.Mode),
@@ -119,6 +123,7 @@ internal sealed record ClassView(
     {
         Latency = d.LatencyThreshold is not null && d.Latency is { } latency ? BudgetView.From(latency) : null,
         LatencyThresholdMs = d.LatencyThreshold?.TotalMilliseconds,
+        ServedByFallback = d.ServedByFallback,
     };
 }
 

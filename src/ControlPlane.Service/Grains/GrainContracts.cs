@@ -139,8 +139,14 @@ public interface IRoutingObserver : IGrainObserver
 /// <param name="WorkloadClass">The attempt's workload class.</param>
 /// <param name="Sample">What happened.</param>
 /// <param name="Fallback">True when the endpoint is not one of the class's primaries.</param>
+/// <param name="DecisionKey">The decision's duplicate key (from its verified id); 0 for an outcome without a decision.
+/// Grains count one outcome per decision key.</param>
+/// <param name="RequestKey">The request's key (from the decision id or the outcome's <c>request_id</c>); 0 for none.
+/// The class grain counts one availability event per request key (see <c>RequestAttempts</c>).</param>
+/// <param name="Attempt">The attempt number within the request.</param>
 [Immutable]
-public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback);
+public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback,
+    long DecisionKey = 0, long RequestKey = 0, int Attempt = 0);
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>
 /// <param name="NodeId">The sending node.</param>
@@ -249,6 +255,10 @@ public sealed record ClassDetails(
 
     /// <summary>The class's <c>slo.latency_p95_ms</c>; null for no latency objective.</summary>
     public TimeSpan? LatencyThreshold { get; init; }
+
+    /// <summary>Requests that succeeded after an earlier attempt failed (on the primary, recovered by a retry or an
+    /// approved fallback), since the grain's activation: counted once, as available.</summary>
+    public long ServedByFallback { get; init; }
 }
 
 /// <summary>The persisted catalog summary.</summary>

@@ -57,6 +57,8 @@ internal sealed class ProviderEndpointGrain(
 {
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    // The same decision reported twice (to one node or two) counts once.
+    private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
@@ -134,8 +136,14 @@ internal sealed class ProviderEndpointGrain(
             return;
         }
 
+        var now = time.GetUtcNow();
         foreach (var outcome in batch.Outcomes)
         {
+            if (!_seen.TryAdd(outcome.DecisionKey, now))
+            {
+                continue;
+            }
+
             _health.Record(outcome.Sample, outcome.WorkloadClass);
         }
 

@@ -51,6 +51,9 @@ internal sealed class WorkloadClassGrain(
     private static readonly TimeSpan FallbackWindow = TimeSpan.FromMinutes(5);
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    // The same decision reported twice counts once; the attempts of one request count as one request.
+    private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
+    private readonly RequestAttempts _requests = new(options.Value.AttemptGrace);
     private WorkloadClassPolicy _policy = null!;
     private WorkloadSlo _slo = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
@@ -109,13 +112,18 @@ internal sealed class WorkloadClassGrain(
             return Task.CompletedTask;
         }
 
+        var now = time.GetUtcNow();
         foreach (var outcome in batch.Outcomes)
         {
+            if (!_seen.TryAdd(outcome.DecisionKey, now))
+            {
+                continue;
+            }
+
             var status = outcome.Sample.Status;
             // Only the endpoint's own failures and refusals spend the class's availability budget.
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
-            _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback,
-                latency: status == OutcomeStatus.Success && outcome.Sample.Latency > TimeSpan.Zero ? outcome.Sample.Latency : null);
+            _requests.Record(_slo, outcome, available, now);
             _sloChanged = true;
         }
 
@@ -215,6 +223,7 @@ internal sealed class WorkloadClassGrain(
 
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
+        _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
         if (_budget.ExpireDue())
         {
@@ -244,12 +253,14 @@ internal sealed class WorkloadClassGrain(
     private ClassDetails Details()
     {
         var now = time.GetUtcNow();
+        _requests.Expire(_slo, now);
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
             _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
             RuntimeIdentity)
         {
             Latency = _slo.Budget(SloKind.Latency, now),
             LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
+            ServedByFallback = _requests.ServedByFallback,
         };
     }
 }
