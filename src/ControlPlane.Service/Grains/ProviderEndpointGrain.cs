@@ -51,12 +51,14 @@ internal sealed class ProviderEndpointGrain(
 {
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    private readonly ProbePermits _probes = new();
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
+    private IGrainTimer? _halfOpenTimer;
 
     private EndpointGrainState State => state.State;
 
@@ -93,6 +95,7 @@ internal sealed class ProviderEndpointGrain(
         }
 
         this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
+        ScheduleHalfOpen();
         return Task.CompletedTask;
     }
 
@@ -161,6 +164,35 @@ internal sealed class ProviderEndpointGrain(
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
+    public async Task<bool> AcquireProbeAsync(ProbeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId);
+        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
+        if (_probes.TryReplay(request, out var granted))
+        {
+            return granted;
+        }
+
+        // The domain bounds the permits of one half-open period (reclaiming those unanswered after the probe timeout).
+        granted = _health.TryAcquireProbe();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            // The ask noticed a due transition (cooldown over) first: persist and push it like any other.
+            await PublishAsync(events, refreshLoad: false, persist: true);
+        }
+        else if (granted)
+        {
+            // Persisted before it is answered: a restarted activation still counts this permit as outstanding.
+            State.Breaker = _health.Endpoint.Breaker.Export();
+            await PersistAsync();
+        }
+
+        _probes.Remember(request, granted);
+        return granted;
+    }
+
     // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
     public void OnDehydrate(IDehydrationContext dehydrationContext) => _subscribers.OnDehydrate(dehydrationContext);
 
@@ -176,6 +208,30 @@ internal sealed class ProviderEndpointGrain(
             var due = at - time.GetUtcNow();
             _expiryTimer = this.RegisterGrainTimer(EvaluateAsync,
                 new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    // Nodes learn that the cooldown ended (and start asking for probes) when it ends, not at the next evaluation period.
+    private void ScheduleHalfOpen()
+    {
+        var until = _health.Endpoint.Breaker.OpenUntil;
+        _halfOpenTimer?.Dispose();
+        _halfOpenTimer = null;
+        if (until is { } at)
+        {
+            var due = at - time.GetUtcNow();
+            _halfOpenTimer = this.RegisterGrainTimer(CooldownEndedAsync,
+                new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    private async Task CooldownEndedAsync(CancellationToken cancellationToken)
+    {
+        _health.Current();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            await PublishAsync(events, refreshLoad: false);
         }
     }
 
@@ -220,6 +276,7 @@ internal sealed class ProviderEndpointGrain(
 
             // Persist before pushing or answering: a node must never act on a change that a restart would undo.
             await PersistAsync();
+            ScheduleHalfOpen();
         }
 
         if (audit is not null)
