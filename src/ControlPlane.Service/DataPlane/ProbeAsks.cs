@@ -28,6 +28,7 @@ internal sealed partial class ProbeAsks
     private readonly Lock _lock = new();
     private Task _running = Task.CompletedTask;
     private long _counter;
+    private long _granted;
 
     public ProbeAsks(IGrainFactory grains, TimeProvider time, ILogger logger, string nodeId, string idPrefix, TimeSpan probeTimeout, int endpointCount)
     {
@@ -42,7 +43,7 @@ internal sealed partial class ProbeAsks
     }
 
     /// <summary>Probe permits granted to this node so far.</summary>
-    public long Granted { get; private set; }
+    public long Granted => Interlocked.Read(ref _granted);
 
     /// <summary>Drops stale slots and asks the grains of endpoints with demand for a permit, if the node's table still
     /// shows them half-open (<paramref name="halfOpen"/>: demand left from an earlier half-open period must not take a
@@ -88,7 +89,7 @@ internal sealed partial class ProbeAsks
 
     private async Task AskOneAsync(string endpointId, int index, Func<int, bool> install)
     {
-        var id = _pending[index] ??= _idPrefix + "p" + (++_counter).ToString("x", CultureInfo.InvariantCulture);
+        var id = _pending[index] ??= _idPrefix + "p" + Interlocked.Increment(ref _counter).ToString("x", CultureInfo.InvariantCulture);
         bool granted;
         try
         {
@@ -105,7 +106,7 @@ internal sealed partial class ProbeAsks
         if (granted && install(index))
         {
             _grantedAt[index] = _time.GetUtcNow().UtcTicks;
-            Granted++;
+            Interlocked.Increment(ref _granted);
         }
     }
 
