@@ -59,6 +59,7 @@ internal sealed class ProviderEndpointGrain(
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
     private IGrainTimer? _halfOpenTimer;
+    private TimeSpan _rampPersisted;
 
     private EndpointGrainState State => state.State;
 
@@ -84,7 +85,10 @@ internal sealed class ProviderEndpointGrain(
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
         if (State.Breaker is { } breaker)
         {
-            _health.Endpoint.RestoreBreaker(breaker with { Override = null });
+            // A recovery ramp resumes from its persisted progress; the time this grain was away is not counted as
+            // healthy (nobody watched it).
+            _health.Endpoint.RestoreBreaker(breaker with { Override = null, RampCheckedAt = time.GetUtcNow() });
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
         }
 
         if (State.Override is { } saved && saved.IsActive(time.GetUtcNow()))
@@ -245,8 +249,12 @@ internal sealed class ProviderEndpointGrain(
         var events = _health.Evaluate();
         bool expired = _quota.ExpireDue();
 
-        // Load figures move every period; nodes need them for balancing and timeout budgets.
-        await PublishAsync(events, refreshLoad: true, persist: expired);
+        // Load figures move every period; nodes need them for balancing and timeout budgets. A recovery ramp's progress
+        // is written about twelve times over the ramp (once a minute with the defaults), so a restart resumes it.
+        var breaker = _options.Health.Breaker;
+        var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
+        bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
+        await PublishAsync(events, refreshLoad: true, persist: expired || rampMoved);
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -276,6 +284,7 @@ internal sealed class ProviderEndpointGrain(
 
             // Persist before pushing or answering: a node must never act on a change that a restart would undo.
             await PersistAsync();
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
             ScheduleHalfOpen();
         }
 

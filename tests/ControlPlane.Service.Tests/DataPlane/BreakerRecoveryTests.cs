@@ -118,6 +118,38 @@ public sealed class BreakerRecoveryTests : IDisposable
         Assert.Equal("forced_override", node.Route("chat").RouteReason);
     }
 
+    [Fact]
+    public async Task A_restart_mid_ramp_resumes_its_progress_and_does_not_count_the_downtime_as_healthy()
+    {
+        await using (var first = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), Configure))
+        {
+            first.Fail("prim", "chat", 5);
+            await first.Node.FlushOutcomesAsync();
+            _time.Advance(TimeSpan.FromSeconds(60));
+            await RouteUntilAsync(first, providerUp: true, s => s.Breaker == BreakerState.Closed);
+
+            // 20 s at the start share, then 20 of the 40 s climb: 55 %.
+            var grain = first.Grains.GetGrain<IProviderEndpointGrain>("prim");
+            for (var s = 0; s < 40; s++)
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+                await grain.GetDetailsAsync();
+            }
+
+            Assert.InRange((await grain.GetDetailsAsync()).View.TrafficFraction, 0.5, 0.6);
+        }
+
+        // Down for ten minutes; the new activation carries on from what was persisted (within one step of 5 s).
+        _time.Advance(TimeSpan.FromMinutes(10));
+        await using var second = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), Configure);
+        var restarted = second.Grains.GetGrain<IProviderEndpointGrain>("prim");
+        var view = (await restarted.GetDetailsAsync()).View;
+        Assert.Equal(BreakerState.Closed, view.State);
+        Assert.InRange(view.TrafficFraction, 0.43, 0.6);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.InRange((await restarted.GetDetailsAsync()).View.TrafficFraction, 0.43, 0.6);
+    }
+
     private static bool HalfOpen(ServiceNode node) =>
         node.Node.BuildTable([]).Endpoints.Single(e => e.EndpointId == "prim").BreakerState == "half_open";
 
