@@ -67,7 +67,8 @@ public sealed class BreakerRecoveryClusterTests(RedisServerFixture redis, ITestO
         {
             var node = cluster[n];
             var tailOnPrimary = 0;
-            while (!stop.IsCancellationRequested && tailOnPrimary < 200)
+            // Until this node has sent 1,000 requests in a row to the primary at full share (over a second).
+            while (!stop.IsCancellationRequested && tailOnPrimary < 1_000)
             {
                 RouteDecision d;
                 try
@@ -128,7 +129,7 @@ public sealed class BreakerRecoveryClusterTests(RedisServerFixture redis, ITestO
         output.WriteLine("primary share per 500 ms after closing: " + string.Join(" ", shares.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))));
         Assert.True(shares[0] < 0.35, $"first share {shares[0]:F2}");
         Assert.Contains(shares, s => s is > 0.35 and < 0.95);
-        Assert.Equal(1.0, shares[^1]);
+        Assert.Contains(1.0, shares);
         Assert.All(decisions.Where(d => d.At >= closedFrom && d.Endpoint == "back"), d => Assert.Equal("primary_recovering", d.Reason));
         for (var n = 0; n < 3; n++)
         {
