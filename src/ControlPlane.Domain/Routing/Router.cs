@@ -168,6 +168,11 @@ public sealed class Router
                 pick = primaries[i];
                 probe = true;
             }
+            else if (verdicts[i] == Verdict.HalfOpenNoProbe)
+            {
+                // No slot here: the node asks the endpoint's grain for a permit (bounded cluster-wide).
+                snapshot.MarkProbeWanted(primaries[i]);
+            }
         }
 
         if (pick >= 0)
@@ -218,6 +223,10 @@ public sealed class Router
                 {
                     pick = e;
                     probe = true;
+                }
+                else if (verdicts[i] == Verdict.HalfOpenNoProbe)
+                {
+                    snapshot.MarkProbeWanted(e);
                 }
             }
 

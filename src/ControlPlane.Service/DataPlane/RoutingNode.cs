@@ -77,6 +77,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     // Decision ids (DecisionIds.cs): signed with the cluster's key, loaded at start; this start's tag marks our own.
     private readonly uint _nodeTag = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
     private DecisionIds? _ids;
+    private readonly ProbeAsks _probes;
     private RoutingSnapshot _snapshot;
     private IRoutingObserver? _self;
     private Task? _loop;
@@ -131,6 +132,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
+        _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -574,6 +576,35 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await Task.WhenAll(calls);
     }
 
+    /// <summary>Asks the grains of half-open endpoints that decisions wanted to probe for permits (see <see cref="ProbeAsks"/>).</summary>
+    internal Task AskForProbesAsync() => _probes.AskAsync(Snapshot, IsHalfOpen, InstallProbe);
+
+    /// <summary>Probe permits the endpoint grains granted this node.</summary>
+    internal long ProbesGranted => _probes.Granted;
+
+    private bool IsHalfOpen(int index)
+    {
+        lock (_tableLock)
+        {
+            return _views[index].State == BreakerState.HalfOpen;
+        }
+    }
+
+    private bool InstallProbe(int index)
+    {
+        lock (_tableLock)
+        {
+            // A push that took the breaker out of half-open arrived first: the permit is stale.
+            if (_views[index].State != BreakerState.HalfOpen)
+            {
+                return false;
+            }
+
+            Snapshot.AddProbeSlots(index, 1);
+            return true;
+        }
+    }
+
     private OutcomeBatch NewBatch(List<OutcomeRecord> outcomes) =>
         new(_options.NodeId, _decisionPrefix + "b" + Interlocked.Increment(ref _batchCounter).ToString("x", CultureInfo.InvariantCulture), outcomes);
 
@@ -800,6 +831,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 {
                     await FlushOutcomesAsync();
                     await RenewLeasesAsync();
+                    await AskForProbesAsync();
                     var now = _time.GetUtcNow();
                     // Renewal period, a cluster view change (at once), or a failed subscription (at most once a second).
                     if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3
@@ -936,11 +968,20 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 return;
             }
 
+            // The snapshot current under the lock: a policy rebuild may have replaced the one read before it.
+            snapshot = Snapshot;
+
             bool changed = _views[index] != status.View;
             _endpointVersions[index] = status.Version;
             _views[index] = status.View;
             snapshot.SetHealth(index, status.View);
             snapshot.SetLoad(index, status.Load);
+            if (status.View.State != BreakerState.HalfOpen)
+            {
+                // Probe permits belong to one half-open period: none may outlive it on this node.
+                snapshot.TakeProbeSlots(index);
+            }
+
             if (changed)
             {
                 BumpTable();
@@ -970,6 +1011,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             for (var i = 0; i < current.EndpointCount; i++)
             {
                 rebuilt.SetLoad(i, current.LoadAt(i));
+                rebuilt.AddProbeSlots(i, current.TakeProbeSlots(i));
             }
 
             Volatile.Write(ref _snapshot, rebuilt);

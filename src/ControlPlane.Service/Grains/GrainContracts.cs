@@ -57,6 +57,11 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
     [Alias("subscribe")]
     Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer);
 
+    /// <summary>Grants one half-open probe permit when the breaker is half-open and fewer than
+    /// <c>BreakerOptions.HalfOpenProbes</c> are outstanding cluster-wide; persisted before it is answered. The same
+    /// request id from the same node gets the same answer.</summary>
+    [Alias("probe"), ResponseTimeout("00:00:05")]
+    Task<bool> AcquireProbeAsync(ProbeRequest request);
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>

@@ -59,6 +59,7 @@ internal sealed class ProviderEndpointGrain(
     private readonly RecentBatches _batches = new();
     // The same decision reported twice (to one node or two) counts once.
     private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
+    private readonly ProbePermits _probes = new();
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
@@ -66,6 +67,8 @@ internal sealed class ProviderEndpointGrain(
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
     private bool _writeFailed;
+    private IGrainTimer? _halfOpenTimer;
+    private TimeSpan _rampPersisted;
 
     private EndpointGrainState State => state.State;
 
@@ -98,7 +101,10 @@ internal sealed class ProviderEndpointGrain(
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
         if (State.Breaker is { } breaker)
         {
-            _health.Endpoint.RestoreBreaker(breaker with { Override = null });
+            // A recovery ramp resumes from its persisted progress; the time this grain was away is not counted as
+            // healthy (nobody watched it).
+            _health.Endpoint.RestoreBreaker(breaker with { Override = null, RampCheckedAt = time.GetUtcNow() });
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
         }
 
         if (State.Override is { } saved && saved.IsActive(time.GetUtcNow()))
@@ -111,6 +117,7 @@ internal sealed class ProviderEndpointGrain(
         this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
+        ScheduleHalfOpen();
         return Task.CompletedTask;
     }
 
@@ -199,6 +206,35 @@ internal sealed class ProviderEndpointGrain(
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
+    public async Task<bool> AcquireProbeAsync(ProbeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId);
+        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
+        if (_probes.TryReplay(request, out var granted))
+        {
+            return granted;
+        }
+
+        // The domain bounds the permits of one half-open period (reclaiming those unanswered after the probe timeout).
+        granted = _health.TryAcquireProbe();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            // The ask noticed a due transition (cooldown over) first: persist and push it like any other.
+            await PublishAsync(events, refreshLoad: false, persist: true);
+        }
+        else if (granted)
+        {
+            // Persisted before it is answered: a restarted activation still counts this permit as outstanding.
+            State.Breaker = _health.Endpoint.Breaker.Export();
+            await PersistAsync();
+        }
+
+        _probes.Remember(request, granted);
+        return granted;
+    }
+
     // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
     public void OnDehydrate(IDehydrationContext dehydrationContext) => _subscribers.OnDehydrate(dehydrationContext);
 
@@ -217,6 +253,30 @@ internal sealed class ProviderEndpointGrain(
         }
     }
 
+    // Nodes learn that the cooldown ended (and start asking for probes) when it ends, not at the next evaluation period.
+    private void ScheduleHalfOpen()
+    {
+        var until = _health.Endpoint.Breaker.OpenUntil;
+        _halfOpenTimer?.Dispose();
+        _halfOpenTimer = null;
+        if (until is { } at)
+        {
+            var due = at - time.GetUtcNow();
+            _halfOpenTimer = this.RegisterGrainTimer(CooldownEndedAsync,
+                new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    private async Task CooldownEndedAsync(CancellationToken cancellationToken)
+    {
+        _health.Current();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            await PublishAsync(events, refreshLoad: false);
+        }
+    }
+
     private async Task EvaluateAsync(CancellationToken cancellationToken)
     {
         if (home.IsAway(this.GetGrainId()))
@@ -227,8 +287,12 @@ internal sealed class ProviderEndpointGrain(
         var events = _health.Evaluate();
         bool expired = _quota.ExpireDue();
 
-        // Load figures move every period; nodes need them for balancing and timeout budgets.
-        await PublishAsync(events, refreshLoad: true, persist: expired);
+        // Load figures move every period; nodes need them for balancing and timeout budgets. A recovery ramp's progress
+        // is written about twelve times over the ramp (once a minute with the defaults), so a restart resumes it.
+        var breaker = _options.Health.Breaker;
+        var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
+        bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
+        await PublishAsync(events, refreshLoad: true, persist: expired || rampMoved);
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -259,6 +323,8 @@ internal sealed class ProviderEndpointGrain(
 
             // Persist before pushing or answering: a node must never act on a change that a restart would undo.
             await PersistAsync();
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
+            ScheduleHalfOpen();
         }
 
         if (audit is not null)
