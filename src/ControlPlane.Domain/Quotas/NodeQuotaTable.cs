@@ -52,18 +52,22 @@ public sealed class NodeQuotaTable : IQuotaGate
     public long EstimatedCost(int endpointIndex, in TokenReservation reservation) => _prices[endpointIndex].Cost(reservation);
 
     /// <summary>True when class <paramref name="classIndex"/> has a spend ceiling and its wallet cannot pay
-    /// <paramref name="reservation"/> on the cheapest of <paramref name="endpoints"/>: the class is out of money for this
-    /// request (a decision without an endpoint says <c>spend_ceiling</c>). Allocation-free.</summary>
-    public bool SpendCeilingReached(int classIndex, ReadOnlySpan<int> endpoints, in TokenReservation reservation, DateTimeOffset now)
+    /// <paramref name="reservation"/> on the cheapest of its <paramref name="primaries"/> and <paramref name="fallbacks"/>:
+    /// the class is out of money for this request (a decision without an endpoint says <c>spend_ceiling</c>).</summary>
+    public bool SpendCeilingReached(int classIndex, IReadOnlyList<int> primaries, IReadOnlyList<int> fallbacks, in TokenReservation reservation,
+        DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(primaries);
+        ArgumentNullException.ThrowIfNull(fallbacks);
         if (_spend[classIndex] is not { } wallet)
         {
             return false;
         }
 
         long cheapest = long.MaxValue;
-        foreach (int e in endpoints)
+        for (int i = 0; i < primaries.Count + fallbacks.Count; i++)
         {
+            int e = i < primaries.Count ? primaries[i] : fallbacks[i - primaries.Count];
             cheapest = Math.Min(cheapest, _prices[e].Cost(reservation));
         }
 

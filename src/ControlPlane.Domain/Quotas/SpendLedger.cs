@@ -24,6 +24,8 @@ public sealed class SpendLedger
     private long _monthSpent;
     private long _held;
     private long _nextId = 1;
+    private bool _dayDry;
+    private bool _monthDry;
 
     /// <summary>Creates an empty ledger for <paramref name="ceiling"/> starting in the current day and month.</summary>
     public SpendLedger(SpendCeiling ceiling, LeaseOptions options, TimeProvider time)
@@ -56,7 +58,11 @@ public sealed class SpendLedger
     public SpendFigures Figures()
     {
         Roll();
-        return new SpendFigures(_day, _daySpent, _dayCeiling, _month, _monthSpent, _monthCeiling, _held);
+        return new SpendFigures(_day, _daySpent, _dayCeiling, _month, _monthSpent, _monthCeiling, _held)
+        {
+            DayExhausted = _dayDry,
+            MonthExhausted = _monthDry,
+        };
     }
 
     /// <summary>Money that can still be leased now: the smaller of what is left in the day and in the month (a window
@@ -68,12 +74,19 @@ public sealed class SpendLedger
     }
 
     /// <summary>Grants <paramref name="nodeId"/> up to <paramref name="nanos"/>, less if less is left; fails when nothing
-    /// is left. The lease expires after <see cref="LeaseOptions.Duration"/> or at the next 00:00 UTC, whichever is first.</summary>
+    /// is left. The lease expires after <see cref="LeaseOptions.Duration"/> or at the next 00:00 UTC, whichever is first.
+    /// A grant cut short or refused by a window marks that window exhausted (<see cref="SpendFigures.DayExhausted"/>)
+    /// until a grant fits in full again or the window rolls over.</summary>
     public bool TryGrant(string nodeId, long nanos, out QuotaLease lease)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
         ArgumentOutOfRangeException.ThrowIfNegative(nanos);
-        long grant = Math.Min(nanos, Available());
+        Roll();
+        long dayLeft = Left(_dayCeiling, _daySpent);
+        long monthLeft = Left(_monthCeiling, _monthSpent);
+        long grant = Math.Min(nanos, Math.Min(dayLeft, monthLeft));
+        _dayDry = dayLeft < nanos && dayLeft <= monthLeft;
+        _monthDry = monthLeft < nanos && monthLeft <= dayLeft;
         if (grant <= 0)
         {
             lease = default;
@@ -127,7 +140,11 @@ public sealed class SpendLedger
     public int ExpireDue() => Expire(_time.GetUtcNow());
 
     /// <summary>Everything needed to carry this ledger over a restart or an activation move.</summary>
-    public SpendLedgerSnapshot Export() => new(_day, _daySpent, _month, _monthSpent, [.. LiveLeases], _nextId);
+    public SpendLedgerSnapshot Export() => new(_day, _daySpent, _month, _monthSpent, [.. LiveLeases], _nextId)
+    {
+        DayExhausted = _dayDry,
+        MonthExhausted = _monthDry,
+    };
 
     /// <summary>Replaces this ledger's state with <paramref name="snapshot"/> (then rolls the windows to now: a snapshot
     /// from an earlier day or month starts the new window empty, after forfeiting its leases to the old one).</summary>
@@ -162,6 +179,7 @@ public sealed class SpendLedger
         }
 
         (_day, _daySpent, _month, _monthSpent, _held) = (snapshot.Day, snapshot.DaySpent, snapshot.Month, snapshot.MonthSpent, held);
+        (_dayDry, _monthDry) = (snapshot.DayExhausted, snapshot.MonthExhausted);
         _nextId = Math.Max(Math.Max(1, snapshot.NextLeaseId), ids.Count == 0 ? 1 : ids.Max() + 1);
         Roll();
     }
@@ -194,11 +212,13 @@ public sealed class SpendLedger
         // Every live lease ended by the old day's midnight, so none is left to charge to it.
         _day = day;
         _daySpent = 0;
+        _dayDry = false;
         var month = MonthOf(now);
         if (month > _month)
         {
             _month = month;
             _monthSpent = 0;
+            _monthDry = false;
         }
     }
 
@@ -250,6 +270,12 @@ public sealed class SpendLedger
 /// <param name="Held">Money in live leases (leased, not settled yet).</param>
 public readonly record struct SpendFigures(DateTimeOffset Day, long DaySpent, long DayCeiling, DateTimeOffset Month, long MonthSpent, long MonthCeiling, long Held)
 {
+    /// <summary>True when the day's money ran out for a grant (refused or cut short) and no grant has fitted since.</summary>
+    public bool DayExhausted { get; init; }
+
+    /// <summary>True when the month's money ran out for a grant and no grant has fitted since.</summary>
+    public bool MonthExhausted { get; init; }
+
     /// <summary>Share of the daily ceiling committed (spent plus held: what can no longer be leased); 0 without a ceiling.</summary>
     public double DayFraction => DayCeiling <= 0 ? 0 : (DaySpent + (double)Held) / DayCeiling;
 
@@ -264,4 +290,11 @@ public readonly record struct SpendFigures(DateTimeOffset Day, long DaySpent, lo
 /// <param name="MonthSpent">Spend in that month (nano-dollars).</param>
 /// <param name="Leases">The live leases (their <see cref="QuotaLease.Tokens"/> are nano-dollars).</param>
 /// <param name="NextLeaseId">The id the next grant gets.</param>
-public sealed record SpendLedgerSnapshot(DateTimeOffset Day, long DaySpent, DateTimeOffset Month, long MonthSpent, IReadOnlyList<QuotaLease> Leases, long NextLeaseId);
+public sealed record SpendLedgerSnapshot(DateTimeOffset Day, long DaySpent, DateTimeOffset Month, long MonthSpent, IReadOnlyList<QuotaLease> Leases, long NextLeaseId)
+{
+    /// <summary>See <see cref="SpendFigures.DayExhausted"/>.</summary>
+    public bool DayExhausted { get; init; }
+
+    /// <summary>See <see cref="SpendFigures.MonthExhausted"/>.</summary>
+    public bool MonthExhausted { get; init; }
+}

@@ -6,8 +6,9 @@ namespace ControlPlane.Domain.Slo;
 /// <summary>
 /// The spend alerts of a workload class. <b>Ceiling</b>: <c>spend-day-80</c> / <c>spend-month-80</c> (tickets) when 80 %
 /// of the daily / monthly ceiling is committed, <c>spend-day-100</c> / <c>spend-month-100</c> (pages, instead of the
-/// 80 % ones) when all of it is: committed is settled spend plus money held in live leases, i.e. what can no longer be
-/// leased. <b>Runaway cost</b>: <c>cost-runaway</c> (a page) when the cost per successful request over the recent
+/// 80 % ones) when all of it is, or when the window's money ran out for a lease (less was left than a node asked for:
+/// the remainder is smaller than a slice and the class is being refused). Committed is settled spend plus money held
+/// in live leases, i.e. what can no longer be leased. <b>Runaway cost</b>: <c>cost-runaway</c> (a page) when the cost per successful request over the recent
 /// window is above <see cref="RunawayCostOptions.Factor"/> × the class's baseline cost per successful request
 /// (see <see cref="RunawayCost"/>).
 /// </summary>
@@ -23,19 +24,19 @@ public static class SpendAlerts
     public static IReadOnlyList<HealthAlert> Ceiling(in SpendFigures figures, DateTimeOffset now)
     {
         var alerts = new List<HealthAlert>(2);
-        Add(alerts, "spend-day", figures.DayCeiling, figures.DayFraction, TimeSpan.FromDays(1), now);
-        Add(alerts, "spend-month", figures.MonthCeiling, figures.MonthFraction, figures.Month.AddMonths(1) - figures.Month, now);
+        Add(alerts, "spend-day", figures.DayCeiling, figures.DayFraction, figures.DayExhausted, TimeSpan.FromDays(1), now);
+        Add(alerts, "spend-month", figures.MonthCeiling, figures.MonthFraction, figures.MonthExhausted, figures.Month.AddMonths(1) - figures.Month, now);
         return alerts;
     }
 
-    private static void Add(List<HealthAlert> alerts, string name, long ceiling, double fraction, TimeSpan window, DateTimeOffset now)
+    private static void Add(List<HealthAlert> alerts, string name, long ceiling, double fraction, bool exhausted, TimeSpan window, DateTimeOffset now)
     {
-        if (ceiling <= 0 || fraction < WarnFraction)
+        if (ceiling <= 0 || (fraction < WarnFraction && !exhausted))
         {
             return;
         }
 
-        alerts.Add(fraction >= ExhaustedFraction
+        alerts.Add(fraction >= ExhaustedFraction || exhausted
             ? new HealthAlert(name + "-100", AlertSeverity.Page, fraction, ExhaustedFraction, window, now)
             : new HealthAlert(name + "-80", AlertSeverity.Ticket, fraction, WarnFraction, window, now));
     }

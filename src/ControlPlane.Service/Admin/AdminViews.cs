@@ -76,7 +76,8 @@ internal sealed record ClassView(
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
     long Version,
-    string Host)
+    string Host,
+    SpendLevels? Spend = null)
 {
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
@@ -94,7 +95,8 @@ internal sealed record ClassView(
         d.Budget,
         d.BudgetLeases,
         d.Version,
-        d.Host);
+        d.Host,
+        d.Spend);
 }
 
 /// <summary>An approved fallback.</summary>

@@ -56,6 +56,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly ILogger<RoutingNode> _logger;
     private readonly Router _router;
     private readonly NodeQuotaTable _quota;
+    private readonly SpendLeases _spend;
     private readonly LeaseWallet?[] _wallets;
     private readonly bool[] _limited;
     private readonly LeaseWallet?[] _classWallets;
@@ -128,6 +129,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
+        // Spend ceilings: endpoint prices and an empty (refusing) wallet per class with a ceiling, until its grain grants.
+        _spend = new SpendLeases(fleet, _quota, _quotaLock, grains, time, _options, logger, _decisionPrefix);
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
     }
 
@@ -200,6 +203,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         await FlushOutcomesAsync();
+        await _spend.ReturnAllAsync();
         foreach (var owner in new[] { LeaseOwner.Endpoint, LeaseOwner.Class })
         {
             var budgeted = owner == LeaseOwner.Endpoint ? _limited : _classBudgeted;
@@ -321,6 +325,16 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             decision = decision with { EndpointIndex = -1, Reason = RouteReason.NoCapacity, FallbackCount = 0 };
         }
 
+        // No endpoint, and the class's spend ceiling cannot pay even its cheapest approved endpoint: out of money.
+        if (!decision.HasEndpoint)
+        {
+            var (primaries, approved) = snapshot.CandidatesOf(classIndex);
+            if (_quota.SpendCeilingReached(classIndex, primaries, approved, decision.Reservation, _time.GetUtcNow()))
+            {
+                decision = decision with { Reason = RouteReason.SpendCeiling };
+            }
+        }
+
         var reply = new Wire.RouteDecision
         {
             DecisionId = DecisionId(number != 0 ? number : Interlocked.Increment(ref _decisionCounter)),
@@ -438,7 +452,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             {
                 if (_decisions.TryRemove(number, out var ticket))
                 {
-                    _quota.Reconcile(ticket, actualTokens);
+                    _quota.Reconcile(ticket, outcome.InputTokens, outcome.OutputTokens);
                 }
             }
         }
@@ -584,6 +598,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        renewals.Add(_spend.RenewAsync(force));
         return Task.WhenAll(renewals);
     }
 

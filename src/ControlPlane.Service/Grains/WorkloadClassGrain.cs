@@ -29,11 +29,20 @@ public sealed class ClassGrainState
     /// <summary>The budget's lease ledger and its retry bookkeeping, so a move never refills it early.</summary>
     [Id(3)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The spend ceiling's ledger (UTC day and month) and its retry bookkeeping.</summary>
+    [Id(4)]
+    public SpendDeskState? Spend { get; set; }
+
+    /// <summary>The runaway-cost baseline (saved with every write of the class's state).</summary>
+    [Id(5)]
+    public RunawayCostSnapshot? Runaway { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
-/// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
-/// nodes in slices like an endpoint's TPM/RPM.</summary>
+/// and error budgets, the burn-rate and fallback-activation alerts, its token/request budget, leased to
+/// nodes in slices like an endpoint's TPM/RPM, and its spend ceiling (USD per UTC day and month), leased the same way,
+/// with the 80 %/100 % ceiling alerts and the runaway-cost alert.</summary>
 [SpreadPlacement]
 [GrainType("class")]
 internal sealed class WorkloadClassGrain(
@@ -50,6 +59,8 @@ internal sealed class WorkloadClassGrain(
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
+    private SpendDesk _spend = null!;
+    private RunawayCost _runaway = null!;
 
     private ClassGrainState State => state.State;
 
@@ -63,7 +74,7 @@ internal sealed class WorkloadClassGrain(
 
         // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
         // must reach the grain (the ledger restore handles changed limits).
-        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget };
+        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget, Spend = definition.Policy.Spend };
         // Newer than anything an earlier activation published (see ProviderEndpointGrain).
         State.Version = PublicationVersion.Next(State.Version, time);
         _slo = new WorkloadSlo(name, new SloOptions
@@ -73,6 +84,9 @@ internal sealed class WorkloadClassGrain(
             BudgetPeriod = definition.Slo.Window,
         });
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        _spend = SpendDesk.Create(_policy.Spend, State.Spend, _options.Lease, time);
+        _runaway = new RunawayCost(_options.Spend.RunawayCost);
+        _runaway.Restore(State.Runaway);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
         this.RegisterGrainTimer(_ =>
         {
@@ -100,6 +114,7 @@ internal sealed class WorkloadClassGrain(
             // Only the endpoint's own failures and refusals spend the class's availability budget.
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
             _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback);
+            _runaway.Record(outcome.Sample.At, outcome.Sample.Cost, status == OutcomeStatus.Success);
         }
 
         return Task.CompletedTask;
@@ -130,7 +145,7 @@ internal sealed class WorkloadClassGrain(
         }
 
         var previous = _policy;
-        policy = policy with { Budget = catalog.Classes[name].Policy.Budget };
+        policy = policy with { Budget = catalog.Classes[name].Policy.Budget, Spend = catalog.Classes[name].Policy.Spend };
         var saved = (State.Policy, State.PolicyChangedBy, State.Version);
         State.Policy = policy;
         State.PolicyChangedBy = change.Actor;
@@ -165,6 +180,10 @@ internal sealed class WorkloadClassGrain(
 
     public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
 
+    public Task<QuotaLease?> GrantSpendLeaseAsync(LeaseRequest request) => _spend.GrantAsync(request, PersistAsync);
+
+    public Task SettleSpendLeaseAsync(string nodeId, LeaseSettlement settlement) => _spend.SettleAsync(nodeId, settlement, PersistAsync);
+
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
     // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
@@ -175,7 +194,7 @@ internal sealed class WorkloadClassGrain(
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
-        if (_budget.ExpireDue())
+        if (_budget.ExpireDue() | _spend.ExpireDue())
         {
             await PersistAsync();
         }
@@ -185,6 +204,8 @@ internal sealed class WorkloadClassGrain(
     private async Task PersistAsync()
     {
         State.Quota = _budget.Export();
+        State.Spend = _spend.Export();
+        State.Runaway = _runaway.Export();
         await state.WriteOrReloadAsync(this);
     }
 
@@ -194,7 +215,24 @@ internal sealed class WorkloadClassGrain(
     {
         var now = time.GetUtcNow();
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
-            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
-            RuntimeIdentity);
+            _slo.FallbackRate(now, FallbackWindow), [.. _alerts, .. SpendAlertsNow(now)], State.PolicyChangedBy, State.Version, _budget.Levels(),
+            _budget.Holders(now), RuntimeIdentity, _spend.Levels(now));
+    }
+
+    // The spend alerts are evaluated when asked, from the ledger as it is now: a ceiling reached a second ago shows.
+    private List<HealthAlert> SpendAlertsNow(DateTimeOffset now)
+    {
+        var alerts = new List<HealthAlert>(3);
+        if (_spend.Figures() is { } figures)
+        {
+            alerts.AddRange(SpendAlerts.Ceiling(figures, now));
+        }
+
+        if (_runaway.Evaluate(now) is { } runaway)
+        {
+            alerts.Add(runaway);
+        }
+
+        return alerts;
     }
 }

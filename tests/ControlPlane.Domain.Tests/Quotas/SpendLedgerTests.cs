@@ -40,6 +40,30 @@ public sealed class SpendLedgerTests
     }
 
     [Fact]
+    public void A_grant_cut_short_by_a_window_marks_it_exhausted_until_a_grant_fits_again_or_the_day_rolls()
+    {
+        var ledger = Ledger(perDay: 10, perMonth: 100);
+        Assert.True(ledger.TryGrant("a", 8 * Usd, out var big));
+        Assert.False(ledger.Figures().DayExhausted);
+
+        Assert.True(ledger.TryGrant("b", 3 * Usd, out var cut));
+        Assert.Equal(2 * Usd, cut.Tokens);
+        Assert.Equal((true, false), (ledger.Figures().DayExhausted, ledger.Figures().MonthExhausted));
+        Assert.False(ledger.TryGrant("b", 1, out _));
+        Assert.True(ledger.Figures().DayExhausted);
+
+        Assert.True(ledger.Settle(new LeaseSettlement(big.Id, 5 * Usd, 0, 0)));
+        Assert.True(ledger.Figures().DayExhausted); // a return alone does not clear it...
+        Assert.True(ledger.TryGrant("a", 1 * Usd, out _));
+        Assert.False(ledger.Figures().DayExhausted); // ...a grant that fits in full does
+        Assert.True(ledger.TryGrant("a", 50 * Usd, out _));
+        Assert.True(ledger.Export().DayExhausted);
+
+        _time.Advance(TimeSpan.FromDays(1));
+        Assert.False(ledger.Figures().DayExhausted);
+    }
+
+    [Fact]
     public void A_settlement_returns_the_unused_money_and_charges_the_spent_part()
     {
         var ledger = Ledger(perDay: 10, perMonth: 0);

@@ -34,6 +34,17 @@ public sealed class SpendAlertsTests
     }
 
     [Fact]
+    public void A_window_whose_money_ran_out_for_a_lease_pages_as_reached()
+    {
+        var figures = new SpendFigures(Day, 97 * Usd, 100 * Usd, Month, 97 * Usd, 0, 1 * Usd) { DayExhausted = true };
+
+        var alert = Assert.Single(SpendAlerts.Ceiling(figures, Day));
+
+        Assert.Equal(("spend-day-100", AlertSeverity.Page), (alert.Name, alert.Severity));
+        Assert.Equal(0.98, alert.Value, 10);
+    }
+
+    [Fact]
     public void The_monthly_ceiling_alerts_on_its_own_and_a_window_without_a_ceiling_never_does()
     {
         var figures = new SpendFigures(Day, 5 * Usd, 0, Month, 850 * Usd, 1_000 * Usd, 0);
