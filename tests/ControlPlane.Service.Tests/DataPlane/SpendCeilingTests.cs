@@ -158,6 +158,51 @@ public sealed class SpendCeilingTests : IDisposable
             (spend.Day, spend.DaySpentUsd, spend.MonthSpentUsd, spend.HeldUsd));
     }
 
+    [Fact]
+    public async Task Cost_per_successful_request_at_four_times_the_baseline_raises_the_runaway_alert()
+    {
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet));
+        var grain = host.Grains.GetGrain<IWorkloadClassGrain>("open");
+
+        // The baseline: 60 requests of 1,000 in and 250 out ($0.015 each).
+        Serve(host.Node, 60, outputTokens: 250);
+        await host.Node.FlushOutcomesAsync();
+        _time.Advance(TimeSpan.FromMinutes(16));
+        Serve(host.Node, 25, outputTokens: 250);
+        await host.Node.FlushOutcomesAsync();
+        Assert.DoesNotContain((await grain.GetDetailsAsync()).Alerts, a => a.Name == "cost-runaway");
+
+        // A prompt loop: every request now writes 2,500 tokens ($0.06, 4x the baseline).
+        _time.Advance(TimeSpan.FromMinutes(16));
+        Serve(host.Node, 25, outputTokens: 2_500);
+        await host.Node.FlushOutcomesAsync();
+
+        var alert = Assert.Single((await grain.GetDetailsAsync()).Alerts, a => a.Name == "cost-runaway");
+        Assert.Equal((Domain.Slo.AlertSeverity.Page, 3.0), (alert.Severity, alert.Threshold));
+        Assert.InRange(alert.Value, 3.5, 4.5);
+        Assert.Contains((await host.Admin.GetClassAsync("open")).Alerts, a => a.Name == "cost-runaway");
+    }
+
+    private static void Serve(RoutingNode node, int requests, long outputTokens)
+    {
+        for (var i = 0; i < requests; i++)
+        {
+            var decision = node.Route(new Wire.RouteRequest { WorkloadClass = "open", EstimatedInputTokens = 1_000, MaxOutputTokens = 500 }, null);
+            Assert.Equal("dear", decision.EndpointId);
+            node.Report(new Wire.Outcome
+            {
+                DecisionId = decision.DecisionId,
+                EndpointId = "dear",
+                WorkloadClass = "open",
+                Status = Wire.OutcomeStatus.Success,
+                HttpStatus = 200,
+                LatencyMs = 800,
+                InputTokens = 1_000,
+                OutputTokens = outputTokens,
+            });
+        }
+    }
+
     private static Wire.RouteDecision Route(RoutingNode node) =>
         node.Route(new Wire.RouteRequest { WorkloadClass = "capped", EstimatedInputTokens = 1_000, MaxOutputTokens = 500 }, null);
 
