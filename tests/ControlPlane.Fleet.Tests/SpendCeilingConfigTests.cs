@@ -23,6 +23,17 @@ public sealed class SpendCeilingConfigTests
     }
 
     [Fact]
+    public void The_sample_fleet_caps_the_copilot_and_the_batch_jobs()
+    {
+        var sample = FleetLoader.LoadFile(FleetSampleTests.SamplePath);
+        var spend = sample.Classes.Where(c => c.Policy.Spend is not null).ToDictionary(c => c.Name, c => c.Policy.Spend!);
+
+        Assert.Equal(new SpendCeiling { UsdPerDay = 1_500, UsdPerMonth = 30_000 }, spend["internal_copilot"]);
+        Assert.Equal(new SpendCeiling { UsdPerDay = 400, UsdPerMonth = 8_000 }, spend["batch_classification"]);
+        Assert.Equal(2, spend.Count);
+    }
+
+    [Fact]
     public void Bad_ceilings_are_reported_at_their_line_and_column()
     {
         string negative = "    budget: { usd_per_day: -1, usd_per_month: 30000 }";
