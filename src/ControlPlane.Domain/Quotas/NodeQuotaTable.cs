@@ -53,18 +53,20 @@ public sealed class NodeQuotaTable : IQuotaGate
 
     /// <summary>True when class <paramref name="classIndex"/> has a spend ceiling and its wallet cannot pay
     /// <paramref name="reservation"/> on the cheapest of its <paramref name="primaries"/> and <paramref name="fallbacks"/>:
-    /// the class is out of money for this request (a decision without an endpoint says <c>spend_ceiling</c>).</summary>
+    /// the class is out of money for this request (a decision without an endpoint says <c>spend_ceiling</c>).
+    /// <paramref name="cheapest"/> is the request's cost on that endpoint (0 when the class has no ceiling).</summary>
     public bool SpendCeilingReached(int classIndex, IReadOnlyList<int> primaries, IReadOnlyList<int> fallbacks, in TokenReservation reservation,
-        DateTimeOffset now)
+        DateTimeOffset now, out long cheapest)
     {
         ArgumentNullException.ThrowIfNull(primaries);
         ArgumentNullException.ThrowIfNull(fallbacks);
+        cheapest = 0;
         if (_spend[classIndex] is not { } wallet)
         {
             return false;
         }
 
-        long cheapest = long.MaxValue;
+        cheapest = long.MaxValue;
         for (int i = 0; i < primaries.Count + fallbacks.Count; i++)
         {
             int e = i < primaries.Count ? primaries[i] : fallbacks[i - primaries.Count];

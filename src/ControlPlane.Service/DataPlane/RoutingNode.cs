@@ -329,9 +329,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (!decision.HasEndpoint)
         {
             var (primaries, approved) = snapshot.CandidatesOf(classIndex);
-            if (_quota.SpendCeilingReached(classIndex, primaries, approved, decision.Reservation, _time.GetUtcNow()))
+            if (_quota.SpendCeilingReached(classIndex, primaries, approved, decision.Reservation, _time.GetUtcNow(), out var cost))
             {
                 decision = decision with { Reason = RouteReason.SpendCeiling };
+                _spend.NoteShortfall(classIndex, cost);
             }
         }
 

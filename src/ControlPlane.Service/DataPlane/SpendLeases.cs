@@ -29,6 +29,8 @@ internal sealed partial class SpendLeases
     private readonly LeaseWallet?[] _wallets;
     private readonly Task?[] _renewals;
     private readonly string?[] _grantAttempts;
+    // Per class: the largest request cost a wallet could not pay since the last renewal (0: none).
+    private readonly long[] _shortfalls;
     private long _grantCounter;
 
     /// <summary>Prices every endpoint in <paramref name="quota"/> and installs an empty (refusing) wallet for every class
@@ -55,6 +57,7 @@ internal sealed partial class SpendLeases
         _wallets = new LeaseWallet?[classes];
         _renewals = new Task?[classes];
         _grantAttempts = new string?[classes];
+        _shortfalls = new long[classes];
         for (var c = 0; c < classes; c++)
         {
             if (fleet.Policies[c].Spend is { IsLimited: true } ceiling)
@@ -68,6 +71,24 @@ internal sealed partial class SpendLeases
 
     /// <summary>The wallet of class <paramref name="classIndex"/> (null without a ceiling), for tests and diagnostics.</summary>
     public LeaseWallet? WalletOf(int classIndex) => Volatile.Read(ref _wallets[classIndex]);
+
+    /// <summary>Notes that class <paramref name="classIndex"/> could not pay a request costing <paramref name="cost"/>
+    /// (nano-dollars): its next renewal is due at once and asks for at least twice that, so a request dearer than the
+    /// configured slice is refused once, not forever, while the ceiling has the money. Lock-free; off the happy path.</summary>
+    public void NoteShortfall(int classIndex, long cost)
+    {
+        long seen = Volatile.Read(ref _shortfalls[classIndex]);
+        while (cost > seen)
+        {
+            long previous = Interlocked.CompareExchange(ref _shortfalls[classIndex], cost, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
+        }
+    }
 
     /// <summary>Renews every ceiling's lease that is low, near expiry or missing (all of them when <paramref name="force"/>).</summary>
     public Task RenewAsync(bool force = false)
@@ -135,7 +156,7 @@ internal sealed partial class SpendLeases
         bool due;
         lock (_quotaLock)
         {
-            due = force || _wallets[classIndex] is not { } wallet || wallet.NeedsRenewal();
+            due = force || Volatile.Read(ref _shortfalls[classIndex]) > 0 || _wallets[classIndex] is not { } wallet || wallet.NeedsRenewal();
         }
 
         if (!due)
@@ -147,11 +168,12 @@ internal sealed partial class SpendLeases
         // A grant whose answer was lost is asked again under the same id: the grain answers the lease it persisted.
         var requestId = _grantAttempts[classIndex] ??=
             _requestPrefix + "s" + Interlocked.Increment(ref _grantCounter).ToString("x", CultureInfo.InvariantCulture);
+        long shortfall = Interlocked.Exchange(ref _shortfalls[classIndex], 0);
+        long ask = Math.Max(_slices[classIndex], shortfall > SpendUnits.MaxCost / 2 ? SpendUnits.MaxCost : 2 * shortfall);
         QuotaLease? lease;
         try
         {
-            lease = await _grains.GetGrain<IWorkloadClassGrain>(name).GrantSpendLeaseAsync(
-                new LeaseRequest(_options.NodeId, requestId, _slices[classIndex], 0));
+            lease = await _grains.GetGrain<IWorkloadClassGrain>(name).GrantSpendLeaseAsync(new LeaseRequest(_options.NodeId, requestId, ask, 0));
         }
         catch (Exception error) when (error is not (OperationCanceledException or OutOfMemoryException))
         {

@@ -56,13 +56,14 @@ public sealed class NodeSpendGateTests
 
         Assert.False(table.CanAdmit(0, 1, r, _time.GetUtcNow()));
         Assert.False(table.TryAdmit(0, 1, r, out _));
-        Assert.True(table.SpendCeilingReached(0, [0], [1], r, _time.GetUtcNow()));
-        Assert.False(table.SpendCeilingReached(1, [0], [1], r, _time.GetUtcNow()));
+        Assert.True(table.SpendCeilingReached(0, [0], [1], r, _time.GetUtcNow(), out var cheapest));
+        Assert.Equal(SpendUnits.FromUsd(0.002m), cheapest);
+        Assert.False(table.SpendCeilingReached(1, [0], [1], r, _time.GetUtcNow(), out _));
 
         // Enough for the cheap endpoint only: not reached (the cheapest can pay).
         table.SetSpendWallet(0, SpendWallet(0.01m));
-        Assert.False(table.SpendCeilingReached(0, [0], [1], r, _time.GetUtcNow()));
-        Assert.True(table.SpendCeilingReached(0, [0], [], r, _time.GetUtcNow()));
+        Assert.False(table.SpendCeilingReached(0, [0], [1], r, _time.GetUtcNow(), out _));
+        Assert.True(table.SpendCeilingReached(0, [0], [], r, _time.GetUtcNow(), out _));
     }
 
     [Fact]

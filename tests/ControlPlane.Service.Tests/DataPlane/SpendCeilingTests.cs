@@ -106,6 +106,9 @@ public sealed class SpendCeilingTests : IDisposable
             Assert.True(admitted > Ceiling - (4 * Estimate), $"only ${SpendUnits.ToUsd(admitted)} of $1 admitted");
             var details = await grain.GetDetailsAsync();
             Assert.Contains(details.Alerts, a => a.Name == "spend-day-100");
+            var view = await host.Admin.GetClassAsync("capped");
+            Assert.Contains(view.Alerts, a => a.Name == "spend-day-100" && a.Severity == "page");
+            Assert.Equal(1m, view.Spend!.UsdPerDay);
 
             // Once the nodes hand their slices back, the ledger holds exactly the reported costs.
             foreach (var node in nodes.Skip(1))
@@ -156,6 +159,25 @@ public sealed class SpendCeilingTests : IDisposable
         spend = (await second.Grains.GetGrain<IWorkloadClassGrain>("capped").GetDetailsAsync()).Spend!;
         Assert.Equal((new DateTimeOffset(2026, 3, 11, 0, 0, 0, TimeSpan.Zero), 0m, 1m, 1m),
             (spend.Day, spend.DaySpentUsd, spend.MonthSpentUsd, spend.HeldUsd));
+    }
+
+    [Fact]
+    public async Task A_class_whose_grain_cannot_grant_money_is_refused_with_spend_ceiling_until_it_can()
+    {
+        // The real SQLite provider behind a probe whose reads of the "capped" class grain fail until healed.
+        var broken = GrainId.Create("class", "capped");
+        var probe = new StorageProbe { FailReads = id => id == broken };
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), probe: probe);
+
+        Assert.Equal(("", "spend_ceiling"), (Route(host.Node).EndpointId, Route(host.Node).RouteReason));
+
+        probe.FailReads = null;
+        await host.Node.RenewLeasesAsync();
+        // The default slice (1 % of $1) is smaller than one request's $0.02 estimate; the refusals made the renewal ask
+        // for twice the request's cost instead.
+        Assert.Equal(("dear", "primary"), (Route(host.Node).EndpointId, Route(host.Node).RouteReason));
+        var spend = (await host.Grains.GetGrain<IWorkloadClassGrain>("capped").GetDetailsAsync()).Spend!;
+        Assert.Equal(0.04m, Assert.Single(spend.Leases).Tokens / 1e9m);
     }
 
     [Fact]
