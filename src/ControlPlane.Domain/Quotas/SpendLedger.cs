@@ -18,6 +18,9 @@ public sealed class SpendLedger
     private readonly LeaseOptions _options;
     private readonly TimeProvider _time;
     private readonly Dictionary<long, QuotaLease> _live = [];
+    // Leases cut short by the last midnight and forfeited there: a node settles its lease right after midnight, so what
+    // it reports unused is given back to the month (the day is over) instead of staying charged.
+    private readonly Dictionary<long, QuotaLease> _cutAtMidnight = [];
     private DateTimeOffset _day;
     private DateTimeOffset _month;
     private long _daySpent;
@@ -121,6 +124,10 @@ public sealed class SpendLedger
             _held = checked(_held - lease.Tokens);
             Charge(lease.Tokens - Math.Min(settlement.UnusedTokens, lease.Tokens));
         }
+        else if (_cutAtMidnight.Remove(settlement.LeaseId, out var cut) && MonthOf(cut.GrantedAt) == _month)
+        {
+            _monthSpent = Math.Max(0, _monthSpent - Math.Min(settlement.UnusedTokens, cut.Tokens));
+        }
 
         if (settlement.CarriedTokens > 0)
         {
@@ -144,6 +151,7 @@ public sealed class SpendLedger
     {
         DayExhausted = _dayDry,
         MonthExhausted = _monthDry,
+        CutAtMidnight = [.. _cutAtMidnight.Values.OrderBy(lease => lease.Id)],
     };
 
     /// <summary>Replaces this ledger's state with <paramref name="snapshot"/> (then rolls the windows to now: a snapshot
@@ -178,6 +186,15 @@ public sealed class SpendLedger
             _live.Add(lease.Id, lease);
         }
 
+        _cutAtMidnight.Clear();
+        foreach (var lease in snapshot.CutAtMidnight ?? [])
+        {
+            if (lease.Id > 0 && lease.Tokens is > 0 and <= SpendUnits.MaxCost && !ids.Contains(lease.Id))
+            {
+                _cutAtMidnight[lease.Id] = lease;
+            }
+        }
+
         (_day, _daySpent, _month, _monthSpent, _held) = (snapshot.Day, snapshot.DaySpent, snapshot.Month, snapshot.MonthSpent, held);
         (_dayDry, _monthDry) = (snapshot.DayExhausted, snapshot.MonthExhausted);
         _nextId = Math.Max(Math.Max(1, snapshot.NextLeaseId), ids.Count == 0 ? 1 : ids.Max() + 1);
@@ -209,7 +226,13 @@ public sealed class SpendLedger
             return;
         }
 
-        // Every live lease ended by the old day's midnight, so none is left to charge to it.
+        // Every live lease ended by the old day's midnight, so none is left to charge to it; only the leases cut by the
+        // midnight just passed can still be settled for the month.
+        foreach (var id in _cutAtMidnight.Where(pair => pair.Value.ExpiresAt < day).Select(pair => pair.Key).ToList())
+        {
+            _cutAtMidnight.Remove(id);
+        }
+
         _day = day;
         _daySpent = 0;
         _dayDry = false;
@@ -243,6 +266,10 @@ public sealed class SpendLedger
             _live.Remove(lease.Id);
             _held = checked(_held - lease.Tokens);
             Charge(lease.Tokens);
+            if (lease.ExpiresAt == DayOf(lease.GrantedAt).AddDays(1))
+            {
+                _cutAtMidnight[lease.Id] = lease;
+            }
         }
 
         return expired;
@@ -297,4 +324,8 @@ public sealed record SpendLedgerSnapshot(DateTimeOffset Day, long DaySpent, Date
 
     /// <summary>See <see cref="SpendFigures.MonthExhausted"/>.</summary>
     public bool MonthExhausted { get; init; }
+
+    /// <summary>Leases forfeited at the last midnight (they ended with their day) whose unused money a late settlement
+    /// still gives back to the month.</summary>
+    public IReadOnlyList<QuotaLease>? CutAtMidnight { get; init; }
 }

@@ -139,6 +139,30 @@ public sealed class SpendLedgerTests
     }
 
     [Fact]
+    public void A_lease_cut_by_midnight_and_settled_just_after_gives_its_unused_money_back_to_the_month_not_the_day()
+    {
+        _time.SetUtcNow(new DateTimeOffset(2026, 3, 30, 23, 59, 58, TimeSpan.Zero));
+        var ledger = Ledger(perDay: 10, perMonth: 100);
+        Assert.True(ledger.TryGrant("a", 4 * Usd, out var cut));
+        _time.SetUtcNow(new DateTimeOffset(2026, 3, 31, 0, 0, 0, 50, TimeSpan.Zero));
+        Assert.Equal(4 * Usd, ledger.Figures().MonthSpent); // forfeited in full at midnight...
+
+        // ...then the node settles it (it spent 1): the month gets 3 back; the new day is untouched. A repeat changes nothing.
+        var moved = Ledger(perDay: 10, perMonth: 100);
+        moved.Restore(ledger.Export());
+        Assert.False(moved.Settle(new LeaseSettlement(cut.Id, UnusedTokens: 3 * Usd, 0, 0)));
+        Assert.False(moved.Settle(new LeaseSettlement(cut.Id, UnusedTokens: 3 * Usd, 0, 0)));
+        var figures = moved.Figures();
+        Assert.Equal((0L, 1 * Usd), (figures.DaySpent, figures.MonthSpent));
+
+        // A lease that simply expired (its node is gone) stays charged in full.
+        Assert.True(moved.TryGrant("b", 2 * Usd, out var lost));
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.False(moved.Settle(new LeaseSettlement(lost.Id, UnusedTokens: 2 * Usd, 0, 0)));
+        Assert.Equal(3 * Usd, moved.Figures().MonthSpent);
+    }
+
+    [Fact]
     public void An_export_restored_later_keeps_the_leases_held_and_a_snapshot_from_yesterday_starts_a_new_day()
     {
         var ledger = Ledger(perDay: 10, perMonth: 100);
