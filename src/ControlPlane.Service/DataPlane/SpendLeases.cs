@@ -22,6 +22,7 @@ internal sealed partial class SpendLeases
     private readonly IGrainFactory _grains;
     private readonly TimeProvider _time;
     private readonly ControlPlaneOptions _options;
+    private readonly LeaseOptions _walletOptions;
     private readonly ILogger _logger;
     private readonly string _requestPrefix;
     private readonly string?[] _names;
@@ -43,6 +44,9 @@ internal sealed partial class SpendLeases
         _grains = grains;
         _time = time;
         _options = options;
+        // No safety margin: a spend lease the ledger forfeits is charged in full, so spending up to its very end can
+        // never overspend, and a lease cut at 00:00 UTC stays usable until the new day's lease arrives a tick later.
+        _walletOptions = options.Lease with { SafetyMargin = TimeSpan.Zero };
         _logger = logger;
         _requestPrefix = requestPrefix;
         for (var e = 0; e < fleet.Descriptors.Length; e++)
@@ -64,7 +68,7 @@ internal sealed partial class SpendLeases
             {
                 _names[c] = fleet.Policies[c].Name;
                 _slices[c] = Slice(ceiling, options.Spend.SliceFraction);
-                Swap(c, new LeaseWallet(options.Lease, time));
+                Swap(c, new LeaseWallet(_walletOptions, time));
             }
         }
     }
@@ -122,7 +126,7 @@ internal sealed partial class SpendLeases
         {
             if (_names[c] is not null)
             {
-                await ReturnAsync(c, Swap(c, new LeaseWallet(_options.Lease, _time)));
+                await ReturnAsync(c, Swap(c, new LeaseWallet(_walletOptions, _time)));
             }
         }
     }
@@ -187,7 +191,7 @@ internal sealed partial class SpendLeases
             return;
         }
 
-        var next = new LeaseWallet(_options.Lease, _time);
+        var next = new LeaseWallet(_walletOptions, _time);
         next.Accept(lease.Value);
         await ReturnAsync(classIndex, Swap(classIndex, next));
     }

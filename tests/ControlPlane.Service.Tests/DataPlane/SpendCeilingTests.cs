@@ -162,6 +162,36 @@ public sealed class SpendCeilingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lease_cut_at_midnight_is_spendable_to_its_end_and_the_new_day_follows()
+    {
+        _time.SetUtcNow(new DateTimeOffset(2026, 3, 10, 23, 59, 59, TimeSpan.Zero));
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), o => o.Spend.SliceFraction = 0.1);
+        var lease = Assert.Single((await host.Grains.GetGrain<IWorkloadClassGrain>("capped").GetDetailsAsync()).Spend!.Leases);
+        Assert.Equal(new DateTimeOffset(2026, 3, 11, 0, 0, 0, TimeSpan.Zero), lease.ExpiresAt);
+
+        // 100 ms before midnight the old day's lease still pays (no safety margin on spend wallets).
+        _time.SetUtcNow(new DateTimeOffset(2026, 3, 10, 23, 59, 59, 900, TimeSpan.Zero));
+        Assert.Equal(("dear", "primary"), (Route(host.Node).EndpointId, Route(host.Node).RouteReason));
+
+        // At midnight the next renewal brings the new day's money (a renewal still in flight from before midnight may
+        // install one more lease that ends at midnight; the one after it is the new day's).
+        _time.SetUtcNow(new DateTimeOffset(2026, 3, 11, 0, 0, 0, TimeSpan.Zero));
+        var decision = Route(host.Node);
+        for (var attempt = 0; decision.EndpointId.Length == 0 && attempt < 3; attempt++)
+        {
+            Assert.Equal("spend_ceiling", decision.RouteReason);
+            await host.Node.RenewLeasesAsync();
+            decision = Route(host.Node);
+        }
+
+        Assert.Equal(("dear", "primary"), (decision.EndpointId, decision.RouteReason));
+        var spend = (await host.Grains.GetGrain<IWorkloadClassGrain>("capped").GetDetailsAsync()).Spend!;
+        Assert.Equal(new DateTimeOffset(2026, 3, 11, 0, 0, 0, TimeSpan.Zero), spend.Day);
+        // The new day's lease (the node's loop may be renewing it at the same time: one or two live).
+        Assert.Contains(spend.Leases, l => l.ExpiresAt > new DateTimeOffset(2026, 3, 11, 0, 0, 0, TimeSpan.Zero));
+    }
+
+    [Fact]
     public async Task A_class_whose_grain_cannot_grant_money_is_refused_with_spend_ceiling_until_it_can()
     {
         // The real SQLite provider behind a probe whose reads of the "capped" class grain fail until healed.
