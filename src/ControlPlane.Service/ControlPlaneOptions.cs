@@ -81,6 +81,9 @@ public sealed class ControlPlaneOptions
     /// <summary>The decision function.</summary>
     public RouterOptions Router { get; set; } = new();
 
+    /// <summary>Spend ceilings of workload classes (lease slices, runaway-cost signal).</summary>
+    public SpendOptions Spend { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -120,6 +123,7 @@ public sealed class ControlPlaneOptions
         Health.Validate();
         Lease.Validate(TimeSpan.FromMinutes(1));
         Router.Validate();
+        Spend.Validate();
         return this;
     }
 
