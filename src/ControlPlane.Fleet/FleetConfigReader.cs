@@ -109,7 +109,7 @@ internal sealed partial class FleetConfigReader
         var reader = MappingReader.Create(
             node, path, _errors,
             "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
-            "price_per_1k", "limits", "owner_team", "on_call", "deprecation");
+            "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline");
         if (reader is null)
         {
             return;
@@ -137,6 +137,7 @@ internal sealed partial class FleetConfigReader
         string ownerTeam = RequiredString(reader, "owner_team");
         string onCall = RequiredString(reader, "on_call");
         var (deprecationDate, migrateTo) = ReadDeprecation(reader);
+        var baseline = BaselineSeedReader.Read(reader, _errors);
 
         if (idNode is null)
         {
@@ -152,6 +153,7 @@ internal sealed partial class FleetConfigReader
         var draft = new EndpointDraft(idNode, reader.Path, descriptor, ownerTeam, onCall, deprecationDate, migrateTo)
         {
             HasErrors = _errors.Count > errorsBefore,
+            Baseline = baseline,
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -531,7 +533,8 @@ internal sealed partial class FleetConfigReader
     private WorkloadClassPolicy ReadBudget(MappingReader reader, WorkloadClassPolicy policy, PolicyFieldMap fields)
     {
         if (reader.Optional("budget") is not { } node
-            || MappingReader.Create(node, reader.Child("budget"), _errors, "tokens_per_minute", "requests_per_minute") is not { } budget)
+            || MappingReader.Create(node, reader.Child("budget"), _errors, "tokens_per_minute", "requests_per_minute", "usd_per_day", "usd_per_month")
+                is not { } budget)
         {
             return policy;
         }
@@ -539,7 +542,25 @@ internal sealed partial class FleetConfigReader
         fields.Add("budget", node, reader.Child("budget"));
         long tokens = OptionalInteger(budget, "tokens_per_minute", "budget.tokensPerPeriod", fields);
         long requests = OptionalInteger(budget, "requests_per_minute", "budget.requestsPerPeriod", fields);
-        return policy with { Budget = QuotaLimits.PerMinute(tokens, requests) };
+        decimal? day = OptionalDecimal(budget, "usd_per_day", "spend.usdPerDay", fields);
+        decimal? month = OptionalDecimal(budget, "usd_per_month", "spend.usdPerMonth", fields);
+        return policy with
+        {
+            Budget = QuotaLimits.PerMinute(tokens, requests),
+            Spend = day is null && month is null ? null : new SpendCeiling { UsdPerDay = day ?? 0, UsdPerMonth = month ?? 0 },
+        };
+    }
+
+    /// <summary>An optional decimal whose range the domain validator checks; recorded so its errors land on this node.</summary>
+    private decimal? OptionalDecimal(MappingReader reader, string key, string policyField, PolicyFieldMap fields)
+    {
+        if (reader.Optional(key) is not { } node || !ScalarValues.TryDecimal(node, reader.Child(key), _errors, out decimal value))
+        {
+            return null;
+        }
+
+        fields.Add(policyField, node, reader.Child(key));
+        return value;
     }
 
     private SloTargets? ReadSlo(MappingReader reader)
@@ -724,11 +745,14 @@ internal sealed partial class FleetConfigReader
 
         public bool HasErrors { get; set; }
 
+        public Domain.Baselines.BaselineValues? Baseline { get; init; }
+
         public EndpointCatalogEntry ToEntry() => new()
         {
             Descriptor = Descriptor,
             OwnerTeam = ownerTeam,
             OnCall = onCall,
+            Baseline = Baseline,
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
         };
     }

@@ -36,6 +36,10 @@ public enum RouteReason : byte
     /// <summary>A retry (attempt &gt; 0) the class's retry budget refused: retries are over their share of first
     /// attempts (plus the floor). No endpoint, no quota spent.</summary>
     RetryBudgetExhausted = 14,
+
+    /// <summary>The class's spend ceiling (daily or monthly, in USD) cannot pay this request on any approved endpoint:
+    /// no endpoint.</summary>
+    SpendCeiling = 15,
 }
 
 /// <summary>Wire names of <see cref="RouteReason"/> (snake_case, stable).</summary>
@@ -58,6 +62,7 @@ public static class RouteReasonNames
         "primary_ineligible",
         "primary_recovering",
         "retry_budget_exhausted",
+        "spend_ceiling",
     ];
 
     /// <summary>Every reason, in enum order.</summary>

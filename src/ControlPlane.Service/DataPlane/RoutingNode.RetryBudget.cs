@@ -29,9 +29,11 @@ internal sealed partial class RoutingNode
     /// <summary>The number of nodes the class's retry-budget floor is split by (learned from the class grain).</summary>
     internal int RetryBudgetNodes(int classIndex) => _retryBudgets.NodesOf(classIndex);
 
-    private Wire.RouteDecision RetryBudgetRefusal() => new()
+    // A decision id like any other (no endpoint), so the refusal is traceable.
+    private Wire.RouteDecision RetryBudgetRefusal(Wire.RouteRequest request) => new()
     {
-        DecisionId = DecisionId(Interlocked.Increment(ref _decisionCounter)),
+        DecisionId = Ids.Issue(_nodeTag, Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
+            request.Attempt, _time.GetUtcNow(), "", request.WorkloadClass),
         RouteReason = RouteReason.RetryBudgetExhausted.ToWireName(),
     };
 }

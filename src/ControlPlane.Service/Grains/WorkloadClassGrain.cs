@@ -29,11 +29,26 @@ public sealed class ClassGrainState
     /// <summary>The budget's lease ledger and its retry bookkeeping, so a move never refills it early.</summary>
     [Id(3)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The spend ceiling's ledger (UTC day and month) and its retry bookkeeping.</summary>
+    [Id(4)]
+    public SpendDeskState? Spend { get; set; }
+
+    /// <summary>The runaway-cost baseline (saved with every write of the class's state).</summary>
+    [Id(5)]
+    public RunawayCostSnapshot? Runaway { get; set; }
+
+    /// <summary>The SLO counts (<see cref="WorkloadSlo.Export"/>: non-empty minute and hour buckets, varint-coded), so
+    /// error budgets and burn rates carry on across restarts and moves; written every
+    /// <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/> and on deactivation.</summary>
+    [Id(35)]
+    public byte[]? SloCounts { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
-/// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
-/// nodes in slices like an endpoint's TPM/RPM.</summary>
+/// and error budgets, the burn-rate and fallback-activation alerts, its token/request budget, leased to
+/// nodes in slices like an endpoint's TPM/RPM, and its spend ceiling (USD per UTC day and month), leased the same way,
+/// with the 80 %/100 % ceiling alerts and the runaway-cost alert.</summary>
 [SpreadPlacement]
 [GrainType("class")]
 internal sealed class WorkloadClassGrain(
@@ -45,11 +60,18 @@ internal sealed class WorkloadClassGrain(
     private static readonly TimeSpan FallbackWindow = TimeSpan.FromMinutes(5);
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    // The same decision reported twice counts once; the attempts of one request count as one request.
+    private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
+    private readonly RequestAttempts _requests = new(options.Value.AttemptGrace);
     private WorkloadClassPolicy _policy = null!;
     private WorkloadSlo _slo = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
+    private bool _sloChanged;
+    private bool _writeFailed;
+    private SpendDesk _spend = null!;
+    private RunawayCost _runaway = null!;
 
     private ClassGrainState State => state.State;
 
@@ -63,7 +85,7 @@ internal sealed class WorkloadClassGrain(
 
         // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
         // must reach the grain (the ledger restore handles changed limits).
-        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget };
+        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget, Spend = definition.Policy.Spend };
         // Newer than anything an earlier activation published (see ProviderEndpointGrain).
         State.Version = PublicationVersion.Next(State.Version, time);
         _slo = new WorkloadSlo(name, new SloOptions
@@ -71,9 +93,19 @@ internal sealed class WorkloadClassGrain(
             AvailabilityTarget = definition.Slo.Availability,
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
+            LatencyThreshold = definition.Slo.LatencyP95,
         });
+        if (State.SloCounts is { } counts && !_slo.Restore(counts))
+        {
+            logger.LogWarning("Class {Class}: the persisted SLO counts could not be read in full; budgets restart from what could.", name);
+        }
+
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        _spend = SpendDesk.Create(_policy.Spend, State.Spend, _options.Lease, time);
+        _runaway = new RunawayCost(_options.Spend.RunawayCost);
+        _runaway.Restore(State.Runaway);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
+        this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>
         {
             if (home.IsAway(this.GetGrainId()))
@@ -94,12 +126,20 @@ internal sealed class WorkloadClassGrain(
             return Task.CompletedTask;
         }
 
+        var now = time.GetUtcNow();
         foreach (var outcome in batch.Outcomes)
         {
+            if (!_seen.TryAdd(outcome.DecisionKey, now))
+            {
+                continue;
+            }
+
             var status = outcome.Sample.Status;
             // Only the endpoint's own failures and refusals spend the class's availability budget.
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
-            _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback);
+            _requests.Record(_slo, outcome, available, now);
+            _sloChanged = true;
+            _runaway.Record(outcome.Sample.At, outcome.Sample.Cost, status == OutcomeStatus.Success);
         }
 
         return Task.CompletedTask;
@@ -130,7 +170,7 @@ internal sealed class WorkloadClassGrain(
         }
 
         var previous = _policy;
-        policy = policy with { Budget = catalog.Classes[name].Policy.Budget };
+        policy = policy with { Budget = catalog.Classes[name].Policy.Budget, Spend = catalog.Classes[name].Policy.Spend };
         var saved = (State.Policy, State.PolicyChangedBy, State.Version);
         State.Policy = policy;
         State.PolicyChangedBy = change.Actor;
@@ -173,6 +213,10 @@ internal sealed class WorkloadClassGrain(
 
     public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
 
+    public Task<QuotaLease?> GrantSpendLeaseAsync(LeaseRequest request) => _spend.GrantAsync(request, PersistAsync);
+
+    public Task SettleSpendLeaseAsync(string nodeId, LeaseSettlement settlement) => _spend.SettleAsync(nodeId, settlement, PersistAsync);
+
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
     // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
@@ -180,10 +224,35 @@ internal sealed class WorkloadClassGrain(
 
     public void OnRehydrate(IRehydrationContext rehydrationContext) => _subscribers.OnRehydrate(rehydrationContext);
 
+    // The counts are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
+    // then this activation holds changes storage refused, and the next one starts from what storage has.
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistSloAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Class {Class}: SLO counts not persisted on deactivation ({Reason}).", this.GetPrimaryKeyString(), reason.Description);
+        }
+    }
+
+    private async Task PersistSloAsync()
+    {
+        if (!_sloChanged || _writeFailed)
+        {
+            return;
+        }
+
+        await PersistAsync();
+    }
+
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
+        _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
-        if (_budget.ExpireDue())
+        if (_budget.ExpireDue() | _spend.ExpireDue())
         {
             await PersistAsync();
         }
@@ -193,7 +262,19 @@ internal sealed class WorkloadClassGrain(
     private async Task PersistAsync()
     {
         State.Quota = _budget.Export();
-        await state.WriteOrReloadAsync(this);
+        State.SloCounts = _slo.Export();
+        _sloChanged = false;
+        State.Spend = _spend.Export();
+        State.Runaway = _runaway.Export();
+        try
+        {
+            await state.WriteOrReloadAsync(this);
+        }
+        catch
+        {
+            _writeFailed = true;
+            throw;
+        }
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version, Math.Max(1, _subscribers.Count));
@@ -201,8 +282,31 @@ internal sealed class WorkloadClassGrain(
     private ClassDetails Details()
     {
         var now = time.GetUtcNow();
+        _requests.Expire(_slo, now);
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
-            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
-            RuntimeIdentity);
+            _slo.FallbackRate(now, FallbackWindow), [.. _alerts, .. SpendAlertsNow(now)], State.PolicyChangedBy, State.Version, _budget.Levels(),
+            _budget.Holders(now), RuntimeIdentity, _spend.Levels(now))
+        {
+            Latency = _slo.Budget(SloKind.Latency, now),
+            LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
+            ServedByFallback = _requests.ServedByFallback,
+        };
+    }
+
+    // The spend alerts are evaluated when asked, from the ledger as it is now: a ceiling reached a second ago shows.
+    private List<HealthAlert> SpendAlertsNow(DateTimeOffset now)
+    {
+        var alerts = new List<HealthAlert>(3);
+        if (_spend.Figures() is { } figures)
+        {
+            alerts.AddRange(SpendAlerts.Ceiling(figures, now));
+        }
+
+        if (_runaway.Evaluate(now) is { } runaway)
+        {
+            alerts.Add(runaway);
+        }
+
+        return alerts;
     }
 }
