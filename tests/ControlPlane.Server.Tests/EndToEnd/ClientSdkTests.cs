@@ -40,8 +40,13 @@ public sealed class ClientSdkTests : IDisposable
 
         Assert.Equal(3, tried.Count);
         Assert.Equal(tried[0].Decision.Fallbacks.Take(2), tried.Skip(1).Select(t => t.EndpointId));
+        // Every attempt was routed by the node: its own attempt number, decision and reason.
+        Assert.Equal([0, 1, 2], tried.Select(t => t.Attempt));
+        Assert.Equal(3, tried.Select(t => t.Decision.DecisionId).Distinct().Count());
+        Assert.All(tried.Skip(1), t => Assert.Equal("fallback_after_error", t.Decision.RouteReason));
         Assert.Equal($"answer from {tried[2].EndpointId}", answer);
         await reporter.DisposeAsync();
+        // The node accepts every outcome: each belongs to the decision it was routed under.
         Assert.Equal(3, reporter.Sent);
         Assert.Equal(0, reporter.Rejected + reporter.Failed + reporter.Dropped);
 
