@@ -75,6 +75,8 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         ArgumentNullException.ThrowIfNull(call);
         var started = _time.GetTimestamp();
         TimeSpan? deadline = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : null;
+        // One request id for all attempts, so the node counts them as one request (availability counts requests).
+        var requestId = string.IsNullOrEmpty(request.RequestId) ? Guid.NewGuid().ToString("N") : request.RequestId;
         var failed = new List<string>();
         Exception? last = null;
         for (var attempt = 0; attempt < _options.MaxAttempts; attempt++)
@@ -87,6 +89,7 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
 
             var attemptRequest = request.Clone();
             attemptRequest.Attempt = attempt;
+            attemptRequest.RequestId = requestId;
             attemptRequest.ExcludeEndpointIds.Add(failed);
             RouteDecision decision;
             try

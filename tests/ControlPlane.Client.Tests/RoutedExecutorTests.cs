@@ -189,6 +189,9 @@ public sealed class RoutedExecutorTests
         var routes = node.Routing.Routes.Select(r => r.Request).ToList();
         Assert.Equal([0, 1, 2], routes.Select(r => r.Attempt));
         Assert.Equal([[], ["ep-a"], ["ep-a", "ep-b"]], routes.Select(r => r.ExcludeEndpointIds.ToArray()));
+        // One request: the SDK gives the attempts one request id when the caller gave none.
+        Assert.Single(routes.Select(r => r.RequestId).Distinct());
+        Assert.NotEqual("", routes[0].RequestId);
         // Each attempt runs under its own decision (its reason, its quota), and reports under it.
         Assert.Equal(["d-ep-a", "d-ep-b", "d-ep-c"], tried.Select(t => t.Decision.DecisionId));
         await reporter.DisposeAsync();
