@@ -302,7 +302,7 @@ internal sealed class FleetConfigReader
         var reader = MappingReader.Create(
             node, path, _errors,
             "name", "description", "owner", "mode", "priority", "weight", "primary", "fallbacks", "prohibited",
-            "conditions", "panic", "budget", "slo");
+            "conditions", "panic", "budget", "slo", "queue");
         if (reader is null)
         {
             return;
@@ -338,6 +338,7 @@ internal sealed class FleetConfigReader
         policy = ReadPanic(reader, policy, fields);
         policy = ReadBudget(reader, policy, fields);
         var slo = ReadSlo(reader);
+        var queue = QueueLimitsReader.Read(reader, policy.Mode, _errors);
 
         foreach (var error in PolicyValidator.Validate(policy, catalog))
         {
@@ -347,7 +348,7 @@ internal sealed class FleetConfigReader
 
         if (_errors.Count == errorsBefore && slo is not null)
         {
-            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo });
+            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo, Queue = queue });
         }
     }
 

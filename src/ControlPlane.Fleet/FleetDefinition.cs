@@ -116,6 +116,9 @@ public sealed record WorkloadClassDefinition
 
     /// <summary>The class's service-level objectives.</summary>
     public required SloTargets Slo { get; init; }
+
+    /// <summary>How the class holds requests while its primary is unavailable (<c>queue_only</c> classes only).</summary>
+    public ClassQueueLimits Queue { get; init; } = ClassQueueLimits.Default;
 }
 
 /// <summary>Service-level objectives of a workload class; the error budget is <c>1 - Availability</c> over <see cref="Window"/>.</summary>

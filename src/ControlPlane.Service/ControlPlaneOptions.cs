@@ -52,6 +52,9 @@ public sealed class ControlPlaneOptions
     /// <summary>The decision function.</summary>
     public RouterOptions Router { get; set; } = new();
 
+    /// <summary>Held Route calls of queue_only classes.</summary>
+    public DataPlane.RouteQueueOptions Queue { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -83,6 +86,7 @@ public sealed class ControlPlaneOptions
         Health.Validate();
         Lease.Validate(TimeSpan.FromMinutes(1));
         Router.Validate();
+        Queue.Validate();
         return this;
     }
 

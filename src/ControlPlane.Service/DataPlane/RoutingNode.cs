@@ -71,6 +71,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private long _batchCounter;
     private long _grantCounter;
     private readonly RoutingMetrics _metrics;
+    private readonly RouteQueueMetrics _queueMetrics;
+    private readonly RouteHoldQueue _holds;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -129,6 +131,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
+        _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
+        _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -183,6 +187,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         Volatile.Write(ref _ready, false);
+        // Held calls are answered now (queue_only_hold): the caller retries, on another node.
+        _holds.Close();
         await _stopping.CancelAsync();
         if (_loop is not null)
         {
@@ -224,6 +230,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
         _metrics.Dispose();
+        _queueMetrics.Dispose();
     }
 
     /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
@@ -658,7 +665,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
         var wallet = new LeaseWallet(_options.Lease, _time);
         wallet.Accept(lease.Value);
-        await ReturnAsync(owner, index, SwapWallet(owner, index, wallet));
+        var settlement = SwapWallet(owner, index, wallet);
+        // Quota arrived: held calls waiting for it are re-checked.
+        _holds.Signal();
+        await ReturnAsync(owner, index, settlement);
     }
 
     // Installs next (or clears the slot) and settles what it replaces, in one step under the quota lock, so no Route
@@ -941,6 +951,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         Interlocked.Increment(ref _tableVersion);
         var previous = Interlocked.Exchange(ref _tableChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         previous.TrySetResult();
+        _holds.Signal();
     }
 
     private static void RequireRange(long value, long max, string field)
