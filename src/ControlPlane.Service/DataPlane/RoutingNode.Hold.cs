@@ -9,6 +9,28 @@ internal sealed partial class RoutingNode
     /// <summary>Calls of <paramref name="workloadClass"/> this node holds now (0 for an unknown class).</summary>
     public int HeldCalls(string workloadClass) => Snapshot.TryGetClassIndex(workloadClass, out var c) ? _holds.Depth(c) : 0;
 
+    /// <summary>Tokens and requests Route has reserved from the current lease of <paramref name="endpointId"/>'s wallet on
+    /// this node (an outcome gives unused tokens back); null when the endpoint is not limited or has no active lease.
+    /// For diagnostics and tests: a call that was held and never given an endpoint leaves this as it was.</summary>
+    internal (long Tokens, long Requests)? LeaseSpent(string endpointId)
+    {
+        if (!Snapshot.TryGetEndpointIndex(endpointId, out var index))
+        {
+            return null;
+        }
+
+        lock (_quotaLock)
+        {
+            var wallet = _wallets[index];
+            if (wallet is null || !wallet.IsActive(_time.GetUtcNow()))
+            {
+                return null;
+            }
+
+            return (wallet.Lease.Tokens - wallet.TokensLeft, wallet.Lease.Requests - wallet.RequestsLeft);
+        }
+    }
+
     /// <summary>Route for the gRPC service: decides at once (a completed task, exactly <see cref="Route"/>), except for a
     /// <c>queue_only</c> class whose primary is unavailable, whose call is held until the primary can take it or its
     /// wait runs out (the class's <c>queue.max_wait_ms</c>, or the caller's deadline less the reply margin).
