@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
@@ -192,6 +193,47 @@ public sealed class QueueOnlyHoldTests
         Assert.Equal(1, Spent(node, "eu").Requests);
     }
 
+    [Fact]
+    public async Task Queue_depth_is_a_gauge_per_class_and_the_wait_a_histogram_by_how_it_ended()
+    {
+        var depths = new ConcurrentDictionary<string, int>();
+        var waits = new ConcurrentQueue<(string Class, string Result, double Ms)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Name is "routing.queue.depth" or "routing.queue.wait")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) => depths[Tag(tags, "class")] = value);
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) => waits.Enqueue((Tag(tags, "class"), Tag(tags, "result"), value)));
+        listener.Start();
+        await using var node = await StartAsync();
+        await ForceOpenAsync(node, "eu");
+
+        var call = node.Routing.RouteAsync(Request("slow"), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
+        await WaitForHeldAsync(node, "slow", 1);
+        listener.RecordObservableInstruments();
+        Assert.Equal((1, 0), (depths["slow"], depths["brief"]));
+        await Task.Delay(300);
+        await ClearAsync(node, "eu");
+        await call;
+        var direct = await node.Routing.RouteAsync(Request("slow", deadlineMs: 200), deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal("eu", direct.EndpointId);
+        await ForceOpenAsync(node, "eu");
+        Assert.Equal("queue_only_hold", (await node.Routing.RouteAsync(Request("brief"), deadline: DateTime.UtcNow.AddSeconds(30))).RouteReason);
+
+        listener.RecordObservableInstruments();
+        Assert.Equal(0, depths["slow"]);
+        var slow = Assert.Single(waits, w => w.Class == "slow");
+        Assert.Equal("served", slow.Result);
+        Assert.InRange(slow.Ms, 250, 10_000);
+        var brief = Assert.Single(waits, w => w.Class == "brief");
+        Assert.Equal("expired", brief.Result);
+        Assert.InRange(brief.Ms, 350, 10_000);
+    }
+
     /// <summary>Hostile input: a Route whose deadline is already over when the handler runs is DEADLINE_EXCEEDED and
     /// leaves the node's lease wallets exactly as they were.</summary>
     [Theory]
@@ -209,6 +251,19 @@ public sealed class QueueOnlyHoldTests
         Assert.Equal(before, Spent(node, "eu"));
         Assert.Equal("eu", (await node.Routing.RouteAsync(Request("slow"), deadline: DateTime.UtcNow.AddSeconds(10))).EndpointId);
         Assert.Equal(1, Spent(node, "eu").Requests);
+    }
+
+    private static string Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == name)
+            {
+                return (string)tag.Value!;
+            }
+        }
+
+        return "";
     }
 
     private static async Task<ControlPlaneNode> StartAsync() =>
