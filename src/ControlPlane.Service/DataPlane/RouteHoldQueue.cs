@@ -87,12 +87,19 @@ internal sealed class RouteHoldQueue : IDisposable
             held.Timer = _time.CreateTimer(static state => ((HeldRoute)state!).Queue.Expire((HeldRoute)state!), held, wait, Timeout.InfiniteTimeSpan);
         }
 
-        // Outside the line's lock: a token cancelled meanwhile runs the callback here, and it takes that lock.
-        held.Registration = cancellationToken.UnsafeRegister(static state => ((HeldRoute)state!).Queue.Cancel((HeldRoute)state!), held);
-        if (held.Completion.Task.IsCompleted)
+        // Registered outside the line's lock (a token cancelled meanwhile runs the callback here, and it takes that
+        // lock), kept under it, so Finish reads it whole; a call already answered drops it here.
+        var registration = cancellationToken.UnsafeRegister(static state => ((HeldRoute)state!).Queue.Cancel((HeldRoute)state!), held);
+        lock (line.Gate)
         {
-            held.Registration.Unregister();
+            if (held.Node?.List is not null)
+            {
+                held.Registration = registration;
+                registration = default;
+            }
         }
+
+        registration.Unregister();
 
         // The primary may have come back between the caller's decision and its place in the line.
         Signal();
