@@ -118,6 +118,39 @@ public sealed class QueueOnlyHoldTests
     }
 
     [Fact]
+    public async Task A_call_held_for_a_429_cooldown_is_served_when_the_cooldown_runs_out_and_a_hold_says_how_long_it_has_left()
+    {
+        await using var node = await StartAsync();
+        var cooling = Stopwatch.StartNew();
+        await node.Routing.ReportOutcomeAsync(new Outcome
+        {
+            EndpointId = "eu",
+            WorkloadClass = "slow",
+            Status = OutcomeStatus.RateLimited,
+            HttpStatus = 429,
+            LatencyMs = 20,
+            RetryAfterMs = 2_000,
+        });
+
+        // Once the cooldown reached the node, a call with a short deadline is held, then told when the cooldown ends.
+        RouteDecision hold;
+        do
+        {
+            hold = await node.Routing.RouteAsync(Request("slow", deadlineMs: 100), deadline: DateTime.UtcNow.AddSeconds(10));
+            Assert.True(cooling.Elapsed < TimeSpan.FromSeconds(1.5), "the 429 cooldown never reached the node's table");
+        }
+        while (hold.RouteReason != "queue_only_hold");
+
+        Assert.InRange(hold.RetryAfterMs, 1, 2_000);
+
+        // Nothing is pushed when a cooldown simply runs out: the periodic re-check serves the held call.
+        var decision = await node.Routing.RouteAsync(Request("slow"), deadline: DateTime.UtcNow.AddSeconds(10));
+
+        Assert.Equal(("eu", "primary"), (decision.EndpointId, decision.RouteReason));
+        Assert.InRange(cooling.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Held_calls_are_served_first_in_first_out()
     {
         await using var node = await StartAsync();
