@@ -227,6 +227,23 @@ public sealed class QueueOnlyHoldTests
     }
 
     [Fact]
+    public async Task A_node_that_stops_answers_its_held_calls_with_the_hold_at_once()
+    {
+        await using var node = await StartAsync();
+        await ForceOpenAsync(node, "eu");
+        var call = node.Routing.RouteAsync(Request("slow"), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
+        await WaitForHeldAsync(node, "slow", 1);
+        var clock = Stopwatch.StartNew();
+
+        await Routing(node).StopAsync(CancellationToken.None);
+        var decision = await call;
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the held call was answered {clock.Elapsed} after the stop began");
+        Assert.Equal(("queue_only_hold", "", 30_000L), (decision.RouteReason, decision.EndpointId, decision.RetryAfterMs));
+        Assert.Equal(0, Held(node, "slow"));
+    }
+
+    [Fact]
     public async Task Queue_depth_is_a_gauge_per_class_and_the_wait_a_histogram_by_how_it_ended()
     {
         var depths = new ConcurrentDictionary<string, int>();
