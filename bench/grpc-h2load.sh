@@ -118,7 +118,7 @@ wait_for() { # file pattern seconds pid
 kestrel_port=$(free_port); grpc_port=$(free_port); product_port=$(free_port); admin_port=$(free_port)
 "$echo_bin" serve --mode kestrel --listen "127.0.0.1:$kestrel_port" > "$out/echo-kestrel.log" 2>&1 & pids+=($!); kestrel_pid=$!
 "$echo_bin" serve --mode grpc --listen "127.0.0.1:$grpc_port" > "$out/echo-grpc.log" 2>&1 & pids+=($!); grpc_pid=$!
-"$product_bin" --storage memory --fleet "$FLEET" --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
+"$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
   > "$out/controlplane.log" 2>&1 & pids+=($!); product_pid=$!
 wait_for "$out/echo-kestrel.log" 'listening' 60 "$kestrel_pid"
 wait_for "$out/echo-grpc.log" 'listening' 60 "$grpc_pid"

@@ -52,6 +52,8 @@ internal static class Program
             Storage = ControlPlaneStorage.Memory,
             SiloPort = 0,
             EnableDiagnostics = true,
+            // Half of the outcomes carry no decision id (a proxy that routed on its own table).
+            AcceptUnroutedOutcomes = true,
         };
         await using var app = NodeHost.Build(options, fleet, builder => builder.Logging.ClearProviders());
         await app.StartAsync();

@@ -109,7 +109,7 @@ internal sealed class FleetConfigReader
         var reader = MappingReader.Create(
             node, path, _errors,
             "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
-            "price_per_1k", "limits", "owner_team", "on_call", "deprecation");
+            "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline");
         if (reader is null)
         {
             return;
@@ -137,6 +137,7 @@ internal sealed class FleetConfigReader
         string ownerTeam = RequiredString(reader, "owner_team");
         string onCall = RequiredString(reader, "on_call");
         var (deprecationDate, migrateTo) = ReadDeprecation(reader);
+        var baseline = BaselineSeedReader.Read(reader, _errors);
 
         if (idNode is null)
         {
@@ -152,6 +153,7 @@ internal sealed class FleetConfigReader
         var draft = new EndpointDraft(idNode, reader.Path, descriptor, ownerTeam, onCall, deprecationDate, migrateTo)
         {
             HasErrors = _errors.Count > errorsBefore,
+            Baseline = baseline,
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -722,11 +724,14 @@ internal sealed class FleetConfigReader
 
         public bool HasErrors { get; set; }
 
+        public Domain.Baselines.BaselineValues? Baseline { get; init; }
+
         public EndpointCatalogEntry ToEntry() => new()
         {
             Descriptor = Descriptor,
             OwnerTeam = ownerTeam,
             OnCall = onCall,
+            Baseline = Baseline,
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
         };
     }

@@ -85,6 +85,10 @@ public sealed record EndpointCatalogEntry
     /// <summary>When the pinned model version is retired and what replaces it; null when no date is announced.</summary>
     public EndpointDeprecation? Deprecation { get; init; }
 
+    /// <summary>What the endpoint's rolling baselines start from (<c>baseline</c> in the fleet file: p95 latency, quality
+    /// pass rate) until its own traffic teaches them; null when not given.</summary>
+    public Domain.Baselines.BaselineValues? Baseline { get; init; }
+
     /// <summary>True when the endpoint's deprecation date is on or before <paramref name="day"/>.</summary>
     public bool IsDeprecatedOn(DateOnly day) => Deprecation is { } deprecation && deprecation.Date <= day;
 }

@@ -85,6 +85,8 @@ internal static class NodeHost
         {
             // Leases and decision ids carry the node name; it is unique among live nodes.
             o.NodeId = nodeName;
+            o.DecisionKey = options.DecisionKey ?? o.DecisionKey;
+            o.AcceptUnroutedOutcomes |= options.AcceptUnroutedOutcomes;
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));

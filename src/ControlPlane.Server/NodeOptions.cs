@@ -6,7 +6,7 @@ namespace ControlPlane.Server;
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
 /// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
-/// [--dashboard] [--enable-diagnostics]</c>.</summary>
+/// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
@@ -48,6 +48,12 @@ internal sealed record NodeOptions
           --membership fast|orleans Failure detection: fast (default; probe 1 s, max probe 2 s, 3 missed probes,
                                     2 votes) or orleans (Orleans' defaults: probe 5 s, max 20 s).
           --dashboard               Serve the Orleans Dashboard under /dashboard on the admin port.
+          --decision-key BASE64     The cluster's decision key (base64 of 32-64 random bytes, the same on every node):
+                                    decision ids carry an HMAC under it. Default: the CONTROLPLANE_DECISION_KEY
+                                    environment variable, else a key generated once per cluster and kept in its storage.
+          --accept-unrouted-outcomes
+                                    Accept outcomes without a decision_id (from proxies that route on their own table).
+                                    Default: refused with INVALID_ARGUMENT. Caller identities will replace this switch.
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -104,6 +110,15 @@ internal sealed record NodeOptions
     /// <summary>Whether the Diagnostics service is served.</summary>
     public bool EnableDiagnostics { get; init; }
 
+    /// <summary>The configured decision key (base64), or null for the cluster's generated one.</summary>
+    public string? DecisionKey { get; init; }
+
+    /// <summary>Accept outcomes without a decision id.</summary>
+    public bool AcceptUnroutedOutcomes { get; init; }
+
+    /// <summary>The environment variable holding the decision key when <c>--decision-key</c> is not given.</summary>
+    public const string DecisionKeyVariable = "CONTROLPLANE_DECISION_KEY";
+
     /// <summary>True when help was asked for.</summary>
     public bool ShowHelp { get; init; }
 
@@ -150,11 +165,14 @@ internal sealed record NodeOptions
 
                     options = arg == "--grpc-listen" ? options with { GrpcEndpoint = endpoint } : options with { AdminEndpoint = endpoint };
                     break;
+                case "--accept-unrouted-outcomes" when inlineValue is null:
+                    options = options with { AcceptUnroutedOutcomes = true };
+                    break;
                 case "--dashboard" when inlineValue is null:
                     options = options with { Dashboard = true };
                     break;
                 case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
-                    or "--role" or "--silo-port" or "--gateway-port" or "--membership":
+                    or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key":
                     var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrWhiteSpace(text))
                     {
@@ -166,6 +184,16 @@ internal sealed record NodeOptions
                     {
                         case "--fleet":
                             options = options with { FleetPath = text };
+                            break;
+                        case "--decision-key":
+                            if (ControlPlane.Service.DataPlane.DecisionIds.ParseKey(text) is null)
+                            {
+                                // The key itself is never echoed.
+                                error = "Invalid --decision-key: expected base64 of 32 to 64 random bytes, e.g. from 'openssl rand -base64 32'.";
+                                return false;
+                            }
+
+                            options = options with { DecisionKey = text };
                             break;
                         case "--data-dir":
                             options = options with { DataDirectory = text, LocalStorageGiven = true };

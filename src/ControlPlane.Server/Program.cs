@@ -16,6 +16,17 @@ internal static class Program
             return 2;
         }
 
+        if (options.DecisionKey is null && Environment.GetEnvironmentVariable(NodeOptions.DecisionKeyVariable) is { Length: > 0 } key)
+        {
+            if (ControlPlane.Service.DataPlane.DecisionIds.ParseKey(key) is null)
+            {
+                await Console.Error.WriteLineAsync($"controlplane: Invalid {NodeOptions.DecisionKeyVariable}: expected base64 of 32 to 64 random bytes.").ConfigureAwait(false);
+                return 2;
+            }
+
+            options = options with { DecisionKey = key };
+        }
+
         if (options.ShowHelp)
         {
             Console.WriteLine(NodeOptions.Usage);

@@ -18,6 +18,11 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 100 ms and 5 min. Defaults to 10 s.</value></summary>
     public TimeSpan EvaluationPeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often endpoint and class grains persist what they learn from outcomes (rolling baselines, SLO
+    /// counts) when it changed; also written on deactivation. A crash loses at most this much of it.
+    /// <value>Must be between 10 s and 1 h. Defaults to 1 min.</value></summary>
+    public TimeSpan LearnedStatePersistPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long an observer subscription lives without renewal; nodes renew at a third of it.
     /// <value>Must be between 3 s and 1 h. Defaults to 60 s.</value></summary>
     public TimeSpan SubscriptionExpiry { get; set; } = TimeSpan.FromSeconds(60);
@@ -43,6 +48,30 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 100 and 1,000,000. Defaults to 10,000.</value></summary>
     public int AuditEntriesKept { get; set; } = 10_000;
 
+    /// <summary>The cluster's decision key: base64 (or base64url) of 32 to 64 random bytes, the same on every node.
+    /// Decision ids carry an HMAC-SHA256 under it, so any node verifies any node's decisions. Null (the default):
+    /// the key is generated once per cluster and persisted by the decision key grain, so the nodes of a cluster share
+    /// it with no configuration. Server: <c>--decision-key</c> or <c>CONTROLPLANE_DECISION_KEY</c>.
+    /// <value>Null or 32-64 bytes of base64. Defaults to null.</value></summary>
+    public string? DecisionKey { get; set; }
+
+    /// <summary>Whether outcomes without a <c>decision_id</c> are accepted (from a proxy that routed on its own table).
+    /// A stop-gap: the governance work replaces it with caller identities allowed to report them. Server:
+    /// <c>--accept-unrouted-outcomes</c>.
+    /// <value>Defaults to false (such outcomes are refused with INVALID_ARGUMENT naming <c>decision_id</c>).</value></summary>
+    public bool AcceptUnroutedOutcomes { get; set; }
+
+    /// <summary>How long after its decision an outcome is accepted; the grains remember counted decisions as long, so
+    /// a duplicate is counted once.
+    /// <value>Must be between 1 min and 1 day. Defaults to 1 h.</value></summary>
+    public TimeSpan DecisionIdLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a class grain holds a request's failed attempt waiting for a later attempt of the same request
+    /// to succeed (then the request counts as available, "served by fallback"); after it the request counts as failed.
+    /// Cover the longest a request's remaining attempts take (the class's max request time).
+    /// <value>Must be between 1 s and 1 h. Defaults to 2 min.</value></summary>
+    public TimeSpan AttemptGrace { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Health windows, baselines and breakers.</summary>
     public EndpointHealthOptions Health { get; set; } = new();
 
@@ -61,6 +90,7 @@ public sealed class ControlPlaneOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(NodeId, nameof(NodeId));
         Check(OutcomeFlushInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), nameof(OutcomeFlushInterval));
         Check(EvaluationPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), nameof(EvaluationPeriod));
+        Check(LearnedStatePersistPeriod, TimeSpan.FromSeconds(10), TimeSpan.FromHours(1), nameof(LearnedStatePersistPeriod));
         Check(SubscriptionExpiry, TimeSpan.FromSeconds(3), TimeSpan.FromHours(1), nameof(SubscriptionExpiry));
         Check(PushTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), nameof(PushTimeout));
         if (MaxQueuedOutcomes is < 1_000 or > 10_000_000)
@@ -83,6 +113,13 @@ public sealed class ControlPlaneOptions
             throw new ArgumentOutOfRangeException(nameof(AuditEntriesKept), AuditEntriesKept, "ControlPlaneOptions.AuditEntriesKept must be between 100 and 1,000,000.");
         }
 
+        if (DecisionKey is not null && DataPlane.DecisionIds.ParseKey(DecisionKey) is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DecisionKey), "(hidden)", "ControlPlaneOptions.DecisionKey must be base64 of 32 to 64 bytes.");
+        }
+
+        Check(DecisionIdLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1), nameof(DecisionIdLifetime));
+        Check(AttemptGrace, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), nameof(AttemptGrace));
         Health.Validate();
         Lease.Validate(TimeSpan.FromMinutes(1));
         Router.Validate();

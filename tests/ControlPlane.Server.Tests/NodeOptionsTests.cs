@@ -57,6 +57,23 @@ public sealed class NodeOptionsTests
         Assert.True(options.Dashboard);
     }
 
+    [Fact]
+    public void Decision_key_and_unrouted_outcomes_are_parsed_and_a_bad_key_is_refused_without_echoing_it()
+    {
+        Assert.True(NodeOptions.TryParse([], out var defaults, out _));
+        Assert.Null(defaults.DecisionKey);
+        Assert.False(defaults.AcceptUnroutedOutcomes);
+        var key = Convert.ToBase64String(new byte[32]);
+
+        Assert.True(NodeOptions.TryParse(["--decision-key", key, "--accept-unrouted-outcomes"], out var options, out var error), error);
+
+        Assert.Equal(key, options.DecisionKey);
+        Assert.True(options.AcceptUnroutedOutcomes);
+        Assert.False(NodeOptions.TryParse(["--decision-key", "c2VjcmV0LXRvby1zaG9ydA=="], out _, out error));
+        Assert.StartsWith("Invalid --decision-key: expected base64 of 32 to 64 random bytes", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2VjcmV0", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "--fleet" }, "Option '--fleet' needs a value.")]
     [InlineData(new[] { "--admin-listen", "10.0.0.1:99999" }, "Invalid --admin-listen '10.0.0.1:99999': port '99999' must be a number from 0 to 65535.")]

@@ -111,6 +111,21 @@ public sealed partial class ProgramProcessTests
     }
 
     [Fact]
+    public async Task A_decision_key_in_the_environment_that_is_not_32_to_64_bytes_exits_2_without_echoing_it()
+    {
+        using var process = Start(new Dictionary<string, string> { ["CONTROLPLANE_DECISION_KEY"] = "dG9vLXNob3J0LXNlY3JldA==" }, ["--grpc-listen", "127.0.0.1:0"]);
+        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        var message = await stderr;
+        Assert.Contains("Invalid CONTROLPLANE_DECISION_KEY: expected base64 of 32 to 64 random bytes", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("dG9vLXNob3J0", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Redis_with_local_storage_options_is_refused()
     {
         var (exitCode, stderr) = await RunToExitAsync("--redis", "127.0.0.1:6379", "--storage", "sqlite");
@@ -184,7 +199,9 @@ public sealed partial class ProgramProcessTests
         return (process.ExitCode, await stderr);
     }
 
-    private static Process Start(params string[] args)
+    private static Process Start(params string[] args) => Start(null, args);
+
+    private static Process Start(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -212,6 +229,11 @@ public sealed partial class ProgramProcessTests
         }
 
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
     }
 

@@ -59,6 +59,33 @@ public sealed class RollingBaseline
         }
     }
 
+    /// <summary>Seeds metrics that are not trusted yet (no persisted or learned baseline) with known values, e.g. the
+    /// fleet file's <c>baseline</c> of an endpoint: a seeded metric is trusted at once and weighs as one observation,
+    /// so the endpoint's own feeds take over as they come. Metrics already trusted, and null values, are left alone.</summary>
+    public void Seed(DateTimeOffset at, in BaselineValues values)
+    {
+        SeedOne(ref _latency, values.LatencyP95 is { } l && l > TimeSpan.Zero ? l.Ticks / (double)TimeSpan.TicksPerMicrosecond : null, at);
+        SeedOne(ref _ttft, values.TtftP95 is { } t && t > TimeSpan.Zero ? t.Ticks / (double)TimeSpan.TicksPerMicrosecond : null, at);
+        SeedOne(ref _passRate, values.QualityPassRate is { } p && p is > 0 and <= 1 ? p : null, at);
+        SeedOne(ref _cost, values.CostPerSuccess is { } c && c > 0 && double.IsFinite(c) ? c : null, at);
+    }
+
+    /// <summary>Seeds each metric that has never been observed (nor seeded, nor restored) from <paramref name="window"/>
+    /// (a snapshot of the whole health window) once it holds <see cref="BaselineOptions.MinSamplesPerObservation"/>
+    /// samples of it: a low-traffic endpoint, whose feed periods never hold enough samples, gets a baseline from its
+    /// first samples instead of none. A metric observed at least once learns by <see cref="Observe"/> only.</summary>
+    public void Bootstrap(DateTimeOffset at, in HealthSnapshot window)
+    {
+        var min = _options.MinSamplesPerObservation;
+        Seed(at, new BaselineValues
+        {
+            LatencyP95 = _latency.Observations == 0 && window.LatencySamples >= min ? window.LatencyP95 : null,
+            TtftP95 = _ttft.Observations == 0 && window.TtftSamples >= min ? window.TtftP95 : null,
+            QualityPassRate = _passRate.Observations == 0 && window.QualityVerdicts >= min ? window.QualityPassRate : null,
+            CostPerSuccess = _cost.Observations == 0 && window.Successes >= min ? window.CostPerSuccess : null,
+        });
+    }
+
     /// <summary>The baselines that have enough observations to be trusted.</summary>
     public BaselineValues Current => new()
     {
@@ -67,6 +94,14 @@ public sealed class RollingBaseline
         QualityPassRate = Trusted(_passRate),
         CostPerSuccess = Trusted(_cost),
     };
+
+    private void SeedOne(ref DecayedMean mean, double? value, DateTimeOffset at)
+    {
+        if (value is { } v && Trusted(mean) is null)
+        {
+            mean = DecayedMean.Restore(v, 1, at, _options.MinObservations);
+        }
+    }
 
     private double? Trusted(in DecayedMean mean) => mean.Observations >= _options.MinObservations ? mean.Mean : null;
 }

@@ -78,9 +78,19 @@ public sealed class BreakerOptions
     /// <value>Strictly between 0 and 1. Defaults to 0.1.</value>
     public double RampStartFraction { get; set; } = 0.1;
 
-    /// <summary>Time over which the traffic fraction climbs linearly to 1 after closing.</summary>
-    /// <value>Not negative (zero means no ramp). Defaults to 2 min.</value>
+    /// <summary>Healthy time the endpoint must show at <see cref="RampStartFraction"/> after closing before its
+    /// traffic climbs (the seeds: "primary under 1 % errors for 10 minutes, then shift back gradually").</summary>
+    /// <value>Not negative (zero: the climb starts at once). Defaults to 10 min.</value>
+    public TimeSpan RampObservation { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Healthy time over which the traffic fraction then climbs linearly to 1.</summary>
+    /// <value>Not negative (zero with a zero <see cref="RampObservation"/> means no ramp). Defaults to 2 min.</value>
     public TimeSpan RampDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Error rate, over the window since closing, under which an evaluation period counts as healthy ramp
+    /// time. At or above it the ramp holds where it is (the breaker's own signals may still re-open it).</summary>
+    /// <value>Strictly between 0 and 1. Defaults to 0.01 (1 %).</value>
+    public double RampMaxErrorRate { get; set; } = 0.01;
 
     /// <summary>Cooling applied on a 429 that carries no Retry-After.</summary>
     /// <value>Not negative. Defaults to 1 s.</value>
@@ -118,7 +128,9 @@ public sealed class BreakerOptions
         OptionRules.AtLeast(HalfOpenProbes, 1, $"{Name}.{nameof(HalfOpenProbes)}");
         OptionRules.Positive(ProbeTimeout, $"{Name}.{nameof(ProbeTimeout)}");
         OptionRules.Fraction(RampStartFraction, $"{Name}.{nameof(RampStartFraction)}");
+        OptionRules.NotNegative(RampObservation, $"{Name}.{nameof(RampObservation)}");
         OptionRules.NotNegative(RampDuration, $"{Name}.{nameof(RampDuration)}");
+        OptionRules.Fraction(RampMaxErrorRate, $"{Name}.{nameof(RampMaxErrorRate)}");
         OptionRules.NotNegative(DefaultRetryAfter, $"{Name}.{nameof(DefaultRetryAfter)}");
         OptionRules.Positive(MaxRetryAfter, $"{Name}.{nameof(MaxRetryAfter)}");
         return this;

@@ -2,7 +2,10 @@ using ControlPlane.Domain.Endpoints;
 
 namespace ControlPlane.Domain.Breakers;
 
-/// <summary>The persisted state of an <see cref="EndpointBreaker"/> (see <see cref="EndpointBreaker.Export"/>).</summary>
+/// <summary>The persisted state of an <see cref="EndpointBreaker"/> (see <see cref="EndpointBreaker.Export"/>).
+/// <paramref name="RampHealthy"/> is the healthy ramp time counted since closing and <paramref name="RampCheckedAt"/>
+/// the evaluation that last counted it (a snapshot written before they existed carries their defaults: the time since
+/// closing counts as healthy once).</summary>
 public sealed record BreakerSnapshot(
     BreakerState State,
     BreakerReason Reason,
@@ -20,4 +23,6 @@ public sealed record BreakerSnapshot(
     DateTimeOffset LastProbeAt,
     DateTimeOffset? RampStart,
     DateTimeOffset? RateLimitedUntil,
-    AdminOverride? Override);
+    AdminOverride? Override,
+    TimeSpan RampHealthy = default,
+    DateTimeOffset RampCheckedAt = default);

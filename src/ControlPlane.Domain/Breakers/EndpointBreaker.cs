@@ -8,7 +8,8 @@ namespace ControlPlane.Domain.Breakers;
 /// <summary>The circuit breaker of one endpoint (or one endpoint for one workload class), tripped by three
 /// signals: errors (consecutive failures or error rate), latency against its baseline, and quality against its
 /// baseline. Open turns half-open after a cooldown that grows with repeated trips; half-open admits a bounded
-/// set of probes; success closes it with a gradual traffic ramp. 429s cool the endpoint without counting as
+/// set of probes; success closes it with a gradual traffic ramp that advances only through healthy evaluation
+/// periods (error rate since closing under <see cref="BreakerOptions.RampMaxErrorRate"/>). 429s cool the endpoint without counting as
 /// failures. Admin overrides win over all of it. Time only moves forward: every call takes the caller's
 /// <c>now</c> (from its <see cref="TimeProvider"/>) and earlier times never undo a transition. Every transition
 /// is queued as a <see cref="BreakerEvent"/>; take them with <see cref="DrainEvents"/>. Not thread-safe.</summary>
@@ -31,6 +32,8 @@ public sealed class EndpointBreaker
     private int _probeSuccesses;
     private DateTimeOffset _lastProbeAt;
     private DateTimeOffset? _rampStart;
+    private TimeSpan _rampHealthy;
+    private DateTimeOffset _rampCheckedAt;
     private DateTimeOffset? _rateLimitedUntil;
     private AdminOverride? _override;
 
@@ -139,6 +142,7 @@ public sealed class EndpointBreaker
             return;
         }
 
+        AdvanceRamp(now, window);
         if (window.Served >= _options.MinRequestsForErrorRate && window.ErrorRate > _options.ErrorRateThreshold)
         {
             Trip(now, BreakerReason.ErrorRate,
@@ -211,7 +215,8 @@ public sealed class EndpointBreaker
     /// <summary>Everything needed to rebuild this breaker after a restart or hand-off.</summary>
     public BreakerSnapshot Export() => new(
         _state, _reason, _since, _openUntil, _clock, _trips, _consecutiveFailures, _degraded, _degradedPeriods,
-        _clearPeriods, _openLatencyPeriods, _probesAcquired, _probeSuccesses, _lastProbeAt, _rampStart, _rateLimitedUntil, _override);
+        _clearPeriods, _openLatencyPeriods, _probesAcquired, _probeSuccesses, _lastProbeAt, _rampStart, _rateLimitedUntil, _override,
+        _rampHealthy, _rampCheckedAt);
 
     /// <summary>Rebuilds a breaker from <see cref="Export"/>.</summary>
     public static EndpointBreaker Restore(BreakerOptions options, BreakerSnapshot snapshot)
@@ -234,6 +239,8 @@ public sealed class EndpointBreaker
             _probeSuccesses = snapshot.ProbeSuccesses,
             _lastProbeAt = snapshot.LastProbeAt,
             _rampStart = snapshot.RampStart,
+            _rampHealthy = snapshot.RampHealthy,
+            _rampCheckedAt = snapshot.RampCheckedAt,
             _rateLimitedUntil = snapshot.RateLimitedUntil,
             _override = snapshot.Override,
         };
@@ -244,6 +251,37 @@ public sealed class EndpointBreaker
     {
         var ticks = _options.Cooldown.Ticks * Math.Pow(_options.CooldownMultiplier, Math.Max(0, trip - 1));
         return ticks >= _options.MaxCooldown.Ticks ? _options.MaxCooldown : TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>Healthy ramp time counted since closing (the ramp's progress); zero when no ramp runs.</summary>
+    public TimeSpan RampHealthyTime => _rampStart is null ? TimeSpan.Zero : _rampHealthy;
+
+    // The ramp's clock: the time since the last evaluation counts only when the window since closing is under the
+    // ramp's error-rate threshold; otherwise the traffic fraction holds where it is.
+    private void AdvanceRamp(DateTimeOffset now, in HealthSnapshot window)
+    {
+        if (_rampStart is not { } start)
+        {
+            return;
+        }
+
+        var from = _rampCheckedAt > start ? _rampCheckedAt : start;
+        if (now <= from)
+        {
+            return;
+        }
+
+        _rampCheckedAt = now;
+        if (window.ErrorRate < _options.RampMaxErrorRate)
+        {
+            _rampHealthy += now - from;
+        }
+
+        if (_rampHealthy >= _options.RampObservation + _options.RampDuration)
+        {
+            _rampStart = null;
+            _rampHealthy = TimeSpan.Zero;
+        }
     }
 
     private void EvaluateLatency(DateTimeOffset now, double ratio, TimeSpan p95, TimeSpan baseP95)
@@ -363,6 +401,7 @@ public sealed class EndpointBreaker
         _openUntil = at + cooldown;
         ResetSignals();
         _rampStart = null;
+        _rampHealthy = TimeSpan.Zero;
         Emit(BreakerEventKind.StateChanged, from, at, Invariant($"{detail}; trip {_trips}, cooldown {cooldown}"));
     }
 
@@ -373,9 +412,11 @@ public sealed class EndpointBreaker
         _reason = BreakerReason.None;
         _since = at;
         ResetSignals();
-        _rampStart = _options.RampDuration > TimeSpan.Zero ? at : null;
+        _rampStart = _options.RampObservation + _options.RampDuration > TimeSpan.Zero ? at : null;
+        _rampHealthy = TimeSpan.Zero;
+        _rampCheckedAt = at;
         Emit(BreakerEventKind.StateChanged, from, at,
-            Invariant($"{_options.HalfOpenProbes} probes succeeded; traffic ramps from {_options.RampStartFraction:P0} over {_options.RampDuration}"));
+            Invariant($"{_options.HalfOpenProbes} probes succeeded; traffic holds at {_options.RampStartFraction:P0} for {_options.RampObservation} then ramps over {_options.RampDuration}, counting only periods under {_options.RampMaxErrorRate:P0} errors"));
     }
 
     private void ResetSignals()
@@ -417,26 +458,38 @@ public sealed class EndpointBreaker
                 State = _state,
                 Reason = _reason,
                 Degraded = _degraded,
-                TrafficFraction = TrafficFraction(now),
+                TrafficFraction = TrafficFraction(),
                 RateLimitedUntil = rateLimitedUntil,
             },
         };
     }
 
-    private double TrafficFraction(DateTimeOffset now)
+    private double TrafficFraction()
     {
         if (_state != BreakerState.Closed)
         {
             return 0;
         }
 
-        if (_rampStart is not { } start || now >= start + _options.RampDuration)
+        if (_rampStart is null)
         {
             return 1;
         }
 
-        var progress = (now - start) / _options.RampDuration;
-        return _options.RampStartFraction + ((1 - _options.RampStartFraction) * Math.Max(0, progress));
+        // Progress is healthy time, not wall time: it moves only at evaluations that found the window healthy.
+        var climbed = _rampHealthy - _options.RampObservation;
+        if (climbed <= TimeSpan.Zero)
+        {
+            return _options.RampStartFraction;
+        }
+
+        if (climbed >= _options.RampDuration)
+        {
+            return 1;
+        }
+
+        var progress = climbed / _options.RampDuration;
+        return _options.RampStartFraction + ((1 - _options.RampStartFraction) * progress);
     }
 
     private BreakerState PublishedState() => _override?.Kind switch

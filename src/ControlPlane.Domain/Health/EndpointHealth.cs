@@ -1,3 +1,4 @@
+using ControlPlane.Domain.Baselines;
 using ControlPlane.Domain.Breakers;
 using ControlPlane.Domain.Endpoints;
 
@@ -17,6 +18,7 @@ public sealed class EndpointHealth
     private readonly EndpointHealthOptions _options;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, HealthTrack> _classes = new(StringComparer.Ordinal);
+    private BaselineValues _seed;
 
     /// <summary>Creates the health of <paramref name="endpointId"/>; validates <paramref name="options"/>.</summary>
     public EndpointHealth(string endpointId, EndpointHealthOptions options, TimeProvider time)
@@ -28,6 +30,7 @@ public sealed class EndpointHealth
         _options = options.Validate();
         _time = time;
         Endpoint = new HealthTrack(options);
+        Pace = new OutputPace(options.Window);
     }
 
     /// <summary>The endpoint's id.</summary>
@@ -35,6 +38,9 @@ public sealed class EndpointHealth
 
     /// <summary>The endpoint-wide track.</summary>
     public HealthTrack Endpoint { get; }
+
+    /// <summary>Time per output token of the endpoint's successful attempts (endpoint-wide only).</summary>
+    public OutputPace Pace { get; }
 
     /// <summary>Workload classes with their own track.</summary>
     public IReadOnlyCollection<string> WorkloadClasses => _classes.Keys;
@@ -47,9 +53,27 @@ public sealed class EndpointHealth
     public void Record(in OutcomeSample sample, string? workloadClass = null)
     {
         Endpoint.Record(sample);
+        Pace.Record(sample);
         if (workloadClass is not null && TrackFor(workloadClass) is { } track)
         {
             track.Record(sample);
+        }
+    }
+
+    /// <summary>The track of <paramref name="workloadClass"/> (endpoint-wide when null), created when missing; null when
+    /// <see cref="EndpointHealthOptions.MaxWorkloadClasses"/> is reached. Used to restore persisted baselines.</summary>
+    public HealthTrack? Track(string? workloadClass) => workloadClass is null ? Endpoint : TrackFor(workloadClass);
+
+    /// <summary>Seeds the baselines of every track, present and future, with known values (the fleet file's
+    /// <c>baseline</c>); see <see cref="RollingBaseline.Seed"/>: metrics already trusted keep their values.</summary>
+    public void SeedBaselines(in BaselineValues seed)
+    {
+        _seed = seed;
+        var now = _time.GetUtcNow();
+        Endpoint.Baseline.Seed(now, seed);
+        foreach (var track in _classes.Values)
+        {
+            track.Baseline.Seed(now, seed);
         }
     }
 
@@ -146,6 +170,7 @@ public sealed class EndpointHealth
         }
 
         track = new HealthTrack(_options);
+        track.Baseline.Seed(_time.GetUtcNow(), _seed);
         _classes.Add(workloadClass, track);
         return track;
     }

@@ -67,6 +67,9 @@ public sealed class HealthTrack
         if (Breaker.AutomaticState == Endpoints.BreakerState.Closed && !view.Degraded && view.TrafficFraction >= 1)
         {
             Baseline.Observe(now, Window.Snapshot(now, _feedPeriod, Breaker.SignalsSince));
+            // A metric never observed (no seed, nothing persisted, too little traffic in every feed so far) takes the
+            // whole window's value once the window holds enough samples of it.
+            Baseline.Bootstrap(now, Window.Snapshot(now, null, Breaker.SignalsSince));
         }
     }
 }

@@ -21,4 +21,8 @@ public readonly record struct EndpointLoad
 
     /// <summary>Recent 95th-percentile time per output token, in ms.</summary>
     public double PerOutputTokenMs { get; init; }
+
+    /// <summary>Recent 95th-percentile latency of a whole request, in ms: the fixed part of a budget whose output
+    /// length is unknown (no <c>max_output_tokens</c>).</summary>
+    public double P95RequestLatencyMs { get; init; }
 }

@@ -168,6 +168,11 @@ public sealed class Router
                 pick = primaries[i];
                 probe = true;
             }
+            else if (verdicts[i] == Verdict.HalfOpenNoProbe)
+            {
+                // No slot here: the node asks the endpoint's grain for a permit (bounded cluster-wide).
+                snapshot.MarkProbeWanted(primaries[i]);
+            }
         }
 
         if (pick >= 0)
@@ -219,6 +224,10 @@ public sealed class Router
                     pick = e;
                     probe = true;
                 }
+                else if (verdicts[i] == Verdict.HalfOpenNoProbe)
+                {
+                    snapshot.MarkProbeWanted(e);
+                }
             }
 
             if (pick < 0)
@@ -242,14 +251,23 @@ public sealed class Router
 
     /// <summary>The adaptive timeout budget for an attempt on an endpoint with <paramref name="load"/>:
     /// headroom × (p95 fixed latency + p95 per-output-token latency × max output tokens), clamped to
-    /// [floor, ceiling], then capped by the remaining deadline. Without figures, the default timeout.</summary>
+    /// [floor, ceiling], then capped by the remaining deadline; with no max output tokens, headroom × the p95 of a
+    /// whole request when known. Without figures, the default timeout.</summary>
     public TimeSpan TimeoutBudget(in EndpointLoad load, long maxOutputTokens, TimeSpan? remainingDeadline)
     {
         TimeSpan budget;
         double fixedMs = Math.Max(load.P95LatencyMs, load.P50LatencyMs);
-        if (fixedMs > 0 || load.PerOutputTokenMs > 0)
+        double perTokenMs = load.PerOutputTokenMs;
+        if (maxOutputTokens <= 0 && load.P95RequestLatencyMs > 0)
         {
-            double ms = _options.TimeoutHeadroom * (fixedMs + (load.PerOutputTokenMs * Math.Max(0, maxOutputTokens)));
+            // Unknown output length: the time to first token alone would be far too short.
+            fixedMs = load.P95RequestLatencyMs;
+            perTokenMs = 0;
+        }
+
+        if (fixedMs > 0 || perTokenMs > 0)
+        {
+            double ms = _options.TimeoutHeadroom * (fixedMs + (perTokenMs * Math.Max(0, maxOutputTokens)));
             ms = Math.Ceiling(Math.Clamp(ms, _floorMs, _ceilingMs));
             budget = TimeSpan.FromMilliseconds(ms);
         }

@@ -34,6 +34,7 @@ public sealed class RoutingSnapshot
         Slots = slots;
         Loads = new EndpointLoad[endpoints.Length];
         ProbeSlots = new int[endpoints.Length];
+        ProbeDemand = new int[endpoints.Length];
         _policies = policies;
         Classes = classes;
         _endpointIndex = endpointIndex;
@@ -54,6 +55,8 @@ public sealed class RoutingSnapshot
     internal EndpointLoad[] Loads { get; }
 
     internal int[] ProbeSlots { get; }
+
+    internal int[] ProbeDemand { get; }
 
     internal ClassRoute[] Classes { get; }
 
@@ -135,6 +138,27 @@ public sealed class RoutingSnapshot
 
     /// <summary>Probe slots left for an endpoint.</summary>
     public int ProbeSlotsAt(int index) => Volatile.Read(ref ProbeSlots[index]);
+
+    /// <summary>Adds <paramref name="slots"/> granted probe slots to an endpoint, atomically with concurrent decisions
+    /// taking them.</summary>
+    public void AddProbeSlots(int index, int slots) => Interlocked.Add(ref ProbeSlots[index], Math.Max(0, slots));
+
+    /// <summary>Takes every probe slot left for an endpoint (they are no longer valid, or move to a rebuilt
+    /// snapshot); returns how many there were.</summary>
+    public int TakeProbeSlots(int index) => Math.Max(0, Interlocked.Exchange(ref ProbeSlots[index], 0));
+
+    /// <summary>True once (then reset) after a decision wanted to probe the half-open endpoint but found no slot: the
+    /// node's background loop then asks the endpoint's grain for a probe permit.</summary>
+    public bool TakeProbeDemand(int index) => Interlocked.Exchange(ref ProbeDemand[index], 0) != 0;
+
+    // Read before write: a half-open endpoint seen by every decision does not bounce its cache line on each one.
+    internal void MarkProbeWanted(int index)
+    {
+        if (Volatile.Read(ref ProbeDemand[index]) == 0)
+        {
+            Volatile.Write(ref ProbeDemand[index], 1);
+        }
+    }
 
     /// <summary>The compiled candidates of a class: primaries, then eligible fallbacks in order (indices).</summary>
     public (IReadOnlyList<int> Primaries, IReadOnlyList<int> Fallbacks) CandidatesOf(int classIndex) =>

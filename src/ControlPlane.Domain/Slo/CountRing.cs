@@ -24,9 +24,79 @@ internal sealed class CountRing
 
     public long Bytes => (_slotBucket.Length + _counts.Length) * sizeof(long);
 
-    public void Add(DateTimeOffset at, ReadOnlySpan<long> deltas)
+    public int Fields => _fields;
+
+    public void Add(DateTimeOffset at, ReadOnlySpan<long> deltas) => AddBucket(at.UtcTicks / _bucketTicks, deltas);
+
+    /// <summary>Appends the live buckets that hold a non-zero count, oldest first: a varint count, then per bucket the
+    /// varint gap from the previous bucket number (the first: the number itself) and its fields as varints.</summary>
+    public void Export(List<byte> output)
     {
-        var bucket = at.UtcTicks / _bucketTicks;
+        var live = new List<int>();
+        for (var slot = 0; slot < _slots; slot++)
+        {
+            var b = _slotBucket[slot];
+            if (b != Empty && b > _head - _slots && _counts.AsSpan(slot * _fields, _fields).ContainsAnyExcept(0L))
+            {
+                live.Add(slot);
+            }
+        }
+
+        live.Sort((x, y) => _slotBucket[x].CompareTo(_slotBucket[y]));
+        VarInt.Write(output, (ulong)live.Count);
+        long previous = 0;
+        foreach (var slot in live)
+        {
+            VarInt.Write(output, (ulong)(_slotBucket[slot] - previous));
+            previous = _slotBucket[slot];
+            foreach (var count in _counts.AsSpan(slot * _fields, _fields))
+            {
+                VarInt.Write(output, (ulong)count);
+            }
+        }
+    }
+
+    /// <summary>Adds buckets written by <see cref="Export"/> with <paramref name="storedFields"/> fields each (extra
+    /// fields are skipped, missing ones stay 0); false, with nothing added past the damage, when the input is malformed.</summary>
+    public bool Import(ref ReadOnlySpan<byte> input, int storedFields)
+    {
+        if (!VarInt.TryRead(ref input, out var n) || n > (ulong)_slots * 64)
+        {
+            return false;
+        }
+
+        Span<long> deltas = stackalloc long[_fields];
+        long bucket = 0;
+        for (ulong i = 0; i < n; i++)
+        {
+            if (!VarInt.TryRead(ref input, out var gap) || gap > long.MaxValue / 2 || (i > 0 && gap == 0))
+            {
+                return false;
+            }
+
+            bucket = checked(bucket + (long)gap);
+            deltas.Clear();
+            for (var f = 0; f < storedFields; f++)
+            {
+                if (!VarInt.TryRead(ref input, out var count) || count > long.MaxValue / 2)
+                {
+                    return false;
+                }
+
+                if (f < _fields)
+                {
+                    deltas[f] = (long)count;
+                }
+            }
+
+            AddBucket(bucket, deltas);
+        }
+
+        return true;
+    }
+
+    private void AddBucket(long bucket, ReadOnlySpan<long> deltas)
+    {
         if (_head != Empty && bucket <= _head - _slots)
         {
             return;

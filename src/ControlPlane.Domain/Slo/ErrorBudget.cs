@@ -7,6 +7,8 @@ public enum SloKind : byte
     Availability = 0,
     /// <summary>Quality verdicts that pass.</summary>
     Quality = 1,
+    /// <summary>Served requests no slower than the class's latency objective (<see cref="SloOptions.LatencyThreshold"/>).</summary>
+    Latency = 2,
 }
 
 /// <summary>The error budget of one SLO over its period, at one moment.</summary>

@@ -15,6 +15,16 @@ public sealed class SloOptions
     /// <value>Strictly between 0 and 1. Defaults to 0.95.</value>
     public double QualityTarget { get; set; } = 0.95;
 
+    /// <summary>The latency objective: a served request slower than this is a bad event of the latency SLO (the
+    /// class's <c>slo.latency_p95_ms</c>); null for no latency SLO.</summary>
+    /// <value>Null, or between 1 ms and 1 day. Defaults to null.</value>
+    public TimeSpan? LatencyThreshold { get; set; }
+
+    /// <summary>Share of served requests that must be no slower than <see cref="LatencyThreshold"/> (0.95: the
+    /// threshold is a p95 objective).</summary>
+    /// <value>Strictly between 0 and 1. Defaults to 0.95.</value>
+    public double LatencyTarget { get; set; } = 0.95;
+
     /// <summary>Period the error budget covers.</summary>
     /// <value>Between 1 day and 90 days, whole hours. Defaults to 30 days.</value>
     public TimeSpan BudgetPeriod { get; set; } = TimeSpan.FromDays(30);
@@ -45,6 +55,12 @@ public sealed class SloOptions
     {
         OptionRules.Fraction(AvailabilityTarget, $"{Name}.{nameof(AvailabilityTarget)}");
         OptionRules.Fraction(QualityTarget, $"{Name}.{nameof(QualityTarget)}");
+        OptionRules.Fraction(LatencyTarget, $"{Name}.{nameof(LatencyTarget)}");
+        if (LatencyThreshold is { } threshold && (threshold < TimeSpan.FromMilliseconds(1) || threshold > TimeSpan.FromDays(1)))
+        {
+            OptionRules.Fail($"{Name}.{nameof(LatencyThreshold)}", threshold, "must be between 1 ms and 1 day");
+        }
+
         if (BudgetPeriod < TimeSpan.FromDays(1) || BudgetPeriod > TimeSpan.FromDays(90) || BudgetPeriod.Ticks % TimeSpan.TicksPerHour != 0)
         {
             OptionRules.Fail($"{Name}.{nameof(BudgetPeriod)}", BudgetPeriod, "must be whole hours between 1 and 90 days");

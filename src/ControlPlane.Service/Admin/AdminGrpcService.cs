@@ -207,6 +207,13 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
         wire.BudgetLeases.AddRange(v.BudgetLeases.Select(ToWire));
         wire.Version = v.Version;
         wire.Host = v.Host;
+        if (v.Latency is { } latency)
+        {
+            wire.Latency = ToWire(latency);
+            wire.LatencyThresholdMs = (long)(v.LatencyThresholdMs ?? 0);
+        }
+
+        wire.ServedByFallback = v.ServedByFallback;
         return wire;
     }
 

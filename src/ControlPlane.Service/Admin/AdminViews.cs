@@ -41,9 +41,23 @@ internal sealed record EndpointView(
             d.Leases,
             [.. d.RecentEvents.Select(BreakerEventView.Of)],
             d.Version,
-            d.Host);
+            d.Host)
+        {
+            Baseline = new BaselineView(d.Baseline.LatencyP95?.TotalMilliseconds, d.Baseline.TtftP95?.TotalMilliseconds,
+                d.Baseline.QualityPassRate, d.Baseline.CostPerSuccess),
+            PerOutputTokenMs = d.PerOutputTokenMs,
+        };
     }
+
+    /// <summary>The rolling baselines the breaker judges against (null: not trusted yet).</summary>
+    public BaselineView? Baseline { get; init; }
+
+    /// <summary>Time per output token used by the adaptive timeout, in ms (null: no samples).</summary>
+    public double? PerOutputTokenMs { get; init; }
 }
+
+/// <summary>An endpoint's rolling baselines; null members are not trusted yet.</summary>
+internal sealed record BaselineView(double? LatencyP95Ms, double? TtftP95Ms, double? QualityPassRate, double? CostPerSuccess);
 
 /// <summary>Published breaker state (after overrides) and the automatic state underneath.</summary>
 internal sealed record BreakerView(string State, string Reason, string AutomaticState, bool Degraded, double TrafficFraction,
@@ -78,6 +92,17 @@ internal sealed record ClassView(
     long Version,
     string Host)
 {
+    /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThresholdMs"/> are bad); null
+    /// when the class has no latency objective.</summary>
+    public BudgetView? Latency { get; init; }
+
+    /// <summary>The class's latency objective (<c>slo.latency_p95_ms</c>), if any.</summary>
+    public double? LatencyThresholdMs { get; init; }
+
+    /// <summary>Requests that succeeded after an earlier attempt failed (counted once, as available), since the class
+    /// grain's activation.</summary>
+    public long ServedByFallback { get; init; }
+
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
         AdminNames.Mode(d.Policy.Mode),
@@ -94,7 +119,12 @@ internal sealed record ClassView(
         d.Budget,
         d.BudgetLeases,
         d.Version,
-        d.Host);
+        d.Host)
+    {
+        Latency = d.LatencyThreshold is not null && d.Latency is { } latency ? BudgetView.From(latency) : null,
+        LatencyThresholdMs = d.LatencyThreshold?.TotalMilliseconds,
+        ServedByFallback = d.ServedByFallback,
+    };
 }
 
 /// <summary>An approved fallback.</summary>

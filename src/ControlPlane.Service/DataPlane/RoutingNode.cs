@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Numerics;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Policy;
@@ -77,6 +76,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly Lock _tableLock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _decisionPrefix;
+    // Decision ids (DecisionIds.cs): signed with the cluster's key, loaded at start; this start's tag marks our own.
+    private readonly uint _nodeTag = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+    private DecisionIds? _ids;
+    private readonly ProbeAsks _probes;
     private RoutingSnapshot _snapshot;
     private IRoutingObserver? _self;
     private Task? _loop;
@@ -131,6 +134,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
+        _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
         _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
         _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
     }
@@ -170,6 +174,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _self = _grains.CreateObjectReference<IRoutingObserver>(this);
+        Volatile.Write(ref _ids, new DecisionIds(await LoadDecisionKeyAsync(cancellationToken)));
         await SubscribeAllAsync();
         await RenewLeasesAsync(force: true);
         // The timer starts now, not when the loop task first runs, so its period counts from start-up.
@@ -253,6 +258,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireRange(request.MaxOutputTokens, MaxTokens, "max_output_tokens");
         RequireRange(request.Attempt, MaxAttempt, "attempt");
         RequireRange(request.DeadlineMs, MaxMilliseconds, "deadline_ms");
+        RequireLength(request.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
         RequireCount(request.RequiredCapabilities.Count, MaxCapabilities, "required_capabilities");
         RequireCount(request.ExcludeEndpointIds.Count, MaxExcludedEndpoints, "exclude_endpoint_ids");
         RequireCount(request.Tags.Count, MaxTags, "tags");
@@ -330,7 +336,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         var reply = new Wire.RouteDecision
         {
-            DecisionId = DecisionId(number != 0 ? number : Interlocked.Increment(ref _decisionCounter)),
+            DecisionId = Ids.Issue(_nodeTag, number != 0 ? number : Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
+                request.Attempt, _time.GetUtcNow(), decision.HasEndpoint ? snapshot.EndpointAt(decision.EndpointIndex).Id : "", request.WorkloadClass),
             RouteReason = decision.Reason.ToWireName(),
             TimeoutMs = remaining is { } budget ? Math.Min((long)decision.Timeout.TotalMilliseconds, (long)budget.TotalMilliseconds)
                 : (long)decision.Timeout.TotalMilliseconds,
@@ -401,6 +408,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireRange(outcome.InputTokens, MaxTokens, "input_tokens");
         RequireRange(outcome.OutputTokens, MaxTokens, "output_tokens");
         RequireRange(outcome.RetryAfterMs, MaxMilliseconds, "retry_after_ms");
+        RequireRange(outcome.Attempt, MaxAttempt, "attempt");
+        RequireLength(outcome.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
 
         var verdict = QualityVerdict.None;
         double? score = null;
@@ -439,18 +448,28 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             RetryAfter = outcome.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(outcome.RetryAfterMs) : null,
         };
 
-        if (TryParseDecisionNumber(outcome.DecisionId, out var number))
+        var claim = VerifyDecision(outcome, sample.At);
+        if (claim.NodeTag == _nodeTag && claim.Number != 0)
         {
+            bool reconciled;
             lock (_quotaLock)
             {
-                if (_decisions.TryRemove(number, out var ticket))
+                reconciled = _decisions.TryRemove(claim.Number, out var ticket);
+                if (reconciled)
                 {
                     _quota.Reconcile(ticket, actualTokens);
                 }
             }
+
+            // Our own decision, recent enough to still be pending, yet not pending: its outcome was reported already.
+            if (!reconciled && IsKnownRepeat(claim, sample.At))
+            {
+                return;
+            }
         }
 
-        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId)));
+        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId),
+            claim.Key, claim.RequestKey, claim.Attempt));
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {
@@ -562,6 +581,35 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         await Task.WhenAll(calls);
+    }
+
+    /// <summary>Asks the grains of half-open endpoints that decisions wanted to probe for permits (see <see cref="ProbeAsks"/>).</summary>
+    internal Task AskForProbesAsync() => _probes.AskAsync(Snapshot, IsHalfOpen, InstallProbe);
+
+    /// <summary>Probe permits the endpoint grains granted this node.</summary>
+    internal long ProbesGranted => _probes.Granted;
+
+    private bool IsHalfOpen(int index)
+    {
+        lock (_tableLock)
+        {
+            return _views[index].State == BreakerState.HalfOpen;
+        }
+    }
+
+    private bool InstallProbe(int index)
+    {
+        lock (_tableLock)
+        {
+            // A push that took the breaker out of half-open arrived first: the permit is stale.
+            if (_views[index].State != BreakerState.HalfOpen)
+            {
+                return false;
+            }
+
+            Snapshot.AddProbeSlots(index, 1);
+            return true;
+        }
     }
 
     private OutcomeBatch NewBatch(List<OutcomeRecord> outcomes) =>
@@ -793,6 +841,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 {
                     await FlushOutcomesAsync();
                     await RenewLeasesAsync();
+                    await AskForProbesAsync();
                     var now = _time.GetUtcNow();
                     // Renewal period, a cluster view change (at once), or a failed subscription (at most once a second).
                     if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3
@@ -834,45 +883,69 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
     }
 
-    /// <summary>The node's decision id: its prefix and the decision number in lowercase hex, in one allocation.</summary>
-    private string DecisionId(long number)
+    private DecisionIds Ids => Volatile.Read(ref _ids) ?? throw new InvalidOperationException("The routing node has not started.");
+
+    /// <summary>Checks the outcome's decision: a decision id must verify (this cluster's, for exactly this endpoint
+    /// and class, not older than <see cref="ControlPlaneOptions.DecisionIdLifetime"/>); an outcome without one is
+    /// accepted only when <see cref="ControlPlaneOptions.AcceptUnroutedOutcomes"/> allows it, and then carries its own
+    /// request_id and attempt.</summary>
+    private DecisionClaim VerifyDecision(Wire.Outcome outcome, DateTimeOffset now)
     {
-        var digits = (67 - BitOperations.LeadingZeroCount((ulong)number)) >> 2;
-        return string.Create(_decisionPrefix.Length + digits, (Prefix: _decisionPrefix, Number: number), static (chars, state) =>
+        if (outcome.DecisionId.Length == 0)
         {
-            state.Prefix.CopyTo(chars);
-            state.Number.TryFormat(chars[state.Prefix.Length..], out _, "x", CultureInfo.InvariantCulture);
-        });
-    }
-
-    /// <summary>The decision number of one of this node's ids, exactly as <see cref="DecisionId"/> wrote it
-    /// (another node's id, a leading zero or an upper-case digit is not ours).</summary>
-    private bool TryParseDecisionNumber(string decisionId, out long number)
-    {
-        number = 0;
-        if (decisionId.Length <= _decisionPrefix.Length || !decisionId.StartsWith(_decisionPrefix, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var digits = decisionId.AsSpan(_decisionPrefix.Length);
-        if (digits.Length > 15 || digits[0] == '0')
-        {
-            return false;
-        }
-
-        foreach (var c in digits)
-        {
-            var value = c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
-            if (value < 0)
+            if (!_options.AcceptUnroutedOutcomes)
             {
-                return false;
+                throw Invalid("decision_id", "is required: report the decision_id Route returned (this node does not accept unrouted outcomes)");
             }
 
-            number = (number << 4) | (uint)value;
+            return new DecisionClaim(0, 0, DecisionIds.RequestKey(outcome.RequestId), outcome.Attempt, 0, 0);
         }
 
-        return true;
+        if (!Ids.TryVerify(outcome.DecisionId, outcome.EndpointId, outcome.WorkloadClass, out var claim))
+        {
+            throw Invalid("decision_id", "is not a decision of this cluster for this endpoint_id and workload_class");
+        }
+
+        if (claim.IssuedAtUnixMs < now.ToUnixTimeMilliseconds() - (long)_options.DecisionIdLifetime.TotalMilliseconds)
+        {
+            throw Invalid("decision_id", $"has expired (outcomes are accepted up to {_options.DecisionIdLifetime} after their decision)");
+        }
+
+        if (outcome.RequestId.Length > 0 && DecisionIds.RequestKey(outcome.RequestId) != claim.RequestKey)
+        {
+            throw Invalid("request_id", "differs from the request_id of the decision's Route");
+        }
+
+        return claim;
+    }
+
+    // A decision of this start that is no longer pending although it cannot have been swept (younger than the sweep
+    // age) nor displaced (within the ring's capacity) was reconciled by an earlier report.
+    private bool IsKnownRepeat(DecisionClaim claim, DateTimeOffset now) =>
+        claim.IssuedAtUnixMs > now.ToUnixTimeMilliseconds() - (long)PendingDecisionAge.TotalMilliseconds + 1_000
+        && claim.Number > Interlocked.Read(ref _decisionCounter) - _decisions.Capacity;
+
+    /// <summary>The configured decision key, or the cluster's (generated once and persisted by its grain). Retried
+    /// while the grain is unreachable: without the key the node can neither issue nor verify decisions.</summary>
+    private async Task<byte[]> LoadDecisionKeyAsync(CancellationToken cancellationToken)
+    {
+        if (DecisionIds.ParseKey(_options.DecisionKey) is { } configured)
+        {
+            return configured;
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _grains.GetGrain<IDecisionKeyGrain>(DecisionKeyGrain.Key).GetKeyAsync();
+            }
+            catch (Exception error) when (IsCallFailure(error) && attempt < 10)
+            {
+                LogSubscribeFailed(_logger, DecisionKeyGrain.Key, error);
+                await Task.Delay(SubscribeRetryDelay, _time, cancellationToken);
+            }
+        }
     }
 
     private static bool IsPrimary(WorkloadClassPolicy policy, string endpointId)
@@ -905,11 +978,20 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 return;
             }
 
+            // The snapshot current under the lock: a policy rebuild may have replaced the one read before it.
+            snapshot = Snapshot;
+
             bool changed = _views[index] != status.View;
             _endpointVersions[index] = status.Version;
             _views[index] = status.View;
             snapshot.SetHealth(index, status.View);
             snapshot.SetLoad(index, status.Load);
+            if (status.View.State != BreakerState.HalfOpen)
+            {
+                // Probe permits belong to one half-open period: none may outlive it on this node.
+                snapshot.TakeProbeSlots(index);
+            }
+
             if (changed)
             {
                 BumpTable();
@@ -939,6 +1021,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             for (var i = 0; i < current.EndpointCount; i++)
             {
                 rebuilt.SetLoad(i, current.LoadAt(i));
+                rebuilt.AddProbeSlots(i, current.TakeProbeSlots(i));
             }
 
             Volatile.Write(ref _snapshot, rebuilt);
@@ -972,6 +1055,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (count > max)
         {
             throw Invalid(field, $"must list at most {max} items (was {count})");
+        }
+    }
+
+    private static void RequireLength(string value, int max, string field)
+    {
+        if (value.Length > max)
+        {
+            throw Invalid(field, $"must be at most {max} characters (was {value.Length})");
         }
     }
 

@@ -1,3 +1,4 @@
+using ControlPlane.Domain.Baselines;
 using ControlPlane.Domain.Breakers;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
@@ -56,6 +57,11 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
     [Alias("subscribe")]
     Task<EndpointStatus> SubscribeAsync(IRoutingObserver observer);
 
+    /// <summary>Grants one half-open probe permit when the breaker is half-open and fewer than
+    /// <c>BreakerOptions.HalfOpenProbes</c> are outstanding cluster-wide; persisted before it is answered. The same
+    /// request id from the same node gets the same answer.</summary>
+    [Alias("probe"), ResponseTimeout("00:00:05")]
+    Task<bool> AcquireProbeAsync(ProbeRequest request);
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>
@@ -138,8 +144,14 @@ public interface IRoutingObserver : IGrainObserver
 /// <param name="WorkloadClass">The attempt's workload class.</param>
 /// <param name="Sample">What happened.</param>
 /// <param name="Fallback">True when the endpoint is not one of the class's primaries.</param>
+/// <param name="DecisionKey">The decision's duplicate key (from its verified id); 0 for an outcome without a decision.
+/// Grains count one outcome per decision key.</param>
+/// <param name="RequestKey">The request's key (from the decision id or the outcome's <c>request_id</c>); 0 for none.
+/// The class grain counts one availability event per request key (see <c>RequestAttempts</c>).</param>
+/// <param name="Attempt">The attempt number within the request.</param>
 [Immutable]
-public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback);
+public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback,
+    long DecisionKey = 0, long RequestKey = 0, int Attempt = 0);
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>
 /// <param name="NodeId">The sending node.</param>
@@ -218,7 +230,15 @@ public sealed record EndpointDetails(
     IReadOnlyList<LeaseHolder> Leases,
     IReadOnlyList<BreakerEvent> RecentEvents,
     long Version,
-    string Host);
+    string Host)
+{
+    /// <summary>The endpoint-wide rolling baselines the breaker judges against (null members: not trusted yet).</summary>
+    public BaselineValues Baseline { get; init; }
+
+    /// <summary>The time per output token published for the adaptive timeout (p95 over the window), in ms; null
+    /// without samples.</summary>
+    public double? PerOutputTokenMs { get; init; }
+}
 
 /// <summary>The admin view of a workload class.</summary>
 [Immutable]
@@ -232,7 +252,19 @@ public sealed record ClassDetails(
     long Version,
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
-    string Host);
+    string Host)
+{
+    /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThreshold"/> are bad); no
+    /// events when the class has no latency objective.</summary>
+    public ErrorBudget? Latency { get; init; }
+
+    /// <summary>The class's <c>slo.latency_p95_ms</c>; null for no latency objective.</summary>
+    public TimeSpan? LatencyThreshold { get; init; }
+
+    /// <summary>Requests that succeeded after an earlier attempt failed (on the primary, recovered by a retry or an
+    /// approved fallback), since the grain's activation: counted once, as available.</summary>
+    public long ServedByFallback { get; init; }
+}
 
 /// <summary>The persisted catalog summary.</summary>
 [Immutable]

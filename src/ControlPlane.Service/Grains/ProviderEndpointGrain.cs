@@ -36,6 +36,12 @@ public sealed class EndpointGrainState
     /// instead of starting with a full bucket.</summary>
     [Id(4)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The rolling baselines of the endpoint-wide and per-class tracks, so the latency and quality breakers
+    /// are not blind after a restart or a move; written every <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/>
+    /// when they changed, and on deactivation.</summary>
+    [Id(35)]
+    public List<TrackBaselineState>? Baselines { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -51,12 +57,18 @@ internal sealed class ProviderEndpointGrain(
 {
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    // The same decision reported twice (to one node or two) counts once.
+    private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
+    private readonly ProbePermits _probes = new();
     private EndpointDescriptor _descriptor = null!;
     private EndpointHealth _health = null!;
     private QuotaDesk _quota = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private EndpointLoad _load;
     private IGrainTimer? _expiryTimer;
+    private bool _writeFailed;
+    private IGrainTimer? _halfOpenTimer;
+    private TimeSpan _rampPersisted;
 
     private EndpointGrainState State => state.State;
 
@@ -73,6 +85,13 @@ internal sealed class ProviderEndpointGrain(
         // or storage may have been reset): the subscribe replies of this activation are never dropped as stale.
         State.Version = PublicationVersion.Next(State.Version, time);
         _health = new EndpointHealth(id, _options.Health, time);
+        // Persisted baselines first; the fleet file's seed then fills only metrics that have no trusted value.
+        BaselineStates.Restore(_health, State.Baselines);
+        if (entry.Baseline is { } seed)
+        {
+            _health.SeedBaselines(seed);
+        }
+
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).
         _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
@@ -82,7 +101,10 @@ internal sealed class ProviderEndpointGrain(
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
         if (State.Breaker is { } breaker)
         {
-            _health.Endpoint.RestoreBreaker(breaker with { Override = null });
+            // A recovery ramp resumes from its persisted progress; the time this grain was away is not counted as
+            // healthy (nobody watched it).
+            _health.Endpoint.RestoreBreaker(breaker with { Override = null, RampCheckedAt = time.GetUtcNow() });
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
         }
 
         if (State.Override is { } saved && saved.IsActive(time.GetUtcNow()))
@@ -93,7 +115,24 @@ internal sealed class ProviderEndpointGrain(
         }
 
         this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
+        this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
+            new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
+        ScheduleHalfOpen();
         return Task.CompletedTask;
+    }
+
+    // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
+    // then this activation holds changes storage refused, and the next one starts from what storage has.
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistBaselinesAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Endpoint {Endpoint}: baselines not persisted on deactivation ({Reason}).", this.GetPrimaryKeyString(), reason.Description);
+        }
     }
 
     public async Task RecordOutcomesAsync(OutcomeBatch batch)
@@ -104,8 +143,14 @@ internal sealed class ProviderEndpointGrain(
             return;
         }
 
+        var now = time.GetUtcNow();
         foreach (var outcome in batch.Outcomes)
         {
+            if (!_seen.TryAdd(outcome.DecisionKey, now))
+            {
+                continue;
+            }
+
             _health.Record(outcome.Sample, outcome.WorkloadClass);
         }
 
@@ -161,6 +206,35 @@ internal sealed class ProviderEndpointGrain(
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
+    public async Task<bool> AcquireProbeAsync(ProbeRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId);
+        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
+        if (_probes.TryReplay(request, out var granted))
+        {
+            return granted;
+        }
+
+        // The domain bounds the permits of one half-open period (reclaiming those unanswered after the probe timeout).
+        granted = _health.TryAcquireProbe();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            // The ask noticed a due transition (cooldown over) first: persist and push it like any other.
+            await PublishAsync(events, refreshLoad: false, persist: true);
+        }
+        else if (granted)
+        {
+            // Persisted before it is answered: a restarted activation still counts this permit as outstanding.
+            State.Breaker = _health.Endpoint.Breaker.Export();
+            await PersistAsync();
+        }
+
+        _probes.Remember(request, granted);
+        return granted;
+    }
+
     // A migration to the grain's home silo carries its subscribers; its persistent state travels by itself.
     public void OnDehydrate(IDehydrationContext dehydrationContext) => _subscribers.OnDehydrate(dehydrationContext);
 
@@ -179,6 +253,30 @@ internal sealed class ProviderEndpointGrain(
         }
     }
 
+    // Nodes learn that the cooldown ended (and start asking for probes) when it ends, not at the next evaluation period.
+    private void ScheduleHalfOpen()
+    {
+        var until = _health.Endpoint.Breaker.OpenUntil;
+        _halfOpenTimer?.Dispose();
+        _halfOpenTimer = null;
+        if (until is { } at)
+        {
+            var due = at - time.GetUtcNow();
+            _halfOpenTimer = this.RegisterGrainTimer(CooldownEndedAsync,
+                new GrainTimerCreationOptions(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    private async Task CooldownEndedAsync(CancellationToken cancellationToken)
+    {
+        _health.Current();
+        var events = _health.DrainEvents();
+        if (events.Count > 0)
+        {
+            await PublishAsync(events, refreshLoad: false);
+        }
+    }
+
     private async Task EvaluateAsync(CancellationToken cancellationToken)
     {
         if (home.IsAway(this.GetGrainId()))
@@ -189,15 +287,20 @@ internal sealed class ProviderEndpointGrain(
         var events = _health.Evaluate();
         bool expired = _quota.ExpireDue();
 
-        // Load figures move every period; nodes need them for balancing and timeout budgets.
-        await PublishAsync(events, refreshLoad: true, persist: expired);
+        // Load figures move every period; nodes need them for balancing and timeout budgets. A recovery ramp's progress
+        // is written about twelve times over the ramp (once a minute with the defaults), so a restart resumes it.
+        var breaker = _options.Health.Breaker;
+        var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
+        bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
+        await PublishAsync(events, refreshLoad: true, persist: expired || rampMoved);
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
     {
         if (refreshLoad)
         {
-            _load = LoadOf(_health.Endpoint.Window.Snapshot(time.GetUtcNow()));
+            var now = time.GetUtcNow();
+            _load = LoadOf(_health.Endpoint.Window.Snapshot(now), _health.Pace.PerTokenMs(now));
         }
 
         State.Version = PublicationVersion.Next(State.Version, time);
@@ -220,6 +323,8 @@ internal sealed class ProviderEndpointGrain(
 
             // Persist before pushing or answering: a node must never act on a change that a restart would undo.
             await PersistAsync();
+            _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
+            ScheduleHalfOpen();
         }
 
         if (audit is not null)
@@ -235,7 +340,26 @@ internal sealed class ProviderEndpointGrain(
     private async Task PersistAsync()
     {
         State.Quota = _quota.Export();
-        await state.WriteOrReloadAsync(this);
+        State.Baselines = BaselineStates.Export(_health);
+        try
+        {
+            await state.WriteOrReloadAsync(this);
+        }
+        catch
+        {
+            _writeFailed = true;
+            throw;
+        }
+    }
+
+    private async Task PersistBaselinesAsync()
+    {
+        if (_writeFailed || _health is null || BaselineStates.Export(_health).SequenceEqual(State.Baselines ?? []))
+        {
+            return;
+        }
+
+        await PersistAsync();
     }
 
     private Task AuditAsync(OverrideChange change, EndpointHealthView before)
@@ -258,14 +382,28 @@ internal sealed class ProviderEndpointGrain(
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
         return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
-            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity);
+            health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity)
+        {
+            Baseline = _health.Endpoint.Baseline.Current,
+            PerOutputTokenMs = _health.Pace.PerTokenMs(now),
+        };
     }
 
-    private static EndpointLoad LoadOf(in HealthSnapshot window) => new()
+    // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace and streamed
+    // answers, the fixed part is the time to first token; without first-token times (the endpoint does not stream) it
+    // stays the whole latency (the pace, latency / tokens, then double-counts: generous, never too short); without a
+    // pace, the whole latency as before. A request without max output tokens gets the whole request's p95.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs)
     {
-        LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-        ErrorRate = window.ErrorRate,
-        P50LatencyMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-        P95LatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
-    };
+        var ttft = perTokenMs is not null && window.TtftSamples > 0;
+        return new()
+        {
+            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
+            ErrorRate = window.ErrorRate,
+            P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
+            P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
+            PerOutputTokenMs = perTokenMs ?? 0,
+            P95RequestLatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
+        };
+    }
 }

@@ -29,6 +29,12 @@ public sealed class ClassGrainState
     /// <summary>The budget's lease ledger and its retry bookkeeping, so a move never refills it early.</summary>
     [Id(3)]
     public QuotaDeskState? Quota { get; set; }
+
+    /// <summary>The SLO counts (<see cref="WorkloadSlo.Export"/>: non-empty minute and hour buckets, varint-coded), so
+    /// error budgets and burn rates carry on across restarts and moves; written every
+    /// <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/> and on deactivation.</summary>
+    [Id(35)]
+    public byte[]? SloCounts { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -45,11 +51,16 @@ internal sealed class WorkloadClassGrain(
     private static readonly TimeSpan FallbackWindow = TimeSpan.FromMinutes(5);
     private readonly ControlPlaneOptions _options = options.Value;
     private readonly RecentBatches _batches = new();
+    // The same decision reported twice counts once; the attempts of one request count as one request.
+    private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
+    private readonly RequestAttempts _requests = new(options.Value.AttemptGrace);
     private WorkloadClassPolicy _policy = null!;
     private WorkloadSlo _slo = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
     private QuotaDesk _budget = null!;
+    private bool _sloChanged;
+    private bool _writeFailed;
 
     private ClassGrainState State => state.State;
 
@@ -71,9 +82,16 @@ internal sealed class WorkloadClassGrain(
             AvailabilityTarget = definition.Slo.Availability,
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
+            LatencyThreshold = definition.Slo.LatencyP95,
         });
+        if (State.SloCounts is { } counts && !_slo.Restore(counts))
+        {
+            logger.LogWarning("Class {Class}: the persisted SLO counts could not be read in full; budgets restart from what could.", name);
+        }
+
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
+        this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>
         {
             if (home.IsAway(this.GetGrainId()))
@@ -94,12 +112,19 @@ internal sealed class WorkloadClassGrain(
             return Task.CompletedTask;
         }
 
+        var now = time.GetUtcNow();
         foreach (var outcome in batch.Outcomes)
         {
+            if (!_seen.TryAdd(outcome.DecisionKey, now))
+            {
+                continue;
+            }
+
             var status = outcome.Sample.Status;
             // Only the endpoint's own failures and refusals spend the class's availability budget.
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
-            _slo.Record(outcome.Sample.At, available, outcome.Sample.Quality, outcome.Fallback);
+            _requests.Record(_slo, outcome, available, now);
+            _sloChanged = true;
         }
 
         return Task.CompletedTask;
@@ -172,8 +197,33 @@ internal sealed class WorkloadClassGrain(
 
     public void OnRehydrate(IRehydrationContext rehydrationContext) => _subscribers.OnRehydrate(rehydrationContext);
 
+    // The counts are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
+    // then this activation holds changes storage refused, and the next one starts from what storage has.
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistSloAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Class {Class}: SLO counts not persisted on deactivation ({Reason}).", this.GetPrimaryKeyString(), reason.Description);
+        }
+    }
+
+    private async Task PersistSloAsync()
+    {
+        if (!_sloChanged || _writeFailed)
+        {
+            return;
+        }
+
+        await PersistAsync();
+    }
+
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
+        _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
         if (_budget.ExpireDue())
         {
@@ -185,7 +235,17 @@ internal sealed class WorkloadClassGrain(
     private async Task PersistAsync()
     {
         State.Quota = _budget.Export();
-        await state.WriteOrReloadAsync(this);
+        State.SloCounts = _slo.Export();
+        _sloChanged = false;
+        try
+        {
+            await state.WriteOrReloadAsync(this);
+        }
+        catch
+        {
+            _writeFailed = true;
+            throw;
+        }
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
@@ -193,8 +253,14 @@ internal sealed class WorkloadClassGrain(
     private ClassDetails Details()
     {
         var now = time.GetUtcNow();
+        _requests.Expire(_slo, now);
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
             _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
-            RuntimeIdentity);
+            RuntimeIdentity)
+        {
+            Latency = _slo.Budget(SloKind.Latency, now),
+            LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
+            ServedByFallback = _requests.ServedByFallback,
+        };
     }
 }

@@ -41,6 +41,17 @@ public sealed class EndpointBreakerTests
         }
     }
 
+    // One evaluation every 10 s, as the endpoint grain runs them, each judging the same window.
+    private void EvaluateFor(TimeSpan duration, HealthSnapshot window)
+    {
+        var end = Now + duration;
+        while (Now < end)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+            _breaker.Evaluate(Now, window, Baseline);
+        }
+    }
+
     private static HealthSnapshot Window(long requests = 100, long failures = 0, double p95Ms = 100, long pass = 0, long fail = 0) => new()
     {
         Requests = requests,
@@ -180,15 +191,101 @@ public sealed class EndpointBreakerTests
         var view = _breaker.Current(Now);
         Assert.Equal((BreakerState.Closed, BreakerReason.None), (view.State, view.Reason));
         Assert.Equal(0.1, view.TrafficFraction, 12);
-        _time.Advance(TimeSpan.FromMinutes(1));
+
+        // Healthy periods (no errors since closing): 10 minutes at the start fraction, then a 2-minute climb.
+        EvaluateFor(TimeSpan.FromMinutes(10), Window(failures: 0));
+        Assert.Equal(0.1, _breaker.Current(Now).TrafficFraction, 12);
+        EvaluateFor(TimeSpan.FromMinutes(1), Window(failures: 0));
         Assert.Equal(0.55, _breaker.Current(Now).TrafficFraction, 12);
-        _time.Advance(TimeSpan.FromMinutes(1) - TimeSpan.FromMilliseconds(1));
+        EvaluateFor(TimeSpan.FromMinutes(1) - TimeSpan.FromSeconds(10), Window(failures: 0));
         Assert.True(_breaker.Current(Now).TrafficFraction < 1);
-        _time.Advance(TimeSpan.FromMilliseconds(1));
+        EvaluateFor(TimeSpan.FromSeconds(10), Window(failures: 0));
         Assert.Equal(1.0, _breaker.Current(Now).TrafficFraction);
+        Assert.Equal(TimeSpan.Zero, _breaker.RampHealthyTime);
 
         var close = _breaker.DrainEvents().Single(e => e.To == BreakerState.Closed);
         Assert.Equal((BreakerState.HalfOpen, closedAt), (close.From, close.At));
+    }
+
+    [Fact]
+    public void The_ramp_moves_only_at_evaluations_not_with_wall_time()
+    {
+        TripByFailures();
+        HalfOpenAndProbe(3);
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(0.1, _breaker.Current(Now).TrafficFraction, 12);
+
+        // The next healthy evaluation counts the whole gap since closing (nothing said otherwise meanwhile).
+        _breaker.Evaluate(Now, Window(failures: 0), Baseline);
+        Assert.Equal(1.0, _breaker.Current(Now).TrafficFraction);
+    }
+
+    [Fact]
+    public void The_ramp_holds_while_errors_since_closing_are_at_or_above_one_percent_and_resumes_under_it()
+    {
+        TripByFailures();
+        HalfOpenAndProbe(3);
+        EvaluateFor(TimeSpan.FromMinutes(11), Window(failures: 0));
+        Assert.Equal(0.55, _breaker.Current(Now).TrafficFraction, 12);
+
+        // Exactly 1 % (2 of 200) is not under 1 %; 4 % holds too without reaching the 5 % trip threshold.
+        EvaluateFor(TimeSpan.FromMinutes(5), Window(requests: 200, failures: 2));
+        Assert.Equal(0.55, _breaker.Current(Now).TrafficFraction, 12);
+        EvaluateFor(TimeSpan.FromMinutes(5), Window(requests: 200, failures: 8));
+        var held = _breaker.Current(Now);
+        Assert.Equal((BreakerState.Closed, 0.55), (held.State, Math.Round(held.TrafficFraction, 12)));
+        Assert.Equal(TimeSpan.FromMinutes(11), _breaker.RampHealthyTime);
+
+        // 0.5 % is under it: the climb resumes where it stopped.
+        EvaluateFor(TimeSpan.FromSeconds(30), Window(requests: 200, failures: 1));
+        Assert.Equal(0.775, _breaker.Current(Now).TrafficFraction, 12);
+
+        // Above the error-rate threshold the breaker's own signal re-opens it; the ramp starts over next time.
+        _breaker.Evaluate(Now, Window(requests: 200, failures: 12), Baseline);
+        Assert.Equal((BreakerState.Open, 0.0), (_breaker.Current(Now).State, _breaker.Current(Now).TrafficFraction));
+        Assert.Equal(TimeSpan.Zero, _breaker.RampHealthyTime);
+        HalfOpenAndProbe(3);
+        Assert.Equal(0.1, _breaker.Current(Now).TrafficFraction, 12);
+    }
+
+    [Fact]
+    public void The_ramp_threshold_and_observation_are_options()
+    {
+        var breaker = new EndpointBreaker(new BreakerOptions
+        {
+            RampObservation = TimeSpan.Zero,
+            RampDuration = TimeSpan.FromMinutes(1),
+            RampMaxErrorRate = 0.05,
+        });
+        for (var i = 0; i < 5; i++)
+        {
+            breaker.OnOutcome(Samples.Fail(Now));
+        }
+
+        _time.Advance(breaker.OpenUntil!.Value - Now);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(breaker.TryAcquireProbe(Now));
+            breaker.OnOutcome(Ok(Now));
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        breaker.Evaluate(Now, Window(requests: 100, failures: 3), Baseline); // 3 % is under this ramp's 5 %
+        Assert.Equal(0.55, breaker.Current(Now).TrafficFraction, 12);
+    }
+
+    [Fact]
+    public void Export_and_restore_keep_the_ramp_progress()
+    {
+        TripByFailures();
+        HalfOpenAndProbe(3);
+        EvaluateFor(TimeSpan.FromMinutes(11), Window(failures: 0));
+        var restored = EndpointBreaker.Restore(new BreakerOptions(), _breaker.Export());
+        Assert.Equal(_breaker.Export(), restored.Export());
+        Assert.Equal(0.55, restored.Current(Now).TrafficFraction, 12);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        restored.Evaluate(Now, Window(failures: 0), Baseline);
+        Assert.Equal(0.775, restored.Current(Now).TrafficFraction, 12);
     }
 
     [Fact]
@@ -421,6 +518,9 @@ public sealed class EndpointBreakerTests
         var o = new BreakerOptions().Validate();
         Assert.Equal((5, 0.05, 3.0, 5.0, 0.15), (o.ConsecutiveFailures, o.ErrorRateThreshold, o.DegradedLatencyFactor, o.OpenLatencyFactor, o.QualityDropFraction));
         Assert.Equal((TimeSpan.FromSeconds(60), 2.0, TimeSpan.FromMinutes(10)), (o.Cooldown, o.CooldownMultiplier, o.MaxCooldown));
+        Assert.Equal((3, TimeSpan.FromSeconds(30)), (o.HalfOpenProbes, o.ProbeTimeout));
+        Assert.Equal((0.1, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(2), 0.01),
+            (o.RampStartFraction, o.RampObservation, o.RampDuration, o.RampMaxErrorRate));
     }
 
     public static TheoryData<Action<BreakerOptions>, string> InvalidOptions => new()
@@ -436,6 +536,9 @@ public sealed class EndpointBreakerTests
         { o => o.HalfOpenProbes = 0, "BreakerOptions.HalfOpenProbes" },
         { o => o.RampStartFraction = 1, "BreakerOptions.RampStartFraction" },
         { o => o.RampDuration = TimeSpan.FromSeconds(-1), "BreakerOptions.RampDuration" },
+        { o => o.RampObservation = TimeSpan.FromSeconds(-1), "BreakerOptions.RampObservation" },
+        { o => o.RampMaxErrorRate = 0, "BreakerOptions.RampMaxErrorRate" },
+        { o => o.RampMaxErrorRate = 1, "BreakerOptions.RampMaxErrorRate" },
         { o => o.MaxRetryAfter = TimeSpan.Zero, "BreakerOptions.MaxRetryAfter" },
     };
 

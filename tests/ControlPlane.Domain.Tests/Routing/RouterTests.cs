@@ -242,6 +242,48 @@ public sealed class RouterTests
     }
 
     [Fact]
+    public void A_half_open_primary_without_a_slot_marks_probe_demand_once_until_taken()
+    {
+        var fleet = Fleet(Routing.Fleet.HalfOpen(BreakerReason.ErrorRate));
+        var snapshot = fleet.Snapshot(Chat());
+        var router = fleet.Router();
+        int primary = snapshot.Index("openai-a");
+        Assert.False(snapshot.TakeProbeDemand(primary));
+
+        router.Route(snapshot, "chat");
+        router.Route(snapshot, "chat");
+        Assert.True(snapshot.TakeProbeDemand(primary));
+        Assert.False(snapshot.TakeProbeDemand(primary));
+
+        // With a slot the request probes and wants nothing more; the healthy fallback never wants a probe.
+        snapshot.AddProbeSlots(primary, 1);
+        Assert.Equal(RouteReason.HalfOpenProbe, router.Route(snapshot, "chat").Decision.Reason);
+        Assert.False(snapshot.TakeProbeDemand(primary));
+        Assert.False(snapshot.TakeProbeDemand(snapshot.Index("azure-b")));
+        snapshot.AddProbeSlots(primary, 2);
+        Assert.Equal(2, snapshot.TakeProbeSlots(primary));
+        Assert.Equal(0, snapshot.ProbeSlotsAt(primary));
+    }
+
+    [Fact]
+    public void A_half_open_fallback_wants_a_probe_only_when_the_request_reaches_it()
+    {
+        var fleet = new Fleet()
+            .Add("openai-a")
+            .Add("azure-b", Routing.Fleet.HalfOpen(BreakerReason.ErrorRate))
+            .Add("anthropic-c");
+        var snapshot = fleet.Snapshot(Chat());
+        var router = fleet.Router();
+
+        Assert.Equal("openai-a", router.Route(snapshot, "chat").Chosen);
+        Assert.False(snapshot.TakeProbeDemand(snapshot.Index("azure-b")));
+
+        snapshot.SetHealth(snapshot.Index("openai-a"), Routing.Fleet.Open(BreakerReason.ErrorRate));
+        Assert.Equal("anthropic-c", router.Route(snapshot, "chat").Chosen);
+        Assert.True(snapshot.TakeProbeDemand(snapshot.Index("azure-b")));
+    }
+
+    [Fact]
     public void A_request_the_primary_cannot_serve_goes_to_a_capable_fallback()
     {
         var fleet = new Fleet()

@@ -49,7 +49,8 @@ public sealed class EndpointHealthScenarioTests
         Assert.False(s.Health.TryAcquireProbe());
         Assert.Equal(BreakerState.Closed, s.View.State);
 
-        // Ramp: the admitted share of 10 rps grows each second; the outage still in the window does not re-trip it.
+        // Ramp: under 1 % errors for 10 minutes at the start share, then the admitted share of 10 rps climbs at each
+        // evaluation; the outage still in the window does not re-trip it.
         var fractions = new List<double>();
         while (s.View.TrafficFraction < 1)
         {
@@ -60,14 +61,44 @@ public sealed class EndpointHealthScenarioTests
 
         Assert.InRange(fractions[0], 0.1, 0.11);
         var closedAt = s.Events[^1].Event.At;
-        Assert.InRange(s.Now - closedAt, TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(2));
-        Assert.True(fractions.Count >= 100, $"ramp sampled {fractions.Count} times");
-        Assert.All(fractions.Zip(fractions.Skip(1)), p => Assert.True(p.Second > p.First, $"{p.Second} after {p.First}"));
+        Assert.InRange(s.Now - closedAt, TimeSpan.FromMinutes(12), TimeSpan.FromMinutes(12) + OutcomeStream.EvaluationPeriod);
+        Assert.All(fractions.Take(590), f => Assert.Equal(0.1, f, 12));
+        var climb = fractions.Where(f => f > 0.1).Distinct().ToList();
+        Assert.True(climb.Count >= 11, $"ramp climbed in {climb.Count} steps");
+        Assert.All(fractions.Zip(fractions.Skip(1)), p => Assert.True(p.Second >= p.First, $"{p.Second} after {p.First}"));
         s.Run(TimeSpan.FromMinutes(3), 10, t => s.Healthy(t));
         Assert.Equal(EndpointHealthView.Healthy, s.View);
         Assert.Equal(
             [(BreakerState.Closed, BreakerState.Open), (BreakerState.Open, BreakerState.HalfOpen), (BreakerState.HalfOpen, BreakerState.Closed)],
             s.Events.Select(e => (e.Event.From, e.Event.To)));
+    }
+
+    [Fact]
+    public void A_ramp_with_errors_between_1_and_5_percent_holds_its_share_until_they_stop()
+    {
+        var s = new OutcomeStream();
+        s.WarmUp();
+        s.Run(TimeSpan.FromMinutes(1), 10, Outage, v => v.State == BreakerState.Open);
+        s.Advance(TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(s.Health.TryAcquireProbe());
+            s.Health.Record(s.Healthy(s.Now));
+        }
+
+        Assert.Equal(BreakerState.Closed, s.View.State);
+
+        // 2 % errors (under the 5 % trip threshold): for 20 minutes the share stays at the start fraction.
+        var n = 0;
+        s.Run(TimeSpan.FromMinutes(20), 10, t => ++n % 50 == 0 ? Outage(t) : s.Healthy(t));
+        Assert.Equal((BreakerState.Closed, 0.1), (s.View.State, Math.Round(s.View.TrafficFraction, 12)));
+
+        // Clean again: once the errors leave the window, 10 healthy minutes then the climb.
+        var cleanFrom = s.Now;
+        s.Run(TimeSpan.FromMinutes(30), 10, t => s.Healthy(t), v => v.TrafficFraction >= 1);
+        Assert.Equal(1.0, s.View.TrafficFraction);
+        Assert.InRange(s.Now - cleanFrom, TimeSpan.FromMinutes(12), TimeSpan.FromMinutes(12) + TimeSpan.FromMinutes(5) + OutcomeStream.EvaluationPeriod);
+        Assert.Equal(BreakerState.Closed, s.View.State);
     }
 
     [Fact]

@@ -152,7 +152,7 @@ public sealed class WorkloadSloTests
     [Fact]
     public void State_is_bounded_and_documented()
     {
-        Assert.Equal(((4321 + 721) * 6) * 8, _slo.StateBytes);
+        Assert.Equal(((361 + 721) * 8) * 8, _slo.StateBytes);
     }
 
     [Theory]

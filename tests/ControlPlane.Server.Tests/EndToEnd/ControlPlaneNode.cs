@@ -59,13 +59,19 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     /// <summary>The node's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>A node keeping grain state in SQLite under <paramref name="dataDirectory"/> (survives a restart).</summary>
-    public static Task<ControlPlaneNode> StartAsync(string dataDirectory, FleetDefinition? fleet = null, bool enableDiagnostics = false) =>
-        StartAsync(new NodeOptions { DataDirectory = dataDirectory, Storage = ControlPlaneStorage.Sqlite, EnableDiagnostics = enableDiagnostics }, fleet);
+    /// <summary>A node keeping grain state in SQLite under <paramref name="dataDirectory"/> (survives a restart).
+    /// Outcomes without a decision id are accepted unless <paramref name="acceptUnroutedOutcomes"/> is false (most tests
+    /// report outcomes of their own making; the decision id tests do not).</summary>
+    public static Task<ControlPlaneNode> StartAsync(string dataDirectory, FleetDefinition? fleet = null, bool enableDiagnostics = false,
+        bool acceptUnroutedOutcomes = true) =>
+        StartAsync(new NodeOptions
+        {
+            DataDirectory = dataDirectory, Storage = ControlPlaneStorage.Sqlite, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes,
+        }, fleet);
 
-    /// <summary>A node keeping grain state in memory.</summary>
-    public static Task<ControlPlaneNode> StartInMemoryAsync(bool enableDiagnostics = false, FleetDefinition? fleet = null) =>
-        StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics }, fleet);
+    /// <summary>A node keeping grain state in memory (unrouted outcomes as in <see cref="StartAsync(string, FleetDefinition?, bool, bool)"/>).</summary>
+    public static Task<ControlPlaneNode> StartInMemoryAsync(bool enableDiagnostics = false, FleetDefinition? fleet = null, bool acceptUnroutedOutcomes = true) =>
+        StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes }, fleet);
 
     private static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet)
     {

@@ -121,9 +121,13 @@ public sealed class QueueOnlyHoldTests
     public async Task A_call_held_for_a_429_cooldown_is_served_when_the_cooldown_runs_out_and_a_hold_says_how_long_it_has_left()
     {
         await using var node = await StartAsync();
+        var routed = await node.Routing.RouteAsync(Request("slow"), deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal("eu", routed.EndpointId);
         var cooling = Stopwatch.StartNew();
         await node.Routing.ReportOutcomeAsync(new Outcome
         {
+            DecisionId = routed.DecisionId,
+            RequestId = "q",
             EndpointId = "eu",
             WorkloadClass = "slow",
             Status = OutcomeStatus.RateLimited,

@@ -63,7 +63,13 @@ internal sealed class ServiceNode : IAsyncDisposable
 
             configureSilo?.Invoke(silo);
         });
-        builder.Services.AddControlPlaneNode(fleet ?? SampleFleet(), configure);
+        // Most tests report outcomes of their own making (about breakers, budgets, flushing): they run with unrouted
+        // outcomes allowed; the decision id tests turn it off again in configure.
+        builder.Services.AddControlPlaneNode(fleet ?? SampleFleet(), o =>
+        {
+            o.AcceptUnroutedOutcomes = true;
+            configure?.Invoke(o);
+        });
         var host = builder.Build();
         try
         {
