@@ -608,6 +608,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
 
             Snapshot.AddProbeSlots(index, 1);
+            // A held call of a queue_only class may be what asked for the probe: it takes the slot now.
+            _holds.Signal();
             return true;
         }
     }
