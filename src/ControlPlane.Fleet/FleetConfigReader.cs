@@ -531,7 +531,8 @@ internal sealed class FleetConfigReader
     private WorkloadClassPolicy ReadBudget(MappingReader reader, WorkloadClassPolicy policy, PolicyFieldMap fields)
     {
         if (reader.Optional("budget") is not { } node
-            || MappingReader.Create(node, reader.Child("budget"), _errors, "tokens_per_minute", "requests_per_minute") is not { } budget)
+            || MappingReader.Create(node, reader.Child("budget"), _errors, "tokens_per_minute", "requests_per_minute", "usd_per_day", "usd_per_month")
+                is not { } budget)
         {
             return policy;
         }
@@ -539,7 +540,25 @@ internal sealed class FleetConfigReader
         fields.Add("budget", node, reader.Child("budget"));
         long tokens = OptionalInteger(budget, "tokens_per_minute", "budget.tokensPerPeriod", fields);
         long requests = OptionalInteger(budget, "requests_per_minute", "budget.requestsPerPeriod", fields);
-        return policy with { Budget = QuotaLimits.PerMinute(tokens, requests) };
+        decimal? day = OptionalDecimal(budget, "usd_per_day", "spend.usdPerDay", fields);
+        decimal? month = OptionalDecimal(budget, "usd_per_month", "spend.usdPerMonth", fields);
+        return policy with
+        {
+            Budget = QuotaLimits.PerMinute(tokens, requests),
+            Spend = day is null && month is null ? null : new SpendCeiling { UsdPerDay = day ?? 0, UsdPerMonth = month ?? 0 },
+        };
+    }
+
+    /// <summary>An optional decimal whose range the domain validator checks; recorded so its errors land on this node.</summary>
+    private decimal? OptionalDecimal(MappingReader reader, string key, string policyField, PolicyFieldMap fields)
+    {
+        if (reader.Optional(key) is not { } node || !ScalarValues.TryDecimal(node, reader.Child(key), _errors, out decimal value))
+        {
+            return null;
+        }
+
+        fields.Add(policyField, node, reader.Child(key));
+        return value;
     }
 
     private SloTargets? ReadSlo(MappingReader reader)

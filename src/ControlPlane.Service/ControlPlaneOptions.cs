@@ -81,6 +81,9 @@ public sealed class ControlPlaneOptions
     /// <summary>The decision function.</summary>
     public RouterOptions Router { get; set; } = new();
 
+    /// <summary>Spend ceilings of workload classes (lease slices, runaway-cost signal).</summary>
+    public SpendOptions Spend { get; set; } = new();
+
     /// <summary>Held Route calls of queue_only classes.</summary>
     public DataPlane.RouteQueueOptions Queue { get; set; } = new();
 
@@ -123,6 +126,7 @@ public sealed class ControlPlaneOptions
         Health.Validate();
         Lease.Validate(TimeSpan.FromMinutes(1));
         Router.Validate();
+        Spend.Validate();
         Queue.Validate();
         return this;
     }

@@ -98,6 +98,11 @@ public static class PolicyValidator
             errors.Add(new("budget." + budgetField, budgetMessage));
         }
 
+        if (policy.Spend is { } spend && !spend.TryValidate(out string spendField, out string spendMessage))
+        {
+            errors.Add(new(spendField, spendMessage));
+        }
+
         var prohibited = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < policy.Prohibited.Count; i++)
         {

@@ -70,6 +70,10 @@ public sealed record WorkloadClassPolicy
     /// <summary>The class's own token/request budget, if it has one.</summary>
     public QuotaLimits? Budget { get; init; }
 
+    /// <summary>The class's spend ceilings (USD per UTC day / month), if it has any. Like <see cref="Budget"/> it comes
+    /// from the fleet file only.</summary>
+    public SpendCeiling? Spend { get; init; }
+
     /// <summary>This class's claim on an endpoint's capacity, for <see cref="FairShareQuota"/>.</summary>
     public ClassShare ToShare() => new(Name, Weight, Priority);
 

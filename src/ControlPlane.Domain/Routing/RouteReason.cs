@@ -32,6 +32,13 @@ public enum RouteReason : byte
 
     /// <summary>The primary is ramping back after a recovery and this request fell outside its admitted share.</summary>
     PrimaryRecovering = 13,
+
+    /// <summary>A retry refused because the class's cluster-wide retry budget is spent: no endpoint.</summary>
+    RetryBudgetExhausted = 14,
+
+    /// <summary>The class's spend ceiling (daily or monthly, in USD) cannot pay this request on any approved endpoint:
+    /// no endpoint.</summary>
+    SpendCeiling = 15,
 }
 
 /// <summary>Wire names of <see cref="RouteReason"/> (snake_case, stable).</summary>
@@ -53,6 +60,8 @@ public static class RouteReasonNames
         "panic_spread",
         "primary_ineligible",
         "primary_recovering",
+        "retry_budget_exhausted",
+        "spend_ceiling",
     ];
 
     /// <summary>Every reason, in enum order.</summary>

@@ -90,7 +90,8 @@ internal sealed record ClassView(
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
     long Version,
-    string Host)
+    string Host,
+    SpendLevels? Spend = null)
 {
     /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThresholdMs"/> are bad); null
     /// when the class has no latency objective.</summary>
@@ -119,7 +120,8 @@ internal sealed record ClassView(
         d.Budget,
         d.BudgetLeases,
         d.Version,
-        d.Host)
+        d.Host,
+        d.Spend)
     {
         Latency = d.LatencyThreshold is not null && d.Latency is { } latency ? BudgetView.From(latency) : null,
         LatencyThresholdMs = d.LatencyThreshold?.TotalMilliseconds,

@@ -55,6 +55,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly ILogger<RoutingNode> _logger;
     private readonly Router _router;
     private readonly NodeQuotaTable _quota;
+    private readonly SpendLeases _spend;
     private readonly LeaseWallet?[] _wallets;
     private readonly bool[] _limited;
     private readonly LeaseWallet?[] _classWallets;
@@ -133,6 +134,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _router = new Router(_options.Router, time, Random.Shared, _quota);
         // A per-start tag keeps a restarted node (same name) from reconciling its predecessor's decision ids.
         _decisionPrefix = _options.NodeId + "." + Random.Shared.Next(0x1000, 0x10000).ToString("x", CultureInfo.InvariantCulture) + "-";
+        // Spend ceilings: endpoint prices and an empty (refusing) wallet per class with a ceiling, until its grain grants.
+        _spend = new SpendLeases(fleet, _quota, _quotaLock, grains, time, _options, logger, _decisionPrefix);
         _metrics = new RoutingMetrics(meterFactory, _options.NodeId, () => QueuedOutcomes, () => PendingDecisionCount);
         _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
         _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
@@ -211,6 +214,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         await FlushOutcomesAsync();
+        await _spend.ReturnAllAsync();
         foreach (var owner in new[] { LeaseOwner.Endpoint, LeaseOwner.Class })
         {
             var budgeted = owner == LeaseOwner.Endpoint ? _limited : _classBudgeted;
@@ -332,6 +336,17 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             // Another call spent the last of the slice between the gate check and the spend: try the next best.
             exclude[excludeCount++] = decision.EndpointIndex;
             decision = decision with { EndpointIndex = -1, Reason = RouteReason.NoCapacity, FallbackCount = 0 };
+        }
+
+        // No endpoint, and the class's spend ceiling cannot pay even its cheapest approved endpoint: out of money.
+        if (!decision.HasEndpoint)
+        {
+            var (primaries, approved) = snapshot.CandidatesOf(classIndex);
+            if (_quota.SpendCeilingReached(classIndex, primaries, approved, decision.Reservation, _time.GetUtcNow(), out var cost))
+            {
+                decision = decision with { Reason = RouteReason.SpendCeiling };
+                _spend.NoteShortfall(classIndex, cost);
+            }
         }
 
         var reply = new Wire.RouteDecision
@@ -457,7 +472,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 reconciled = _decisions.TryRemove(claim.Number, out var ticket);
                 if (reconciled)
                 {
-                    _quota.Reconcile(ticket, actualTokens);
+                    _quota.Reconcile(ticket, outcome.InputTokens, outcome.OutputTokens);
                 }
             }
 
@@ -641,6 +656,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        renewals.Add(_spend.RenewAsync(force));
         return Task.WhenAll(renewals);
     }
 

@@ -81,6 +81,15 @@ public interface IWorkloadClassGrain : IQuotaOwnerGrain
     [Alias("subscribe")]
     Task<ClassStatus> SubscribeAsync(IRoutingObserver observer);
 
+    /// <summary>Grants a slice of the class's spend ceiling (<see cref="LeaseRequest.Tokens"/> and the lease's
+    /// <see cref="QuotaLease.Tokens"/> are nano-dollars); null without a ceiling or when the day's or month's money is
+    /// all spent or leased. Persisted before it is answered; the same request id from the same node gets the same lease.</summary>
+    [Alias("spend.grant"), ResponseTimeout("00:00:05")]
+    Task<QuotaLease?> GrantSpendLeaseAsync(LeaseRequest request);
+
+    /// <summary>Returns a spend lease's unused money and its carried reconciliation (nano-dollars).</summary>
+    [Alias("spend.settle")]
+    Task SettleSpendLeaseAsync(string nodeId, LeaseSettlement settlement);
 }
 
 /// <summary>The fleet catalog (key <see cref="FleetGrain.Key"/>): which endpoints and classes exist, from which
@@ -252,7 +261,8 @@ public sealed record ClassDetails(
     long Version,
     QuotaLevels Budget,
     IReadOnlyList<LeaseHolder> BudgetLeases,
-    string Host)
+    string Host,
+    SpendLevels? Spend = null)
 {
     /// <summary>The latency SLO's budget (served requests slower than <see cref="LatencyThreshold"/> are bad); no
     /// events when the class has no latency objective.</summary>

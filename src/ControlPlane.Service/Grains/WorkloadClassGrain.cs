@@ -30,6 +30,14 @@ public sealed class ClassGrainState
     [Id(3)]
     public QuotaDeskState? Quota { get; set; }
 
+    /// <summary>The spend ceiling's ledger (UTC day and month) and its retry bookkeeping.</summary>
+    [Id(4)]
+    public SpendDeskState? Spend { get; set; }
+
+    /// <summary>The runaway-cost baseline (saved with every write of the class's state).</summary>
+    [Id(5)]
+    public RunawayCostSnapshot? Runaway { get; set; }
+
     /// <summary>The SLO counts (<see cref="WorkloadSlo.Export"/>: non-empty minute and hour buckets, varint-coded), so
     /// error budgets and burn rates carry on across restarts and moves; written every
     /// <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/> and on deactivation.</summary>
@@ -38,8 +46,9 @@ public sealed class ClassGrainState
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
-/// and error budgets, the burn-rate and fallback-activation alerts, and its token/request budget, leased to
-/// nodes in slices like an endpoint's TPM/RPM.</summary>
+/// and error budgets, the burn-rate and fallback-activation alerts, its token/request budget, leased to
+/// nodes in slices like an endpoint's TPM/RPM, and its spend ceiling (USD per UTC day and month), leased the same way,
+/// with the 80 %/100 % ceiling alerts and the runaway-cost alert.</summary>
 [SpreadPlacement]
 [GrainType("class")]
 internal sealed class WorkloadClassGrain(
@@ -61,6 +70,8 @@ internal sealed class WorkloadClassGrain(
     private QuotaDesk _budget = null!;
     private bool _sloChanged;
     private bool _writeFailed;
+    private SpendDesk _spend = null!;
+    private RunawayCost _runaway = null!;
 
     private ClassGrainState State => state.State;
 
@@ -74,7 +85,7 @@ internal sealed class WorkloadClassGrain(
 
         // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
         // must reach the grain (the ledger restore handles changed limits).
-        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget };
+        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget, Spend = definition.Policy.Spend };
         // Newer than anything an earlier activation published (see ProviderEndpointGrain).
         State.Version = PublicationVersion.Next(State.Version, time);
         _slo = new WorkloadSlo(name, new SloOptions
@@ -90,6 +101,9 @@ internal sealed class WorkloadClassGrain(
         }
 
         _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        _spend = SpendDesk.Create(_policy.Spend, State.Spend, _options.Lease, time);
+        _runaway = new RunawayCost(_options.Spend.RunawayCost);
+        _runaway.Restore(State.Runaway);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
         this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>
@@ -125,6 +139,7 @@ internal sealed class WorkloadClassGrain(
             bool available = !status.IsEndpointFailure() && status != OutcomeStatus.RateLimited;
             _requests.Record(_slo, outcome, available, now);
             _sloChanged = true;
+            _runaway.Record(outcome.Sample.At, outcome.Sample.Cost, status == OutcomeStatus.Success);
         }
 
         return Task.CompletedTask;
@@ -155,7 +170,7 @@ internal sealed class WorkloadClassGrain(
         }
 
         var previous = _policy;
-        policy = policy with { Budget = catalog.Classes[name].Policy.Budget };
+        policy = policy with { Budget = catalog.Classes[name].Policy.Budget, Spend = catalog.Classes[name].Policy.Spend };
         var saved = (State.Policy, State.PolicyChangedBy, State.Version);
         State.Policy = policy;
         State.PolicyChangedBy = change.Actor;
@@ -189,6 +204,10 @@ internal sealed class WorkloadClassGrain(
     public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistAsync);
 
     public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
+
+    public Task<QuotaLease?> GrantSpendLeaseAsync(LeaseRequest request) => _spend.GrantAsync(request, PersistAsync);
+
+    public Task SettleSpendLeaseAsync(string nodeId, LeaseSettlement settlement) => _spend.SettleAsync(nodeId, settlement, PersistAsync);
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
@@ -225,7 +244,7 @@ internal sealed class WorkloadClassGrain(
     {
         _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
-        if (_budget.ExpireDue())
+        if (_budget.ExpireDue() | _spend.ExpireDue())
         {
             await PersistAsync();
         }
@@ -237,6 +256,8 @@ internal sealed class WorkloadClassGrain(
         State.Quota = _budget.Export();
         State.SloCounts = _slo.Export();
         _sloChanged = false;
+        State.Spend = _spend.Export();
+        State.Runaway = _runaway.Export();
         try
         {
             await state.WriteOrReloadAsync(this);
@@ -255,12 +276,29 @@ internal sealed class WorkloadClassGrain(
         var now = time.GetUtcNow();
         _requests.Expire(_slo, now);
         return new ClassDetails(_policy, _slo.Budget(SloKind.Availability, now), _slo.Budget(SloKind.Quality, now),
-            _slo.FallbackRate(now, FallbackWindow), _alerts, State.PolicyChangedBy, State.Version, _budget.Levels(), _budget.Holders(now),
-            RuntimeIdentity)
+            _slo.FallbackRate(now, FallbackWindow), [.. _alerts, .. SpendAlertsNow(now)], State.PolicyChangedBy, State.Version, _budget.Levels(),
+            _budget.Holders(now), RuntimeIdentity, _spend.Levels(now))
         {
             Latency = _slo.Budget(SloKind.Latency, now),
             LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
             ServedByFallback = _requests.ServedByFallback,
         };
+    }
+
+    // The spend alerts are evaluated when asked, from the ledger as it is now: a ceiling reached a second ago shows.
+    private List<HealthAlert> SpendAlertsNow(DateTimeOffset now)
+    {
+        var alerts = new List<HealthAlert>(3);
+        if (_spend.Figures() is { } figures)
+        {
+            alerts.AddRange(SpendAlerts.Ceiling(figures, now));
+        }
+
+        if (_runaway.Evaluate(now) is { } runaway)
+        {
+            alerts.Add(runaway);
+        }
+
+        return alerts;
     }
 }
