@@ -304,7 +304,7 @@ internal sealed partial class FleetConfigReader
         var reader = MappingReader.Create(
             node, path, _errors,
             "name", "description", "owner", "mode", "priority", "weight", "primary", "fallbacks", "prohibited",
-            "conditions", "panic", "budget", "slo",
+            "conditions", "panic", "budget", "slo", "queue",
             "retry_budget");
         if (reader is null)
         {
@@ -342,6 +342,7 @@ internal sealed partial class FleetConfigReader
         policy = ReadBudget(reader, policy, fields);
         var slo = ReadSlo(reader);
         var retryBudget = ReadRetryBudget(reader);
+        var queue = QueueLimitsReader.Read(reader, policy.Mode, _errors);
 
         foreach (var error in PolicyValidator.Validate(policy, catalog))
         {
@@ -351,7 +352,7 @@ internal sealed partial class FleetConfigReader
 
         if (_errors.Count == errorsBefore && slo is not null)
         {
-            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo }
+            _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo, Queue = queue }
                 with { RetryBudget = retryBudget });
         }
     }

@@ -123,6 +123,9 @@ public sealed record WorkloadClassDefinition
 
     /// <summary>The class's cluster-wide retry budget (<see cref="RetryBudgetTargets.Default"/> when the file gives none).</summary>
     public RetryBudgetTargets RetryBudget { get; init; } = RetryBudgetTargets.Default;
+
+    /// <summary>How the class holds requests while its primary is unavailable (<c>queue_only</c> classes only).</summary>
+    public ClassQueueLimits Queue { get; init; } = ClassQueueLimits.Default;
 }
 
 /// <summary>Service-level objectives of a workload class; the error budget is <c>1 - Availability</c> over <see cref="Window"/>.</summary>

@@ -84,6 +84,9 @@ public sealed class ControlPlaneOptions
     /// <summary>Spend ceilings of workload classes (lease slices, runaway-cost signal).</summary>
     public SpendOptions Spend { get; set; } = new();
 
+    /// <summary>Held Route calls of queue_only classes.</summary>
+    public DataPlane.RouteQueueOptions Queue { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -124,6 +127,7 @@ public sealed class ControlPlaneOptions
         Lease.Validate(TimeSpan.FromMinutes(1));
         Router.Validate();
         Spend.Validate();
+        Queue.Validate();
         return this;
     }
 

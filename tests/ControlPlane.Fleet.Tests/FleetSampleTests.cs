@@ -64,6 +64,7 @@ public sealed class FleetSampleTests
         Assert.Equal(RoutingMode.QueueOnly, legal.Policy.Mode);
         Assert.Empty(legal.Policy.Fallbacks);
         Assert.All(legal.Policy.Primary, id => Assert.Equal("eu-west", _fleet.Catalog[id].Region));
+        Assert.Equal((TimeSpan.FromSeconds(30), 200), (legal.Queue.MaxWait, legal.Queue.MaxDepth));
     }
 
     [Fact]
@@ -91,6 +92,7 @@ public sealed class FleetSampleTests
         Assert.True(_fleet.TryGetClass("browser_agent", out var agent));
         Assert.Equal(RoutingMode.QueueOnly, agent.Policy.Mode);
         Assert.Empty(agent.Policy.Fallbacks);
+        Assert.Equal((TimeSpan.FromSeconds(15), 50), (agent.Queue.MaxWait, agent.Queue.MaxDepth));
     }
 
     [Fact]

@@ -72,6 +72,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private long _grantCounter;
     private readonly RoutingMetrics _metrics;
     private readonly RetryBudgets _retryBudgets;
+    private readonly RouteQueueMetrics _queueMetrics;
+    private readonly RouteHoldQueue _holds;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -139,6 +141,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             [.. fleet.Policies.Select(p => p.Name)]);
         _retryBudgets = new RetryBudgets([.. catalog.Fleet.Classes.Select(c => c.RetryBudget)], time);
         _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
+        _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
+        _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -194,6 +198,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         Volatile.Write(ref _ready, false);
+        // Held calls are answered now (queue_only_hold): the caller retries, on another node.
+        _holds.Close();
         await _stopping.CancelAsync();
         if (_loop is not null)
         {
@@ -236,10 +242,16 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
         _metrics.Dispose();
+        _queueMetrics.Dispose();
     }
 
     /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
-    public Wire.RouteDecision Route(Wire.RouteRequest request, TimeSpan? callDeadline)
+    /// <param name="request">The request from the wire.</param>
+    /// <param name="callDeadline">The call's remaining grpc-timeout, if any.</param>
+    /// <param name="countAttempt">False when a held call is routed again: its attempt was counted against the class's
+    /// retry budget when it arrived, and a re-check must neither deposit a first attempt again nor withdraw a retry
+    /// again.</param>
+    public Wire.RouteDecision Route(Wire.RouteRequest request, TimeSpan? callDeadline, bool countAttempt = true)
     {
         var snapshot = Snapshot;
         if (string.IsNullOrEmpty(request.WorkloadClass))
@@ -291,7 +303,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             remaining = call;
         }
 
-        if (!AdmitAttempt(classIndex, request.Attempt))
+        if (countAttempt && !AdmitAttempt(classIndex, request.Attempt))
         {
             return RetryBudgetRefusal(request);
         }
@@ -624,6 +636,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
 
             Snapshot.AddProbeSlots(index, 1);
+            // A held call of a queue_only class may be what asked for the probe: it takes the slot now.
+            _holds.Signal();
             return true;
         }
     }
@@ -730,7 +744,10 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
         var wallet = new LeaseWallet(_options.Lease, _time);
         wallet.Accept(lease.Value);
-        await ReturnAsync(owner, index, SwapWallet(owner, index, wallet));
+        var settlement = SwapWallet(owner, index, wallet);
+        // Quota arrived: held calls waiting for it are re-checked.
+        _holds.Signal();
+        await ReturnAsync(owner, index, settlement);
     }
 
     // Installs next (or clears the slot) and settles what it replaces, in one step under the quota lock, so no Route
@@ -1049,6 +1066,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         Interlocked.Increment(ref _tableVersion);
         var previous = Interlocked.Exchange(ref _tableChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         previous.TrySetResult();
+        _holds.Signal();
     }
 
     private static void RequireRange(long value, long max, string field)

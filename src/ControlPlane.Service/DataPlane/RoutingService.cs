@@ -29,7 +29,9 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
 
         try
         {
-            return Task.FromResult(node.Route(request, deadline));
+            // Completed at once unless a queue_only class's call is held; waiting holds no thread.
+            var decision = node.RouteAsync(request, deadline, context.CancellationToken);
+            return decision.IsCompleted ? decision : HeldAsync(decision);
         }
         catch (RoutingRequestException error)
         {
@@ -120,6 +122,18 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
             {
                 return;
             }
+        }
+    }
+
+    private static async Task<RouteDecision> HeldAsync(Task<RouteDecision> held)
+    {
+        try
+        {
+            return await held.ConfigureAwait(false);
+        }
+        catch (RoutingRequestException error)
+        {
+            throw ToRpc(error);
         }
     }
 

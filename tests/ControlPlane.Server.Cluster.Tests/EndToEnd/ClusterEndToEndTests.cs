@@ -232,7 +232,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             foreach (var node in first.Nodes)
             {
-                await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold");
+                await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold", deadlineMs: 300);
             }
 
             var clock = Stopwatch.StartNew();
@@ -245,7 +245,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
         await second.StartNodesAsync(NodeRole.Both, "m1", "m2", "m3");
         foreach (var node in second.Nodes)
         {
-            var decision = await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold");
+            var decision = await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold", deadlineMs: 300);
             Assert.Equal("", decision.EndpointId);
             var over = (await node.GetAdminJsonAsync("admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override");
             Assert.Equal("drain", over.GetProperty("kind").GetString());
@@ -304,7 +304,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        await a[0].RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold");
+        await a[0].RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold", deadlineMs: 300);
         Assert.Equal("anthropic-sonnet-eu", (await b[0].RouteAsync("legal_draft")).EndpointId);
         Assert.Equal(JsonValueKind.Null, (await b[0].GetAdminJsonAsync("admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
         Assert.Equal(0, (await b[0].GetAdminJsonAsync("admin/v1/audit")).GetArrayLength());

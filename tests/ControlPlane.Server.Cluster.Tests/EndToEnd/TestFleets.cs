@@ -7,6 +7,8 @@ namespace ControlPlane.Server.Cluster.Tests.EndToEnd;
 /// <summary>Small fleets for the end-to-end tests (the sample fleet, deploy/fleet.sample.yaml, is the default).</summary>
 internal static class TestFleets
 {
+    // The queue-only classes that count refusals against a limit answer them at once (queue: { max_wait_ms: 0 }):
+    // holding a refused call until quota comes back is what the queue tests cover, not these.
     // One endpoint limited to 600 requests a minute (tokens unlimited), the only endpoint of its class.
     public const string Limited = """
         fleet: { name: rpm-test }
@@ -14,7 +16,7 @@ internal static class TestFleets
           - { id: limited, provider: p, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 600 }, owner_team: t, on_call: t }
           - { id: spare, provider: q, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 0 }, owner_team: t, on_call: t }
         classes:
-          - { name: chat, owner: t, mode: queue_only, primary: [limited], slo: { availability: 0.99 } }
+          - { name: chat, owner: t, mode: queue_only, primary: [limited], queue: { max_wait_ms: 0 }, slo: { availability: 0.99 } }
           - { name: other, owner: t, mode: auto_fallback, primary: [spare], slo: { availability: 0.99 } }
         """;
 
@@ -24,7 +26,7 @@ internal static class TestFleets
         endpoints:
           - { id: limited, provider: p, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 0 }, owner_team: t, on_call: t }
         classes:
-          - { name: chat, owner: t, mode: queue_only, primary: [limited], budget: { tokens_per_minute: 0, requests_per_minute: 600 }, slo: { availability: 0.99 } }
+          - { name: chat, owner: t, mode: queue_only, primary: [limited], budget: { tokens_per_minute: 0, requests_per_minute: 600 }, queue: { max_wait_ms: 0 }, slo: { availability: 0.99 } }
         """;
 
     // For the thin data-plane cluster: an RPM-limited class (chat) and a class with a fallback (web) to force around.
@@ -35,7 +37,7 @@ internal static class TestFleets
           - { id: main, provider: q, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 0 }, owner_team: t, on_call: t }
           - { id: backup, provider: s, model: m, model_version: v1, region: r, context_window: 128000, capabilities: [streaming], price_per_1k: { input: 0.001, output: 0.002 }, limits: { tpm: 0, rpm: 0 }, owner_team: t, on_call: t }
         classes:
-          - { name: chat, owner: t, mode: queue_only, primary: [limited], slo: { availability: 0.99 } }
+          - { name: chat, owner: t, mode: queue_only, primary: [limited], queue: { max_wait_ms: 0 }, slo: { availability: 0.99 } }
           - { name: web, owner: t, mode: auto_fallback, primary: [main], fallbacks: [{ endpoint: backup, eval_score: 0.9 }], slo: { availability: 0.99 } }
         """;
 

@@ -107,19 +107,20 @@ internal sealed class ClusterNode : IAsyncDisposable
         return new ClusterNode(app, name, role);
     }
 
-    /// <summary>Routes one request.</summary>
-    public async Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500, CancellationToken cancellationToken = default) =>
+    /// <summary>Routes one request (a 10 s call deadline; <paramref name="deadlineMs"/>, the request's own deadline, bounds
+    /// how long a queue_only class's call is held while its primary is unavailable).</summary>
+    public async Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500, CancellationToken cancellationToken = default, long deadlineMs = 0) =>
         await Routing.RouteAsync(
-            new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = Guid.NewGuid().ToString("N") },
+            new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = Guid.NewGuid().ToString("N"), DeadlineMs = deadlineMs },
             deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
 
     /// <summary>Routes until <paramref name="done"/> holds; fails naming the last decision (or error) after <paramref name="timeout"/>.</summary>
-    public async Task<RouteDecision> RouteUntilAsync(string workloadClass, Func<RouteDecision, bool> done, TimeSpan? timeout = null)
+    public async Task<RouteDecision> RouteUntilAsync(string workloadClass, Func<RouteDecision, bool> done, TimeSpan? timeout = null, long deadlineMs = 0)
     {
         RouteDecision? last = null;
         await Poll.UntilAsync(async () =>
         {
-            last = await RouteAsync(workloadClass);
+            last = await RouteAsync(workloadClass, deadlineMs: deadlineMs);
             return done(last);
         }, () => $"{Name}: Route({workloadClass}) never satisfied the condition; last decision {last}", timeout);
         return last!;

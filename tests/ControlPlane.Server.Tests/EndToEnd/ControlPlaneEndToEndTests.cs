@@ -53,7 +53,8 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("anthropic", chat.Provider);
         Assert.Equal(["google-gemini-pro-us"], chat.Fallbacks);
 
-        var legal = await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold");
+        // Held (the primary is out) until the request's own 300 ms deadline, then answered with the hold.
+        var legal = await node.RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold", deadlineMs: 300);
         Assert.Equal("queue_only_hold", legal.RouteReason);
         Assert.Equal("", legal.EndpointId);
         Assert.Empty(legal.Fallbacks);
@@ -103,7 +104,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         {
             using var response = await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"EU capacity move"}""", "bob");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft")).RouteReason);
+            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
         }
 
         await using var second = await ControlPlaneNode.StartAsync(_dataDirectory);
@@ -112,7 +113,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("drain", over.GetProperty("kind").GetString());
         Assert.Equal("bob", over.GetProperty("actor").GetString());
         Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
-        Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft")).RouteReason);
+        Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
         Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray().Single().GetProperty("action").GetString());
 
         using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
@@ -295,11 +296,11 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             }
 
             // The node rebuilt its snapshot from the pushed policy before the admin call answered.
-            Assert.Equal("queue_only_hold", (await node.RouteAsync("customer_chat")).RouteReason);
+            Assert.Equal("queue_only_hold", (await node.RouteAsync("customer_chat", deadlineMs: 300)).RouteReason);
         }
 
         await using var restarted = await ControlPlaneNode.StartAsync(_dataDirectory);
-        Assert.Equal("queue_only_hold", (await restarted.RouteAsync("customer_chat")).RouteReason);
+        Assert.Equal("queue_only_hold", (await restarted.RouteAsync("customer_chat", deadlineMs: 300)).RouteReason);
         var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
         Assert.Equal("queue_only", cls.GetProperty("mode").GetString());
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
@@ -382,7 +383,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.Equal("primary", (await first.RouteAsync("customer_chat")).RouteReason);
             using var response = await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"memory drill"}""", "bob");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft")).RouteReason);
+            Assert.Equal("queue_only_hold", (await first.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
             await AssertProblemAsync(await PostAsync(first, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":""", "bob"), HttpStatusCode.BadRequest, "body");
             await AssertProblemAsync(await first.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
         }

@@ -94,17 +94,19 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         return new ControlPlaneNode(app);
     }
 
-    public async Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500) =>
-        await Routing.RouteAsync(new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = "r" },
+    /// <summary>Routes with a 10 s call deadline; <paramref name="deadlineMs"/> (the request's own deadline) bounds how long
+    /// a queue_only class's call is held when its primary is unavailable.</summary>
+    public async Task<RouteDecision> RouteAsync(string workloadClass, long input = 1_000, long maxOutput = 500, long deadlineMs = 0) =>
+        await Routing.RouteAsync(new RouteRequest { WorkloadClass = workloadClass, EstimatedInputTokens = input, MaxOutputTokens = maxOutput, RequestId = "r", DeadlineMs = deadlineMs },
             deadline: DateTime.UtcNow.AddSeconds(10));
 
     /// <summary>Routes until <paramref name="done"/> holds (outcomes reach the grains on the node's flush interval).</summary>
-    public async Task<RouteDecision> RouteUntilAsync(string workloadClass, Func<RouteDecision, bool> done)
+    public async Task<RouteDecision> RouteUntilAsync(string workloadClass, Func<RouteDecision, bool> done, long deadlineMs = 0)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (true)
         {
-            var decision = await RouteAsync(workloadClass);
+            var decision = await RouteAsync(workloadClass, deadlineMs: deadlineMs);
             if (done(decision) || timeout.IsCancellationRequested)
             {
                 return decision;

@@ -1,0 +1,56 @@
+using System.Diagnostics.Metrics;
+
+namespace ControlPlane.Service.DataPlane;
+
+/// <summary>The held-call instruments, on the routing node's meter (<see cref="RoutingMetrics.MeterName"/>, tagged
+/// with the node id): <c>routing.queue.depth</c>, an observable gauge of the calls held per class, and
+/// <c>routing.queue.wait</c>, a histogram of how long each held call waited (milliseconds), tagged with its class and
+/// how the wait ended (<c>served</c>, <c>expired</c>, <c>cancelled</c>, <c>full</c>, <c>failed</c>). Nothing is
+/// measured on a Route that is not held.</summary>
+internal sealed class RouteQueueMetrics : IDisposable
+{
+    public const string Served = "served";
+    public const string Expired = "expired";
+    public const string Cancelled = "cancelled";
+    public const string Full = "full";
+    public const string Failed = "failed";
+
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly KeyValuePair<string, object?> _node;
+    private readonly KeyValuePair<string, object?>[] _classes;
+    private readonly Histogram<double> _wait;
+
+    public RouteQueueMetrics(IMeterFactory? meterFactory, string nodeId, IReadOnlyList<string> classNames, Func<int, int> depth)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(RoutingMetrics.MeterName) ?? new Meter(RoutingMetrics.MeterName);
+        _node = new("node", nodeId);
+        _classes = [.. classNames.Select(name => new KeyValuePair<string, object?>("class", name))];
+        _wait = _meter.CreateHistogram<double>("routing.queue.wait", unit: "ms",
+            description: "How long a held Route call of a queue_only class waited, by how the wait ended.");
+        _meter.CreateObservableGauge("routing.queue.depth", () => Depths(depth), description: "Route calls of a queue_only class held now.");
+    }
+
+    public void Waited(int classIndex, TimeSpan waited, string result) =>
+        _wait.Record(waited.TotalMilliseconds, _node, _classes[classIndex], new("result", result));
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+
+    private IEnumerable<Measurement<int>> Depths(Func<int, int> depth)
+    {
+        var measurements = new Measurement<int>[_classes.Length];
+        for (var c = 0; c < _classes.Length; c++)
+        {
+            measurements[c] = new Measurement<int>(depth(c), _node, _classes[c]);
+        }
+
+        return measurements;
+    }
+}
