@@ -35,6 +35,13 @@ public sealed class LeaseWallet
     /// <summary>Requests still spendable.</summary>
     public long RequestsLeft => IsActive(_time.GetUtcNow()) ? _requestsLeft : 0;
 
+    /// <summary>Tokens spent from the lease held (granted minus left, reconciliations included; 0 when none is held).
+    /// Counted whether or not the lease is still active, so a drained or expired lease still tells how fast it went.</summary>
+    public long SpentTokens => _lease.Id == 0 ? 0 : Math.Max(0, _lease.Tokens - _tokensLeft);
+
+    /// <summary>Requests spent from the lease held (0 when none is held).</summary>
+    public long SpentRequests => _lease.Id == 0 ? 0 : Math.Max(0, _lease.Requests - _requestsLeft);
+
     /// <summary>Reconciliation carried to the next settlement (positive = owed, negative = credit).</summary>
     public long CarriedTokens => _carried;
 

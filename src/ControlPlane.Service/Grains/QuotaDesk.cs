@@ -31,10 +31,15 @@ internal sealed class QuotaDesk
     private readonly Dictionary<string, GrantRecord> _lastGrants;
     private readonly Dictionary<string, long> _lastSettled;
 
-    private QuotaDesk(QuotaLimits limits, QuotaLeaseLedger? ledger, QuotaDeskState? saved)
+    private readonly LeaseDemandBook _demand;
+    private readonly TimeProvider _time;
+
+    private QuotaDesk(QuotaLimits limits, QuotaLeaseLedger? ledger, QuotaDeskState? saved, LeaseOptions options, TimeProvider time)
     {
         Limits = limits;
         _ledger = ledger;
+        _time = time;
+        _demand = new LeaseDemandBook(options.Duration);
         _lastGrants = new(saved?.LastGrants ?? [], StringComparer.Ordinal);
         _lastSettled = new(saved?.LastSettled ?? [], StringComparer.Ordinal);
     }
@@ -49,7 +54,7 @@ internal sealed class QuotaDesk
         limits ??= new QuotaLimits();
         if (limits.TokensPerPeriod <= 0 && limits.RequestsPerPeriod <= 0)
         {
-            return new QuotaDesk(limits, null, saved);
+            return new QuotaDesk(limits, null, saved, options, time);
         }
 
         var ledger = new QuotaLeaseLedger(new RateQuota(limits, time), options, time);
@@ -58,7 +63,7 @@ internal sealed class QuotaDesk
             ledger.Restore(snapshot);
         }
 
-        return new QuotaDesk(limits, ledger, saved);
+        return new QuotaDesk(limits, ledger, saved, options, time);
     }
 
     /// <summary>Grants a slice; null when unlimited or when the bucket has nothing left. A request id that was already
@@ -83,7 +88,13 @@ internal sealed class QuotaDesk
         }
 
         bool expired = _ledger.ExpireDue() > 0;
-        bool granted = _ledger.TryGrant(request.NodeId, request.Tokens, request.Requests, out var lease);
+        // Sized from every recent asker's demand and the bucket's level: a contended bucket is split by demand.
+        var now = _time.GetUtcNow();
+        var quota = _ledger.Quota;
+        var (tokens, requests) = _demand.Size(request, quota.Tokens is null ? long.MaxValue : quota.AvailableTokens,
+            quota.Requests is null ? long.MaxValue : quota.AvailableRequests, now);
+        bool granted = _ledger.TryGrant(request.NodeId, tokens, requests, out var lease);
+        _demand.Record(request, granted ? lease.Tokens : 0, granted ? lease.Requests : 0, now);
         if (granted)
         {
             _lastGrants[request.NodeId] = new GrantRecord(request.RequestId, lease);
