@@ -1,3 +1,5 @@
+using ControlPlane.Domain.Routing;
+
 namespace ControlPlane.Domain.Quotas;
 
 /// <summary>What the decision function asks of the quota state: could this class's request be admitted on
@@ -25,12 +27,33 @@ public sealed class NodeQuotaTable : IQuotaGate
 {
     private readonly LeaseWallet?[] _endpoints;
     private readonly LeaseWallet?[] _classes;
+    private PriorityShares?[] _shares;
+    private WorkloadPriority[] _priorities;
 
     /// <summary>Creates a table with no wallets (everything unlimited).</summary>
     public NodeQuotaTable(int endpointCount, int classCount)
     {
         _endpoints = new LeaseWallet?[endpointCount];
         _classes = new LeaseWallet?[classCount];
+        _shares = new PriorityShares?[endpointCount];
+        _priorities = new WorkloadPriority[classCount];
+    }
+
+    /// <summary>Takes each class's priority and each endpoint's <see cref="PriorityShares"/> from <paramref name="snapshot"/>
+    /// (indexed like the table): under contention an endpoint's slice is shared by priority and weight.</summary>
+    public void SetPriorities(RoutingSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var priorities = new WorkloadPriority[_classes.Length];
+        for (int c = 0; c < priorities.Length && c < snapshot.ClassCount; c++)
+        {
+            priorities[c] = snapshot.ClassAt(c).Priority;
+        }
+
+        var shares = PriorityShares.ForSnapshot(snapshot);
+        Array.Resize(ref shares, _endpoints.Length);
+        Volatile.Write(ref _priorities, priorities);
+        Volatile.Write(ref _shares, shares);
     }
 
     /// <summary>Sets (or clears) the wallet holding endpoint <paramref name="endpointIndex"/>'s lease.</summary>
@@ -41,7 +64,7 @@ public sealed class NodeQuotaTable : IQuotaGate
 
     /// <inheritdoc />
     public bool CanAdmit(int classIndex, int endpointIndex, in TokenReservation reservation, DateTimeOffset now) =>
-        (_endpoints[endpointIndex]?.CanSpend(reservation, now) ?? true)
+        (_endpoints[endpointIndex]?.CanSpend(reservation, now, _priorities[classIndex], _shares[endpointIndex]) ?? true)
         && (_classes[classIndex]?.CanSpend(reservation, now) ?? true);
 
     /// <summary>Spends the reservation from the endpoint's and the class's wallets (both or neither).</summary>
@@ -51,7 +74,7 @@ public sealed class NodeQuotaTable : IQuotaGate
         var budget = _classes[classIndex];
         long endpointLease = 0;
         long classLease = 0;
-        if (endpoint is not null && !endpoint.TrySpend(reservation, out endpointLease))
+        if (endpoint is not null && !endpoint.TrySpend(reservation, out endpointLease, _priorities[classIndex], _shares[endpointIndex]))
         {
             ticket = default;
             return false;

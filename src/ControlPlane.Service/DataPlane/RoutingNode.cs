@@ -104,6 +104,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _classVersions = new long[catalog.Fleet.Policies.Length];
         _snapshot = RoutingSnapshot.Create(fleet.Descriptors, _views, fleet.Policies);
         _quota = new NodeQuotaTable(_views.Length, fleet.Policies.Length);
+        _quota.SetPriorities(_snapshot);
         _wallets = new LeaseWallet?[_views.Length];
         _limited = [.. fleet.Descriptors.Select(d => d.TokensPerMinute > 0 || d.RequestsPerMinute > 0)];
         _classWallets = new LeaseWallet?[fleet.Policies.Length];
@@ -936,6 +937,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
 
             Volatile.Write(ref _snapshot, rebuilt);
+            _quota.SetPriorities(rebuilt);
             BumpTable();
         }
     }
