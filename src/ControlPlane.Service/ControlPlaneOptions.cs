@@ -44,6 +44,12 @@ public sealed class ControlPlaneOptions
     /// <value>Must be in (0, <see cref="LeaseSliceFraction"/>]. Defaults to 0.01.</value></summary>
     public double LeaseMinSliceFraction { get; set; } = 0.01;
 
+    /// <summary>Share of a quota's limit its grain may still grant while it cannot write its state (storage unreachable),
+    /// in total until a write succeeds; what it grants meanwhile is at most this much beyond the limit if the activation
+    /// is lost before storage returns.
+    /// <value>Must be in [0, 1]. Defaults to 0.25.</value></summary>
+    public double LeaseOutageShare { get; set; } = 0.25;
+
     /// <summary>Breaker events kept per endpoint for the admin view.
     /// <value>Must be between 0 and 1,000. Defaults to 50.</value></summary>
     public int RecentEventsKept { get; set; } = 50;
@@ -82,6 +88,11 @@ public sealed class ControlPlaneOptions
         if (!(LeaseMinSliceFraction > 0 && LeaseMinSliceFraction <= LeaseSliceFraction))
         {
             throw new ArgumentOutOfRangeException(nameof(LeaseMinSliceFraction), LeaseMinSliceFraction, "ControlPlaneOptions.LeaseMinSliceFraction must be in (0, LeaseSliceFraction].");
+        }
+
+        if (!(LeaseOutageShare >= 0 && LeaseOutageShare <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseOutageShare), LeaseOutageShare, "ControlPlaneOptions.LeaseOutageShare must be in [0, 1].");
         }
 
         Check(LeaseDemandHorizon, TimeSpan.FromMilliseconds(100), Lease.Duration, nameof(LeaseDemandHorizon));

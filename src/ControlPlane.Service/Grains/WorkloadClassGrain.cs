@@ -72,7 +72,7 @@ internal sealed class WorkloadClassGrain(
             QualityTarget = definition.Slo.Quality ?? new SloOptions().QualityTarget,
             BudgetPeriod = definition.Slo.Window,
         });
-        _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time, _options.LeaseOutageShare);
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
         this.RegisterGrainTimer(_ =>
         {
@@ -161,9 +161,10 @@ internal sealed class WorkloadClassGrain(
         return Task.FromResult(Status());
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistAsync);
+    // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
+    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistQuotaAsync);
 
-    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistQuotaAsync);
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
@@ -175,10 +176,7 @@ internal sealed class WorkloadClassGrain(
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
-        if (_budget.ExpireDue())
-        {
-            await PersistAsync();
-        }
+        await _budget.WriteDueAsync(PersistQuotaAsync);
     }
 
     // Every write carries the ledger as of now, so no write stores an older ledger.
@@ -186,6 +184,12 @@ internal sealed class WorkloadClassGrain(
     {
         State.Quota = _budget.Export();
         await state.WriteOrReloadAsync(this);
+    }
+
+    private async Task PersistQuotaAsync()
+    {
+        State.Quota = _budget.Export();
+        await state.WriteOrKeepAsync(this);
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version);
