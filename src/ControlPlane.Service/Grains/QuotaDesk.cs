@@ -179,6 +179,12 @@ internal sealed class QuotaDesk
     public async Task<QuotaLease?> GrantAsync(LeaseRequest request, Func<Task> persist)
     {
         ArgumentNullException.ThrowIfNull(persist);
+        if (Unwritten && !(_lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId))
+        {
+            // Storage may be back: store what is held first, so this grant is sized as usual rather than from the share.
+            await TryWriteAsync(persist);
+        }
+
         var lease = Grant(request, out var changed);
         if (!changed)
         {
