@@ -225,14 +225,14 @@ internal static class NodeHost
         client.AddGatewayCountChangedHandler(sp => (_, _) => sp.GetRequiredService<RoutingNode>().RequestResubscribe());
     }
 
-    /// <summary>Grain writes fail fast while Redis is unreachable (no backlog, 1 s timeout) instead of holding the grain's
+    /// <summary>Grain writes fail fast while Redis is unreachable (no backlog, 2 s timeout) instead of holding the grain's
     /// turn for the default 5 s: quota grains keep granting from memory through an outage (docs/quota-ledger-persistence.md).</summary>
     internal static StackExchange.Redis.ConfigurationOptions GrainStorageRedis(StackExchange.Redis.ConfigurationOptions redis)
     {
         var storage = redis.Clone();
         storage.BacklogPolicy = StackExchange.Redis.BacklogPolicy.FailFast;
-        storage.AsyncTimeout = 1_000;
-        storage.SyncTimeout = 1_000;
+        storage.AsyncTimeout = 2_000;
+        storage.SyncTimeout = 2_000;
         return storage;
     }
 

@@ -36,8 +36,8 @@ public sealed class QuotaStorageOutageTests(ITestOutputHelper output) : IAsyncLi
                 // As the server configures grain storage: writes fail fast while Redis is unreachable.
                 var redis = ConfigurationOptions.Parse(_redis.Endpoint);
                 redis.BacklogPolicy = BacklogPolicy.FailFast;
-                redis.AsyncTimeout = 1_000;
-                redis.SyncTimeout = 1_000;
+                redis.AsyncTimeout = 2_000;
+                redis.SyncTimeout = 2_000;
                 o.ConfigurationOptions = redis;
             }));
 
