@@ -68,8 +68,9 @@ public sealed class PriorityUnderContentionTests(ITestOutputHelper output) : IDi
 
         output.WriteLine($"customer_chat {chatAdmitted}/{chatAsked} (contended {contendedChatAdmitted}/{contendedChatAsked}), batch {batchAdmitted}");
 
-        // customer_chat asked for less than its share: (almost) all of it is admitted, also once the bucket only refills.
-        Assert.True(contendedChatAdmitted >= contendedChatAsked * 0.95,
+        // customer_chat asked for less than its share: (almost) all of it is admitted, also once the bucket only refills
+        // (without the priority shares: none of it). 10 % slack for the node's own loop renewing between the test's calls.
+        Assert.True(contendedChatAdmitted >= contendedChatAsked * 0.9,
             $"customer_chat admitted {contendedChatAdmitted} of {contendedChatAsked} under the batch flood");
         // Batch is not shut out: it gets the rest (burst plus refill minus chat, within the limit).
         Assert.True(batchAdmitted > 0);
