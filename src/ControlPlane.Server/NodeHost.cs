@@ -195,7 +195,7 @@ internal static class NodeHost
         // so two clusters on one Redis would read and write each other's overrides, policies, quotas and audit.
         silo.AddRedisGrainStorage(GrainStorage.Name, o =>
         {
-            o.ConfigurationOptions = redis;
+            o.ConfigurationOptions = GrainStorageRedis(redis);
             o.GetStorageKey = (grainType, grainId) => $"{ServiceId}/{options.ClusterPrefix}/state/{grainId}/{grainType}";
         });
         // The incarnation watchdog: a Redis restarted empty (or flushed) must not leave this silo in a cluster whose
@@ -225,6 +225,17 @@ internal static class NodeHost
         client.UseRedisClustering(o => o.ConfigurationOptions = RedisConfiguration(options));
         // A gateway (silo) came or went: grains may have moved; re-subscribe at once.
         client.AddGatewayCountChangedHandler(sp => (_, _) => sp.GetRequiredService<RoutingNode>().RequestResubscribe());
+    }
+
+    /// <summary>Grain writes fail fast while Redis is unreachable (no backlog, 2 s timeout) instead of holding the grain's
+    /// turn for the default 5 s: quota grains keep granting from memory through an outage (docs/quota-ledger-persistence.md).</summary>
+    internal static StackExchange.Redis.ConfigurationOptions GrainStorageRedis(StackExchange.Redis.ConfigurationOptions redis)
+    {
+        var storage = redis.Clone();
+        storage.BacklogPolicy = StackExchange.Redis.BacklogPolicy.FailFast;
+        storage.AsyncTimeout = 2_000;
+        storage.SyncTimeout = 2_000;
+        return storage;
     }
 
     private static StackExchange.Redis.ConfigurationOptions RedisConfiguration(NodeOptions options)

@@ -40,6 +40,21 @@ public sealed class ControlPlaneOptions
     /// <value>Must be in (0, 1]. Defaults to 0.1.</value></summary>
     public double LeaseSliceFraction { get; set; } = 0.1;
 
+    /// <summary>Leases follow demand: a node asks for its recent spend rate times this horizon (between the minimum and
+    /// the <see cref="LeaseSliceFraction"/> slice), and hands back a slice holding more than twice that.
+    /// <value>Must be between 100 ms and the lease duration. Defaults to 2 s.</value></summary>
+    public TimeSpan LeaseDemandHorizon { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Share of the per-minute limit an idle node still holds (so its next request is admitted at once).
+    /// <value>Must be in (0, <see cref="LeaseSliceFraction"/>]. Defaults to 0.01.</value></summary>
+    public double LeaseMinSliceFraction { get; set; } = 0.01;
+
+    /// <summary>Share of a quota's limit its grain may still grant while it cannot write its state (storage unreachable),
+    /// in total until a write succeeds; what it grants meanwhile is at most this much beyond the limit if the activation
+    /// is lost before storage returns.
+    /// <value>Must be in [0, 1]. Defaults to 0.25.</value></summary>
+    public double LeaseOutageShare { get; set; } = 0.25;
+
     /// <summary>Breaker events kept per endpoint for the admin view.
     /// <value>Must be between 0 and 1,000. Defaults to 50.</value></summary>
     public int RecentEventsKept { get; set; } = 50;
@@ -106,6 +121,17 @@ public sealed class ControlPlaneOptions
             throw new ArgumentOutOfRangeException(nameof(LeaseSliceFraction), LeaseSliceFraction, "ControlPlaneOptions.LeaseSliceFraction must be in (0, 1].");
         }
 
+        if (!(LeaseMinSliceFraction > 0 && LeaseMinSliceFraction <= LeaseSliceFraction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseMinSliceFraction), LeaseMinSliceFraction, "ControlPlaneOptions.LeaseMinSliceFraction must be in (0, LeaseSliceFraction].");
+        }
+
+        if (!(LeaseOutageShare >= 0 && LeaseOutageShare <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseOutageShare), LeaseOutageShare, "ControlPlaneOptions.LeaseOutageShare must be in [0, 1].");
+        }
+
+        Check(LeaseDemandHorizon, TimeSpan.FromMilliseconds(100), Lease.Duration, nameof(LeaseDemandHorizon));
         if (RecentEventsKept is < 0 or > 1_000)
         {
             throw new ArgumentOutOfRangeException(nameof(RecentEventsKept), RecentEventsKept, "ControlPlaneOptions.RecentEventsKept must be between 0 and 1,000.");

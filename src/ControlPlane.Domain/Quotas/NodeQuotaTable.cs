@@ -1,3 +1,5 @@
+using ControlPlane.Domain.Routing;
+
 namespace ControlPlane.Domain.Quotas;
 
 /// <summary>What the decision function asks of the quota state: could this class's request be admitted on
@@ -31,6 +33,8 @@ public sealed class NodeQuotaTable : IQuotaGate
     private readonly LeaseWallet?[] _classes;
     private readonly LeaseWallet?[] _spend;
     private readonly SpendPrice[] _prices;
+    private PriorityShares?[] _shares;
+    private WorkloadPriority[] _priorities;
 
     /// <summary>Creates a table with no wallets (everything unlimited) and free endpoints.</summary>
     public NodeQuotaTable(int endpointCount, int classCount)
@@ -39,6 +43,8 @@ public sealed class NodeQuotaTable : IQuotaGate
         _classes = new LeaseWallet?[classCount];
         _spend = new LeaseWallet?[classCount];
         _prices = new SpendPrice[endpointCount];
+        _shares = new PriorityShares?[endpointCount];
+        _priorities = new WorkloadPriority[classCount];
     }
 
     /// <summary>Sets endpoint <paramref name="endpointIndex"/>'s price (what its requests cost a spend ceiling).</summary>
@@ -76,6 +82,23 @@ public sealed class NodeQuotaTable : IQuotaGate
         return cheapest != long.MaxValue && !wallet.CanSpend(new TokenReservation(cheapest, 0, 0), now);
     }
 
+    /// <summary>Takes each class's priority and each endpoint's <see cref="PriorityShares"/> from <paramref name="snapshot"/>
+    /// (indexed like the table): under contention an endpoint's slice is shared by priority and weight.</summary>
+    public void SetPriorities(RoutingSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var priorities = new WorkloadPriority[_classes.Length];
+        for (int c = 0; c < priorities.Length && c < snapshot.ClassCount; c++)
+        {
+            priorities[c] = snapshot.ClassAt(c).Priority;
+        }
+
+        var shares = PriorityShares.ForSnapshot(snapshot);
+        Array.Resize(ref shares, _endpoints.Length);
+        Volatile.Write(ref _priorities, priorities);
+        Volatile.Write(ref _shares, shares);
+    }
+
     /// <summary>Sets (or clears) the wallet holding endpoint <paramref name="endpointIndex"/>'s lease.</summary>
     public void SetEndpointWallet(int endpointIndex, LeaseWallet? wallet) => _endpoints[endpointIndex] = wallet;
 
@@ -84,7 +107,7 @@ public sealed class NodeQuotaTable : IQuotaGate
 
     /// <inheritdoc />
     public bool CanAdmit(int classIndex, int endpointIndex, in TokenReservation reservation, DateTimeOffset now) =>
-        (_endpoints[endpointIndex]?.CanSpend(reservation, now) ?? true)
+        (_endpoints[endpointIndex]?.CanSpend(reservation, now, _priorities[classIndex], _shares[endpointIndex]) ?? true)
         && (_classes[classIndex]?.CanSpend(reservation, now) ?? true)
         && (_spend[classIndex]?.CanSpend(new TokenReservation(_prices[endpointIndex].Cost(reservation), 0, 0), now) ?? true);
 
@@ -110,7 +133,7 @@ public sealed class NodeQuotaTable : IQuotaGate
             }
         }
 
-        if (endpoint is not null && !endpoint.TrySpend(reservation, out endpointLease))
+        if (endpoint is not null && !endpoint.TrySpend(reservation, out endpointLease, _priorities[classIndex], _shares[endpointIndex]))
         {
             spend?.Reconcile(spendLease, new TokenReservation(cost, 0, 0), 0);
             ticket = default;

@@ -42,6 +42,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>Most tags one Route may carry.</summary>
     internal const int MaxTags = 64;
     private const int MaxRetriesOnLostQuota = 3;
+    // An unlimited dimension is granted as asked: ask for more than any request can reserve.
     private const long UnlimitedSlice = long.MaxValue / 4;
     // The most recent decisions kept for reconciliation; an older unreported one stays charged at its estimate.
     private const int MaxPendingDecisions = 200_000;
@@ -68,6 +69,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     // Batches whose delivery failed: re-sent as they were (same id), so a grain that did count one counts it once.
     private readonly ConcurrentQueue<(bool ToEndpoint, string Key, OutcomeBatch Batch)> _undelivered = new();
     private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), string> _grantAttempts = new();
+    private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), LeaseDemand> _demand = new();
     private long _batchCounter;
     private long _grantCounter;
     private readonly RoutingMetrics _metrics;
@@ -109,6 +111,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _classVersions = new long[catalog.Fleet.Policies.Length];
         _snapshot = RoutingSnapshot.Create(fleet.Descriptors, _views, fleet.Policies);
         _quota = new NodeQuotaTable(_views.Length, fleet.Policies.Length);
+        _quota.SetPriorities(_snapshot);
         _wallets = new LeaseWallet?[_views.Length];
         _limited = [.. fleet.Descriptors.Select(d => d.TokensPerMinute > 0 || d.RequestsPerMinute > 0)];
         _classWallets = new LeaseWallet?[fleet.Policies.Length];
@@ -703,10 +706,18 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     {
         var wallets = Wallets(owner);
         var current = Volatile.Read(ref wallets[index]);
+        var snapshot = Snapshot;
+        var (tokens, requests) = owner == LeaseOwner.Endpoint
+            ? (snapshot.EndpointAt(index).TokensPerMinute, snapshot.EndpointAt(index).RequestsPerMinute)
+            : (snapshot.ClassAt(index).Budget?.TokensPerPeriod ?? 0, snapshot.ClassAt(index).Budget?.RequestsPerPeriod ?? 0);
+        var demand = _demand.GetOrAdd((owner, index), _ => new LeaseDemand());
         bool due;
+        LeaseAsk ask;
         lock (_quotaLock)
         {
-            due = force || current is null || current.NeedsRenewal();
+            // Leases follow demand: sized to the slot's recent spend rate, and an oversized one is renewed (shrunk).
+            ask = demand.Plan(current, tokens, requests, _options, _time.GetUtcNow(), UnlimitedSlice);
+            due = force || current is null || current.NeedsRenewal() || ask.Oversized;
         }
 
         if (!due)
@@ -714,7 +725,6 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             return;
         }
 
-        var snapshot = Snapshot;
         var key = OwnerKey(snapshot, owner, index);
         QuotaLease? lease;
         // An attempt whose answer was lost is retried with the same request id: the grain answers the lease it
@@ -723,10 +733,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             _ => _decisionPrefix + "g" + Interlocked.Increment(ref _grantCounter).ToString("x", CultureInfo.InvariantCulture));
         try
         {
-            var (tokens, requests) = owner == LeaseOwner.Endpoint
-                ? (snapshot.EndpointAt(index).TokensPerMinute, snapshot.EndpointAt(index).RequestsPerMinute)
-                : (snapshot.ClassAt(index).Budget?.TokensPerPeriod ?? 0, snapshot.ClassAt(index).Budget?.RequestsPerPeriod ?? 0);
-            lease = await QuotaOwner(owner, key).GrantLeaseAsync(new LeaseRequest(_options.NodeId, requestId, Slice(tokens), Slice(requests)));
+            lease = await QuotaOwner(owner, key).GrantLeaseAsync(new LeaseRequest(_options.NodeId, requestId, ask.Tokens, ask.Requests,
+                ask.DemandTokensPerMinute, ask.DemandRequestsPerMinute));
         }
         catch (Exception error) when (IsCallFailure(error))
         {
@@ -763,9 +771,6 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             return previous?.Settle() ?? default;
         }
     }
-
-    // An unlimited dimension is granted as asked: ask for more than any request can reserve.
-    private long Slice(long perMinute) => perMinute <= 0 ? UnlimitedSlice : Math.Max(1, (long)(perMinute * _options.LeaseSliceFraction));
 
     private IQuotaOwnerGrain QuotaOwner(LeaseOwner owner, string key) => owner == LeaseOwner.Endpoint
         ? _grains.GetGrain<IProviderEndpointGrain>(key)
@@ -1057,6 +1062,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
 
             Volatile.Write(ref _snapshot, rebuilt);
+            _quota.SetPriorities(rebuilt);
             BumpTable();
         }
     }

@@ -174,8 +174,12 @@ public sealed record OutcomeBatch(string NodeId, string BatchId, IReadOnlyList<O
 /// <param name="RequestId">Unique per attempt; a retry of the same attempt reuses it and gets the same lease.</param>
 /// <param name="Tokens">Tokens asked for.</param>
 /// <param name="Requests">Requests asked for.</param>
+/// <param name="DemandTokensPerMinute">The node's recent spend rate of this quota in tokens per minute (0: none or
+/// unknown); the grain weighs contended grants by it.</param>
+/// <param name="DemandRequestsPerMinute">The node's recent spend rate in requests per minute.</param>
 [Immutable]
-public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, long Requests);
+public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, long Requests,
+    long DemandTokensPerMinute = 0, long DemandRequestsPerMinute = 0);
 
 /// <summary>An admin override change on an endpoint.</summary>
 /// <param name="Kind">The override to set; null clears the current one (back to the automatic breaker).</param>

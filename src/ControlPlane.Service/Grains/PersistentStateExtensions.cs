@@ -1,3 +1,5 @@
+using Orleans.Storage;
+
 namespace ControlPlane.Service.Grains;
 
 /// <summary>The product's one rule for writing grain state.</summary>
@@ -13,6 +15,23 @@ internal static class PersistentStateExtensions
             await state.WriteStateAsync();
         }
         catch
+        {
+            grain.DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    /// <summary>Writes the state for a quota desk, which may carry on through a storage outage: a conflict (another
+    /// activation wrote: <see cref="InconsistentStateException"/>) deactivates the activation as
+    /// <see cref="WriteOrReloadAsync{T}"/> does; any other failure (storage unreachable) leaves it in place, holding the
+    /// changes storage lacks until its next write. Either way the error reaches the caller.</summary>
+    public static async Task WriteOrKeepAsync<T>(this IPersistentState<T> state, Grain grain)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
         {
             grain.DeactivateOnIdle();
             throw;

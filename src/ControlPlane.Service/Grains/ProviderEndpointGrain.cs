@@ -95,7 +95,7 @@ internal sealed class ProviderEndpointGrain(
         // Leases granted by the previous activation are still being spent: the ledger carries them and the level over
         // (it documents what happens when the fleet changed the limits meanwhile).
         _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
-            _options.Lease, time);
+            _options.Lease, time, _options.LeaseOutageShare);
 
         // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
@@ -200,9 +200,10 @@ internal sealed class ProviderEndpointGrain(
         return Task.FromResult(Status());
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _quota.GrantAsync(request, PersistAsync);
+    // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
+    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _quota.GrantAsync(request, PersistQuotaAsync);
 
-    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _quota.SettleAsync(nodeId, settlement, PersistAsync);
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _quota.SettleAsync(nodeId, settlement, PersistQuotaAsync);
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 
@@ -285,14 +286,16 @@ internal sealed class ProviderEndpointGrain(
         }
 
         var events = _health.Evaluate();
-        bool expired = _quota.ExpireDue();
+        // Lease expiry and writes held through a storage outage are written on their own, keeping the activation if
+        // storage is still unreachable; a breaker change is persisted (or fails) as before.
+        await _quota.WriteDueAsync(PersistQuotaAsync);
 
         // Load figures move every period; nodes need them for balancing and timeout budgets. A recovery ramp's progress
         // is written about twelve times over the ramp (once a minute with the defaults), so a restart resumes it.
         var breaker = _options.Health.Breaker;
         var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
         bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
-        await PublishAsync(events, refreshLoad: true, persist: expired || rampMoved);
+        await PublishAsync(events, refreshLoad: true, persist: rampMoved);
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -360,6 +363,12 @@ internal sealed class ProviderEndpointGrain(
         }
 
         await PersistAsync();
+    }
+
+    private async Task PersistQuotaAsync()
+    {
+        State.Quota = _quota.Export();
+        await state.WriteOrKeepAsync(this);
     }
 
     private Task AuditAsync(OverrideChange change, EndpointHealthView before)

@@ -100,7 +100,7 @@ internal sealed class WorkloadClassGrain(
             logger.LogWarning("Class {Class}: the persisted SLO counts could not be read in full; budgets restart from what could.", name);
         }
 
-        _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time);
+        _budget = QuotaDesk.Create(_policy.Budget, State.Quota, _options.Lease, time, _options.LeaseOutageShare);
         _spend = SpendDesk.Create(_policy.Spend, State.Spend, _options.Lease, time);
         _runaway = new RunawayCost(_options.Spend.RunawayCost);
         _runaway.Restore(State.Runaway);
@@ -209,9 +209,10 @@ internal sealed class WorkloadClassGrain(
         return status;
     }
 
-    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistAsync);
+    // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
+    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistQuotaAsync);
 
-    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistAsync);
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistQuotaAsync);
 
     public Task<QuotaLease?> GrantSpendLeaseAsync(LeaseRequest request) => _spend.GrantAsync(request, PersistAsync);
 
@@ -252,7 +253,8 @@ internal sealed class WorkloadClassGrain(
     {
         _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
-        if (_budget.ExpireDue() | _spend.ExpireDue())
+        await _budget.WriteDueAsync(PersistQuotaAsync);
+        if (_spend.ExpireDue())
         {
             await PersistAsync();
         }
@@ -275,6 +277,13 @@ internal sealed class WorkloadClassGrain(
             _writeFailed = true;
             throw;
         }
+    }
+
+    private async Task PersistQuotaAsync()
+    {
+        State.Quota = _budget.Export();
+        State.Spend = _spend.Export();
+        await state.WriteOrKeepAsync(this);
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version, Math.Max(1, _subscribers.Count));

@@ -198,9 +198,18 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
                 cluster.Print($"  failed on {failure.Node.Name} at {failure.Start.TotalSeconds:F1} s: {failure.Error}");
             }
 
+            // A storage outage must not become a routing outage: answers without an endpoint during it and in the 3 s
+            // after (the load stays far below every limit, so the limits themselves refuse nothing).
+            var after = load.Calls.Where(c => c.Start >= up).ToList();
+            var emptyDuring = during.Count(c => c.Error is null && string.IsNullOrEmpty(c.EndpointId));
+            var emptyAfter = after.Count(c => c.Error is null && string.IsNullOrEmpty(c.EndpointId));
+            cluster.Print($"MEASURED answers without an endpoint: {emptyDuring} of {during.Count} during the outage, {emptyAfter} of {after.Count} in the 3 s after");
+
             Assert.NotEmpty(during);
             Assert.Empty(failures);
             Assert.DoesNotContain(load.Calls, c => c.EndpointId == Target);
+            Assert.Equal(0, emptyDuring);
+            Assert.Equal(0, emptyAfter);
         }
 
         foreach (var node in cluster.Nodes)

@@ -43,7 +43,8 @@ internal sealed class ServiceNode : IAsyncDisposable
     /// <paramref name="probe"/>, when given, is put between the grains and the SQLite provider;
     /// <paramref name="configureSilo"/> adds to the silo (e.g. call filters).</summary>
     public static async Task<ServiceNode> StartAsync(FakeTimeProvider time, TestStorage storage, FleetDefinition? fleet = null,
-        Action<ControlPlaneOptions>? configure = null, StorageProbe? probe = null, Action<ISiloBuilder>? configureSilo = null)
+        Action<ControlPlaneOptions>? configure = null, StorageProbe? probe = null, Action<ISiloBuilder>? configureSilo = null,
+        Action<ISiloBuilder>? externalStorage = null)
     {
         // No configuration sources, so no file watchers.
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -55,7 +56,17 @@ internal sealed class ServiceNode : IAsyncDisposable
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, 0, serviceId: "controlplane-tests", clusterId: "svc-" + Guid.NewGuid().ToString("N")[..12]);
-            silo.AddControlPlaneGrains(ControlPlaneStorage.Sqlite, storage.Directory, s => s.AddSqliteGrainStorage(GrainStorage.Name, storage.DatabasePath));
+            if (externalStorage is not null)
+            {
+                // Another provider (e.g. Redis) registered under GrainStorage.Name by the test.
+                silo.AddControlPlaneGrains(ControlPlaneStorage.External, storage.Directory);
+                externalStorage(silo);
+            }
+            else
+            {
+                silo.AddControlPlaneGrains(ControlPlaneStorage.Sqlite, storage.Directory, s => s.AddSqliteGrainStorage(GrainStorage.Name, storage.DatabasePath));
+            }
+
             if (probe is not null)
             {
                 probe.Decorate(silo.Services);

@@ -12,12 +12,21 @@ internal sealed class StorageProbe : IGrainStorage, ILifecycleParticipant<ISiloL
     private readonly ConcurrentDictionary<GrainId, int> _writes = new();
     private IGrainStorage? _inner;
     private volatile Func<GrainId, bool>? _failReads;
+    private volatile Func<GrainId, bool>? _failWrites;
 
     /// <summary>Reads of grains for which this returns true throw <see cref="IOException"/>; null: none fail.</summary>
     public Func<GrainId, bool>? FailReads
     {
         get => _failReads;
         set => _failReads = value;
+    }
+
+    /// <summary>Writes of grains for which this returns true throw <see cref="IOException"/> (storage unreachable) and
+    /// store nothing; null: none fail.</summary>
+    public Func<GrainId, bool>? FailWrites
+    {
+        get => _failWrites;
+        set => _failWrites = value;
     }
 
     private IGrainStorage Inner => _inner ?? throw new InvalidOperationException("The probe is not attached to a silo yet.");
@@ -56,6 +65,11 @@ internal sealed class StorageProbe : IGrainStorage, ILifecycleParticipant<ISiloL
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (FailWrites?.Invoke(grainId) == true)
+        {
+            throw new IOException($"state of {grainId} is unreachable");
+        }
+
         await Inner.WriteStateAsync(stateName, grainId, grainState);
         _writes.AddOrUpdate(grainId, 1, (_, n) => n + 1);
     }
