@@ -129,7 +129,9 @@ public sealed class BreakerRecoveryClusterTests(RedisServerFixture redis, ITestO
         output.WriteLine("primary share per 500 ms after closing: " + string.Join(" ", shares.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))));
         Assert.True(shares[0] < 0.35, $"first share {shares[0]:F2}");
         Assert.Contains(shares, s => s is > 0.35 and < 0.95);
-        Assert.Contains(1.0, shares);
+        // The last bucket may hold a decision made a hair before the ramp's final step reached a node: "everything" is
+        // at least 99 %, and every decision that went elsewhere after closing says why (the ramp).
+        Assert.True(shares[^1] >= 0.99, $"last share {shares[^1]:F3}");
         Assert.All(decisions.Where(d => d.At >= closedFrom && d.Endpoint == "back"), d => Assert.Equal("primary_recovering", d.Reason));
         for (var n = 0; n < 3; n++)
         {
