@@ -145,9 +145,17 @@ probe() { # target -> prints the decoded answer; fails unless :status 200 and gr
 # Route's decision ids end in the node's decision counter (hex), which every answered Route advances by one.
 # Server-side counts are extra checks: if a later product changes its id format or admin API they print "n/a" and
 # the answer bytes alone decide (a failed call carries no DATA).
+# The node's decision counter, read from a fresh decision id: base64url of a 45-byte record whose bytes 5..12 are the
+# decision number, big-endian (src/ControlPlane.Service/DataPlane/DecisionIds.cs).
 decision_number() {
   local id; id=$(probe route | sed -nE 's/.*"decisionId": "([^"]*)".*/\1/p') || true
-  [[ ${id##*-} =~ ^[0-9a-f]{1,15}$ ]] && printf '%d\n' "0x${id##*-}" || echo n/a
+  /usr/bin/python3 -c 'import base64, sys
+s = sys.argv[1]
+try:
+    b = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    print(int.from_bytes(b[5:13], "big") if len(b) == 45 else "n/a")
+except Exception:
+    print("n/a")' "$id"
 }
 class_events() {
   local n; n=$(curl -sf "http://127.0.0.1:$admin_port/admin/v1/classes/customer_chat" | sed -nE 's/.*"availability":\{[^}]*"events":([0-9]+).*/\1/p') || true
@@ -171,8 +179,9 @@ for t in "${targets[@]}"; do
 done
 if [[ " ${targets[*]} " == *" route "* ]]; then
   sed -n 's/.*"endpointId": "\([^"]*\)".*/\1/p' "$out/sanity-route.json" | grep -q . || { log "route answered without an endpoint (no capacity?)"; exit 1; }
-  # Later decisions only grow (longer hex ids): a good Route answer is never smaller than this one.
-  route_min_size=$(stat -c %s "$out/probe-route.bin")
+  # Decision ids have a fixed length; answers differ by the chosen endpoint's names (gpt-4o vs gpt-4.1): the byte
+  # count is a floor of good answers at the smallest one, and the node's decision counter is the exact figure.
+  route_min_size=$(( $(stat -c %s "$out/probe-route.bin") - 8 ))
 fi
 
 h2load_args=(-c "$concurrency" -m "$streams" -t "$threads" "${grpc_headers[@]}")

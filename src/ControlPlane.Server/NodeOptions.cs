@@ -49,7 +49,7 @@ internal sealed record NodeOptions
                                     2 votes) or orleans (Orleans' defaults: probe 5 s, max 20 s).
           --dashboard               Serve the Orleans Dashboard under /dashboard on the admin port.
           --decision-key BASE64     The cluster's decision key (base64 of 32-64 random bytes, the same on every node):
-                                    decision ids carry an HMAC under it. Default: the CONTROLPLANE_DECISION_KEY
+                                    decision ids carry a MAC under it. Default: the CONTROLPLANE_DECISION_KEY
                                     environment variable, else a key generated once per cluster and kept in its storage.
           --accept-unrouted-outcomes
                                     Accept outcomes without a decision_id (from proxies that route on their own table).

@@ -64,7 +64,7 @@ public sealed class ControlPlaneOptions
     public int AuditEntriesKept { get; set; } = 10_000;
 
     /// <summary>The cluster's decision key: base64 (or base64url) of 32 to 64 random bytes, the same on every node.
-    /// Decision ids carry an HMAC-SHA256 under it, so any node verifies any node's decisions. Null (the default):
+    /// Decision ids carry a MAC (SipHash-2-4-128 under a key derived from it), so any node verifies any node's decisions. Null (the default):
     /// the key is generated once per cluster and persisted by the decision key grain, so the nodes of a cluster share
     /// it with no configuration. Server: <c>--decision-key</c> or <c>CONTROLPLANE_DECISION_KEY</c>.
     /// <value>Null or 32-64 bytes of base64. Defaults to null.</value></summary>

@@ -18,9 +18,10 @@ internal readonly record struct DecisionClaim(uint NodeTag, long Number, long Re
 
 /// <summary>
 /// Decision ids every node of the cluster can verify. An id is the base64url (no padding) of a fixed 45-byte record:
-/// version (1 byte, 1), the issuing node's per-start tag (4), the decision number (8), the request key (8), the
-/// attempt (2), the issue time in Unix milliseconds (6), then the first 16 bytes of HMAC-SHA256 under the cluster's
-/// decision key over those 29 bytes, the decision's endpoint id, a zero byte and its workload class (UTF-8). An
+/// version (1 byte, 2), the issuing node's per-start tag (4), the decision number (8), the request key (8), the
+/// attempt (2), the issue time in Unix milliseconds (6), then the 16-byte SipHash-2-4-128 tag (<see cref="SipHash128"/>)
+/// under a key derived from the cluster's decision key (HKDF-SHA256) over those 29 bytes, the decision's endpoint id,
+/// a zero byte and its workload class (UTF-8). An
 /// outcome verifies only with the endpoint and class its decision chose, so an outcome naming another endpoint or
 /// class (or a forged or corrupted id) is refused. Thread-safe; issuing allocates only the id string.
 /// </summary>
@@ -32,26 +33,22 @@ internal sealed class DecisionIds
     /// <summary>Smallest and largest decision key, in bytes.</summary>
     internal const int MinKeyBytes = 32;
 
-    /// <summary>Largest decision key, in bytes (one HMAC-SHA256 block).</summary>
+    /// <summary>Largest decision key, in bytes.</summary>
     internal const int MaxKeyBytes = 64;
 
     /// <summary>Largest <c>request_id</c> accepted, in characters.</summary>
     internal const int MaxRequestIdLength = 256;
 
-    private const byte Version = 1;
+    private const byte Version = 2;
     private const int RecordBytes = 29;
     private const int MacBytes = 16;
     private const int TotalBytes = RecordBytes + MacBytes;
     private const int MaxStackInput = 512;
     private const long MaxIssueMs = (1L << 48) - 1;
 
-    [ThreadStatic]
-    private static IncrementalHash? t_hmac;
-
-    [ThreadStatic]
-    private static DecisionIds? t_owner;
-
-    private readonly byte[] _key;
+    // The MAC key: 128 bits derived from the cluster's decision key, once.
+    private readonly ulong _k0;
+    private readonly ulong _k1;
 
     /// <summary>Uses <paramref name="key"/> (32-64 bytes), which every node of the cluster shares.</summary>
     public DecisionIds(byte[] key)
@@ -62,7 +59,11 @@ internal sealed class DecisionIds
             throw new ArgumentOutOfRangeException(nameof(key), key.Length, $"A decision key has {MinKeyBytes} to {MaxKeyBytes} bytes.");
         }
 
-        _key = (byte[])key.Clone();
+        Span<byte> mac = stackalloc byte[SipHash128.KeyBytes];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, key, mac, salt: [], "controlplane decision-id mac v2"u8);
+        _k0 = BinaryPrimitives.ReadUInt64LittleEndian(mac);
+        _k1 = BinaryPrimitives.ReadUInt64LittleEndian(mac[8..]);
+        CryptographicOperations.ZeroMemory(mac);
     }
 
     /// <summary>Parses a configured key: base64 (or base64url) of 32 to 64 bytes; null when it is not one.</summary>
@@ -164,11 +165,7 @@ internal sealed class DecisionIds
             at += Encoding.UTF8.GetBytes(endpointId, input[at..]);
             input[at++] = 0;
             at += Encoding.UTF8.GetBytes(workloadClass, input[at..]);
-            Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-            var hmac = ThreadHmac();
-            hmac.AppendData(input[..at]);
-            hmac.GetHashAndReset(mac);
-            mac[..MacBytes].CopyTo(destination);
+            SipHash128.Compute(_k0, _k1, input[..at], destination);
         }
         finally
         {
@@ -177,20 +174,6 @@ internal sealed class DecisionIds
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
-    }
-
-    // OpenSSL 3's one-shot HMAC fetches the algorithm on every call (several times the cost of the hash itself): each
-    // thread keeps one keyed HMAC and resets it, which reuses the keyed pads. No allocation after a thread's first call.
-    private IncrementalHash ThreadHmac()
-    {
-        if (!ReferenceEquals(t_owner, this) || t_hmac is null)
-        {
-            t_hmac?.Dispose();
-            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
-            t_owner = this;
-        }
-
-        return t_hmac;
     }
 
     private static void WriteUInt48(Span<byte> destination, long value)
