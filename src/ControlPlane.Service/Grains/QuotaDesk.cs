@@ -29,8 +29,7 @@ public sealed record GrantRecord(string RequestId, QuotaLease Lease);
 internal sealed class QuotaDesk
 {
     private readonly QuotaLeaseLedger? _ledger;
-    private readonly Dictionary<string, GrantRecord> _lastGrants;
-    private readonly Dictionary<string, long> _lastSettled;
+    private readonly LeaseReplies _replies;
 
     private readonly LeaseDemandBook _demand;
     private readonly TimeProvider _time;
@@ -47,8 +46,7 @@ internal sealed class QuotaDesk
         _demand = new LeaseDemandBook(options.Duration);
         _outageTokens = (long)(limits.TokensPerPeriod * outageShare);
         _outageRequests = (long)(limits.RequestsPerPeriod * outageShare);
-        _lastGrants = new(saved?.LastGrants ?? [], StringComparer.Ordinal);
-        _lastSettled = new(saved?.LastSettled ?? [], StringComparer.Ordinal);
+        _replies = new LeaseReplies(saved?.LastGrants, saved?.LastSettled);
     }
 
     /// <summary>True while the desk holds changes its last write could not store (storage unreachable): grants are then
@@ -97,7 +95,7 @@ internal sealed class QuotaDesk
             if ((capped.Tokens == 0 && request.Tokens > 0) || (capped.Requests == 0 && request.Requests > 0))
             {
                 changed = false;
-                return _lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId ? last.Lease : null;
+                return _replies.TryRepeat(request, out var repeated) ? repeated : null;
             }
 
             request = capped;
@@ -117,10 +115,10 @@ internal sealed class QuotaDesk
             return null;
         }
 
-        if (_lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId)
+        if (_replies.TryRepeat(request, out var repeated))
         {
             changed = false;
-            return last.Lease;
+            return repeated;
         }
 
         bool expired = _ledger.ExpireDue() > 0;
@@ -133,7 +131,7 @@ internal sealed class QuotaDesk
         _demand.Record(request, granted ? lease.Tokens : 0, granted ? lease.Requests : 0, now);
         if (granted)
         {
-            _lastGrants[request.NodeId] = new GrantRecord(request.RequestId, lease);
+            _replies.Granted(request, lease);
         }
 
         changed = granted || expired;
@@ -150,20 +148,12 @@ internal sealed class QuotaDesk
             return false;
         }
 
-        foreach (var live in _ledger.LiveLeases)
-        {
-            if (live.Id == settlement.LeaseId && !string.Equals(live.NodeId, nodeId, StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"lease {settlement.LeaseId} is held by node '{live.NodeId}', not '{nodeId}'", nameof(nodeId));
-            }
-        }
-
-        if (_lastSettled.TryGetValue(nodeId, out var newest) && settlement.LeaseId <= newest)
+        if (!_replies.IsNew(nodeId, settlement, _ledger.LiveLeases, "lease"))
         {
             return false;
         }
 
-        _lastSettled[nodeId] = settlement.LeaseId;
+        _replies.Settled(nodeId, settlement.LeaseId);
         _ledger.ExpireDue();
         _ledger.Settle(settlement);
         return true;
@@ -179,7 +169,7 @@ internal sealed class QuotaDesk
     public async Task<QuotaLease?> GrantAsync(LeaseRequest request, Func<Task> persist)
     {
         ArgumentNullException.ThrowIfNull(persist);
-        if (Unwritten && !(_lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId))
+        if (Unwritten && !_replies.TryRepeat(request, out _))
         {
             // Storage may be back: store what is held first, so this grant is sized as usual rather than from the share.
             await TryWriteAsync(persist);
@@ -205,7 +195,7 @@ internal sealed class QuotaDesk
                 {
                     // Not answered: give the units back and forget the grant, so a retry gets a fresh one.
                     _ledger!.Settle(new LeaseSettlement(granted.Id, granted.Tokens, granted.Requests, 0));
-                    _lastGrants.Remove(request.NodeId);
+                    _replies.Forget(request.NodeId);
                     throw;
                 }
 
@@ -270,8 +260,8 @@ internal sealed class QuotaDesk
     public QuotaDeskState Export() => new()
     {
         Ledger = _ledger?.Export(),
-        LastGrants = new(_lastGrants, StringComparer.Ordinal),
-        LastSettled = new(_lastSettled, StringComparer.Ordinal),
+        LastGrants = _replies.ExportGrants(),
+        LastSettled = _replies.ExportSettled(),
     };
 
     /// <summary>Levels for the admin view.</summary>

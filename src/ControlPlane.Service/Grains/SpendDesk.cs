@@ -37,15 +37,13 @@ internal sealed class SpendDesk
 {
     private readonly SpendCeiling? _ceiling;
     private readonly SpendLedger? _ledger;
-    private readonly Dictionary<string, GrantRecord> _lastGrants;
-    private readonly Dictionary<string, long> _lastSettled;
+    private readonly LeaseReplies _replies;
 
     private SpendDesk(SpendCeiling? ceiling, SpendLedger? ledger, SpendDeskState? saved)
     {
         _ceiling = ceiling;
         _ledger = ledger;
-        _lastGrants = new(saved?.LastGrants ?? [], StringComparer.Ordinal);
-        _lastSettled = new(saved?.LastSettled ?? [], StringComparer.Ordinal);
+        _replies = new LeaseReplies(saved?.LastGrants, saved?.LastSettled);
     }
 
     /// <summary>A desk for <paramref name="ceiling"/> (null or no window limited: no ledger), carrying on from
@@ -82,17 +80,17 @@ internal sealed class SpendDesk
             return null;
         }
 
-        if (_lastGrants.TryGetValue(request.NodeId, out var last) && last.RequestId == request.RequestId)
+        if (_replies.TryRepeat(request, out var repeated))
         {
             changed = false;
-            return last.Lease;
+            return repeated;
         }
 
         bool expired = _ledger.ExpireDue() > 0;
         bool granted = _ledger.TryGrant(request.NodeId, Math.Clamp(request.Tokens, 0, SpendUnits.MaxCost), out var lease);
         if (granted)
         {
-            _lastGrants[request.NodeId] = new GrantRecord(request.RequestId, lease);
+            _replies.Granted(request, lease);
         }
 
         changed = granted || expired;
@@ -109,21 +107,13 @@ internal sealed class SpendDesk
             return false;
         }
 
-        foreach (var live in _ledger.LiveLeases)
-        {
-            if (live.Id == settlement.LeaseId && !string.Equals(live.NodeId, nodeId, StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"spend lease {settlement.LeaseId} is held by node '{live.NodeId}', not '{nodeId}'", nameof(nodeId));
-            }
-        }
-
-        if (_lastSettled.TryGetValue(nodeId, out var newest) && settlement.LeaseId <= newest)
+        if (!_replies.IsNew(nodeId, settlement, _ledger.LiveLeases, "spend lease"))
         {
             return false;
         }
 
         _ledger.Settle(settlement);
-        _lastSettled[nodeId] = settlement.LeaseId;
+        _replies.Settled(nodeId, settlement.LeaseId);
         return true;
     }
 
@@ -155,8 +145,8 @@ internal sealed class SpendDesk
     public SpendDeskState Export() => new()
     {
         Ledger = _ledger?.Export(),
-        LastGrants = new(_lastGrants, StringComparer.Ordinal),
-        LastSettled = new(_lastSettled, StringComparer.Ordinal),
+        LastGrants = _replies.ExportGrants(),
+        LastSettled = _replies.ExportSettled(),
     };
 
     /// <summary>Levels for the admin view; null without a ceiling.</summary>
