@@ -157,7 +157,8 @@ internal sealed class DecisionIds
     {
         var length = RecordBytes + Encoding.UTF8.GetMaxByteCount(endpointId.Length) + 1 + Encoding.UTF8.GetMaxByteCount(workloadClass.Length);
         byte[]? rented = null;
-        var input = length <= MaxStackInput ? stackalloc byte[MaxStackInput] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        // Sized to the message (the runtime zeroes a stack buffer: a fixed 512 bytes would cost that per decision).
+        var input = length <= MaxStackInput ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
         {
             record.CopyTo(input);

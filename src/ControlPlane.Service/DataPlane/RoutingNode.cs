@@ -349,6 +349,13 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 break;
             }
 
+            if (decision.IsProbe)
+            {
+                // The probe slot is a permit the endpoint grain counts cluster-wide: give it back for the next request
+                // rather than leave it outstanding until the probe timeout.
+                snapshot.AddProbeSlots(decision.EndpointIndex, 1);
+            }
+
             // Another call spent the last of the slice between the gate check and the spend: try the next best.
             exclude[excludeCount++] = decision.EndpointIndex;
             decision = decision with { EndpointIndex = -1, Reason = RouteReason.NoCapacity, FallbackCount = 0 };

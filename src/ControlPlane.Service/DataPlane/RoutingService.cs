@@ -31,7 +31,8 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
         {
             // Completed at once unless a queue_only class's call is held; waiting holds no thread.
             var decision = node.RouteAsync(request, deadline, context.CancellationToken);
-            return decision.IsCompleted ? decision : HeldAsync(decision);
+            // A held call that already ended with an error goes through HeldAsync too, so its error maps to a status.
+            return decision.IsCompletedSuccessfully ? decision : HeldAsync(decision);
         }
         catch (RoutingRequestException error)
         {

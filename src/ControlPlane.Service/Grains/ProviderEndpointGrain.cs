@@ -295,7 +295,13 @@ internal sealed class ProviderEndpointGrain(
         var breaker = _options.Health.Breaker;
         var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
         bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
-        await PublishAsync(events, refreshLoad: true, persist: rampMoved);
+        if (rampMoved && events.Count == 0)
+        {
+            // Ramp progress is learned state: written like the baselines, never at the cost of the activation.
+            await PersistLearnedAsync(breaker: true);
+        }
+
+        await PublishAsync(events, refreshLoad: true);
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -347,6 +353,7 @@ internal sealed class ProviderEndpointGrain(
         try
         {
             await state.WriteOrReloadAsync(this);
+            _quota.MarkWritten();
         }
         catch
         {
@@ -355,14 +362,39 @@ internal sealed class ProviderEndpointGrain(
         }
     }
 
-    private async Task PersistBaselinesAsync()
+    private Task PersistBaselinesAsync() =>
+        _health is null || BaselineStates.Export(_health).SequenceEqual(State.Baselines ?? []) ? Task.CompletedTask : PersistLearnedAsync(breaker: false);
+
+    // Learned state (baselines, ramp progress) is soft: it is not written while the quota desk holds grants storage
+    // lacks (storage is unreachable), and a write that fails for any reason but a conflict keeps the activation, so an
+    // outage never costs the lease grants made through it. The next write stores it. A conflict still reloads.
+    private async Task PersistLearnedAsync(bool breaker)
     {
-        if (_writeFailed || _health is null || BaselineStates.Export(_health).SequenceEqual(State.Baselines ?? []))
+        if (_writeFailed || _quota.Unwritten)
         {
             return;
         }
 
-        await PersistAsync();
+        State.Quota = _quota.Export();
+        State.Baselines = BaselineStates.Export(_health);
+        if (breaker)
+        {
+            State.Breaker = _health.Endpoint.Breaker.Export();
+        }
+
+        try
+        {
+            await state.WriteOrKeepAsync(this);
+            _quota.MarkWritten();
+            if (breaker)
+            {
+                _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
+            }
+        }
+        catch (Exception error) when (error is not (Orleans.Storage.InconsistentStateException or OperationCanceledException))
+        {
+            logger.LogWarning(error, "Endpoint {Endpoint}: learned state not written; retried with the next write.", _descriptor.Id);
+        }
     }
 
     private async Task PersistQuotaAsync()

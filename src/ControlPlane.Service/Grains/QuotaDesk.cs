@@ -242,6 +242,10 @@ internal sealed class QuotaDesk
         }
     }
 
+    /// <summary>Tells the desk that a write of its grain's state, carrying <see cref="Export"/> as of now, succeeded:
+    /// nothing it granted is unwritten any more.</summary>
+    public void MarkWritten() => Written();
+
     private void Written()
     {
         Unwritten = false;

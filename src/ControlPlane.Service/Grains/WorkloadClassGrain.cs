@@ -239,14 +239,30 @@ internal sealed class WorkloadClassGrain(
         }
     }
 
+    // The SLO counts are learned state: not written while the budget desk holds grants storage lacks (storage is
+    // unreachable), and a write that fails for any reason but a conflict keeps the activation, so an outage never costs
+    // the lease grants made through it. A conflict still reloads.
     private async Task PersistSloAsync()
     {
-        if (!_sloChanged || _writeFailed)
+        if (!_sloChanged || _writeFailed || _budget.Unwritten)
         {
             return;
         }
 
-        await PersistAsync();
+        State.Quota = _budget.Export();
+        State.SloCounts = _slo.Export();
+        State.Spend = _spend.Export();
+        State.Runaway = _runaway.Export();
+        try
+        {
+            await state.WriteOrKeepAsync(this);
+            _sloChanged = false;
+            _budget.MarkWritten();
+        }
+        catch (Exception error) when (error is not (Orleans.Storage.InconsistentStateException or OperationCanceledException))
+        {
+            logger.LogWarning(error, "Class {Class}: SLO counts not written; retried with the next write.", _policy.Name);
+        }
     }
 
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
@@ -271,6 +287,7 @@ internal sealed class WorkloadClassGrain(
         try
         {
             await state.WriteOrReloadAsync(this);
+            _budget.MarkWritten();
         }
         catch
         {
