@@ -234,12 +234,7 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     private static string GrpcText(int port) => port.ToString(CultureInfo.InvariantCulture);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ControlPlane.Testing.FreePort.Next();
 
     private static string FindFleet()
     {

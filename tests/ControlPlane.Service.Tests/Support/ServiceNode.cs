@@ -157,10 +157,5 @@ internal sealed class ServiceNode : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ControlPlane.Testing.FreePort.Next();
 }
