@@ -79,21 +79,7 @@ public sealed class AdaptiveTimeoutTests : IDisposable
         Assert.InRange(details.PerOutputTokenMs!.Value, 19.5, 20.5);
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return await read();
-    }
+    private static Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.WaitAsync(read, done, 1000);
 
     public void Dispose() => _storage.Dispose();
 }

@@ -329,22 +329,7 @@ public sealed class RoutingNodeTests : IDisposable
         Assert.Single(node.Node.BuildTable(["legal_draft"]).Classes);
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        // The flush runs on the node's loop after the fake clock ticks; wait for its effect, bounded.
-        for (var i = 0; i < 2000; i++)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return await read();
-    }
+    private static Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done) => Eventually.WaitAsync(read, done, 2000);
 
     public void Dispose() => _storage.Dispose();
 }

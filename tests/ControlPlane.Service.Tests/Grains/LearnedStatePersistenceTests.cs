@@ -147,21 +147,8 @@ public sealed class LearnedStatePersistenceTests(ITestOutputHelper output) : IDi
         return await grain.GetDetailsAsync();
     }
 
-    private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, int attempts = 500)
-    {
-        for (var i = 0; i < attempts; i++)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return await read();
-    }
+    private static Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, int attempts = 500) =>
+        Eventually.WaitAsync(read, done, attempts);
 
     public void Dispose() => _storage.Dispose();
 }
