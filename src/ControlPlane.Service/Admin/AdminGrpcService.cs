@@ -1,4 +1,5 @@
 using ControlPlane.Service.Grains;
+using ControlPlane.Service.Security;
 using Grpc.Core;
 using Wire = ControlPlane.Contracts.V1;
 
@@ -9,8 +10,6 @@ namespace ControlPlane.Service.Admin;
 internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.AdminBase
 {
     public const string ServiceName = "controlplane.v1.Admin";
-
-    public const string ActorMetadata = "x-actor";
 
     public override Task<Wire.FleetView> GetFleet(Wire.GetFleetRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.GetFleetAsync()));
@@ -23,22 +22,22 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
 
     public override Task<Wire.EndpointView> SetBreaker(Wire.SetBreakerRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.SetBreakerAsync(request.Id,
-            new BreakerCommand(request.State, request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+            new BreakerCommand(request.State, request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
     public override Task<Wire.EndpointView> Drain(Wire.DrainRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.DrainAsync(request.Id,
-            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
     public override Task<Wire.EndpointView> Undrain(Wire.DrainRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.UndrainAsync(request.Id,
-            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), Actor(context))));
+            new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
     public override Task<Wire.ClassView> SetPolicy(Wire.SetPolicyRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.SetPolicyAsync(request.Name,
             new PolicyCommand(request.HasMode ? request.Mode : null, request.Primary?.Ids,
                 request.Fallbacks?.Entries.Select(f => new FallbackView(f.EndpointId, f.HasEvalScore ? f.EvalScore : null)).ToList(),
                 request.Prohibited?.Ids, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null),
-            Actor(context))));
+            AdminActors.FromGrpc(context))));
 
     public override Task<Wire.AuditList> ListAudit(Wire.ListAuditRequest request, ServerCallContext context) => Run(async () =>
     {
@@ -49,18 +48,16 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
             {
                 Sequence = e.Sequence,
                 AtUnixMs = e.At.ToUnixTimeMilliseconds(),
-                Actor = e.Actor,
+                Actor = e.Actor.Principal,
                 Action = e.Action,
                 Target = e.Target,
                 Reason = e.Reason,
-                Detail = e.Detail,
+                Detail = e.Before.Length == 0 ? e.After : $"was {e.Before}; now {e.After}",
             });
         }
 
         return list;
     });
-
-    private static string? Actor(ServerCallContext context) => context.RequestHeaders.Get(ActorMetadata)?.Value;
 
     private static async Task<T> Run<T>(Func<Task<T>> operation)
     {
@@ -78,7 +75,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
                 _ => StatusCode.InvalidArgument,
             };
             // The HTTP API names the header X-Actor; gRPC metadata keys are lower case.
-            var detail = error.Field == "X-Actor" ? $"{ActorMetadata}: {error.Detail}" : error.Message;
+            var detail = error.Field == "X-Actor" ? $"{AdminActors.ActorMetadata}: {error.Detail}" : error.Message;
             throw new RpcException(new Status(code, detail));
         }
         catch (Exception error) when (GrainCallFailure.IsUnavailable(error))

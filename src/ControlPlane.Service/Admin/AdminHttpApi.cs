@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ControlPlane.Service.Grains;
+using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -11,8 +12,6 @@ namespace ControlPlane.Service.Admin;
 /// the offending field in <c>field</c> and <c>errors</c>; changes require the <c>X-Actor</c> header.</summary>
 internal static class AdminHttpApi
 {
-    public const string ActorHeader = "X-Actor";
-
     private const int MaxBodyBytes = 64 * 1024;
 
     // Strict: a duplicate key is an error (which of the two would apply is not for a parser to guess), and nesting is
@@ -53,7 +52,7 @@ internal static class AdminHttpApi
             {
                 var body = await ReadObjectAsync(request, ["state", "reason", "ttlSeconds"]);
                 var command = new BreakerCommand(String(body, "state") ?? "", String(body, "reason") ?? "", Integer(body, "ttlSeconds"));
-                return await ops.SetBreakerAsync(id, command, Actor(request));
+                return await ops.SetBreakerAsync(id, command, AdminActors.FromHttp(request.HttpContext));
             })
             .WithName("SetBreaker").WithSummary("Force the breaker open or closed, or hand it back to the automatic rules (auto).")
             .Accepts<BreakerCommand>("application/json")
@@ -61,7 +60,7 @@ internal static class AdminHttpApi
         group.MapPost("/endpoints/{id}/drain", async (string id, HttpRequest request, AdminOperations ops) =>
             {
                 var body = await ReadObjectAsync(request, ["reason", "ttlSeconds"]);
-                return await ops.DrainAsync(id, new DrainCommand(String(body, "reason") ?? "", Integer(body, "ttlSeconds")), Actor(request));
+                return await ops.DrainAsync(id, new DrainCommand(String(body, "reason") ?? "", Integer(body, "ttlSeconds")), AdminActors.FromHttp(request.HttpContext));
             })
             .WithName("Drain").WithSummary("Take the endpoint out of rotation (in-flight requests finish).")
             .Accepts<DrainCommand>("application/json")
@@ -69,7 +68,7 @@ internal static class AdminHttpApi
         group.MapPost("/endpoints/{id}/undrain", async (string id, HttpRequest request, AdminOperations ops) =>
             {
                 var body = await ReadObjectAsync(request, ["reason"]);
-                return await ops.UndrainAsync(id, new DrainCommand(String(body, "reason") ?? "", null), Actor(request));
+                return await ops.UndrainAsync(id, new DrainCommand(String(body, "reason") ?? "", null), AdminActors.FromHttp(request.HttpContext));
             })
             .WithName("Undrain").WithSummary("Put a drained endpoint back into rotation.")
             .Accepts<DrainCommand>("application/json")
@@ -80,7 +79,7 @@ internal static class AdminHttpApi
                 var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason", "expectedVersion"]);
                 var command = new PolicyCommand(String(body, "mode"), Strings(body, "primary"), Fallbacks(body),
                     Strings(body, "prohibited"), String(body, "reason") ?? "", Integer(body, "expectedVersion"));
-                return await ops.SetPolicyAsync(name, command, Actor(request));
+                return await ops.SetPolicyAsync(name, command, AdminActors.FromHttp(request.HttpContext));
             })
             .WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
             .Accepts<PolicyCommand>("application/json")
@@ -110,13 +109,10 @@ internal static class AdminHttpApi
             });
     }
 
-    private static string? Actor(HttpRequest request) =>
-        request.Headers.TryGetValue(ActorHeader, out var values) ? values.ToString() : null;
-
     private static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
     {
         // The actor is checked first so a missing X-Actor is reported even with a bad body.
-        AdminOperations.RequireActor(Actor(request));
+        AdminActors.FromHttp(request.HttpContext);
         if (request.ContentLength > MaxBodyBytes)
         {
             throw new AdminException(AdminErrorKind.Invalid, "body", $"must be at most {MaxBodyBytes} bytes");

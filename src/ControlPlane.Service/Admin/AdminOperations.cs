@@ -2,6 +2,7 @@ using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Policy;
 using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
+using ControlPlane.Service.Security;
 
 namespace ControlPlane.Service.Admin;
 
@@ -42,9 +43,9 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         return ClassView.From(await grains.GetGrain<IWorkloadClassGrain>(name).GetDetailsAsync());
     }
 
-    public async Task<EndpointView> SetBreakerAsync(string id, BreakerCommand command, string? actor)
+    public async Task<EndpointView> SetBreakerAsync(string id, BreakerCommand command, AdminActor actor)
     {
-        var who = RequireActor(actor);
+        ArgumentNullException.ThrowIfNull(actor);
         RequireEndpoint(id);
         OverrideKind? kind = command.State switch
         {
@@ -67,24 +68,24 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
             OverrideKind.ForceClosed => "breaker.force_closed",
             _ => "breaker.auto",
         };
-        var details = await grains.GetGrain<IProviderEndpointGrain>(id).ChangeOverrideAsync(new OverrideChange(kind, who, reason, ttl, action));
+        var details = await grains.GetGrain<IProviderEndpointGrain>(id).ChangeOverrideAsync(new OverrideChange(kind, actor, reason, ttl, action));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
-    public async Task<EndpointView> DrainAsync(string id, DrainCommand command, string? actor)
+    public async Task<EndpointView> DrainAsync(string id, DrainCommand command, AdminActor actor)
     {
-        var who = RequireActor(actor);
+        ArgumentNullException.ThrowIfNull(actor);
         RequireEndpoint(id);
         var reason = RequireReason(command.Reason);
         var ttl = Ttl(command.TtlSeconds);
         var details = await grains.GetGrain<IProviderEndpointGrain>(id)
-            .ChangeOverrideAsync(new OverrideChange(OverrideKind.Drain, who, reason, ttl, "endpoint.drain"));
+            .ChangeOverrideAsync(new OverrideChange(OverrideKind.Drain, actor, reason, ttl, "endpoint.drain"));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
-    public async Task<EndpointView> UndrainAsync(string id, DrainCommand command, string? actor)
+    public async Task<EndpointView> UndrainAsync(string id, DrainCommand command, AdminActor actor)
     {
-        var who = RequireActor(actor);
+        ArgumentNullException.ThrowIfNull(actor);
         RequireEndpoint(id);
         var reason = RequireReason(command.Reason);
         if (command.TtlSeconds is not null)
@@ -94,15 +95,15 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
 
         // The grain checks that the endpoint is drained in the same turn that clears it.
         var details = await grains.GetGrain<IProviderEndpointGrain>(id)
-            .ChangeOverrideAsync(new OverrideChange(null, who, reason, null, "endpoint.undrain", RequireCurrent: OverrideKind.Drain));
+            .ChangeOverrideAsync(new OverrideChange(null, actor, reason, null, "endpoint.undrain", RequireCurrent: OverrideKind.Drain));
         return EndpointView.From(details, time.GetUtcNow());
     }
 
     /// <summary>Changes a class's fallback policy. Validated here, against the catalog, so every error names its
     /// field (a grain's exception would cross nodes as a bare message); the grain persists and pushes it.</summary>
-    public async Task<ClassView> SetPolicyAsync(string name, PolicyCommand command, string? actor)
+    public async Task<ClassView> SetPolicyAsync(string name, PolicyCommand command, AdminActor actor)
     {
-        var who = RequireActor(actor);
+        ArgumentNullException.ThrowIfNull(actor);
         if (!catalog.Classes.ContainsKey(name))
         {
             throw new AdminException(AdminErrorKind.NotFound, "name", $"unknown workload class '{name}'");
@@ -138,7 +139,7 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         }
 
         // The grain applies it only if nothing changed since this read (else 409/ABORTED), and audits it in the same turn.
-        var details = await grain.SetPolicyAsync(new PolicyChange(policy, who, reason, read.Version));
+        var details = await grain.SetPolicyAsync(new PolicyChange(policy, actor, reason, read.Version));
         return ClassView.From(details);
     }
 

@@ -6,6 +6,7 @@ using ControlPlane.Domain.Policy;
 using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Routing;
 using ControlPlane.Domain.Slo;
+using ControlPlane.Service.Security;
 
 namespace ControlPlane.Service.Grains;
 
@@ -189,7 +190,7 @@ public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, 
 /// <param name="AuditAction">The audit trail's action name, e.g. <c>breaker.force_open</c>.</param>
 /// <param name="RequireCurrent">When set, the change applies only while this override is active (undrain).</param>
 [Immutable]
-public sealed record OverrideChange(OverrideKind? Kind, string Actor, string Reason, TimeSpan? Ttl, string AuditAction,
+public sealed record OverrideChange(OverrideKind? Kind, AdminActor Actor, string Reason, TimeSpan? Ttl, string AuditAction,
     OverrideKind? RequireCurrent = null);
 
 /// <summary>A policy change on a workload class.</summary>
@@ -199,7 +200,7 @@ public sealed record OverrideChange(OverrideKind? Kind, string Actor, string Rea
 /// <param name="ExpectedVersion">The class version the change was computed from; a different current version is a
 /// conflict (no lost updates).</param>
 [Immutable]
-public sealed record PolicyChange(WorkloadClassPolicy Policy, string Actor, string Reason, long ExpectedVersion);
+public sealed record PolicyChange(WorkloadClassPolicy Policy, AdminActor Actor, string Reason, long ExpectedVersion);
 
 /// <summary>What nodes need about an endpoint to route: its published breaker view and load figures.</summary>
 /// <param name="EndpointId">The endpoint.</param>
@@ -286,13 +287,25 @@ public sealed record ClassDetails(
 public sealed record FleetSummary(string? Name, string? Version, string Source, IReadOnlyList<string> EndpointIds,
     IReadOnlyList<string> ClassNames, DateTimeOffset LoadedAt, IReadOnlyList<string> Deprecations);
 
-/// <summary>One audited admin change.</summary>
+/// <summary>One audited admin change (or refused attempt).</summary>
 /// <param name="Sequence">Position in the trail (assigned on append).</param>
-/// <param name="At">When.</param>
-/// <param name="Actor">Who (the caller's <c>X-Actor</c>).</param>
-/// <param name="Action">What, e.g. <c>breaker.force_open</c>, <c>endpoint.drain</c>.</param>
-/// <param name="Target">The endpoint id or class name.</param>
+/// <param name="At">When (assigned on append).</param>
+/// <param name="Actor">Who: the authenticated principal, its roles, credential, address and request id.</param>
+/// <param name="Action">What, e.g. <c>breaker.force_open</c>, <c>endpoint.drain</c>, <c>class.policy</c>.</param>
+/// <param name="Target">The endpoint id, class name, key id or proposal id.</param>
 /// <param name="Reason">Why, as given.</param>
-/// <param name="Detail">Extra facts (expiry, previous state).</param>
+/// <param name="Before">The state before the change, in words (empty when there is none).</param>
+/// <param name="After">The state after the change, in words.</param>
 [Immutable]
-public sealed record AuditEntry(long Sequence, DateTimeOffset At, string Actor, string Action, string Target, string Reason, string Detail);
+public sealed record AuditEntry(long Sequence, DateTimeOffset At, AdminActor Actor, string Action, string Target, string Reason,
+    string Before, string After)
+{
+    /// <summary>The eval that supports the change (a policy proposal's reference), if any.</summary>
+    public string? EvalRef { get; init; }
+
+    /// <summary>The hash of the previous entry (hex SHA-256; empty for the first entry): the chain link.</summary>
+    public string PreviousHash { get; init; } = "";
+
+    /// <summary>This entry's hash over its fields and <see cref="PreviousHash"/> (assigned on append).</summary>
+    public string Hash { get; init; } = "";
+}

@@ -164,7 +164,7 @@ internal sealed class ProviderEndpointGrain(
     public async Task<EndpointDetails> ChangeOverrideAsync(OverrideChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
         var now = time.GetUtcNow();
         var before = _health.Current();
@@ -178,12 +178,12 @@ internal sealed class ProviderEndpointGrain(
         AdminOverride? adminOverride = null;
         if (change.Kind is { } kind)
         {
-            adminOverride = new AdminOverride(kind, change.Actor, change.Reason, now, change.Ttl is { } t ? now + t : null);
+            adminOverride = new AdminOverride(kind, change.Actor.Principal, change.Reason, now, change.Ttl is { } t ? now + t : null);
             _health.SetOverride(adminOverride);
         }
         else
         {
-            _health.ClearOverride(change.Actor);
+            _health.ClearOverride(change.Actor.Principal);
         }
 
         // Persisted even when nothing changed (an idempotent repeat), so the audit never records what storage lacks.
@@ -407,9 +407,11 @@ internal sealed class ProviderEndpointGrain(
     {
         var previous = before.Override is { } o ? AdminNames.Override(o.Kind) : "none";
         var expiry = change.Ttl is { } t ? $"; ttl {t.TotalSeconds:0}s" : "";
-        var detail = $"previous override {previous}; breaker {AdminNames.Breaker(before.State)}{expiry}";
-        return GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key)
-            .AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor, change.AuditAction, _descriptor.Id, change.Reason, detail));
+        var current = _health.Current();
+        var after = current.Override is { } n ? AdminNames.Override(n.Kind) : "none";
+        return GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor,
+            change.AuditAction, _descriptor.Id, change.Reason,
+            $"override {previous}; breaker {AdminNames.Breaker(before.State)}", $"override {after}; breaker {AdminNames.Breaker(current.State)}{expiry}"));
     }
 
     private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);

@@ -148,7 +148,7 @@ internal sealed class WorkloadClassGrain(
     public async Task<ClassDetails> SetPolicyAsync(PolicyChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         var name = this.GetPrimaryKeyString();
         var policy = change.Policy;
         if (!string.Equals(policy.Name, name, StringComparison.Ordinal))
@@ -173,7 +173,7 @@ internal sealed class WorkloadClassGrain(
         policy = policy with { Budget = catalog.Classes[name].Policy.Budget, Spend = catalog.Classes[name].Policy.Spend };
         var saved = (State.Policy, State.PolicyChangedBy, State.Version);
         State.Policy = policy;
-        State.PolicyChangedBy = change.Actor;
+        State.PolicyChangedBy = change.Actor.Principal;
         State.Version = PublicationVersion.Next(State.Version, time);
         try
         {
@@ -187,7 +187,7 @@ internal sealed class WorkloadClassGrain(
 
         _policy = policy;
         await GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor,
-            "class.policy", name, change.Reason, $"was {AdminNames.DescribePolicy(previous)}; now {AdminNames.DescribePolicy(policy)}"));
+            "class.policy", name, change.Reason, AdminNames.DescribePolicy(previous), AdminNames.DescribePolicy(policy)));
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
         return Details();

@@ -85,7 +85,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
 
         var audit = (await cluster[1].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().ToList();
         Assert.Equal(["breaker.auto", "breaker.auto", "breaker.force_open", "breaker.force_open"], audit.Select(e => e.GetProperty("action").GetString()));
-        Assert.Equal(["bob", "bob", "alice", "alice"], audit.Select(e => e.GetProperty("actor").GetString()));
+        Assert.Equal(["bob", "bob", "alice", "alice"], audit.Select(e => e.GetProperty("actor").GetProperty("principal").GetString()));
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
 
         var entry = Assert.Single((await second[0].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray());
         Assert.Equal(("endpoint.drain", "bob", "anthropic-sonnet-eu", "EU capacity move"),
-            (entry.GetProperty("action").GetString(), entry.GetProperty("actor").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
+            (entry.GetProperty("action").GetString(), entry.GetProperty("actor").GetProperty("principal").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
 
         using var undrain = await second[2].PostAdminAsync("admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
         Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);

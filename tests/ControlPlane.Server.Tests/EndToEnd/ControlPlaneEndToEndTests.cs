@@ -86,7 +86,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
 
         var audit = await GetJsonAsync(node, "admin/v1/audit");
         var newest = audit.EnumerateArray().First();
-        Assert.Equal("alice@acme", newest.GetProperty("actor").GetString());
+        Assert.Equal("alice@acme", newest.GetProperty("actor").GetProperty("principal").GetString());
         Assert.Equal("INC-42 provider outage", newest.GetProperty("reason").GetString());
         Assert.Equal("breaker.force_open", newest.GetProperty("action").GetString());
         Assert.Equal("openai-gpt41-us", newest.GetProperty("target").GetString());
@@ -306,8 +306,8 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
         var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).EnumerateArray().Last();
         Assert.Equal(("class.policy", "customer_chat", "legal review"), (entry.GetProperty("action").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
-        Assert.StartsWith("was mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
-            entry.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
+            entry.GetProperty("before").GetString(), StringComparison.Ordinal);
 
         // Back to automatic fallback with a new order (scores needed again: queue_only had no fallbacks).
         using var back = await PostAsync(restarted, "admin/v1/classes/customer_chat/policy",

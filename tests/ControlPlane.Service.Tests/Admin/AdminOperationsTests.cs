@@ -20,7 +20,7 @@ public sealed class AdminOperationsTests : IDisposable
     public async Task Bad_breaker_commands_are_refused_naming_the_field_and_change_nothing(string state, string reason, long? ttl, string field)
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
-        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.SetBreakerAsync("openai-gpt4o-us", new(state, reason, ttl), "alice"));
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.SetBreakerAsync("openai-gpt4o-us", new(state, reason, ttl), TestActors.Named("alice")));
         Assert.Equal((AdminErrorKind.Invalid, field), (error.Kind, error.Field));
         Assert.Null((await node.Admin.GetEndpointAsync("openai-gpt4o-us")).Override);
         Assert.Empty(await node.Admin.GetAuditAsync(null));
@@ -31,13 +31,11 @@ public sealed class AdminOperationsTests : IDisposable
     [InlineData("alice", "outage \u001b[2J\u001b[31mcleared", "reason")]
     [InlineData("alice", "refund \u202Eevil\u202C done", "reason")]
     [InlineData("alice", "nul \u0000 byte", "reason")]
-    [InlineData("mallory\r\nX-Actor: admin", "outage", "X-Actor")]
-    [InlineData("\u2066admin\u2069", "outage", "X-Actor")]
     public async Task Free_text_with_control_characters_or_bidi_overrides_is_refused_and_changes_nothing(string actor, string reason, string field)
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
 
-        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", reason, null), actor));
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", reason, null), TestActors.Named(actor)));
 
         Assert.Equal((AdminErrorKind.Invalid, field), (error.Kind, error.Field));
         Assert.Null((await node.Admin.GetEndpointAsync("openai-gpt4o-us")).Override);
@@ -50,7 +48,7 @@ public sealed class AdminOperationsTests : IDisposable
         await using var node = await ServiceNode.StartAsync(_time, _storage);
         var reason = "half a pair " + (char)0xD800 + " here"; // built at run time: attribute strings cannot hold one
 
-        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.DrainAsync("openai-gpt4o-us", new(reason, null), "alice"));
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.DrainAsync("openai-gpt4o-us", new(reason, null), TestActors.Named("alice")));
 
         Assert.Equal("reason", error.Field);
         Assert.Empty(await node.Admin.GetAuditAsync(null));
@@ -61,21 +59,10 @@ public sealed class AdminOperationsTests : IDisposable
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
 
-        await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "Überlastung – 过载 🚧", null), "zoë");
+        await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "Überlastung – 过载 🚧", null), TestActors.Named("zoë"));
 
         var entry = Assert.Single(await node.Admin.GetAuditAsync(null));
-        Assert.Equal(("zoë", "Überlastung – 过载 🚧"), (entry.Actor, entry.Reason));
-    }
-
-    [Theory]
-    [InlineData(null)]
-    [InlineData("")]
-    [InlineData("   ")]
-    public async Task Changes_without_an_actor_are_refused(string? actor)
-    {
-        await using var node = await ServiceNode.StartAsync(_time, _storage);
-        var error = await Assert.ThrowsAsync<AdminException>(() => node.Admin.DrainAsync("openai-gpt4o-us", new("why", null), actor));
-        Assert.Equal("X-Actor", error.Field);
+        Assert.Equal(("zoë", "Überlastung – 过载 🚧"), (entry.Actor.Principal, entry.Reason));
     }
 
     [Fact]
@@ -85,7 +72,7 @@ public sealed class AdminOperationsTests : IDisposable
         Assert.Equal(AdminErrorKind.NotFound, (await Assert.ThrowsAsync<AdminException>(() => node.Admin.GetEndpointAsync("nope"))).Kind);
         Assert.Equal(AdminErrorKind.NotFound, (await Assert.ThrowsAsync<AdminException>(() => node.Admin.GetClassAsync("nope"))).Kind);
         Assert.Equal(AdminErrorKind.NotFound, (await Assert.ThrowsAsync<AdminException>(
-            () => node.Admin.SetBreakerAsync("nope", new("open", "x", null), "alice"))).Kind);
+            () => node.Admin.SetBreakerAsync("nope", new("open", "x", null), TestActors.Named("alice")))).Kind);
     }
 
     [Fact]
@@ -93,14 +80,14 @@ public sealed class AdminOperationsTests : IDisposable
     {
         await using (var node = await ServiceNode.StartAsync(_time, _storage))
         {
-            await node.Admin.DrainAsync("google-gemini-pro-us", new("move to eu", null), "carol");
+            await node.Admin.DrainAsync("google-gemini-pro-us", new("move to eu", null), TestActors.Named("carol"));
             Assert.True(node.Node.BuildTable([]).Endpoints.Single(e => e.EndpointId == "google-gemini-pro-us").Drained);
             _time.Advance(TimeSpan.FromSeconds(1));
-            await node.Admin.UndrainAsync("google-gemini-pro-us", new("done", null), "dave");
-            await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("closed", "pin during eval", 600), "erin");
-            await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("auto", "eval over", null), "erin");
+            await node.Admin.UndrainAsync("google-gemini-pro-us", new("done", null), TestActors.Named("dave"));
+            await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("closed", "pin during eval", 600), TestActors.Named("erin"));
+            await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("auto", "eval over", null), TestActors.Named("erin"));
 
-            var conflict = await Assert.ThrowsAsync<AdminException>(() => node.Admin.UndrainAsync("google-gemini-pro-us", new("again", null), "dave"));
+            var conflict = await Assert.ThrowsAsync<AdminException>(() => node.Admin.UndrainAsync("google-gemini-pro-us", new("again", null), TestActors.Named("dave")));
             Assert.Equal(AdminErrorKind.Conflict, conflict.Kind);
         }
 
@@ -110,8 +97,8 @@ public sealed class AdminOperationsTests : IDisposable
             new[] { "breaker.auto", "breaker.force_closed", "endpoint.undrain", "endpoint.drain" },
             audit.Select(a => a.Action));
         Assert.Equal(new long[] { 4, 3, 2, 1 }, audit.Select(a => a.Sequence));
-        Assert.Equal(("carol", "move to eu", "google-gemini-pro-us"), (audit[3].Actor, audit[3].Reason, audit[3].Target));
-        Assert.Contains("ttl 600s", audit[2 - 1].Detail, StringComparison.Ordinal);
+        Assert.Equal(("carol", "move to eu", "google-gemini-pro-us"), (audit[3].Actor.Principal, audit[3].Reason, audit[3].Target));
+        Assert.Contains("ttl 600s", audit[2 - 1].After, StringComparison.Ordinal);
         Assert.Single(await restarted.Admin.GetAuditAsync(1));
         Assert.Null((await restarted.Admin.GetEndpointAsync("openai-gpt4o-us")).Override);
     }
@@ -121,7 +108,7 @@ public sealed class AdminOperationsTests : IDisposable
     {
         _time.SetUtcNow(new DateTimeOffset(2026, 11, 22, 3, 0, 0, TimeSpan.Zero));
         await using var node = await ServiceNode.StartAsync(_time, _storage);
-        await node.Admin.SetBreakerAsync("selfhosted-llama-eu", new("open", "gpu node down", null), "ops");
+        await node.Admin.SetBreakerAsync("selfhosted-llama-eu", new("open", "gpu node down", null), TestActors.Named("ops"));
 
         var fleet = await node.Admin.GetFleetAsync();
 

@@ -24,8 +24,8 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         var read = await node.Admin.GetClassAsync(Class);
 
         var changes = await Task.WhenAll(
-            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold for the incident", read.Version), "alice")),
-            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "fail fast for the incident", read.Version), "bob")));
+            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold for the incident", read.Version), TestActors.Named("alice"))),
+            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "fail fast for the incident", read.Version), TestActors.Named("bob"))));
 
         var applied = Assert.Single(changes, c => c.Error is null).Value!;
         var conflict = Assert.IsType<AdminException>(Assert.Single(changes, c => c.Error is not null).Error);
@@ -35,14 +35,14 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         Assert.Equal(applied.Version, now.Version);
         Assert.True(now.Version > read.Version);
         var audit = Assert.Single(await node.Admin.GetAuditAsync(null));
-        Assert.Equal(("class.policy", applied.PolicyChangedBy), (audit.Action, (string?)audit.Actor));
+        Assert.Equal(("class.policy", applied.PolicyChangedBy), (audit.Action, (string?)audit.Actor.Principal));
 
         // The grain itself refuses the second of two changes computed from one read, however the calls interleave.
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>(Class);
         var details = await grain.GetDetailsAsync();
         var direct = await Task.WhenAll(
-            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.Fail }, "carol", "fail fast", details.Version))),
-            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.QueueOnly }, "dave", "hold", details.Version))));
+            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.Fail }, TestActors.Named("carol"), "fail fast", details.Version))),
+            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.QueueOnly }, TestActors.Named("dave"), "hold", details.Version))));
         Assert.Single(direct, c => c.Error is null);
         Assert.Equal(AdminErrorKind.VersionConflict, Assert.IsType<AdminException>(Assert.Single(direct, c => c.Error is not null).Error).Kind);
         Assert.Equal(2, (await node.Admin.GetAuditAsync(null)).Count);
@@ -53,11 +53,11 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
         var stale = (await node.Admin.GetClassAsync(Class)).Version;
-        await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold"), "alice");
+        await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold"), TestActors.Named("alice"));
         var current = await node.Admin.GetClassAsync(Class);
 
         var error = await Assert.ThrowsAsync<AdminException>(() =>
-            node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "from an old read", stale, ["openai-gpt41-us"]), "bob"));
+            node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "from an old read", stale, ["openai-gpt41-us"]), TestActors.Named("bob")));
 
         Assert.Equal((AdminErrorKind.VersionConflict, "expectedVersion"), (error.Kind, error.Field));
         var after = await node.Admin.GetClassAsync(Class);
@@ -67,13 +67,13 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         Assert.True(node.Node.Snapshot.TryGetClassIndex(Class, out var index));
         Assert.Equal(RoutingMode.QueueOnly, node.Node.Snapshot.ClassAt(index).Mode);
         var audit = Assert.Single(await node.Admin.GetAuditAsync(null));
-        Assert.Equal("alice", audit.Actor);
+        Assert.Equal("alice", audit.Actor.Principal);
 
         // The grain refuses a stale version on its own too (the admin layer's early check is only a shortcut).
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>(Class);
         var policy = (await grain.GetDetailsAsync()).Policy;
         var direct = await Assert.ThrowsAsync<AdminException>(() => grain.SetPolicyAsync(
-            new PolicyChange(policy with { Mode = RoutingMode.Fail }, "mallory", "stale", stale)));
+            new PolicyChange(policy with { Mode = RoutingMode.Fail }, TestActors.Named("mallory"), "stale", stale)));
         Assert.Equal(AdminErrorKind.VersionConflict, direct.Kind);
         Assert.Equal(current.Version, (await grain.GetDetailsAsync()).Version);
         Assert.Single(await node.Admin.GetAuditAsync(null));
@@ -91,10 +91,10 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         {
             var changes = Enumerable.Range(0, 24).Select(i => (Kind: random.Next(4), Reason: $"r{round}.{i}")).Select(c => Task.Run(() => c.Kind switch
             {
-                0 => node.Admin.SetBreakerAsync(Endpoint, new("open", c.Reason, null), "ops"),
-                1 => node.Admin.SetBreakerAsync(Endpoint, new("closed", c.Reason, null), "ops"),
-                2 => node.Admin.SetBreakerAsync(Endpoint, new("auto", c.Reason, null), "ops"),
-                _ => node.Admin.DrainAsync(Endpoint, new(c.Reason, null), "ops"),
+                0 => node.Admin.SetBreakerAsync(Endpoint, new("open", c.Reason, null), TestActors.Named("ops")),
+                1 => node.Admin.SetBreakerAsync(Endpoint, new("closed", c.Reason, null), TestActors.Named("ops")),
+                2 => node.Admin.SetBreakerAsync(Endpoint, new("auto", c.Reason, null), TestActors.Named("ops")),
+                _ => node.Admin.DrainAsync(Endpoint, new(c.Reason, null), TestActors.Named("ops")),
             })).ToList();
             var views = await Task.WhenAll(changes);
 
@@ -136,7 +136,7 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
             {
                 try
                 {
-                    return await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat(modes[i % 3], $"change {i}", primary: primaries[i / 3 % 3]), $"writer-{i}");
+                    return await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat(modes[i % 3], $"change {i}", primary: primaries[i / 3 % 3]), TestActors.Named($"writer-{i}"));
                 }
                 catch (AdminException e) when (e.Kind == AdminErrorKind.VersionConflict && attempt < 200)
                 {
@@ -149,14 +149,13 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         var audit = await node.Admin.GetAuditAsync(1000);
         Assert.Equal(30, audit.Count);
         var newest = audit[0];
-        Assert.Equal(current.PolicyChangedBy, newest.Actor);
+        Assert.Equal(current.PolicyChangedBy, newest.Actor.Principal);
         var policy = (await node.Grains.GetGrain<IWorkloadClassGrain>(Class).GetDetailsAsync()).Policy;
-        Assert.EndsWith("now " + AdminNames.DescribePolicy(policy), newest.Detail, StringComparison.Ordinal);
+        Assert.Equal(AdminNames.DescribePolicy(policy), newest.After);
         // Each entry's "was" is the previous entry's "now": the trail is the order of application, with no gap.
         for (var i = 0; i + 1 < audit.Count; i++)
         {
-            var was = audit[i].Detail[4..audit[i].Detail.IndexOf("; now ", StringComparison.Ordinal)];
-            Assert.EndsWith("now " + was, audit[i + 1].Detail, StringComparison.Ordinal);
+            Assert.Equal(audit[i].Before, audit[i + 1].After);
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class AuditTrailTests : IDisposable
         {
             for (var i = 1; i <= changes; i++)
             {
-                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "closed" : "open", $"change {i}", null), "ops");
+                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "closed" : "open", $"change {i}", null), TestActors.Named("ops"));
             }
 
             AssertTrail(await node.Admin.GetAuditAsync(1000), changes, changes);
@@ -36,7 +36,7 @@ public sealed class AuditTrailTests : IDisposable
         AssertTrail(await restarted.Admin.GetAuditAsync(200), changes, 200);
 
         // Appends carry on after the restart, numbered after the last one.
-        await restarted.Admin.DrainAsync("openai-gpt4o-us", new("after restart", null), "ops");
+        await restarted.Admin.DrainAsync("openai-gpt4o-us", new("after restart", null), TestActors.Named("ops"));
         AssertTrail(await restarted.Admin.GetAuditAsync(1000), changes + 1, changes + 1);
     }
 
@@ -50,7 +50,7 @@ public sealed class AuditTrailTests : IDisposable
         var trail = node.Grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key);
         for (var i = 1; i <= appended; i++)
         {
-            await trail.AppendAsync(new AuditEntry(0, default, "ops", "test.append", "trail", $"append {i}", ""));
+            await trail.AppendAsync(new AuditEntry(0, default, TestActors.Named("ops"), "test.append", "trail", $"append {i}", "", ""));
         }
 
         var listed = await trail.ListAsync(1000);

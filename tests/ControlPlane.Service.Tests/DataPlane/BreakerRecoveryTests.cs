@@ -113,7 +113,7 @@ public sealed class BreakerRecoveryTests : IDisposable
         Assert.Equal(1, node.Node.Snapshot.ProbeSlotsAt(0));
 
         // An admin forces the endpoint closed: the push takes the slot away, so it can never probe a later half-open period.
-        await node.Admin.SetBreakerAsync("prim", new("closed", "provider confirmed fixed", null), "alice");
+        await node.Admin.SetBreakerAsync("prim", new("closed", "provider confirmed fixed", null), TestActors.Named("alice"));
         Assert.Equal(0, node.Node.Snapshot.ProbeSlotsAt(0));
         Assert.Equal("forced_override", node.Route("chat").RouteReason);
     }

@@ -61,7 +61,7 @@ public sealed class RoutingNodeHoldTests : IDisposable
     public async Task A_call_whose_deadline_ran_out_while_held_is_answered_before_it_and_never_served_later()
     {
         await using var node = await StartAsync();
-        await node.Admin.SetBreakerAsync("small", new("open", "maintenance", null), "alice");
+        await node.Admin.SetBreakerAsync("small", new("open", "maintenance", null), TestActors.Named("alice"));
         var call = node.Node.RouteAsync(Request(deadlineMs: 1_000), null, CancellationToken.None);
 
         // Answered at the deadline less the reply margin (50 ms), on the node's clock.
@@ -76,7 +76,7 @@ public sealed class RoutingNodeHoldTests : IDisposable
         Assert.Equal(0, node.Node.HeldCalls("batch"));
 
         // The primary coming back afterwards serves nothing: the answered call spent nothing.
-        await node.Admin.SetBreakerAsync("small", new("auto", "done", null), "alice");
+        await node.Admin.SetBreakerAsync("small", new("auto", "done", null), TestActors.Named("alice"));
         Assert.Equal((0, 0), node.Node.LeaseSpent("small"));
         Assert.Equal("small", node.Route("batch").EndpointId);
         Assert.Equal(1, node.Node.LeaseSpent("small")!.Value.Requests);

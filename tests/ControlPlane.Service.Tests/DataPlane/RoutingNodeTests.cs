@@ -126,8 +126,8 @@ public sealed class RoutingNodeTests : IDisposable
     {
         await using (var first = await ServiceNode.StartAsync(_time, _storage))
         {
-            await first.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "provider incident INC-7", null), "alice");
-            await first.Admin.SetBreakerAsync("openai-gpt41-us", new("open", "provider incident INC-7", 3600), "alice");
+            await first.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "provider incident INC-7", null), TestActors.Named("alice"));
+            await first.Admin.SetBreakerAsync("openai-gpt41-us", new("open", "provider incident INC-7", 3600), TestActors.Named("alice"));
             Assert.Equal("forced_override", first.Route("customer_chat").RouteReason);
         }
 
@@ -147,8 +147,8 @@ public sealed class RoutingNodeTests : IDisposable
     public async Task An_expired_override_stops_applying_without_any_call()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
-        await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "maintenance", 60), "bob");
-        await node.Admin.SetBreakerAsync("openai-gpt41-us", new("open", "maintenance", 60), "bob");
+        await node.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "maintenance", 60), TestActors.Named("bob"));
+        await node.Admin.SetBreakerAsync("openai-gpt41-us", new("open", "maintenance", 60), TestActors.Named("bob"));
         Assert.Equal("forced_override", node.Route("customer_chat").RouteReason);
 
         _time.Advance(TimeSpan.FromSeconds(60));
@@ -318,7 +318,7 @@ public sealed class RoutingNodeTests : IDisposable
         var changed = node.Node.WaitForTableChangeAsync(version, CancellationToken.None);
         Assert.False(changed.IsCompleted);
 
-        await node.Admin.DrainAsync("google-gemini-pro-us", new("region migration", null), "carol");
+        await node.Admin.DrainAsync("google-gemini-pro-us", new("region migration", null), TestActors.Named("carol"));
 
         await changed;
         var table = node.Node.BuildTable([]);

@@ -20,7 +20,7 @@ public sealed class PublicationVersionTests : IDisposable
             // Many publications on one endpoint: each bumps its version.
             for (var i = 0; i < 20; i++)
             {
-                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "open" : "closed", "flapping", null), "alice");
+                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "open" : "closed", "flapping", null), TestActors.Named("alice"));
             }
 
             published = (await node.Admin.GetEndpointAsync("openai-gpt4o-us")).Version;
@@ -31,7 +31,7 @@ public sealed class PublicationVersionTests : IDisposable
         await using var restarted = await ServiceNode.StartAsync(_time, _lost);
         Assert.Null((await restarted.Admin.GetEndpointAsync("openai-gpt4o-us")).Override);
 
-        var after = await restarted.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "incident", null), "bob");
+        var after = await restarted.Admin.SetBreakerAsync("openai-gpt4o-us", new("open", "incident", null), TestActors.Named("bob"));
 
         Assert.True(after.Version > published, $"version {after.Version} after the storage loss is not above {published}");
     }

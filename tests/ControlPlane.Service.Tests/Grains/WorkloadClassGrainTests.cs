@@ -22,7 +22,7 @@ public sealed class WorkloadClassGrainTests : IDisposable
 
             var details = await grain.SetPolicyAsync(new PolicyChange(
                 read.Policy with { Primary = ["anthropic-sonnet-us"], Fallbacks = [new FallbackApproval { EndpointId = "google-gemini-pro-us", EvalScore = 0.91 }] },
-                "frank", "eval results", read.Version));
+                TestActors.Named("frank"), "eval results", read.Version));
 
             Assert.Equal("frank", details.PolicyChangedBy);
             Assert.True(node.Node.TableVersion > version);
@@ -46,7 +46,7 @@ public sealed class WorkloadClassGrainTests : IDisposable
         var read = await grain.GetDetailsAsync();
 
         var error = await Assert.ThrowsAsync<AdminException>(() => grain.SetPolicyAsync(new PolicyChange(
-            read.Policy with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, "mallory", "sneak a fallback in", read.Version)));
+            read.Policy with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, TestActors.Named("mallory"), "sneak a fallback in", read.Version)));
 
         Assert.Equal(AdminErrorKind.Invalid, error.Kind);
         Assert.StartsWith("fallbacks", error.Field, StringComparison.Ordinal);

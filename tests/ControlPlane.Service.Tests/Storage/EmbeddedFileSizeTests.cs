@@ -32,11 +32,11 @@ public sealed class EmbeddedFileSizeTests(ITestOutputHelper output) : IDisposabl
             var reason = $"change {i}: " + new string('x', 64);
             _ = (i % 5) switch
             {
-                0 => (object)await node.Admin.SetBreakerAsync(endpoint, new("open", reason, 3600), "ops"),
-                1 => await node.Admin.SetBreakerAsync(endpoint, new("closed", reason, null), "ops"),
-                2 => await node.Admin.DrainAsync(endpoint, new(reason, null), "ops"),
-                3 => await node.Admin.SetBreakerAsync(endpoint, new("auto", reason, null), "ops"),
-                _ => await node.Admin.SetPolicyAsync("customer_chat", PolicyCommands.CustomerChat(modes[i / 5 % 3], reason), "ops"),
+                0 => (object)await node.Admin.SetBreakerAsync(endpoint, new("open", reason, 3600), TestActors.Named("ops")),
+                1 => await node.Admin.SetBreakerAsync(endpoint, new("closed", reason, null), TestActors.Named("ops")),
+                2 => await node.Admin.DrainAsync(endpoint, new(reason, null), TestActors.Named("ops")),
+                3 => await node.Admin.SetBreakerAsync(endpoint, new("auto", reason, null), TestActors.Named("ops")),
+                _ => await node.Admin.SetPolicyAsync("customer_chat", PolicyCommands.CustomerChat(modes[i / 5 % 3], reason), TestActors.Named("ops")),
             };
         }
 
