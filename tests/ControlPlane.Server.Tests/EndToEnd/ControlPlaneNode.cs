@@ -134,6 +134,16 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         return await Admin.SendAsync(request);
     }
 
+    /// <summary>An admin API client acting as <paramref name="principal"/> holding <paramref name="roles"/> (every role
+    /// when none are given). The caller disposes it.</summary>
+    public Task<HttpClient> AdminAsAsync(string principal, params string[] roles)
+    {
+        _ = roles;
+        var client = new HttpClient { BaseAddress = AdminAddress };
+        client.DefaultRequestHeaders.Add("X-Actor", principal);
+        return Task.FromResult(client);
+    }
+
     public async Task<JsonElement> GetAdminJsonAsync(string path)
     {
         using var response = await Admin.GetAsync(path);

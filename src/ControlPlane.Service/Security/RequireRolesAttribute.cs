@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace ControlPlane.Service.Security;
+
+/// <summary>The roles that may call an admin route or a gRPC method (any one of them suffices). On a gRPC service
+/// method as an attribute; on a minimal-API route through <see cref="RequireRolesExtensions.RequireRoles{T}"/>.</summary>
+[AttributeUsage(AttributeTargets.Method | AttributeTargets.Class, AllowMultiple = false)]
+public sealed class RequireRolesAttribute : Attribute
+{
+    /// <summary>Any one of <paramref name="roles"/> may call.</summary>
+    public RequireRolesAttribute(params string[] roles)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        if (roles.Length == 0 || roles.Any(r => !Security.Roles.IsKnown(r)))
+        {
+            throw new ArgumentException($"unknown or missing role in [{string.Join(", ", roles)}]", nameof(roles));
+        }
+
+        Roles = roles;
+    }
+
+    /// <summary>The roles, any one of which may call.</summary>
+    public IReadOnlyList<string> Roles { get; }
+}
+
+/// <summary>Puts <see cref="RequireRolesAttribute"/> on minimal-API routes.</summary>
+public static class RequireRolesExtensions
+{
+    /// <summary>Only callers holding one of <paramref name="roles"/> may call the route.</summary>
+    public static T RequireRoles<T>(this T builder, params string[] roles)
+        where T : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.WithMetadata(new RequireRolesAttribute(roles));
+    }
+}
