@@ -3,6 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using ControlPlane.Fleet;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
+using ControlPlane.Service.FleetReload;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -62,6 +63,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
         services.AddSingleton<AdminOperations>();
+        services.AddFleetReload();
         if (!dataPlane)
         {
             return services;

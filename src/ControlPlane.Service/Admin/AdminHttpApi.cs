@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlPlane.Service.FleetReload;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Builder;
@@ -40,6 +41,7 @@ internal static class AdminHttpApi
             }
         });
 
+        group.MapFleetReload();
         group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
             .WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
         group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))
@@ -109,7 +111,7 @@ internal static class AdminHttpApi
             });
     }
 
-    private static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
+    internal static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
     {
         // The actor is checked first so a missing X-Actor is reported even with a bad body.
         AdminActors.FromHttp(request.HttpContext);
@@ -159,7 +161,7 @@ internal static class AdminHttpApi
         }
     }
 
-    private static string? String(JsonElement body, string name)
+    internal static string? String(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
