@@ -54,9 +54,10 @@ internal sealed partial class RoutingNode
             BumpTable();
         }
 
+        // Off the caller's thread: a grain turn (the fleet grain on this silo) may be the one adopting.
         foreach (var (index, settlement) in returns)
         {
-            _ = ReturnAsync(LeaseOwner.Endpoint, index, settlement);
+            _ = Task.Run(() => ReturnAsync(LeaseOwner.Endpoint, index, settlement), CancellationToken.None);
         }
 
         LogFleetAdopted(_logger, next.Generation);

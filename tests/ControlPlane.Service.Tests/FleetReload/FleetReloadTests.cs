@@ -51,6 +51,45 @@ public sealed class FleetReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task An_endpoint_that_becomes_limited_pays_from_a_lease_and_one_that_becomes_unlimited_stops_needing_one()
+    {
+        await using var node = await StartAsync();
+        // small: rpm 4 -> unlimited; spare: unlimited -> rpm 2.
+        var changed = Fleet.Replace("limits: { tpm: 0, rpm: 4 }, owner_team", "owner_team", StringComparison.Ordinal)
+            .Replace("model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team",
+                "model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { rpm: 2 }, owner_team", StringComparison.Ordinal);
+
+        var outcome = await Reload(node, changed);
+
+        Assert.Contains("endpoints.small.limits.rpm: 4 -> 0", outcome.Changes);
+        Assert.Contains("endpoints.spare.limits.rpm: 0 -> 2", outcome.Changes);
+        // small is unlimited now: far more than 4 requests go to it with the clock standing still.
+        Assert.All(Enumerable.Range(0, 30), _ => Assert.Equal("small", node.Route("chat").EndpointId));
+        // spare is limited now: a drain of small sends chat to spare only as far as spare's lease pays.
+        await node.Admin.DrainAsync("small", new ControlPlane.Service.Admin.DrainCommand("test", null), TestActors.Named("ops"));
+        await node.Node.RenewLeasesAsync(force: true);
+        var routed = Enumerable.Range(0, 10).Select(_ => node.Route("chat").EndpointId).ToList();
+        Assert.InRange(routed.Count(e => e == "spare"), 1, 2);
+    }
+
+    [Fact]
+    public async Task Adding_endpoints_or_classes_and_removing_an_unreferenced_endpoint_are_refused_with_what_to_do()
+    {
+        await using var node = await StartAsync();
+        var added = Fleet.Replace("classes:", """
+              - { id: extra, provider: vllm, model: llama, model_version: v9, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t }
+            classes:
+              - { name: batch, owner: t, mode: auto_fallback, primary: [spare], slo: { availability: 0.99 } }
+            """, StringComparison.Ordinal);
+
+        var refused = await Assert.ThrowsAsync<FleetReloadRefusedException>(() => Reload(node, added));
+
+        Assert.Contains(refused.Problems, p => p.Field == "endpoints.extra" && p.Message.Contains("restart", StringComparison.Ordinal));
+        Assert.Contains(refused.Problems, p => p.Field == "classes.batch" && p.Message.Contains("restart", StringComparison.Ordinal));
+        Assert.Equal(2, node.Node.Snapshot.EndpointCount);
+    }
+
+    [Fact]
     public async Task Endpoint_attributes_and_fleet_metadata_apply_on_the_node_and_the_admin_views()
     {
         await using var node = await StartAsync();
