@@ -9,6 +9,7 @@ namespace ControlPlane.Service.Grains;
 // generation in place, keeping its subscribers, health windows and leases.
 internal sealed partial class ProviderEndpointGrain : IFleetMemberGrain
 {
+    private static readonly TimeSpan ActivationFleetCheck = TimeSpan.FromSeconds(1);
     private long _fleetGeneration;
 
     public async Task AdoptFleetAsync(FleetGeneration generation)
@@ -32,8 +33,11 @@ internal sealed partial class ProviderEndpointGrain : IFleetMemberGrain
     {
         try
         {
+            // Bounded: a fleet grain on a silo that is going away must not hold up this activation (the timer below
+            // catches up from the silo's catalog, which the node's fleet watcher keeps current).
             var fleet = GrainFactory.GetGrain<IFleetGenerationGrain>(FleetGenerationGrain.Key);
-            if (await fleet.GetNumberAsync() > catalog.Generation && await fleet.GetAsync() is { } stored)
+            if (await fleet.GetNumberAsync().WaitAsync(ActivationFleetCheck) > catalog.Generation
+                && await fleet.GetAsync().WaitAsync(ActivationFleetCheck) is { } stored)
             {
                 catalog.Adopt(stored);
             }
