@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using ControlPlane.Server.Tests.Support;
+using ControlPlane.Testing;
 using Grpc.Health.V1;
 
 namespace ControlPlane.Server.Tests;
@@ -24,6 +25,7 @@ public sealed partial class ProgramProcessTests
                 DefaultRequestVersion = HttpVersion.Version20,
                 DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
+            client.DefaultRequestHeaders.Authorization = TestCredentials.Bearer();
 
             var health = await client.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
             var echo = await client.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new ControlPlane.Contracts.V1.EchoRequest { Message = "off" });
@@ -56,7 +58,7 @@ public sealed partial class ProgramProcessTests
         {
             await ReadListeningAddressAsync(process, drainAfter: false);
             var admin = await ReadLineMatchingAsync(process, AdminLine());
-            using var client = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            using var client = TestCredentials.Client(new Uri(admin + "/"));
             var fleet = await client.GetStringAsync("admin/v1/fleet");
             Assert.Contains("\"customer_chat\"", fleet, StringComparison.Ordinal);
         }
@@ -229,8 +231,16 @@ public sealed partial class ProgramProcessTests
         }
 
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The all-roles test key, unless the test says otherwise (an empty value: none, the node generates one).
+        info.Environment[TestCredentials.AdminKeyVariable] = TestCredentials.AdminKey;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
+            if (value.Length == 0)
+            {
+                info.Environment.Remove(name);
+                continue;
+            }
+
             info.Environment[name] = value;
         }
 
