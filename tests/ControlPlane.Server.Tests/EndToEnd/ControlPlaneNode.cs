@@ -90,14 +90,15 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes }, fleet);
 
     /// <summary>A node started with <paramref name="options"/> (its listen addresses are replaced by free loopback ports;
-    /// the all-roles test key is its bootstrap admin key unless the options name one).</summary>
-    public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet)
+    /// the all-roles test key is its bootstrap admin key unless the options name one, or <paramref name="useTestAdminKey"/>
+    /// is false: the node then generates one into its data directory as in production).</summary>
+    public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true)
     {
         options = options with
         {
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-            AdminKey = options.AdminKey ?? TestCredentials.AdminKey,
+            AdminKey = options.AdminKey ?? (useTestAdminKey ? TestCredentials.AdminKey : null),
         };
         var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
         try
