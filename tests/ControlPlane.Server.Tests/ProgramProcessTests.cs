@@ -69,6 +69,32 @@ public sealed partial class ProgramProcessTests
     }
 
     [Fact]
+    public async Task A_first_start_without_a_configured_key_prints_where_the_generated_admin_key_is_and_nothing_is_open_without_it()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), $"cp-proc-{Guid.NewGuid():N}");
+        using var process = Start(new Dictionary<string, string> { [TestCredentials.AdminKeyVariable] = "" },
+            ["--grpc-listen", "127.0.0.1:0", "--storage", "sqlite", "--data-dir", dataDirectory]);
+        try
+        {
+            var admin = await ReadLineMatchingAsync(process, AdminLine(), drainAfter: false);
+            var path = await ReadLineMatchingAsync(process, AdminKeyLine());
+            Assert.Equal(Path.GetFullPath(Path.Combine(dataDirectory, "admin.key")), path);
+            var key = (await File.ReadAllTextAsync(path)).Trim();
+            Assert.StartsWith("cpk_", key, StringComparison.Ordinal);
+            using var client = TestCredentials.Client(new Uri(admin + "/"), key);
+            Assert.Contains("\"bootstrap-admin\"", await client.GetStringAsync("admin/v1/whoami"), StringComparison.Ordinal);
+            using var anonymous = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("admin/v1/fleet")).StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Invalid_fleet_file_exits_non_zero_with_the_located_errors_and_starts_nothing()
     {
         var file = Path.Combine(Path.GetTempPath(), $"bad-fleet-{Guid.NewGuid():N}.yaml");
@@ -277,4 +303,6 @@ public sealed partial class ProgramProcessTests
     [GeneratedRegex(@"^Admin listening on (http://\S+)$")]
     private static partial Regex AdminLine();
 
+    [GeneratedRegex(@"^Admin key: (\S+) ")]
+    private static partial Regex AdminKeyLine();
 }
