@@ -102,5 +102,20 @@ public sealed class FleetReloadHttpTests : IAsyncLifetime
         Assert.Equal("path", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
+    [Fact]
+    public async Task Only_the_admin_role_may_reload_and_a_refused_caller_changes_nothing()
+    {
+        await File.WriteAllTextAsync(_file, Fleet.Replace("version: \"1\"", "version: \"2\"", StringComparison.Ordinal));
+        using var operatorClient = await Node.AdminAsAsync("olga", Roles.Operator, Roles.PolicyAuthor, Roles.PolicyApprover);
+        using var anonymous = new HttpClient { BaseAddress = Node.AdminAddress };
+
+        using var forbidden = await operatorClient.PostAsync("admin/v1/fleet/reload", Json("""{"reason":"not mine"}"""));
+        using var unauthenticated = await anonymous.PostAsync("admin/v1/fleet/reload", Json("""{"reason":"who"}"""));
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+        Assert.Equal("1", (await Node.GetAdminJsonAsync("/admin/v1/fleet")).GetProperty("version").GetString());
+    }
+
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 }
