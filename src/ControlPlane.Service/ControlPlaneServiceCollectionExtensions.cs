@@ -62,6 +62,8 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
         services.AddSingleton<AdminOperations>();
+        services.AddSingleton<Catalog.CatalogOperations>();
+        services.AddHostedService<Catalog.DeprecationWatcher>();
         if (!dataPlane)
         {
             return services;
