@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace ControlPlane.Service.Catalog;
 
 /// <summary>The clock behind deprecation notices, on every node: at start it logs every endpoint within 90 days of its
-/// deprecation date (Warning, with owner team and on-call), then asks the fleet grain to raise the notices due, at start
-/// and every <see cref="CheckInterval"/>. The grain raises each stage once cluster-wide, however many nodes ask.</summary>
+/// deprecation date (Warning, with owner team and on-call), then asks the fleet grain to raise the notices due, at start,
+/// every <see cref="CheckInterval"/> and just after every 00:00 UTC (when stages change). The grain raises each stage once cluster-wide, however many nodes ask.</summary>
 internal sealed partial class DeprecationWatcher(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, ILogger<DeprecationWatcher> logger)
     : IHostedLifecycleService, IAsyncDisposable
 {
@@ -16,6 +16,9 @@ internal sealed partial class DeprecationWatcher(FleetCatalog catalog, IGrainFac
 
     /// <summary>How soon a failed check (grain unreachable) is retried.</summary>
     internal static readonly TimeSpan RetryInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long after 00:00 UTC the daily check runs.</summary>
+    internal static readonly TimeSpan MidnightMargin = TimeSpan.FromSeconds(1);
 
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -82,6 +85,14 @@ internal sealed partial class DeprecationWatcher(FleetCatalog catalog, IGrainFac
             {
                 LogCheckFailed(logger, error);
                 wait = RetryInterval;
+            }
+
+            // Stages change at 00:00 UTC: the check right after midnight raises a new stage promptly.
+            var now = time.GetUtcNow();
+            var midnight = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero) + MidnightMargin - now;
+            if (midnight < wait)
+            {
+                wait = midnight;
             }
 
             try
