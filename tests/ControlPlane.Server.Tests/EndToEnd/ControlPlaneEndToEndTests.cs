@@ -84,7 +84,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.DoesNotContain("openai-gpt4o-us", decision.Fallbacks);
         }
 
-        var audit = await GetJsonAsync(node, "admin/v1/audit");
+        var audit = (await GetJsonAsync(node, "admin/v1/audit")).GetProperty("entries");
         var newest = audit.EnumerateArray().First();
         Assert.Equal("alice@acme", newest.GetProperty("actor").GetProperty("principal").GetString());
         Assert.Equal("INC-42 provider outage", newest.GetProperty("reason").GetString());
@@ -114,7 +114,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("bob", over.GetProperty("actor").GetString());
         Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
         Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
-        Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray().Single().GetProperty("action").GetString());
+        Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).GetProperty("entries").EnumerateArray().Single().GetProperty("action").GetString());
 
         using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
         Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);
@@ -194,7 +194,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/classes/nope"), HttpStatusCode.NotFound, "name");
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).GetProperty("entries").EnumerateArray());
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(node, "admin/v1/endpoints/openai-gpt4o-us")).GetProperty("override").ValueKind);
     }
 
@@ -304,7 +304,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
         Assert.Equal("queue_only", cls.GetProperty("mode").GetString());
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
-        var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).EnumerateArray().Last();
+        var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).GetProperty("entries").EnumerateArray().Last();
         Assert.Equal(("class.policy", "customer_chat", "legal review"), (entry.GetProperty("action").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
         Assert.StartsWith("mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
             entry.GetProperty("before").GetString(), StringComparison.Ordinal);
@@ -349,7 +349,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
         await AssertProblemAsync(await PostAsync(node, path, """[1,2]""", "alice"), HttpStatusCode.BadRequest, "body");
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).GetProperty("entries").EnumerateArray());
         var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
         Assert.Equal("auto_fallback", cls.GetProperty("mode").GetString());
         Assert.Equal(JsonValueKind.Null, cls.GetProperty("policyChangedBy").ValueKind);
@@ -392,7 +392,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.False(Directory.Exists(_dataDirectory));
         await using var second = await ControlPlaneNode.StartInMemoryAsync();
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
-        Assert.Empty((await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await GetJsonAsync(second, "admin/v1/audit")).GetProperty("entries").EnumerateArray());
         Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
     }
 
