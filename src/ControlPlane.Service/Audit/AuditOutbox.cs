@@ -37,13 +37,6 @@ internal static class AuditOutbox
         return staged;
     }
 
-    /// <summary>Takes back a staged entry whose change was not persisted (the change is not acknowledged either).</summary>
-    public static void Unstage(AuditOutboxState outbox, AuditEntry staged)
-    {
-        ArgumentNullException.ThrowIfNull(outbox);
-        outbox.Pending.Remove(staged);
-    }
-
     /// <summary>Delivers the staged entries in order; stops at the first failure (logged) and returns false, leaving it
     /// and the later ones staged. Delivered entries leave <see cref="AuditOutboxState.Pending"/> in memory; that is
     /// persisted with the grain's next write (until then a reactivation delivers them again, which the trail ignores).</summary>
@@ -83,5 +76,56 @@ internal static class AuditOutbox
         }
 
         return (changeId[..hash], number);
+    }
+}
+
+/// <summary>One grain's audit outbox: stages entries into the grain's state, delivers them after the grain persisted
+/// them, and retries a failed delivery on a grain timer (and after a reactivation) until the trail has them.</summary>
+/// <param name="grain">The changing grain (its grain id is the source of its change ids).</param>
+/// <param name="grains">The grain's factory (reaches the trail).</param>
+/// <param name="outbox">The outbox inside the grain's current persisted state.</param>
+/// <param name="logger">Where failed deliveries are reported.</param>
+internal sealed class GrainAuditOutbox(Grain grain, IGrainFactory grains, Func<AuditOutboxState> outbox, ILogger logger)
+{
+    /// <summary>How often a failed delivery is retried.</summary>
+    internal static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(5);
+
+    private IGrainTimer? _retry;
+
+    /// <summary>Staged entries not yet known to be in the trail.</summary>
+    public int Pending => outbox().Pending.Count;
+
+    /// <summary>Stages <paramref name="entry"/>; the caller then persists its state (with the change) and calls
+    /// <see cref="DeliverAsync"/>.</summary>
+    public AuditEntry Stage(AuditEntry entry) => AuditOutbox.Stage(outbox(), grain.GetGrainId().ToString(), entry);
+
+    /// <summary>Delivers what is staged; on failure the retry timer takes over (the change stands: its entry is persisted).</summary>
+    public async Task DeliverAsync()
+    {
+        if (!await AuditOutbox.DeliverAsync(outbox(), grains, logger))
+        {
+            ScheduleRetry(RetryPeriod);
+        }
+    }
+
+    /// <summary>On activation: entries an earlier activation persisted but may not have delivered are delivered soon.</summary>
+    public void Resume()
+    {
+        if (outbox().Pending.Count > 0)
+        {
+            ScheduleRetry(TimeSpan.Zero);
+        }
+    }
+
+    private void ScheduleRetry(TimeSpan due)
+    {
+        _retry ??= grain.RegisterGrainTimer(async _ =>
+        {
+            if (await AuditOutbox.DeliverAsync(outbox(), grains, logger))
+            {
+                _retry?.Dispose();
+                _retry = null;
+            }
+        }, new GrainTimerCreationOptions(due, RetryPeriod));
     }
 }
