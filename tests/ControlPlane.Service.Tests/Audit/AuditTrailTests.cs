@@ -2,12 +2,13 @@ using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
 
 namespace ControlPlane.Service.Tests.Audit;
 
 /// <summary>The audit trail is a head (the newest entries) plus sealed segments of <see cref="AuditTrailGrain.SegmentSize"/>
 /// entries: listing crosses segment boundaries seamlessly, nothing is ever dropped, and a sealed segment is never rewritten.</summary>
-public sealed class AuditTrailTests : IDisposable
+public sealed class AuditTrailTests(ITestOutputHelper output) : IDisposable
 {
     private readonly FakeTimeProvider _time = new();
     private readonly TestStorage _storage = new();
@@ -73,6 +74,29 @@ public sealed class AuditTrailTests : IDisposable
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => segment.SealAsync([entry with { Reason = "second", Hash = "bb" }]));
         Assert.Equal("first", Assert.Single(await segment.GetEntriesAsync()).Reason);
+    }
+
+    [Fact]
+    public async Task A_sealed_breaker_change_entry_costs_under_a_kilobyte_of_storage_and_all_sealed_entries_are_kept()
+    {
+        await using (var node = await ServiceNode.StartAsync(_time, _storage))
+        {
+            // One more than two segments: the second is sealed by the append after it fills.
+            for (var i = 1; i <= 2 * AuditTrailGrain.SegmentSize + 1; i++)
+            {
+                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "closed" : "open", $"INC-{i} provider outage", 3600),
+                    TestActors.Named("alice@acme", Security.Roles.Operator));
+            }
+        }
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_storage.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sum(length(data)) FROM grain_storage WHERE state_name = 'segment';";
+        var perEntry = Convert.ToDouble(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) / (2 * AuditTrailGrain.SegmentSize);
+        output.WriteLine($"bytes per sealed entry: {perEntry:0}");
+
+        Assert.InRange(perEntry, 200, 1024);
     }
 
     public void Dispose() => _storage.Dispose();
