@@ -90,10 +90,31 @@ internal sealed class GrainAuditOutbox(Grain grain, IGrainFactory grains, Func<A
     /// <summary>How often a failed delivery is retried.</summary>
     internal static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(5);
 
+    /// <summary>Undelivered entries one grain may hold; beyond it the grain takes no further change until the trail
+    /// takes them (so its state stays small, and a trail that is down for long stops admin changes rather than
+    /// letting their record pile up unseen).</summary>
+    internal const int MaxPending = 100;
+
     private IGrainTimer? _retry;
 
     /// <summary>Staged entries not yet known to be in the trail.</summary>
     public int Pending => outbox().Pending.Count;
+
+    /// <summary>Call before applying a change: when <see cref="MaxPending"/> entries await delivery, delivers them now
+    /// and, if the trail still cannot take them, refuses the change (<see cref="IOException"/>: unavailable, nothing applied).</summary>
+    public async Task EnsureRoomAsync()
+    {
+        if (outbox().Pending.Count < MaxPending)
+        {
+            return;
+        }
+
+        await AuditOutbox.DeliverAsync(outbox(), grains, logger);
+        if (outbox().Pending.Count >= MaxPending)
+        {
+            throw new IOException($"the audit trail is unreachable: {outbox().Pending.Count} changes of {grain.GetGrainId()} await their audit entry; no further change until they are recorded");
+        }
+    }
 
     /// <summary>Stages <paramref name="entry"/>; the caller then persists its state (with the change) and calls
     /// <see cref="DeliverAsync"/>.</summary>

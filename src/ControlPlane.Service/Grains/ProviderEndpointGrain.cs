@@ -174,6 +174,7 @@ internal sealed class ProviderEndpointGrain(
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
+        await AuditOutbox.EnsureRoomAsync();
         var now = time.GetUtcNow();
         var before = _health.Current();
         if (change.RequireCurrent is { } required && (before.Override is not { } current || current.Kind != required || !current.IsActive(now)))

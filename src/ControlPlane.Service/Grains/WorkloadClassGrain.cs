@@ -157,6 +157,7 @@ internal sealed class WorkloadClassGrain(
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
+        await AuditOutbox.EnsureRoomAsync();
         var name = this.GetPrimaryKeyString();
         var policy = change.Policy;
         if (!string.Equals(policy.Name, name, StringComparison.Ordinal))

@@ -96,6 +96,31 @@ public sealed class AuditOutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task While_the_trail_stays_unreachable_a_grain_takes_changes_up_to_its_outbox_bound_then_refuses_them_unapplied()
+    {
+        var probe = new StorageProbe();
+        await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
+        probe.FailWrites = id => id.Type.ToString() == "audit";
+        for (var i = 1; i <= GrainAuditOutbox.MaxPending; i++)
+        {
+            await node.Admin.SetBreakerAsync(Endpoint, new(i % 2 == 0 ? "closed" : "open", $"change {i}", null), TestActors.Named("ops"));
+        }
+
+        await Assert.ThrowsAsync<IOException>(() => node.Admin.DrainAsync(Endpoint, new("one too many", null), TestActors.Named("ops")));
+        Assert.Equal("force_closed", (await node.Admin.GetEndpointAsync(Endpoint)).Override!.Kind);
+
+        probe.FailWrites = null;
+        var audit = await Eventually.WaitAsync(async () =>
+        {
+            _time.Advance(GrainAuditOutbox.RetryPeriod);
+            return await node.Admin.GetAuditAsync(1000);
+        }, a => a.Count >= GrainAuditOutbox.MaxPending, attempts: 100);
+        Assert.Equal(Enumerable.Range(1, GrainAuditOutbox.MaxPending).Reverse().Select(i => $"change {i}"), audit.Select(e => e.Reason));
+        await node.Admin.DrainAsync(Endpoint, new("now recorded", null), TestActors.Named("ops"));
+        Assert.True((await node.Admin.VerifyAuditAsync()).Ok);
+    }
+
+    [Fact]
     public async Task A_repeated_delivery_of_a_change_is_appended_once_and_later_changes_of_the_source_still_are()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
