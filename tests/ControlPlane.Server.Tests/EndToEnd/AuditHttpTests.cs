@@ -5,6 +5,8 @@ using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Service.Security;
 using Grpc.Core;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
 
@@ -106,6 +108,21 @@ public sealed class AuditHttpTests : IDisposable
         var bad = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ListAuditAsync(new ListAuditRequest { Actor = new string('x', 300) }));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
         Assert.Contains("actor", bad.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_audit_routes_and_rpcs_are_for_viewers()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var routes = node.Services.GetServices<EndpointDataSource>().SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.Contains("/audit", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(3, routes.Count);
+        Assert.All(routes, r => Assert.Equal([Roles.Viewer], r.Metadata.GetMetadata<RequireRolesAttribute>()!.Roles));
+        foreach (var method in new[] { nameof(Admin.AdminBase.ListAudit), nameof(Admin.AdminBase.VerifyAudit) })
+        {
+            var attribute = typeof(ControlPlane.Service.Admin.AdminGrpcService).GetMethod(method)!.GetCustomAttributes(typeof(RequireRolesAttribute), false);
+            Assert.Equal([Roles.Viewer], Assert.IsType<RequireRolesAttribute>(Assert.Single(attribute)).Roles);
+        }
     }
 
     private static async Task PostOkAsync(HttpClient client, string path, string json)
