@@ -27,23 +27,26 @@ public sealed class AuditHttpTests : IDisposable
     public async Task Audit_pages_filter_verify_and_export_as_json_lines_oldest_first()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using (var alice = await node.AdminAsAsync("alice", Roles.Operator))
-        using (var bob = await node.AdminAsAsync("bob", Roles.Operator))
-        {
-            await PostOkAsync(alice, "/admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"INC-1"}""");
-            await PostOkAsync(bob, "/admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"INC-2"}""");
-            await PostOkAsync(alice, "/admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"auto","reason":"INC-1 over"}""");
-        }
-
+        // Creating the test keys is audited too: the changes below come after those entries.
+        using var alice = await node.AdminAsAsync("alice", Roles.Operator);
+        using var bob = await node.AdminAsAsync("bob", Roles.Operator);
         using var viewer = await node.AdminAsAsync("vic", Roles.Viewer);
+        var s0 = Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?limit=1")).Single();
+        await PostOkAsync(alice, "/admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"INC-1"}""");
+        await PostOkAsync(bob, "/admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"INC-2"}""");
+        await PostOkAsync(alice, "/admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"auto","reason":"INC-1 over"}""");
+
         var first = await GetJsonAsync(viewer, "/admin/v1/audit?limit=2");
-        Assert.Equal(new long[] { 3, 2 }, Sequences(first));
-        Assert.Equal(2, first.GetProperty("next").GetInt64());
-        var second = await GetJsonAsync(viewer, "/admin/v1/audit?limit=2&before=2");
-        Assert.Equal(new long[] { 1 }, Sequences(second));
-        Assert.Equal(JsonValueKind.Null, second.GetProperty("next").ValueKind);
-        Assert.Equal(new long[] { 2 }, Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?actor=bob")));
-        Assert.Equal(new long[] { 3, 1 }, Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?target=openai-gpt4o-us&since=2000-01-01T00:00:00Z")));
+        Assert.Equal(new[] { s0 + 3, s0 + 2 }, Sequences(first));
+        Assert.Equal(s0 + 2, first.GetProperty("next").GetInt64());
+        var second = await GetJsonAsync(viewer, $"/admin/v1/audit?limit=2&before={s0 + 2}");
+        Assert.Equal(new[] { s0 + 1, s0 }, Sequences(second));
+        var last = await GetJsonAsync(viewer, $"/admin/v1/audit?limit=1000&before={s0 + 2}");
+        Assert.Equal(s0 + 1, Sequences(last).Length);
+        Assert.Equal(JsonValueKind.Null, last.GetProperty("next").ValueKind);
+        Assert.Equal(new[] { s0 + 2 }, Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?actor=bob")));
+        Assert.Equal(new[] { s0 + 3, s0 + 1 }, Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?target=openai-gpt4o-us&since=2000-01-01T00:00:00Z")));
+        Assert.Equal(new[] { s0 + 1 }, Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?action=breaker.force_open")));
         Assert.Empty(Sequences(await GetJsonAsync(viewer, "/admin/v1/audit?until=946684800000")));
 
         var newest = first.GetProperty("entries")[0];
@@ -52,7 +55,7 @@ public sealed class AuditHttpTests : IDisposable
 
         var verify = await GetJsonAsync(viewer, "/admin/v1/audit/verify");
         Assert.True(verify.GetProperty("ok").GetBoolean());
-        Assert.Equal(3, verify.GetProperty("entries").GetInt64());
+        Assert.Equal(s0 + 3, verify.GetProperty("entries").GetInt64());
         Assert.Equal(newest.GetProperty("hash").GetString(), verify.GetProperty("head").GetString());
         Assert.Equal(JsonValueKind.Null, verify.GetProperty("firstBroken").ValueKind);
 
@@ -60,7 +63,7 @@ public sealed class AuditHttpTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
         Assert.Equal("application/x-ndjson", export.Content.Headers.ContentType?.MediaType);
         var lines = (await export.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(new long[] { 1, 2, 3 }, lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()));
+        Assert.Equal(Enumerable.Range(1, (int)s0 + 3).Select(i => (long)i), lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()));
         using var bobsExport = await viewer.GetAsync("/admin/v1/audit/export?actor=bob");
         Assert.Single((await bobsExport.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
@@ -96,15 +99,16 @@ public sealed class AuditHttpTests : IDisposable
 
         var page = await node.AdminGrpc.ListAuditAsync(new ListAuditRequest { Limit = 1, Target = "openai-gpt4o-us" });
         var entry = Assert.Single(page.Entries);
-        Assert.Equal((1L, "alice", "breaker.force_open"), (entry.Sequence, entry.Actor, entry.Action));
+        Assert.Equal(("alice", "breaker.force_open"), (entry.Actor, entry.Action));
         Assert.Matches("^[0-9a-f]{64}$", entry.Hash);
-        Assert.False(page.HasNext);
+        Assert.Empty((await node.AdminGrpc.ListAuditAsync(new ListAuditRequest { Limit = 1, Target = "openai-gpt4o-us", Before = page.Next })).Entries);
         var newest = await node.AdminGrpc.ListAuditAsync(new ListAuditRequest { Limit = 1 });
-        Assert.Equal(2, newest.Next);
+        Assert.Equal(entry.Sequence + 1, newest.Entries[0].Sequence);
+        Assert.Equal(entry.Sequence + 1, newest.Next);
         Assert.Equal(entry.Hash, newest.Entries[0].PreviousHash);
 
         var verify = await node.AdminGrpc.VerifyAuditAsync(new VerifyAuditRequest());
-        Assert.Equal((true, 2L, newest.Entries[0].Hash, (AuditBreak?)null), (verify.Ok, verify.Entries, verify.Head, verify.FirstBroken));
+        Assert.Equal((true, entry.Sequence + 1, newest.Entries[0].Hash, (AuditBreak?)null), (verify.Ok, verify.Entries, verify.Head, verify.FirstBroken));
         var bad = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ListAuditAsync(new ListAuditRequest { Actor = new string('x', 300) }));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
         Assert.Contains("actor", bad.Status.Detail, StringComparison.Ordinal);
