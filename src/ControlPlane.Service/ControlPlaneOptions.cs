@@ -59,10 +59,6 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 0 and 1,000. Defaults to 50.</value></summary>
     public int RecentEventsKept { get; set; } = 50;
 
-    /// <summary>Audit entries kept (the oldest are dropped first).
-    /// <value>Must be between 100 and 1,000,000. Defaults to 10,000.</value></summary>
-    public int AuditEntriesKept { get; set; } = 10_000;
-
     /// <summary>The cluster's decision key: base64 (or base64url) of 32 to 64 random bytes, the same on every node.
     /// Decision ids carry a MAC (SipHash-2-4-128 under a key derived from it), so any node verifies any node's decisions. Null (the default):
     /// the key is generated once per cluster and persisted by the decision key grain, so the nodes of a cluster share
@@ -135,11 +131,6 @@ public sealed class ControlPlaneOptions
         if (RecentEventsKept is < 0 or > 1_000)
         {
             throw new ArgumentOutOfRangeException(nameof(RecentEventsKept), RecentEventsKept, "ControlPlaneOptions.RecentEventsKept must be between 0 and 1,000.");
-        }
-
-        if (AuditEntriesKept is < 100 or > 1_000_000)
-        {
-            throw new ArgumentOutOfRangeException(nameof(AuditEntriesKept), AuditEntriesKept, "ControlPlaneOptions.AuditEntriesKept must be between 100 and 1,000,000.");
         }
 
         if (DecisionKey is not null && DataPlane.DecisionIds.ParseKey(DecisionKey) is null)

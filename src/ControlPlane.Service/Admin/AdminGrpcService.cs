@@ -50,19 +50,23 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
     [RequireRoles(Roles.Viewer)]
     public override Task<Wire.AuditList> ListAudit(Wire.ListAuditRequest request, ServerCallContext context) => Run(async () =>
     {
+        var page = await operations.QueryAuditAsync(new Audit.AuditQuery(
+            Limit: request.Limit == 0 ? 100 : request.Limit,
+            Before: request.HasBefore ? request.Before : null,
+            Since: Audit.AuditQueries.FromUnixMs(request.HasSinceUnixMs ? request.SinceUnixMs : null, "since_unix_ms"),
+            Until: Audit.AuditQueries.FromUnixMs(request.HasUntilUnixMs ? request.UntilUnixMs : null, "until_unix_ms"),
+            Actor: request.HasActor ? request.Actor : null,
+            Target: request.HasTarget ? request.Target : null,
+            Action: request.HasAction ? request.Action : null));
         var list = new Wire.AuditList();
-        foreach (var e in await operations.GetAuditAsync(request.Limit == 0 ? null : request.Limit))
+        if (page.Next is { } next)
         {
-            list.Entries.Add(new Wire.AuditEntry
-            {
-                Sequence = e.Sequence,
-                AtUnixMs = e.At.ToUnixTimeMilliseconds(),
-                Actor = e.Actor.Principal,
-                Action = e.Action,
-                Target = e.Target,
-                Reason = e.Reason,
-                Detail = e.Before.Length == 0 ? e.After : $"was {e.Before}; now {e.After}",
-            });
+            list.Next = next;
+        }
+
+        foreach (var e in page.Entries)
+        {
+            list.Entries.Add(AuditWire.ToWire(e));
         }
 
         return list;
@@ -76,6 +80,8 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
             ? Catalog.CatalogWire.ToWire(await catalog.GetCatalogAsync())
             : Catalog.CatalogWire.ToWire([await catalog.GetEntryAsync(request.Id)]);
     });
+    public override Task<Wire.AuditVerification> VerifyAudit(Wire.VerifyAuditRequest request, ServerCallContext context) =>
+        Run(async () => AuditWire.ToWire(await operations.VerifyAuditAsync()));
 
     private static async Task<T> Run<T>(Func<Task<T>> operation)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlPlane.Service.Audit;
 using ControlPlane.Service.FleetReload;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
@@ -86,8 +87,17 @@ internal static class AdminHttpApi
             .RequireRoles(Roles.PolicyAuthor).WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
             .Accepts<PolicyCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
-            .RequireRoles(Roles.Viewer).WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
+        group.MapGet("/audit", (HttpRequest request, AdminOperations ops) => ops.QueryAuditAsync(AuditQueries.FromQueryString(request.Query, paged: true)))
+            .WithName("GetAudit").WithSummary("Admin changes, newest first, hash-chained; ?limit=&before=&since=&until=&actor=&target=&action=; next is the before of the next page.")
+            .Produces<AuditPage>().ProducesProblem(StatusCodes.Status400BadRequest).RequireRoles(Roles.Viewer);
+        group.MapGet("/audit/verify", (AdminOperations ops) => ops.VerifyAuditAsync())
+            .WithName("VerifyAudit").WithSummary("Walks the whole stored trail; reports the first missing, edited or unlinked entry.")
+            .Produces<AuditVerification>().RequireRoles(Roles.Viewer);
+        group.MapGet("/audit/export", (HttpRequest request, AdminOperations ops) =>
+                new AuditExportResult(ops.ExportAudit(AuditQueries.FromQueryString(request.Query, paged: false), request.HttpContext.RequestAborted)))
+            .WithName("ExportAudit").WithSummary("Every matching entry as JSON lines, oldest first (?since=&until=&actor=&target=&action=).")
+            .Produces(StatusCodes.Status200OK, contentType: AuditExportResult.ContentType).ProducesProblem(StatusCodes.Status400BadRequest)
+            .RequireRoles(Roles.Viewer);
         group.MapGet("/catalog", (Catalog.CatalogOperations ops) => ops.GetCatalogAsync())
             .RequireRoles(Roles.Viewer)
             .WithName("GetCatalog").WithSummary("Every endpoint: owner team, on-call, pinned version, price, limits, dependent classes, deprecation, model-change status.");

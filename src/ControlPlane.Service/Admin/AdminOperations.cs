@@ -157,6 +157,17 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         return await grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).ListAsync(take);
     }
 
+    /// <summary>A page of the audit trail, newest first, filtered; <see cref="AuditPage.Next"/> continues it.</summary>
+    public Task<AuditPage> QueryAuditAsync(AuditQuery query) => new AuditReader(grains).PageAsync(AuditQueries.Validate(query));
+
+    /// <summary>Every matching entry, oldest first, one sealed segment in memory at a time (validated before the first
+    /// entry, so bad input fails before anything is streamed).</summary>
+    public IAsyncEnumerable<AuditEntry> ExportAudit(AuditQuery query, CancellationToken cancellationToken) =>
+        new AuditReader(grains).ExportAsync(AuditQueries.Validate(query), cancellationToken);
+
+    /// <summary>Walks the whole stored trail and reports the first break.</summary>
+    public Task<AuditVerification> VerifyAuditAsync() => grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).VerifyAsync();
+
     internal static string RequireActor(string? actor)
     {
         if (string.IsNullOrWhiteSpace(actor))

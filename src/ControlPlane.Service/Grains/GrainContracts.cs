@@ -119,37 +119,46 @@ public interface IFleetGrain : IGrainWithStringKey
     Task<IReadOnlyList<Catalog.DeprecationNotice>> GetRaisedNoticesAsync();
 }
 
-/// <summary>The audit trail (key <see cref="Audit.AuditTrailGrain.Key"/>): every admin change, persisted before the
-/// append returns. The newest entries live in the trail's own state; full segments are sealed into
-/// <see cref="IAuditSegmentGrain"/>s, so an append never rewrites the whole history.</summary>
+/// <summary>The audit trail (key <see cref="Audit.AuditTrailGrain.Key"/>): every admin change, hash-chained and
+/// persisted before the append returns. The newest entries live in the trail's own state; full segments are sealed into
+/// <see cref="IAuditSegmentGrain"/>s, so an append never rewrites the whole history; nothing is ever dropped.</summary>
 [Alias("cp.IAuditTrailGrain")]
 public interface IAuditTrailGrain : IGrainWithStringKey
 {
-    /// <summary>Appends an entry and returns it with its sequence number.</summary>
+    /// <summary>Appends an entry and returns it with its sequence number, time and hashes. An entry whose
+    /// <see cref="AuditEntry.ChangeId"/> the trail already holds (a retried delivery) is not appended again.</summary>
     [Alias("append")]
     Task<AuditEntry> AppendAsync(AuditEntry entry);
 
     /// <summary>The newest <paramref name="limit"/> entries, newest first.</summary>
     [Alias("list")]
     Task<IReadOnlyList<AuditEntry>> ListAsync(int limit);
+
+    /// <summary>The head: last sequence and hash, the number of sealed segments, and the newest entries.</summary>
+    [Alias("head"), ReadOnly]
+    Task<Audit.AuditHead> GetHeadAsync();
+
+    /// <summary>Sealed segment <paramref name="number"/> as storage holds it (oldest first), or null when it is not a
+    /// sealed segment or storage has no record of it.</summary>
+    [Alias("read-segment"), ReadOnly]
+    Task<IReadOnlyList<AuditEntry>?> ReadSegmentAsync(long number);
+
+    /// <summary>Walks the whole stored trail oldest first and reports the first break.</summary>
+    [Alias("verify"), ReadOnly]
+    Task<Audit.AuditVerification> VerifyAsync();
 }
 
-/// <summary>A sealed segment of the audit trail (key <c>audit/{n}</c>): written once, read on listing, cleared when
-/// it falls out of retention.</summary>
+/// <summary>A sealed segment of the audit trail (key <c>audit/{n}</c>): written once, never rewritten or cleared.</summary>
 [Alias("cp.IAuditSegmentGrain")]
 public interface IAuditSegmentGrain : IGrainWithStringKey
 {
-    /// <summary>Stores the segment's entries (once; a repeat with the same entries is a no-op).</summary>
+    /// <summary>Stores the segment's entries (once; a repeat with the same entries is a no-op, other entries are refused).</summary>
     [Alias("seal")]
     Task SealAsync(IReadOnlyList<AuditEntry> entries);
 
     /// <summary>The segment's entries, oldest first.</summary>
     [Alias("entries"), ReadOnly]
     Task<IReadOnlyList<AuditEntry>> GetEntriesAsync();
-
-    /// <summary>Removes the segment from storage.</summary>
-    [Alias("clear")]
-    Task ClearAsync();
 }
 
 /// <summary>A node's view of the grains: every routing-relevant change is pushed here.</summary>
@@ -332,4 +341,8 @@ public sealed record AuditEntry(long Sequence, DateTimeOffset At, AdminActor Act
 
     /// <summary>This entry's hash over its fields and <see cref="PreviousHash"/> (assigned on append).</summary>
     public string Hash { get; init; } = "";
+
+    /// <summary>The change's id from its grain's audit outbox (<c>{source}#{number}</c>), so a retried delivery is
+    /// appended once; null for entries appended directly.</summary>
+    public string? ChangeId { get; init; }
 }

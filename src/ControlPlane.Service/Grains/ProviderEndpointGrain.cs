@@ -47,6 +47,9 @@ public sealed class EndpointGrainState
     /// until and after an operator acknowledges it.</summary>
     [Id(40)]
     public Catalog.ModelChangeRecord? ModelChange { get; set; }
+    /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
+    [Id(61)]
+    public AuditOutboxState? AuditOutbox { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -74,8 +77,11 @@ internal sealed partial class ProviderEndpointGrain(
     private bool _writeFailed;
     private IGrainTimer? _halfOpenTimer;
     private TimeSpan _rampPersisted;
+    private GrainAuditOutbox? _auditOutbox;
 
     private EndpointGrainState State => state.State;
+
+    private GrainAuditOutbox AuditOutbox => _auditOutbox ??= new GrainAuditOutbox(this, GrainFactory, () => State.AuditOutbox ??= new AuditOutboxState(), logger);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -124,6 +130,7 @@ internal sealed partial class ProviderEndpointGrain(
         this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
+        AuditOutbox.Resume();
     }
 
     // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
@@ -179,6 +186,7 @@ internal sealed partial class ProviderEndpointGrain(
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
+        await AuditOutbox.EnsureRoomAsync();
         var now = time.GetUtcNow();
         var before = _health.Current();
         if (change.RequireCurrent is { } required && (before.Override is not { } current || current.Kind != required || !current.IsActive(now)))
@@ -199,8 +207,10 @@ internal sealed partial class ProviderEndpointGrain(
             _health.ClearOverride(change.Actor.Principal);
         }
 
-        // Persisted even when nothing changed (an idempotent repeat), so the audit never records what storage lacks.
-        await PublishAsync(_health.DrainEvents(), refreshLoad: false, persist: true, audit: () => AuditAsync(change, before));
+        // Persisted even when nothing changed (an idempotent repeat), so the audit never records what storage lacks. The
+        // entry is staged in this grain's state and written in the same write as the change, then delivered.
+        AuditOutbox.Stage(AuditEntryOf(change, before));
+        await PublishAsync(_health.DrainEvents(), refreshLoad: false, persist: true, audit: AuditOutbox.DeliverAsync);
         ScheduleExpiry(adminOverride);
         return Details();
     }
@@ -416,15 +426,14 @@ internal sealed partial class ProviderEndpointGrain(
         await state.WriteOrKeepAsync(this);
     }
 
-    private Task AuditAsync(OverrideChange change, EndpointHealthView before)
+    private AuditEntry AuditEntryOf(OverrideChange change, EndpointHealthView before)
     {
         var previous = before.Override is { } o ? AdminNames.Override(o.Kind) : "none";
         var expiry = change.Ttl is { } t ? $"; ttl {t.TotalSeconds:0}s" : "";
         var current = _health.Current();
         var after = current.Override is { } n ? AdminNames.Override(n.Kind) : "none";
-        return GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor,
-            change.AuditAction, _descriptor.Id, change.Reason,
-            $"override {previous}; breaker {AdminNames.Breaker(before.State)}", $"override {after}; breaker {AdminNames.Breaker(current.State)}{expiry}"));
+        return new AuditEntry(0, time.GetUtcNow(), change.Actor, change.AuditAction, _descriptor.Id, change.Reason,
+            $"override {previous}; breaker {AdminNames.Breaker(before.State)}", $"override {after}; breaker {AdminNames.Breaker(current.State)}{expiry}");
     }
 
     private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);

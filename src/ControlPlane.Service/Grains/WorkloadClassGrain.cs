@@ -43,6 +43,10 @@ public sealed class ClassGrainState
     /// <see cref="ControlPlaneOptions.LearnedStatePersistPeriod"/> and on deactivation.</summary>
     [Id(35)]
     public byte[]? SloCounts { get; set; }
+
+    /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
+    [Id(61)]
+    public AuditOutboxState? AuditOutbox { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -72,8 +76,11 @@ internal sealed class WorkloadClassGrain(
     private bool _writeFailed;
     private SpendDesk _spend = null!;
     private RunawayCost _runaway = null!;
+    private GrainAuditOutbox? _auditOutbox;
 
     private ClassGrainState State => state.State;
+
+    private GrainAuditOutbox AuditOutbox => _auditOutbox ??= new GrainAuditOutbox(this, GrainFactory, () => State.AuditOutbox ??= new AuditOutboxState(), logger);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -115,6 +122,7 @@ internal sealed class WorkloadClassGrain(
 
             return Task.CompletedTask;
         }, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
+        AuditOutbox.Resume();
         return Task.CompletedTask;
     }
 
@@ -149,6 +157,7 @@ internal sealed class WorkloadClassGrain(
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
+        await AuditOutbox.EnsureRoomAsync();
         var name = this.GetPrimaryKeyString();
         var policy = change.Policy;
         if (!string.Equals(policy.Name, name, StringComparison.Ordinal))
@@ -175,6 +184,9 @@ internal sealed class WorkloadClassGrain(
         State.Policy = policy;
         State.PolicyChangedBy = change.Actor.Principal;
         State.Version = PublicationVersion.Next(State.Version, time);
+        // The audit entry is written with the change (one write), then delivered to the trail.
+        var staged = AuditOutbox.Stage(new AuditEntry(0, time.GetUtcNow(), change.Actor,
+            "class.policy", name, change.Reason, AdminNames.DescribePolicy(previous), AdminNames.DescribePolicy(policy)));
         try
         {
             await PersistAsync();
@@ -182,12 +194,12 @@ internal sealed class WorkloadClassGrain(
         catch
         {
             (State.Policy, State.PolicyChangedBy, State.Version) = saved;
+            State.AuditOutbox?.Pending.Remove(staged);
             throw;
         }
 
         _policy = policy;
-        await GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, time.GetUtcNow(), change.Actor,
-            "class.policy", name, change.Reason, AdminNames.DescribePolicy(previous), AdminNames.DescribePolicy(policy)));
+        await AuditOutbox.DeliverAsync();
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
         return Details();

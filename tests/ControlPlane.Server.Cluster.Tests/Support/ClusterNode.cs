@@ -187,7 +187,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// itself causes (the bootstrap key, the per-principal test keys): the changes a test made.</summary>
     public async Task<JsonElement> GetChangesAuditAsync()
     {
-        var audit = await GetAdminJsonAsync("admin/v1/audit");
+        var audit = (await GetAdminJsonAsync("admin/v1/audit?limit=1000")).GetProperty("entries");
         return JsonSerializer.SerializeToElement(audit.EnumerateArray().Where(e =>
             e.GetProperty("action").GetString() is { } action && !action.StartsWith("key.", StringComparison.Ordinal) && !action.StartsWith("auth.", StringComparison.Ordinal)).ToList());
     }

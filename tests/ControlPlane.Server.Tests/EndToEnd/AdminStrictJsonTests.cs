@@ -77,7 +77,7 @@ public sealed class AdminStrictJsonTests(NodeFixture fixture) : IClassFixture<No
         Assert.True(field == problem.GetProperty("field").GetString(), $"{name}: expected field {field}, got {problem}");
         var endpoint = await Node.GetAdminJsonAsync("/admin/v1/endpoints/google-gemini-pro-us");
         Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
-        var audit = await Node.GetAdminJsonAsync("/admin/v1/audit");
+        var audit = (await Node.GetAdminJsonAsync("/admin/v1/audit")).GetProperty("entries");
         Assert.DoesNotContain(audit.EnumerateArray(), e => e.GetProperty("target").GetString() == "google-gemini-pro-us");
     }
 

@@ -75,7 +75,7 @@ public sealed class ApiKeyTests : IDisposable
         using var again = await node.Admin.PostAsJsonAsync($"admin/v1/keys/{id}/revoke", new { reason = "twice" });
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(view.GetProperty("revokedAt").GetString(), (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revokedAt").GetString());
-        var audit = (await node.GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().Where(e => e.GetProperty("target").GetString() == id).ToList();
+        var audit = (await node.GetAdminJsonAsync("admin/v1/audit?limit=1000")).GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("target").GetString() == id).ToList();
         Assert.Equal(["key.revoke", "key.create"], audit.Select(e => e.GetProperty("action").GetString()));
         Assert.Equal("left the team", audit[0].GetProperty("reason").GetString());
         using var unknown = await node.Admin.PostAsJsonAsync("admin/v1/keys/zzzzzzzzzzzz/revoke", new { reason = "x" });

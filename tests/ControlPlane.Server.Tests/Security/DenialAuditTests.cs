@@ -59,7 +59,7 @@ public sealed class DenialAuditTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         while (true)
         {
-            var denied = (await node.GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().Where(e => e.GetProperty("action").GetString() == "auth.denied").ToList();
+            var denied = (await node.GetAdminJsonAsync("admin/v1/audit?limit=1000")).GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("action").GetString() == "auth.denied").ToList();
             if (denied.Count >= expected || timeout.IsCancellationRequested)
             {
                 return denied;

@@ -2,12 +2,13 @@ using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
 
 namespace ControlPlane.Service.Tests.Audit;
 
 /// <summary>The audit trail is a head (the newest entries) plus sealed segments of <see cref="AuditTrailGrain.SegmentSize"/>
-/// entries: listing crosses segment boundaries seamlessly, and retention drops whole old segments from storage.</summary>
-public sealed class AuditTrailTests : IDisposable
+/// entries: listing crosses segment boundaries seamlessly, nothing is ever dropped, and a sealed segment is never rewritten.</summary>
+public sealed class AuditTrailTests(ITestOutputHelper output) : IDisposable
 {
     private readonly FakeTimeProvider _time = new();
     private readonly TestStorage _storage = new();
@@ -41,34 +42,61 @@ public sealed class AuditTrailTests : IDisposable
     }
 
     [Fact]
-    public async Task Retention_drops_whole_old_segments_from_storage_and_keeps_the_rest_contiguous()
+    public async Task Nothing_is_dropped_every_sealed_segment_stays_in_storage_and_every_entry_is_listed()
     {
-        const int kept = 256;
-        const int appended = 600;
+        const int appended = 5 * AuditTrailGrain.SegmentSize + 88;
         var probe = new StorageProbe();
-        await using var node = await ServiceNode.StartAsync(_time, _storage, configure: o => o.AuditEntriesKept = kept, probe: probe);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
         var trail = node.Grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key);
         for (var i = 1; i <= appended; i++)
         {
             await trail.AppendAsync(new AuditEntry(0, default, TestActors.Named("ops"), "test.append", "trail", $"append {i}", "", ""));
         }
 
-        var listed = await trail.ListAsync(1000);
-
-        // Whole segments of SegmentSize are kept (kept / SegmentSize of them) plus the head's newest entries.
-        const int segments = kept / AuditTrailGrain.SegmentSize;
-        const int head = (appended - 1) % AuditTrailGrain.SegmentSize + 1;
-        AssertTrail(listed, appended, segments * AuditTrailGrain.SegmentSize + head);
-        Assert.True(listed.Count < appended);
-        Assert.True(listed.Count >= kept);
-
-        // Dropped segments are gone from storage, kept ones are there.
-        var sealedCount = (appended - head) / AuditTrailGrain.SegmentSize;
-        for (var segment = 0; segment < sealedCount; segment++)
+        AssertTrail(await trail.ListAsync(1000), appended, appended);
+        for (var segment = 0; segment < appended / AuditTrailGrain.SegmentSize; segment++)
         {
-            var (_, exists, _) = await probe.ReadStoredAsync<AuditSegmentState>("segment", GrainId.Create("audit-segment", $"{AuditTrailGrain.Key}/{segment}"));
-            Assert.Equal(segment >= sealedCount - segments, exists);
+            var (stored, exists, _) = await probe.ReadStoredAsync<AuditSegmentState>("segment", AuditTrailGrain.SegmentId(segment));
+            Assert.True(exists);
+            Assert.Equal(segment * AuditTrailGrain.SegmentSize + 1, stored.Entries[0].Sequence);
+            Assert.Equal(AuditTrailGrain.SegmentSize, stored.Entries.Count);
         }
+    }
+
+    [Fact]
+    public async Task A_sealed_segment_is_never_rewritten_with_other_entries()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var segment = node.Grains.GetGrain<IAuditSegmentGrain>($"{AuditTrailGrain.Key}/7");
+        var entry = new AuditEntry(1, default, TestActors.Named("ops"), "test.append", "trail", "first", "", "") { Hash = "aa" };
+        await segment.SealAsync([entry]);
+        await segment.SealAsync([entry]);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => segment.SealAsync([entry with { Reason = "second", Hash = "bb" }]));
+        Assert.Equal("first", Assert.Single(await segment.GetEntriesAsync()).Reason);
+    }
+
+    [Fact]
+    public async Task A_sealed_breaker_change_entry_costs_under_a_kilobyte_of_storage()
+    {
+        await using (var node = await ServiceNode.StartAsync(_time, _storage))
+        {
+            // One more than two segments: the second is sealed by the append after it fills.
+            for (var i = 1; i <= 2 * AuditTrailGrain.SegmentSize + 1; i++)
+            {
+                await node.Admin.SetBreakerAsync("openai-gpt4o-us", new(i % 2 == 0 ? "closed" : "open", $"INC-{i} provider outage", 3600),
+                    TestActors.Named("alice@acme", ControlPlane.Service.Security.Roles.Operator));
+            }
+        }
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_storage.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sum(length(data)) FROM grain_storage WHERE state_name = 'segment';";
+        var perEntry = Convert.ToDouble(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) / (2 * AuditTrailGrain.SegmentSize);
+        output.WriteLine($"bytes per sealed entry: {perEntry:0}");
+
+        Assert.InRange(perEntry, 200, 1024);
     }
 
     public void Dispose() => _storage.Dispose();
