@@ -62,6 +62,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
         services.AddSingleton<AdminOperations>();
+        services.AddSingleton<Governance.PolicyOperations>();
         if (!dataPlane)
         {
             return services;

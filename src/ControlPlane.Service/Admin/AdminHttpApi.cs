@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlPlane.Service.Governance;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Builder;
@@ -74,18 +75,9 @@ internal static class AdminHttpApi
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPost("/classes/{name}/policy", async (string name, HttpRequest request, AdminOperations ops) =>
-            {
-                var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason", "expectedVersion"]);
-                var command = new PolicyCommand(String(body, "mode"), Strings(body, "primary"), Fallbacks(body),
-                    Strings(body, "prohibited"), String(body, "reason") ?? "", Integer(body, "expectedVersion"));
-                return await ops.SetPolicyAsync(name, command, AdminActors.FromHttp(request.HttpContext));
-            })
-            .WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
-            .Accepts<PolicyCommand>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
             .WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
+        group.MapPolicyGovernance();
         return group;
     }
 
@@ -96,6 +88,7 @@ internal static class AdminHttpApi
             AdminErrorKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
             AdminErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
             AdminErrorKind.VersionConflict => (StatusCodes.Status409Conflict, "Version conflict"),
+            AdminErrorKind.Forbidden => (StatusCodes.Status403Forbidden, "Forbidden"),
             _ => (StatusCodes.Status400BadRequest, "Invalid request"),
         };
         return Results.Problem(
@@ -109,7 +102,7 @@ internal static class AdminHttpApi
             });
     }
 
-    private static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
+    internal static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
     {
         // The actor is checked first so a missing X-Actor is reported even with a bad body.
         AdminActors.FromHttp(request.HttpContext);
@@ -159,7 +152,7 @@ internal static class AdminHttpApi
         }
     }
 
-    private static string? String(JsonElement body, string name)
+    internal static string? String(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -184,7 +177,7 @@ internal static class AdminHttpApi
         }
     }
 
-    private static List<string>? Strings(JsonElement body, string name)
+    internal static List<string>? Strings(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -210,7 +203,7 @@ internal static class AdminHttpApi
     }
 
     // Each item is an endpoint id, or {"endpointId": "...", "evalScore": 0.92}.
-    private static List<FallbackView>? Fallbacks(JsonElement body)
+    internal static List<FallbackView>? Fallbacks(JsonElement body)
     {
         if (!body.TryGetProperty("fallbacks", out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -267,7 +260,7 @@ internal static class AdminHttpApi
         return list;
     }
 
-    private static long? Integer(JsonElement body, string name)
+    internal static long? Integer(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
