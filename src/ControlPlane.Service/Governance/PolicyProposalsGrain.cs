@@ -44,10 +44,14 @@ internal sealed class PolicyProposalsGrain(
     internal const int MaxPending = 32;
 
     /// <summary>Decided proposals kept for listing (the audit trail keeps every step).</summary>
-    internal const int DecidedKept = 200;
+    internal const int DecidedKept = 100;
+
+    /// <summary>Newest versions kept in the history (the state is rewritten with every step; the audit trail keeps
+    /// every applied policy, before and after).</summary>
+    internal const int HistoryKept = 100;
 
     /// <summary>Reviewed break-glass records kept for listing (unreviewed ones are always kept).</summary>
-    internal const int ReviewedBreakGlassKept = 200;
+    internal const int ReviewedBreakGlassKept = 100;
 
     private PolicyProposalsState State => state.State;
 
@@ -310,6 +314,10 @@ internal sealed class PolicyProposalsGrain(
         proposal = proposal with { State = ProposalStates.Applied, AppliedVersion = details.PolicyVersion, ClosedAt = now, ClosedBy = actor.Principal };
         State.Proposals[index] = proposal;
         State.History.Add(new PolicyVersionRecord(details.PolicyVersion, proposal.Policy, now, proposal.Id, proposal.ProposedBy, approvers));
+        if (State.History.Count > HistoryKept)
+        {
+            State.History.RemoveRange(0, State.History.Count - HistoryKept);
+        }
         await state.WriteOrReloadAsync(this);
         return proposal;
     }
