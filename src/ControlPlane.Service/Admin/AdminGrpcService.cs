@@ -237,6 +237,8 @@ internal sealed class AdminGrpcService(AdminOperations operations, Governance.Po
         }
 
         wire.ServedByFallback = v.ServedByFallback;
+        wire.PolicyVersion = v.PolicyVersion;
+        wire.BreakGlassId = v.BreakGlass?.Id ?? "";
         return wire;
     }
 
