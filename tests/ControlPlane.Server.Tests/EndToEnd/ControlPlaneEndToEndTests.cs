@@ -85,7 +85,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.DoesNotContain("openai-gpt4o-us", decision.Fallbacks);
         }
 
-        var audit = await GetJsonAsync(node, "admin/v1/audit");
+        var audit = await node.GetChangesAuditAsync();
         var newest = audit.EnumerateArray().First();
         Assert.Equal("alice@acme", newest.GetProperty("actor").GetProperty("principal").GetString());
         Assert.Equal("INC-42 provider outage", newest.GetProperty("reason").GetString());
@@ -115,7 +115,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("bob", over.GetProperty("actor").GetString());
         Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
         Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
-        Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray().Single().GetProperty("action").GetString());
+        Assert.Equal("endpoint.drain", (await second.GetChangesAuditAsync()).EnumerateArray().Single().GetProperty("action").GetString());
 
         using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
         Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);
@@ -189,13 +189,13 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"half","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "state");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x","ttlSeconds":-1}""", "alice"), HttpStatusCode.BadRequest, "ttlSeconds");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open"}""", "alice"), HttpStatusCode.BadRequest, "reason");
-        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x"}""", null), HttpStatusCode.Unauthorized, "authorization");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/drain", """{"reason":"x","color":"red"}""", "alice"), HttpStatusCode.BadRequest, "color");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/nope/breaker", """{"state":"open","reason":"x"}""", "alice"), HttpStatusCode.NotFound, "id");
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/classes/nope"), HttpStatusCode.NotFound, "name");
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await node.GetChangesAuditAsync()).EnumerateArray());
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(node, "admin/v1/endpoints/openai-gpt4o-us")).GetProperty("override").ValueKind);
     }
 
@@ -251,20 +251,24 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
         var admin = node.AdminGrpc;
-        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
+        var asDave = await node.GrpcAsAsync("dave", Roles.PolicyAuthor, Roles.PolicyApprover, Roles.Viewer);
 
         var view = await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
         Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
         await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
         Assert.Equal("forced_override", (await node.RouteAsync("customer_chat")).RouteReason);
 
-        var audit = await admin.ListAuditAsync(new ListAuditRequest { Limit = 10 });
-        Assert.Equal(2, audit.Entries.Count);
-        Assert.All(audit.Entries, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
+        var audit = (await admin.ListAuditAsync(new ListAuditRequest { Limit = 10 })).Entries.Where(e => !e.Action.StartsWith("key.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, audit.Count);
+        Assert.All(audit, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
 
-        var noActor = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
-        Assert.Equal(StatusCode.InvalidArgument, noActor.StatusCode);
-        Assert.StartsWith("x-actor:", noActor.Status.Detail, StringComparison.Ordinal);
+        using (var anonymousChannel = global::Grpc.Net.Client.GrpcChannel.ForAddress(node.AdminAddress))
+        {
+            var noActor = await Assert.ThrowsAsync<RpcException>(async () =>
+                await new Admin.AdminClient(anonymousChannel).SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
+            Assert.Equal(StatusCode.Unauthenticated, noActor.StatusCode);
+        }
+
         var badTtl = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
         Assert.StartsWith("ttlSeconds:", badTtl.Status.Detail, StringComparison.Ordinal);
         var unknown = await Assert.ThrowsAsync<RpcException>(async () => await admin.GetEndpointAsync(new GetEndpointRequest { Id = "nope" }));
@@ -309,7 +313,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
         Assert.Equal(("queue_only", 2), (cls.GetProperty("mode").GetString(), cls.GetProperty("policyVersion").GetInt32()));
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
-        var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).EnumerateArray().Single(e => e.GetProperty("action").GetString() == "class.policy");
+        var entry = (await restarted.GetChangesAuditAsync()).EnumerateArray().Single(e => e.GetProperty("action").GetString() == "class.policy");
         Assert.Equal(("customer_chat", "legal review", "frank"), (entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString(),
             entry.GetProperty("actor").GetProperty("principal").GetString()));
         Assert.StartsWith("mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
@@ -354,6 +358,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         // Prohibited and approved at once.
         await AssertProblemAsync(await Propose(path, """{"prohibited":["anthropic-sonnet-us"],"reason":"x"}"""), HttpStatusCode.BadRequest, "fallbacks[0].endpointId");
         await AssertProblemAsync(await Propose(path, """{"mode":"fail"}"""), HttpStatusCode.BadRequest, "reason");
+        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.Unauthorized, "authorization");
         await AssertProblemAsync(await Propose(path, """{"mode":"fail","fallbacks":[],"reason":"x","evalRef":7}"""), HttpStatusCode.BadRequest, "evalRef");
         await AssertProblemAsync(await Propose(path, """{"mode":"fail","fallbacks":[],"reason":"x","approvedBy":"me"}"""), HttpStatusCode.BadRequest, "approvedBy");
         await AssertProblemAsync(await Propose(path, """[1,2]"""), HttpStatusCode.BadRequest, "body");
@@ -366,7 +371,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.True(direct.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"{(int)direct.StatusCode}");
         }
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await node.GetChangesAuditAsync()).EnumerateArray());
         Assert.Empty((await GetJsonAsync(node, "admin/v1/proposals")).EnumerateArray());
         var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
         Assert.Equal("auto_fallback", cls.GetProperty("mode").GetString());
@@ -439,7 +444,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Admin_gRPC_ProposePolicy_and_ApproveProposal_change_the_policy_and_name_bad_fields()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
+        var asDave = await node.GrpcAsAsync("dave", Roles.PolicyAuthor, Roles.PolicyApprover, Roles.Viewer);
 
         var request = new PolicyProposeRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail", EvalRef = "eval-12" };
         var proposal = await node.AdminGrpc.ProposePolicyAsync(new PolicyProposeRequest(request) { Fallbacks = new FallbackList() }, asDave);
@@ -447,7 +452,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Empty(proposal.Fallbacks);
         var own = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ApproveProposalAsync(new ProposalDecisionRequest { Id = proposal.Id }, asDave));
         Assert.Equal(StatusCode.PermissionDenied, own.StatusCode);
-        var approved = await node.AdminGrpc.ApproveProposalAsync(new ProposalDecisionRequest { Id = proposal.Id }, new CallOptions(headers: new Metadata { { "x-actor", "erin" } }));
+        var approved = await node.AdminGrpc.ApproveProposalAsync(new ProposalDecisionRequest { Id = proposal.Id }, await node.GrpcAsAsync("erin", Roles.PolicyApprover));
         Assert.Equal(("applied", 2L), (approved.State, approved.AppliedVersion));
         Assert.Equal("fail", (await node.AdminGrpc.GetClassAsync(new GetClassRequest { Name = "internal_copilot" })).Mode);
         Assert.Single((await node.AdminGrpc.ListProposalsAsync(new ProposalListRequest { State = "applied" }, asDave)).Proposals);
@@ -477,7 +482,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.False(Directory.Exists(_dataDirectory));
         await using var second = await ControlPlaneNode.StartInMemoryAsync();
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
-        Assert.Empty((await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await second.GetChangesAuditAsync()).EnumerateArray());
         Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
     }
 
