@@ -251,7 +251,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
         var admin = node.AdminGrpc;
-        var asDave = await node.GrpcAsAsync("dave", Roles.PolicyAuthor, Roles.PolicyApprover, Roles.Viewer);
+        var asDave = await node.GrpcAsAsync("dave");
 
         var view = await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
         Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
