@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ControlPlane.Service.Governance;
+using ControlPlane.Service.FleetReload;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Builder;
@@ -41,6 +42,7 @@ internal static class AdminHttpApi
             }
         });
 
+        group.MapFleetReload();
         group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
             .RequireRoles(Roles.Viewer).WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
         group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))
