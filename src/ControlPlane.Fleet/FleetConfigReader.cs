@@ -310,7 +310,7 @@ internal sealed partial class FleetConfigReader
             node, path, _errors,
             "name", "description", "owner", "mode", "priority", "weight", "primary", "fallbacks", "prohibited",
             "conditions", "panic", "budget", "slo", "queue",
-            "retry_budget");
+            "retry_budget", "regulated");
         if (reader is null)
         {
             return;
@@ -348,6 +348,7 @@ internal sealed partial class FleetConfigReader
         var slo = ReadSlo(reader);
         var retryBudget = ReadRetryBudget(reader);
         var queue = QueueLimitsReader.Read(reader, policy.Mode, _errors);
+        var regulated = ReadRegulated(reader, _errors);
 
         foreach (var error in PolicyValidator.Validate(policy, catalog))
         {
@@ -358,7 +359,7 @@ internal sealed partial class FleetConfigReader
         if (_errors.Count == errorsBefore && slo is not null)
         {
             _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo, Queue = queue }
-                with { RetryBudget = retryBudget });
+                with { RetryBudget = retryBudget, Regulated = regulated });
         }
     }
 

@@ -134,6 +134,10 @@ public sealed record WorkloadClassDefinition
 
     /// <summary>How the class holds requests while its primary is unavailable (<c>queue_only</c> classes only).</summary>
     public ClassQueueLimits Queue { get; init; } = ClassQueueLimits.Default;
+
+    /// <summary>A regulated class (<c>regulated: true</c>): a change to its policy needs a <c>compliance-approver</c>'s
+    /// approval besides the <c>policy-approver</c>'s. Defaults to false.</summary>
+    public bool Regulated { get; init; }
 }
 
 /// <summary>Service-level objectives of a workload class; the error budget is <c>1 - Availability</c> over <see cref="Window"/>.</summary>

@@ -98,6 +98,10 @@ public sealed class ControlPlaneOptions
     /// <summary>Held Route calls of queue_only classes.</summary>
     public DataPlane.RouteQueueOptions Queue { get; set; } = new();
 
+    /// <summary>How long a policy proposal waits for its approvals before it expires.
+    /// <value>Must be between 1 min and 90 days. Defaults to 7 days.</value></summary>
+    public TimeSpan ProposalLifetime { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -145,6 +149,7 @@ public sealed class ControlPlaneOptions
         Router.Validate();
         Spend.Validate();
         Queue.Validate();
+        Check(ProposalLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), nameof(ProposalLifetime));
         return this;
     }
 

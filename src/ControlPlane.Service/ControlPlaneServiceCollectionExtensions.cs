@@ -65,6 +65,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddSingleton<AdminOperations>();
         services.AddSingleton<Catalog.CatalogOperations>();
         services.AddHostedService<Catalog.DeprecationWatcher>();
+        services.AddSingleton<Governance.PolicyOperations>();
         // Singleton: Grpc.AspNetCore would otherwise construct a service object per call. Served on the admin port of
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();

@@ -65,6 +65,9 @@ public sealed class FleetSampleTests
         Assert.Empty(legal.Policy.Fallbacks);
         Assert.All(legal.Policy.Primary, id => Assert.Equal("eu-west", _fleet.Catalog[id].Region));
         Assert.Equal((TimeSpan.FromSeconds(30), 200), (legal.Queue.MaxWait, legal.Queue.MaxDepth));
+        // Its policy changes need a compliance approval as well; no other sample class is regulated.
+        Assert.True(legal.Regulated);
+        Assert.Equal(["legal_draft"], _fleet.Classes.Where(c => c.Regulated).Select(c => c.Name));
     }
 
     [Fact]

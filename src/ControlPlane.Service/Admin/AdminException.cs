@@ -15,6 +15,10 @@ public enum AdminErrorKind
 
     /// <summary>The target changed since the caller read it (an expected version did not match): read again, retry.</summary>
     VersionConflict,
+
+    /// <summary>The caller may not do this (a rule about people: the proposer approving their own change, an approver
+    /// without the role): HTTP 403 / gRPC PERMISSION_DENIED.</summary>
+    Forbidden,
 }
 
 /// <summary>A refused admin request, naming the field at fault. Thrown by grains too, so it is serializable.</summary>

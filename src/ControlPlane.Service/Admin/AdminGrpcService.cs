@@ -1,3 +1,4 @@
+using ControlPlane.Service.Governance;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Grpc.Core;
@@ -8,7 +9,7 @@ namespace ControlPlane.Service.Admin;
 
 /// <summary>The <c>controlplane.v1.Admin</c> gRPC service on Grpc.AspNetCore: the same <see cref="AdminOperations"/> as
 /// the HTTP API, on the admin port; the actor is the authenticated caller (<see cref="AdminActors"/>).</summary>
-internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.AdminBase
+internal sealed class AdminGrpcService(AdminOperations operations, Governance.PolicyOperations policies) : Wire.Admin.AdminBase
 {
     public const string ServiceName = "controlplane.v1.Admin";
 
@@ -40,12 +41,35 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
             new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
     [RequireRoles(Roles.PolicyAuthor)]
-    public override Task<Wire.ClassView> SetPolicy(Wire.SetPolicyRequest request, ServerCallContext context) =>
-        Run(async () => ToWire(await operations.SetPolicyAsync(request.Name,
-            new PolicyCommand(request.HasMode ? request.Mode : null, request.Primary?.Ids,
-                request.Fallbacks?.Entries.Select(f => new FallbackView(f.EndpointId, f.HasEvalScore ? f.EvalScore : null)).ToList(),
-                request.Prohibited?.Ids, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null),
-            AdminActors.FromGrpc(context))));
+    public override Task<Wire.ProposalView> ProposePolicy(Wire.PolicyProposeRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.ProposeAsync(request.Name, GovernanceWire.FromWire(request), AdminActors.FromGrpc(context))));
+
+    [RequireRoles(Roles.PolicyApprover, Roles.ComplianceApprover)]
+    public override Task<Wire.ProposalView> ApproveProposal(Wire.ProposalDecisionRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.ApproveAsync(request.Id, request.HasReason ? request.Reason : null, AdminActors.FromGrpc(context))));
+
+    [RequireRoles(Roles.PolicyApprover, Roles.ComplianceApprover)]
+    public override Task<Wire.ProposalView> RejectProposal(Wire.ProposalDecisionRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.RejectAsync(request.Id, request.HasReason ? request.Reason : null, AdminActors.FromGrpc(context))));
+
+    [RequireRoles(Roles.Viewer, Roles.PolicyAuthor, Roles.PolicyApprover, Roles.ComplianceApprover)]
+    public override Task<Wire.ProposalList> ListProposals(Wire.ProposalListRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.ListProposalsAsync(request.HasState ? request.State : null,
+            request.HasClassName ? request.ClassName : null)));
+
+    [RequireRoles(Roles.PolicyAuthor)]
+    public override Task<Wire.ProposalView> RevertPolicy(Wire.PolicyRevertRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.RevertAsync(request.Name, request.Reason,
+            request.HasEvalRef ? request.EvalRef : null, AdminActors.FromGrpc(context))));
+
+    [RequireRoles(Roles.Operator)]
+    public override Task<Wire.BreakGlassView> BreakGlass(Wire.BreakGlassRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.BreakGlassAsync(request.Name, new Governance.BreakGlassRequest(request.Mode, request.Reason,
+            request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
+
+    [RequireRoles(Roles.Operator)]
+    public override Task<Wire.BreakGlassView> ClearBreakGlass(Wire.BreakGlassClearRequest request, ServerCallContext context) =>
+        Run(async () => GovernanceWire.ToWire(await policies.ClearBreakGlassAsync(request.Name, request.Reason, AdminActors.FromGrpc(context))));
 
     [RequireRoles(Roles.Viewer)]
     public override Task<Wire.AuditList> ListAudit(Wire.ListAuditRequest request, ServerCallContext context) => Run(async () =>
@@ -96,6 +120,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
                 AdminErrorKind.NotFound => StatusCode.NotFound,
                 AdminErrorKind.Conflict => StatusCode.FailedPrecondition,
                 AdminErrorKind.VersionConflict => StatusCode.Aborted,
+                AdminErrorKind.Forbidden => StatusCode.PermissionDenied,
                 _ => StatusCode.InvalidArgument,
             };
             throw new RpcException(new Status(code, error.Message));
@@ -233,6 +258,8 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
         }
 
         wire.ServedByFallback = v.ServedByFallback;
+        wire.PolicyVersion = v.PolicyVersion;
+        wire.BreakGlassId = v.BreakGlass?.Id ?? "";
         return wire;
     }
 

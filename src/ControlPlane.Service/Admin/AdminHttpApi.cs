@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ControlPlane.Service.Audit;
+using ControlPlane.Service.Governance;
 using ControlPlane.Service.FleetReload;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
@@ -77,16 +78,6 @@ internal static class AdminHttpApi
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPost("/classes/{name}/policy", async (string name, HttpRequest request, AdminOperations ops) =>
-            {
-                var body = await ReadObjectAsync(request, ["mode", "primary", "fallbacks", "prohibited", "reason", "expectedVersion"]);
-                var command = new PolicyCommand(String(body, "mode"), Strings(body, "primary"), Fallbacks(body),
-                    Strings(body, "prohibited"), String(body, "reason") ?? "", Integer(body, "expectedVersion"));
-                return await ops.SetPolicyAsync(name, command, AdminActors.FromHttp(request.HttpContext));
-            })
-            .RequireRoles(Roles.PolicyAuthor).WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
-            .Accepts<PolicyCommand>("application/json")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/audit", (HttpRequest request, AdminOperations ops) => ops.QueryAuditAsync(AuditQueries.FromQueryString(request.Query, paged: true)))
             .WithName("GetAudit").WithSummary("Admin changes, newest first, hash-chained; ?limit=&before=&since=&until=&actor=&target=&action=; next is the before of the next page.")
             .Produces<AuditPage>().ProducesProblem(StatusCodes.Status400BadRequest).RequireRoles(Roles.Viewer);
@@ -115,6 +106,7 @@ internal static class AdminHttpApi
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPolicyGovernance();
         return group;
     }
 
@@ -125,6 +117,7 @@ internal static class AdminHttpApi
             AdminErrorKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
             AdminErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
             AdminErrorKind.VersionConflict => (StatusCodes.Status409Conflict, "Version conflict"),
+            AdminErrorKind.Forbidden => (StatusCodes.Status403Forbidden, "Forbidden"),
             _ => (StatusCodes.Status400BadRequest, "Invalid request"),
         };
         return Results.Problem(
@@ -237,7 +230,7 @@ internal static class AdminHttpApi
     }
 
     // Each item is an endpoint id, or {"endpointId": "...", "evalScore": 0.92}.
-    private static List<FallbackView>? Fallbacks(JsonElement body)
+    internal static List<FallbackView>? Fallbacks(JsonElement body)
     {
         if (!body.TryGetProperty("fallbacks", out var value) || value.ValueKind == JsonValueKind.Null)
         {

@@ -1,5 +1,4 @@
 using ControlPlane.Domain.Endpoints;
-using ControlPlane.Domain.Policy;
 using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
@@ -102,50 +101,6 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         return EndpointView.From(details, time.GetUtcNow());
     }
 
-    /// <summary>Changes a class's fallback policy. Validated here, against the catalog, so every error names its
-    /// field (a grain's exception would cross nodes as a bare message); the grain persists and pushes it.</summary>
-    public async Task<ClassView> SetPolicyAsync(string name, PolicyCommand command, AdminActor actor)
-    {
-        ArgumentNullException.ThrowIfNull(actor);
-        if (!catalog.Classes.ContainsKey(name))
-        {
-            throw new AdminException(AdminErrorKind.NotFound, "name", $"unknown workload class '{name}'");
-        }
-
-        var reason = RequireReason(command.Reason);
-        var grain = grains.GetGrain<IWorkloadClassGrain>(name);
-        var read = await grain.GetDetailsAsync();
-        var current = read.Policy;
-        if (command.ExpectedVersion is { } expected && expected != read.Version)
-        {
-            throw new AdminException(AdminErrorKind.VersionConflict, "expectedVersion",
-                $"class '{name}' is at version {read.Version}, not {expected}; read it again and retry");
-        }
-
-        var mode = current.Mode;
-        if (command.Mode is { } modeName && !AdminNames.TryParseMode(modeName, out mode))
-        {
-            throw new AdminException(AdminErrorKind.Invalid, "mode", $"unknown mode '{modeName}'; expected one of auto_fallback, queue_only, fail");
-        }
-
-        var policy = current with
-        {
-            Mode = mode,
-            Primary = command.Primary is { } primary ? RequireEndpoints(primary, "primary") : current.Primary,
-            Fallbacks = command.Fallbacks is { } fallbacks ? Approvals(fallbacks, current) : current.Fallbacks,
-            Prohibited = command.Prohibited is { } prohibited ? RequireEndpoints(prohibited, "prohibited") : current.Prohibited,
-        };
-        var errors = PolicyValidator.Validate(policy, catalog.Fleet.Catalog);
-        if (errors.Count > 0)
-        {
-            throw new AdminException(AdminErrorKind.Invalid, errors[0].Field, errors[0].Message);
-        }
-
-        // The grain applies it only if nothing changed since this read (else 409/ABORTED), and audits it in the same turn.
-        var details = await grain.SetPolicyAsync(new PolicyChange(policy, actor, reason, read.Version));
-        return ClassView.From(details);
-    }
-
     public async Task<IReadOnlyList<AuditEntry>> GetAuditAsync(int? limit)
     {
         var take = limit ?? 100;
@@ -217,7 +172,7 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         return reason.Trim();
     }
 
-    private static TimeSpan? Ttl(long? seconds) => seconds switch
+    internal static TimeSpan? Ttl(long? seconds) => seconds switch
     {
         null => null,
         < 0 => throw new AdminException(AdminErrorKind.Invalid, "ttlSeconds", $"must not be negative (was {seconds})"),
@@ -232,43 +187,5 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         {
             throw new AdminException(AdminErrorKind.NotFound, "id", $"unknown endpoint '{id}'");
         }
-    }
-
-    private IReadOnlyList<string> RequireEndpoints(IReadOnlyList<string> ids, string field)
-    {
-        for (var i = 0; i < ids.Count; i++)
-        {
-            if (!catalog.Endpoints.ContainsKey(ids[i]))
-            {
-                throw new AdminException(AdminErrorKind.Invalid, $"{field}[{i}]", $"unknown endpoint '{ids[i]}'");
-            }
-        }
-
-        if (ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
-        {
-            throw new AdminException(AdminErrorKind.Invalid, field, "lists an endpoint twice");
-        }
-
-        return [.. ids];
-    }
-
-    private List<FallbackApproval> Approvals(IReadOnlyList<FallbackView> fallbacks, WorkloadClassPolicy current)
-    {
-        RequireEndpoints([.. fallbacks.Select(f => f.EndpointId)], "fallbacks");
-        var approvals = new List<FallbackApproval>(fallbacks.Count);
-        for (var i = 0; i < fallbacks.Count; i++)
-        {
-            var id = fallbacks[i].EndpointId;
-            var score = fallbacks[i].EvalScore ?? current.Fallbacks.FirstOrDefault(f => f.EndpointId == id)?.EvalScore;
-            if (score is null && current.QualityGate is { } gate)
-            {
-                // Without a score the fallback could never pass the gate: refuse rather than approve it silently unused.
-                throw new AdminException(AdminErrorKind.Invalid, $"fallbacks[{i}].evalScore", $"is required: the class has a quality gate of {gate}");
-            }
-
-            approvals.Add(new FallbackApproval { EndpointId = id, EvalScore = score });
-        }
-
-        return approvals;
     }
 }

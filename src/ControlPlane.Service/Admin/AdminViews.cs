@@ -104,6 +104,12 @@ internal sealed record ClassView(
     /// grain's activation.</summary>
     public long ServedByFallback { get; init; }
 
+    /// <summary>The approved policy's version (1: the fleet file's); see <c>GET /classes/{name}/policy/history</c>.</summary>
+    public long PolicyVersion { get; init; } = 1;
+
+    /// <summary>The active break-glass (its mode is <see cref="Mode"/> meanwhile), if any.</summary>
+    public Governance.ActiveBreakGlassView? BreakGlass { get; init; }
+
     public static ClassView From(ClassDetails d) => new(
         d.Policy.Name,
         AdminNames.Mode(d.Policy.Mode),
@@ -126,6 +132,8 @@ internal sealed record ClassView(
         Latency = d.LatencyThreshold is not null && d.Latency is { } latency ? BudgetView.From(latency) : null,
         LatencyThresholdMs = d.LatencyThreshold?.TotalMilliseconds,
         ServedByFallback = d.ServedByFallback,
+        PolicyVersion = d.PolicyVersion,
+        BreakGlass = Governance.ActiveBreakGlassView.From(d.BreakGlass),
     };
 }
 

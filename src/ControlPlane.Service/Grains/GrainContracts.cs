@@ -75,10 +75,19 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
 [Alias("cp.IWorkloadClassGrain")]
 public interface IWorkloadClassGrain : IQuotaOwnerGrain
 {
-    /// <summary>Replaces the class policy if the class is still at the expected version (otherwise a conflict);
-    /// persisted, audited in the same turn, pushed to every node.</summary>
-    [Alias("policy")]
-    Task<ClassDetails> SetPolicyAsync(PolicyChange change);
+    /// <summary>Applies an approved proposal's policy if the class's policy is still at the proposal's base version
+    /// (otherwise a conflict); persisted, audited in the same turn, pushed to every node. Only the class's
+    /// <see cref="Governance.IPolicyProposalsGrain"/> calls it; the same proposal applies once.</summary>
+    [Alias("policy.apply")]
+    Task<ClassDetails> ApplyApprovedPolicyAsync(PolicyChange change);
+
+    /// <summary>Forces the class's mode over the approved policy (break-glass); persisted, audited, pushed.</summary>
+    [Alias("break-glass")]
+    Task<ClassDetails> ForceModeAsync(Governance.BreakGlassChange change);
+
+    /// <summary>Clears the active break-glass (a conflict when there is none) and returns it; persisted, audited, pushed.</summary>
+    [Alias("break-glass.clear")]
+    Task<Governance.ActiveBreakGlass> ClearBreakGlassAsync(AdminActor actor, string reason);
 
     /// <summary>Policy, budgets and alerts.</summary>
     [Alias("details"), ReadOnly]
@@ -223,14 +232,27 @@ public sealed record LeaseRequest(string NodeId, string RequestId, long Tokens, 
 public sealed record OverrideChange(OverrideKind? Kind, AdminActor Actor, string Reason, TimeSpan? Ttl, string AuditAction,
     OverrideKind? RequireCurrent = null);
 
-/// <summary>A policy change on a workload class.</summary>
+/// <summary>An approved policy change on a workload class.</summary>
 /// <param name="Policy">The new policy (already validated against the catalog by the caller; validated again).</param>
-/// <param name="Actor">Who.</param>
-/// <param name="Reason">Why.</param>
-/// <param name="ExpectedVersion">The class version the change was computed from; a different current version is a
-/// conflict (no lost updates).</param>
+/// <param name="Actor">Who applied it (the last approver).</param>
+/// <param name="Reason">Why (the proposal's reason).</param>
+/// <param name="ExpectedVersion">The policy version (1: the fleet file's) the change was computed from; a different
+/// current version is a conflict (no lost updates).</param>
 [Immutable]
-public sealed record PolicyChange(WorkloadClassPolicy Policy, AdminActor Actor, string Reason, long ExpectedVersion);
+public sealed record PolicyChange(WorkloadClassPolicy Policy, AdminActor Actor, string Reason, long ExpectedVersion)
+{
+    /// <summary>The approved proposal; required (a policy changes only through one).</summary>
+    public string ProposalId { get; init; } = "";
+
+    /// <summary>Who proposed it.</summary>
+    public string ProposedBy { get; init; } = "";
+
+    /// <summary>Who approved it.</summary>
+    public IReadOnlyList<string> ApprovedBy { get; init; } = [];
+
+    /// <summary>The supporting eval, if any.</summary>
+    public string? EvalRef { get; init; }
+}
 
 /// <summary>What nodes need about an endpoint to route: its published breaker view and load figures.</summary>
 /// <param name="EndpointId">The endpoint.</param>
@@ -313,6 +335,15 @@ public sealed record ClassDetails(
     /// <summary>Requests that succeeded after an earlier attempt failed (on the primary, recovered by a retry or an
     /// approved fallback), since the grain's activation: counted once, as available.</summary>
     public long ServedByFallback { get; init; }
+
+    /// <summary>The approved policy's version (1: the fleet file's).</summary>
+    public long PolicyVersion { get; init; } = 1;
+
+    /// <summary>The active break-glass, if any (<see cref="Policy"/> then has its forced mode).</summary>
+    public Governance.ActiveBreakGlass? BreakGlass { get; init; }
+
+    /// <summary>The approved policy (differs from <see cref="Policy"/> only under a break-glass).</summary>
+    public WorkloadClassPolicy? ApprovedPolicy { get; init; }
 }
 
 /// <summary>The persisted catalog summary.</summary>

@@ -4,6 +4,8 @@ using ControlPlane.Domain.Quotas;
 using ControlPlane.Domain.Slo;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Audit;
+using ControlPlane.Service.Governance;
+using ControlPlane.Service.Security;
 using Microsoft.Extensions.Logging;
 using ControlPlane.Service.Placement;
 using Microsoft.Extensions.Options;
@@ -47,6 +49,17 @@ public sealed class ClassGrainState
     /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
     [Id(61)]
     public AuditOutboxState? AuditOutbox { get; set; }
+    /// <summary>The approved policy's version: 0 or 1 is the fleet file's; each applied proposal adds one.</summary>
+    [Id(36)]
+    public long PolicyVersion { get; set; }
+
+    /// <summary>The proposal that set <see cref="Policy"/> (a retried apply of it is a no-op).</summary>
+    [Id(37)]
+    public string? AppliedProposalId { get; set; }
+
+    /// <summary>The active break-glass, if any: its mode applies over <see cref="Policy"/>.</summary>
+    [Id(38)]
+    public Governance.ActiveBreakGlass? BreakGlass { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -68,6 +81,7 @@ internal sealed class WorkloadClassGrain(
     private readonly SeenDecisions _seen = new(options.Value.DecisionIdLifetime);
     private readonly RequestAttempts _requests = new(options.Value.AttemptGrace);
     private WorkloadClassPolicy _policy = null!;
+    private WorkloadClassPolicy _approved = null!;
     private WorkloadSlo _slo = null!;
     private readonly RoutingSubscribers _subscribers = RoutingSubscribers.For(options.Value, time, logger);
     private IReadOnlyList<HealthAlert> _alerts = [];
@@ -92,7 +106,8 @@ internal sealed class WorkloadClassGrain(
 
         // The budget is the fleet's, whatever policy the admin set: it is not an admin field, and a fleet change to it
         // must reach the grain (the ledger restore handles changed limits).
-        _policy = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget, Spend = definition.Policy.Spend };
+        _approved = (State.Policy ?? definition.Policy) with { Budget = definition.Policy.Budget, Spend = definition.Policy.Spend };
+        _policy = ClassBreakGlass.Effective(_approved, State.BreakGlass, time.GetUtcNow());
         // Newer than anything an earlier activation published (see ProviderEndpointGrain).
         State.Version = PublicationVersion.Next(State.Version, time);
         _slo = new WorkloadSlo(name, new SloOptions
@@ -153,12 +168,23 @@ internal sealed class WorkloadClassGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<ClassDetails> SetPolicyAsync(PolicyChange change)
+    public async Task<ClassDetails> ApplyApprovedPolicyAsync(PolicyChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         await AuditOutbox.EnsureRoomAsync();
         var name = this.GetPrimaryKeyString();
+        if (string.IsNullOrWhiteSpace(change.ProposalId))
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "proposalId", "a policy changes only through an approved proposal");
+        }
+
+        // The proposals grain retries an apply whose outcome it did not persist: the same proposal applies once.
+        if (State.AppliedProposalId == change.ProposalId)
+        {
+            return Details();
+        }
+
         var policy = change.Policy;
         if (!string.Equals(policy.Name, name, StringComparison.Ordinal))
         {
@@ -166,10 +192,10 @@ internal sealed class WorkloadClassGrain(
         }
 
         // A change computed from an older version would silently undo the change made since: refuse it.
-        if (change.ExpectedVersion != State.Version)
+        if (change.ExpectedVersion != PolicyVersion)
         {
-            throw new AdminException(AdminErrorKind.VersionConflict, "expectedVersion",
-                $"class '{name}' is at version {State.Version}, not {change.ExpectedVersion}; read it again and retry");
+            throw new AdminException(AdminErrorKind.VersionConflict, "baseVersion",
+                $"class '{name}' policy is at version {PolicyVersion}, not {change.ExpectedVersion}");
         }
 
         var errors = PolicyValidator.Validate(policy, catalog.Fleet.Catalog);
@@ -178,31 +204,70 @@ internal sealed class WorkloadClassGrain(
             throw new AdminException(AdminErrorKind.Invalid, errors[0].Field, errors[0].Message);
         }
 
-        var previous = _policy;
+        var previous = _approved;
+        var previousVersion = PolicyVersion;
         policy = policy with { Budget = catalog.Classes[name].Policy.Budget, Spend = catalog.Classes[name].Policy.Spend };
-        var saved = (State.Policy, State.PolicyChangedBy, State.Version);
+        var saved = (State.Policy, State.PolicyChangedBy, State.Version, State.PolicyVersion, State.AppliedProposalId);
         State.Policy = policy;
-        State.PolicyChangedBy = change.Actor.Principal;
+        State.PolicyChangedBy = change.ProposedBy.Length > 0 ? change.ProposedBy : change.Actor.Principal;
         State.Version = PublicationVersion.Next(State.Version, time);
+        State.PolicyVersion = previousVersion + 1;
+        State.AppliedProposalId = change.ProposalId;
         // The audit entry is written with the change (one write), then delivered to the trail.
         var staged = AuditOutbox.Stage(new AuditEntry(0, time.GetUtcNow(), change.Actor,
-            "class.policy", name, change.Reason, AdminNames.DescribePolicy(previous), AdminNames.DescribePolicy(policy)));
+            "class.policy", name, change.Reason, $"{AdminNames.DescribePolicy(previous)}; version {previousVersion}",
+            $"{AdminNames.DescribePolicy(policy)}; version {State.PolicyVersion}, proposal {change.ProposalId} by {change.ProposedBy}, approved by {string.Join(", ", change.ApprovedBy)}")
+        {
+            EvalRef = change.EvalRef,
+        });
         try
         {
             await PersistAsync();
         }
         catch
         {
-            (State.Policy, State.PolicyChangedBy, State.Version) = saved;
+            (State.Policy, State.PolicyChangedBy, State.Version, State.PolicyVersion, State.AppliedProposalId) = saved;
             State.AuditOutbox?.Pending.Remove(staged);
             throw;
         }
 
-        _policy = policy;
+        _approved = policy;
+        _policy = ClassBreakGlass.Effective(_approved, State.BreakGlass, time.GetUtcNow());
         await AuditOutbox.DeliverAsync();
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
         return Details();
+    }
+
+    public async Task<ClassDetails> ForceModeAsync(BreakGlassChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (State.BreakGlass?.Id == change.Id)
+        {
+            return Details();
+        }
+
+        if (change.Mode is not (RoutingMode.QueueOnly or RoutingMode.Fail))
+        {
+            throw new AdminException(AdminErrorKind.Invalid, "mode", "break-glass forces queue_only or fail");
+        }
+
+        var now = time.GetUtcNow();
+        var active = new ActiveBreakGlass(change.Id, change.Mode, change.Actor.Principal, change.Reason, now, now + change.Ttl);
+        await ChangeBreakGlassAsync(active, change.Actor, "class.break_glass", change.Reason);
+        return Details();
+    }
+
+    public async Task<ActiveBreakGlass> ClearBreakGlassAsync(AdminActor actor, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (State.BreakGlass is not { } active || !active.IsActive(time.GetUtcNow()))
+        {
+            throw new AdminException(AdminErrorKind.Conflict, "breakGlass", $"class '{this.GetPrimaryKeyString()}' has no active break-glass");
+        }
+
+        await ChangeBreakGlassAsync(null, actor, "class.break_glass.clear", reason);
+        return active;
     }
 
     public Task<ClassDetails> GetDetailsAsync() => Task.FromResult(Details());
@@ -279,6 +344,11 @@ internal sealed class WorkloadClassGrain(
 
     private async Task EvaluateAlertsAsync(CancellationToken cancellationToken)
     {
+        if (State.BreakGlass is { } glass && !glass.IsActive(time.GetUtcNow()))
+        {
+            await ChangeBreakGlassAsync(null, AdminActor.System("break-glass-expiry"), "class.break_glass.expire", $"break-glass {glass.Id} expired");
+        }
+
         _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
         await _budget.WriteDueAsync(PersistQuotaAsync);
@@ -315,6 +385,39 @@ internal sealed class WorkloadClassGrain(
         await state.WriteOrKeepAsync(this);
     }
 
+    private long PolicyVersion => Math.Max(1, State.PolicyVersion);
+
+    // Sets or clears the break-glass: persisted, audited in the same turn, pushed to every node.
+    private async Task ChangeBreakGlassAsync(ActiveBreakGlass? glass, AdminActor actor, string action, string reason)
+    {
+        await AuditOutbox.EnsureRoomAsync();
+        var before = _policy;
+        var after = ClassBreakGlass.Effective(_approved, glass, time.GetUtcNow());
+        var saved = (State.BreakGlass, State.Version);
+        var id = glass?.Id ?? saved.BreakGlass?.Id ?? "";
+        State.BreakGlass = glass;
+        State.Version = PublicationVersion.Next(State.Version, time);
+        // The audit entry is written with the change (one write), then delivered to the trail.
+        var staged = AuditOutbox.Stage(new AuditEntry(0, time.GetUtcNow(), actor, action, before.Name, reason, AdminNames.DescribePolicy(before),
+            glass is null ? $"{AdminNames.DescribePolicy(after)} (break-glass {id} lifted)"
+                : $"{AdminNames.DescribePolicy(after)} (break-glass {id}{(glass.ExpiresAt is { } until ? $" until {until:O}" : "")})"));
+        try
+        {
+            await PersistAsync();
+        }
+        catch
+        {
+            (State.BreakGlass, State.Version) = saved;
+            State.AuditOutbox?.Pending.Remove(staged);
+            throw;
+        }
+
+        _policy = after;
+        await AuditOutbox.DeliverAsync();
+        var status = Status();
+        await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
+    }
+
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version, Math.Max(1, _subscribers.Count));
 
     private ClassDetails Details()
@@ -328,6 +431,9 @@ internal sealed class WorkloadClassGrain(
             Latency = _slo.Budget(SloKind.Latency, now),
             LatencyThreshold = catalog.Classes[_policy.Name].Slo.LatencyP95,
             ServedByFallback = _requests.ServedByFallback,
+            PolicyVersion = PolicyVersion,
+            BreakGlass = State.BreakGlass is { } glass && glass.IsActive(now) ? glass : null,
+            ApprovedPolicy = _approved,
         };
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Server.Cluster.Tests.Support;
@@ -165,8 +166,10 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
     {
         await using var cluster = await StartAsync();
         var clock = Stopwatch.StartNew();
-        using (var response = await cluster[1].PostAdminAsync("admin/v1/classes/customer_chat/policy",
-            """{"primary":["anthropic-sonnet-us"],"fallbacks":[{"endpointId":"openai-gpt4o-us","evalScore":0.95}],"reason":"provider migration"}""", "frank"))
+        // Proposed through one node, approved by another principal through another node.
+        var proposal = await ProposeAsync(cluster[1],
+            """{"primary":["anthropic-sonnet-us"],"fallbacks":[{"endpointId":"openai-gpt4o-us","evalScore":0.95}],"reason":"provider migration"}""", "frank");
+        using (var response = await ApproveAsync(cluster[2], proposal, "gina"))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
@@ -185,13 +188,15 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal("frank", view.GetProperty("policyChangedBy").GetString());
         }
 
-        // Two operators both read version v and change the policy through different nodes at once.
-        var version = (await cluster[0].GetAdminJsonAsync("admin/v1/classes/customer_chat")).GetProperty("version").GetInt64();
+        // Two authors both propose from version v; their approvers approve through different nodes at once.
+        var read = await cluster[0].GetAdminJsonAsync("admin/v1/classes/customer_chat");
+        var version = read.GetProperty("version").GetInt64();
+        var policyVersion = read.GetProperty("policyVersion").GetInt64();
         string Change(string fallback) =>
-            $$"""{"fallbacks":[{"endpointId":"{{fallback}}","evalScore":0.92}],"reason":"fallback {{fallback}}","expectedVersion":{{version}}}""";
-        var answers = await Task.WhenAll(
-            cluster[0].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change(Primary2), "grace"),
-            cluster[2].PostAdminAsync("admin/v1/classes/customer_chat/policy", Change("google-gemini-pro-us"), "heidi"));
+            $$"""{"fallbacks":[{"endpointId":"{{fallback}}","evalScore":0.92}],"reason":"fallback {{fallback}}","expectedVersion":{{policyVersion}}}""";
+        var first = await ProposeAsync(cluster[0], Change(Primary2), "grace");
+        var second = await ProposeAsync(cluster[2], Change("google-gemini-pro-us"), "heidi");
+        var answers = await Task.WhenAll(ApproveAsync(cluster[0], first, "ivan"), ApproveAsync(cluster[2], second, "judy"));
         try
         {
             var statuses = answers.Select(a => a.StatusCode).ToList();
@@ -209,8 +214,9 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
                 await node.RouteUntilAsync("customer_chat", d => d.Fallbacks.SequenceEqual([winner]));
             }
 
-            var audit = (await cluster[1].GetChangesAuditAsync()).EnumerateArray().ToList();
-            Assert.Equal(["class.policy", "class.policy"], audit.Select(e => e.GetProperty("action").GetString()));
+            var audit = (await cluster[1].GetChangesAuditAsync()).EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+            Assert.Equal(["class.policy", "class.policy"], audit.Where(a => a == "class.policy"));
+            Assert.Single(audit, a => a == "policy.supersede");
         }
         finally
         {
@@ -336,4 +342,14 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
 
     private Task<TestCluster> StartAsync(string[]? names = null, ControlPlane.Fleet.FleetDefinition? fleet = null) =>
         TestCluster.StartAsync(redis.Endpoint, names ?? ["n1", "n2", "n3"], fleet, output);
+
+    private static async Task<string> ProposeAsync(ClusterNode node, string json, string author)
+    {
+        using var response = await node.PostAdminAsync("admin/v1/classes/customer_chat/proposals", json, author);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"propose: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static Task<HttpResponseMessage> ApproveAsync(ClusterNode node, string proposal, string approver) =>
+        node.PostAdminAsync($"admin/v1/proposals/{Uri.EscapeDataString(proposal)}/approve", "{}", approver);
 }

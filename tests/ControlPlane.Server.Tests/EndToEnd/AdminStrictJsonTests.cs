@@ -61,7 +61,7 @@ public sealed class AdminStrictJsonTests(NodeFixture fixture) : IClassFixture<No
     [Fact]
     public async Task A_fallback_eval_score_out_of_range_is_refused_naming_it()
     {
-        using var response = await Node.PostAdminAsync("/admin/v1/classes/internal_copilot/policy",
+        using var response = await Node.PostAdminAsync("/admin/v1/classes/internal_copilot/proposals",
             """{"fallbacks":[{"endpointId":"openai-gpt41-us","evalScore":1e400}],"reason":"r"}""", "alice");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

@@ -6,6 +6,7 @@ using ControlPlane.Contracts.V1;
 using ControlPlane.Server.Tests.Support;
 using Grpc.Health.V1;
 using ControlPlane.Service;
+using ControlPlane.Service.Security;
 using Microsoft.Extensions.DependencyInjection;
 using V1 = Grpc.Reflection.V1;
 
@@ -283,12 +284,16 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     {
         await using (var node = await ControlPlaneNode.StartAsync(_dataDirectory))
         {
-            // queue_only with approved fallbacks left in place is contradictory: refused, naming the field.
-            await AssertProblemAsync(await PostAsync(node, "admin/v1/classes/customer_chat/policy", """{"mode":"queue_only","reason":"legal review"}""", "erin"),
-                HttpStatusCode.BadRequest, "fallbacks");
-            using var response = await PostAsync(node, "admin/v1/classes/customer_chat/policy", """{"mode":"queue_only","fallbacks":[],"reason":"legal review"}""", "erin");
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var view = await response.Content.ReadFromJsonAsync<JsonElement>();
+            // queue_only with approved fallbacks left in place is contradictory: refused when proposed, naming the field.
+            using (var erin = await node.AdminAsAsync("erin", Roles.PolicyAuthor))
+            {
+                await AssertProblemAsync(await erin.PostAsync("admin/v1/classes/customer_chat/proposals", PolicyFlow.Json("""{"mode":"queue_only","reason":"legal review"}""")),
+                    HttpStatusCode.BadRequest, "fallbacks");
+            }
+
+            var applied = await PolicyFlow.ChangeAsync(node, "customer_chat", """{"mode":"queue_only","fallbacks":[],"reason":"legal review"}""", "erin", "frank");
+            Assert.Equal(2, applied.GetProperty("appliedVersion").GetInt64());
+            var view = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
             Assert.Equal("queue_only", view.GetProperty("mode").GetString());
             Assert.Empty(view.GetProperty("fallbacks").EnumerateArray());
             Assert.Equal(["openai-gpt4o-us", "openai-gpt41-us"], view.GetProperty("primary").EnumerateArray().Select(e => e.GetString()));
@@ -299,61 +304,75 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
                 Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
             }
 
-            // The node rebuilt its snapshot from the pushed policy before the admin call answered.
+            // The node rebuilt its snapshot from the pushed policy before the approval answered.
             Assert.Equal("queue_only_hold", (await node.RouteAsync("customer_chat", deadlineMs: 300)).RouteReason);
         }
 
         await using var restarted = await ControlPlaneNode.StartAsync(_dataDirectory);
         Assert.Equal("queue_only_hold", (await restarted.RouteAsync("customer_chat", deadlineMs: 300)).RouteReason);
         var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
-        Assert.Equal("queue_only", cls.GetProperty("mode").GetString());
+        Assert.Equal(("queue_only", 2), (cls.GetProperty("mode").GetString(), cls.GetProperty("policyVersion").GetInt32()));
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
-        var entry = (await restarted.GetChangesAuditAsync()).EnumerateArray().Last();
-        Assert.Equal(("class.policy", "customer_chat", "legal review"), (entry.GetProperty("action").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
+        var entry = (await restarted.GetChangesAuditAsync()).EnumerateArray().Single(e => e.GetProperty("action").GetString() == "class.policy");
+        Assert.Equal(("customer_chat", "legal review", "frank"), (entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString(),
+            entry.GetProperty("actor").GetProperty("principal").GetString()));
         Assert.StartsWith("mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
             entry.GetProperty("before").GetString(), StringComparison.Ordinal);
 
         // Back to automatic fallback with a new order (scores needed again: queue_only had no fallbacks).
-        using var back = await PostAsync(restarted, "admin/v1/classes/customer_chat/policy",
-            """{"mode":"auto_fallback","fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":0.91},{"endpointId":"anthropic-sonnet-us","evalScore":0.94}],"reason":"review done"}""", "erin");
-        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        await PolicyFlow.ChangeAsync(restarted, "customer_chat",
+            """{"mode":"auto_fallback","fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":0.91},{"endpointId":"anthropic-sonnet-us","evalScore":0.94}],"reason":"review done"}""", "erin", "frank");
         var decision = await restarted.RouteAsync("customer_chat");
         Assert.Equal(("forced_override", "google-gemini-pro-us"), (decision.RouteReason, decision.EndpointId));
         Assert.Equal(["anthropic-sonnet-us"], decision.Fallbacks);
 
         // Reordering by id alone keeps each approved endpoint's eval score.
-        using var reorder = await PostAsync(restarted, "admin/v1/classes/customer_chat/policy",
-            """{"fallbacks":["anthropic-sonnet-us","google-gemini-pro-us"],"reason":"prefer anthropic"}""", "erin");
-        Assert.Equal(HttpStatusCode.OK, reorder.StatusCode);
+        await PolicyFlow.ChangeAsync(restarted, "customer_chat", """{"fallbacks":["anthropic-sonnet-us","google-gemini-pro-us"],"reason":"prefer anthropic"}""", "erin", "frank");
         Assert.Equal("anthropic-sonnet-us", (await restarted.RouteAsync("customer_chat")).EndpointId);
         var scores = (await GetJsonAsync(restarted, "admin/v1/classes/customer_chat")).GetProperty("fallbacks").EnumerateArray()
             .Select(f => (f.GetProperty("endpointId").GetString(), f.GetProperty("evalScore").GetDouble())).ToList();
         Assert.Equal([("anthropic-sonnet-us", 0.94), ("google-gemini-pro-us", 0.91)], scores);
+        var history = (await GetJsonAsync(restarted, "admin/v1/classes/customer_chat/policy/history")).EnumerateArray().ToList();
+        Assert.Equal([1, 2, 3, 4], history.Select(h => h.GetProperty("version").GetInt32()));
+        Assert.Equal(["frank"], history[3].GetProperty("approvedBy").EnumerateArray().Select(a => a.GetString()));
     }
 
     [Fact]
-    public async Task Bad_policy_changes_get_problem_json_naming_the_field_and_change_nothing()
+    public async Task Bad_policy_proposals_get_problem_json_naming_the_field_and_change_nothing()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        const string path = "admin/v1/classes/customer_chat/policy";
+        const string path = "admin/v1/classes/customer_chat/proposals";
+        using var alice = await node.AdminAsAsync("alice", Roles.PolicyAuthor);
+        Task<HttpResponseMessage> Propose(string at, string json) => alice.PostAsync(at, PolicyFlow.Json(json));
 
-        await AssertProblemAsync(await PostAsync(node, "admin/v1/classes/nope/policy", """{"mode":"fail","reason":"x"}""", "alice"), HttpStatusCode.NotFound, "name");
-        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"sideways","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "mode");
-        await AssertProblemAsync(await PostAsync(node, path, """{"primary":["openai-gpt4o-us","nope"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary[1]");
-        await AssertProblemAsync(await PostAsync(node, path, """{"primary":[],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary");
-        await AssertProblemAsync(await PostAsync(node, path, """{"primary":"openai-gpt4o-us","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary");
-        await AssertProblemAsync(await PostAsync(node, path, """{"primary":[7],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "primary[0]");
+        await AssertProblemAsync(await Propose("admin/v1/classes/nope/proposals", """{"mode":"fail","reason":"x"}"""), HttpStatusCode.NotFound, "name");
+        await AssertProblemAsync(await Propose(path, """{"mode":"sideways","reason":"x"}"""), HttpStatusCode.BadRequest, "mode");
+        await AssertProblemAsync(await Propose(path, """{"primary":["openai-gpt4o-us","nope"],"reason":"x"}"""), HttpStatusCode.BadRequest, "primary[1]");
+        await AssertProblemAsync(await Propose(path, """{"primary":[],"reason":"x"}"""), HttpStatusCode.BadRequest, "primary");
+        await AssertProblemAsync(await Propose(path, """{"primary":"openai-gpt4o-us","reason":"x"}"""), HttpStatusCode.BadRequest, "primary");
+        await AssertProblemAsync(await Propose(path, """{"primary":[7],"reason":"x"}"""), HttpStatusCode.BadRequest, "primary[0]");
         // A new fallback without an eval score could never pass the class's quality gate (0.9).
-        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":["google-gemini-flash-eu"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
-        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":1.5}],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
-        await AssertProblemAsync(await PostAsync(node, path, """{"fallbacks":[{"endpoint":"google-gemini-pro-us"}],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].endpoint");
+        await AssertProblemAsync(await Propose(path, """{"fallbacks":["google-gemini-flash-eu"],"reason":"x"}"""), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
+        await AssertProblemAsync(await Propose(path, """{"fallbacks":[{"endpointId":"google-gemini-pro-us","evalScore":1.5}],"reason":"x"}"""), HttpStatusCode.BadRequest, "fallbacks[0].evalScore");
+        await AssertProblemAsync(await Propose(path, """{"fallbacks":[{"endpoint":"google-gemini-pro-us"}],"reason":"x"}"""), HttpStatusCode.BadRequest, "fallbacks[0].endpoint");
         // Prohibited and approved at once.
-        await AssertProblemAsync(await PostAsync(node, path, """{"prohibited":["anthropic-sonnet-us"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].endpointId");
-        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail"}""", "alice"), HttpStatusCode.BadRequest, "reason");
+        await AssertProblemAsync(await Propose(path, """{"prohibited":["anthropic-sonnet-us"],"reason":"x"}"""), HttpStatusCode.BadRequest, "fallbacks[0].endpointId");
+        await AssertProblemAsync(await Propose(path, """{"mode":"fail"}"""), HttpStatusCode.BadRequest, "reason");
         await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.Unauthorized, "authorization");
-        await AssertProblemAsync(await PostAsync(node, path, """[1,2]""", "alice"), HttpStatusCode.BadRequest, "body");
+        await AssertProblemAsync(await Propose(path, """{"mode":"fail","fallbacks":[],"reason":"x","evalRef":7}"""), HttpStatusCode.BadRequest, "evalRef");
+        await AssertProblemAsync(await Propose(path, """{"mode":"fail","fallbacks":[],"reason":"x","approvedBy":"me"}"""), HttpStatusCode.BadRequest, "approvedBy");
+        await AssertProblemAsync(await Propose(path, """[1,2]"""), HttpStatusCode.BadRequest, "body");
+        await AssertProblemAsync(await alice.GetAsync("admin/v1/proposals?state=open"), HttpStatusCode.BadRequest, "state");
+        await AssertProblemAsync(await alice.GetAsync("admin/v1/proposals/customer_chat~nope"), HttpStatusCode.NotFound, "id");
+
+        // The direct single-person path is gone.
+        using (var direct = await alice.PostAsync("admin/v1/classes/customer_chat/policy", PolicyFlow.Json("""{"mode":"fail","fallbacks":[],"reason":"x"}""")))
+        {
+            Assert.True(direct.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed, $"{(int)direct.StatusCode}");
+        }
 
         Assert.Empty((await node.GetChangesAuditAsync()).EnumerateArray());
+        Assert.Empty((await GetJsonAsync(node, "admin/v1/proposals")).EnumerateArray());
         var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
         Assert.Equal("auto_fallback", cls.GetProperty("mode").GetString());
         Assert.Equal(JsonValueKind.Null, cls.GetProperty("policyChangedBy").ValueKind);
@@ -361,21 +380,88 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     }
 
     [Fact]
-    public async Task Admin_gRPC_SetPolicy_changes_the_policy_and_names_bad_fields()
+    public async Task Over_HTTP_the_proposer_cannot_approve_legal_draft_needs_compliance_and_break_glass_applies_at_once()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var asDave = await node.GrpcAsAsync("dave");
+        // The intern's story: a policy-author alone cannot move legal_draft off its EU primary.
+        var proposal = await PolicyFlow.ProposeAsync(node, "legal_draft",
+            """{"mode":"auto_fallback","fallbacks":[{"endpointId":"openai-gpt41-us","evalScore":0.9}],"prohibited":[],"reason":"faster drafts"}""", "intern");
+        var id = Uri.EscapeDataString(proposal.GetProperty("id").GetString()!);
+        Assert.Equal(["policy-approver", "compliance-approver"], proposal.GetProperty("requires").EnumerateArray().Select(r => r.GetString()));
+        using (var intern = await node.AdminAsAsync("intern", Roles.PolicyAuthor, Roles.PolicyApprover))
+        {
+            await AssertProblemAsync(await intern.PostAsync($"admin/v1/proposals/{id}/approve", PolicyFlow.Json("{}")), HttpStatusCode.Forbidden, "approver");
+        }
 
-        var request = new SetPolicyRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail" };
-        var view = await node.AdminGrpc.SetPolicyAsync(new SetPolicyRequest(request) { Fallbacks = new FallbackList() }, asDave);
-        Assert.Equal("fail", view.Mode);
-        Assert.Empty(view.Fallbacks);
+        using (var bob = await node.AdminAsAsync("bob", Roles.PolicyApprover))
+        using (var approved = await bob.PostAsync($"admin/v1/proposals/{id}/approve", PolicyFlow.Json("""{"reason":"eval is fine"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+            Assert.Equal("pending", (await approved.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        }
 
-        var bad = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.SetPolicyAsync(
-            new SetPolicyRequest { Name = "internal_copilot", Reason = "x", Primary = new EndpointIdList { Ids = { "nope" } } }, asDave));
+        // Not applied before the compliance approval: legal drafts stay on the EU model.
+        Assert.Equal("anthropic-sonnet-eu", (await node.RouteAsync("legal_draft")).EndpointId);
+        using (var carol = await node.AdminAsAsync("carol", Roles.ComplianceApprover))
+        using (var rejected = await carol.PostAsync($"admin/v1/proposals/{id}/reject", PolicyFlow.Json("""{"reason":"US processing breaks the contract"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        }
+
+        Assert.Equal("rejected", (await GetJsonAsync(node, $"admin/v1/proposals/{id}")).GetProperty("state").GetString());
+        Assert.Equal("queue_only", (await GetJsonAsync(node, "admin/v1/classes/legal_draft")).GetProperty("mode").GetString());
+
+        // Break-glass: with customer_chat's primaries out it falls back; an operator forces it to fail at once instead; it
+        // shows in the class view and the review list.
+        using var olga = await node.AdminAsAsync("olga", Roles.Operator);
+        foreach (var endpoint in new[] { "openai-gpt4o-us", "openai-gpt41-us" })
+        {
+            using var forced = await olga.PostAsync($"admin/v1/endpoints/{endpoint}/breaker", PolicyFlow.Json("""{"state":"open","reason":"outage"}"""));
+            Assert.Equal(HttpStatusCode.OK, forced.StatusCode);
+        }
+
+        Assert.Equal("anthropic-sonnet-us", (await node.RouteAsync("customer_chat")).EndpointId);
+        using (var glass = await olga.PostAsync("admin/v1/classes/customer_chat/break-glass", PolicyFlow.Json("""{"mode":"fail","reason":"fallbacks leak PII","ttlSeconds":3600}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, glass.StatusCode);
+        }
+
+        var failed = await node.RouteAsync("customer_chat");
+        Assert.Equal(("no_capacity", ""), (failed.RouteReason, failed.EndpointId));
+        var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
+        Assert.Equal(("fail", "customer_chat~bg1"), (cls.GetProperty("mode").GetString(), cls.GetProperty("breakGlass").GetProperty("id").GetString()));
+        var listed = Assert.Single((await GetJsonAsync(node, "admin/v1/break-glass?reviewed=false")).EnumerateArray());
+        Assert.Equal(("olga", true), (listed.GetProperty("setBy").GetString(), listed.GetProperty("active").GetBoolean()));
+        using (var cleared = await olga.PostAsync("admin/v1/classes/customer_chat/break-glass/clear", PolicyFlow.Json("""{"reason":"fixed"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        }
+
+        Assert.Equal("anthropic-sonnet-us", (await node.RouteAsync("customer_chat")).EndpointId);
+    }
+
+    [Fact]
+    public async Task Admin_gRPC_ProposePolicy_and_ApproveProposal_change_the_policy_and_name_bad_fields()
+    {
+        await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
+        var asDave = await node.GrpcAsAsync("dave", Roles.PolicyAuthor, Roles.PolicyApprover, Roles.Viewer);
+
+        var request = new PolicyProposeRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail", EvalRef = "eval-12" };
+        var proposal = await node.AdminGrpc.ProposePolicyAsync(new PolicyProposeRequest(request) { Fallbacks = new FallbackList() }, asDave);
+        Assert.Equal(("pending", "fail", "eval-12"), (proposal.State, proposal.Mode, proposal.EvalRef));
+        Assert.Empty(proposal.Fallbacks);
+        var own = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ApproveProposalAsync(new ProposalDecisionRequest { Id = proposal.Id }, asDave));
+        Assert.Equal(StatusCode.PermissionDenied, own.StatusCode);
+        var approved = await node.AdminGrpc.ApproveProposalAsync(new ProposalDecisionRequest { Id = proposal.Id }, await node.GrpcAsAsync("erin", Roles.PolicyApprover));
+        Assert.Equal(("applied", 2L), (approved.State, approved.AppliedVersion));
+        Assert.Equal("fail", (await node.AdminGrpc.GetClassAsync(new GetClassRequest { Name = "internal_copilot" })).Mode);
+        Assert.Single((await node.AdminGrpc.ListProposalsAsync(new ProposalListRequest { State = "applied" }, asDave)).Proposals);
+
+        var bad = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ProposePolicyAsync(
+            new PolicyProposeRequest { Name = "internal_copilot", Reason = "x", Primary = new EndpointIdList { Ids = { "nope" } } }, asDave));
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
         Assert.StartsWith("primary[0]: unknown endpoint 'nope'", bad.Status.Detail, StringComparison.Ordinal);
-        var missing = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.SetPolicyAsync( new SetPolicyRequest { Name = "nope", Reason = "x" }, asDave));
+        var missing = await Assert.ThrowsAsync<RpcException>(async () => await node.AdminGrpc.ProposePolicyAsync(new PolicyProposeRequest { Name = "nope", Reason = "x" }, asDave));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 

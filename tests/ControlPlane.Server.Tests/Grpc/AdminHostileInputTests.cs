@@ -72,7 +72,7 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
     [Fact]
     public async Task Protobuf_nested_past_the_recursion_limit_is_refused_and_the_node_survives()
     {
-        // Field 99 of a SetPolicyRequest as 50,000 nested groups: an unknown field, so only the parser's recursion
+        // Field 99 of a PolicyProposeRequest as 50,000 nested groups: an unknown field, so only the parser's recursion
         // limit (100) stands between the payload and the stack.
         var payload = new MemoryStream();
         for (var i = 0; i < 50_000; i++)
@@ -86,7 +86,7 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
         }
 
         var before = await FingerprintAsync();
-        var response = await Node.AdminRaw.CallAsync("/controlplane.v1.Admin/SetPolicy", GrpcWire.Frame(payload.ToArray()));
+        var response = await Node.AdminRaw.CallAsync("/controlplane.v1.Admin/ProposePolicy", GrpcWire.Frame(payload.ToArray()));
 
         Assert.NotEqual(StatusCode.OK, response.Status);
         Assert.DoesNotContain("   at ", response.Message ?? "", StringComparison.Ordinal);
@@ -105,20 +105,20 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
             "ttl long.MinValue" => await Admin.SetBreakerAsync(Breaker("open", ttl: long.MinValue), actor),
             "ttl zero" => await Admin.SetBreakerAsync(Breaker("open", ttl: 0), actor),
             "drain ttl long.MaxValue" => await Admin.DrainAsync(new DrainRequest { Id = Endpoint, Reason = "r", TtlSeconds = long.MaxValue }, actor),
-            "eval score NaN" => await Admin.SetPolicyAsync(Fallback(double.NaN), actor),
-            "eval score +Infinity" => await Admin.SetPolicyAsync(Fallback(double.PositiveInfinity), actor),
-            "eval score above 1" => await Admin.SetPolicyAsync(Fallback(1.5), actor),
-            "expected version long.MinValue" => await Admin.SetPolicyAsync(Policy(version: long.MinValue), actor),
-            "expected version long.MaxValue" => await Admin.SetPolicyAsync(Policy(version: long.MaxValue), actor),
-            "a million primaries" => await Admin.SetPolicyAsync(MillionPrimaries(policy.Version), actor),
+            "eval score NaN" => await Admin.ProposePolicyAsync(Fallback(double.NaN), actor),
+            "eval score +Infinity" => await Admin.ProposePolicyAsync(Fallback(double.PositiveInfinity), actor),
+            "eval score above 1" => await Admin.ProposePolicyAsync(Fallback(1.5), actor),
+            "expected version long.MinValue" => await Admin.ProposePolicyAsync(Policy(version: long.MinValue), actor),
+            "expected version long.MaxValue" => await Admin.ProposePolicyAsync(Policy(version: long.MaxValue), actor),
+            "a million primaries" => await Admin.ProposePolicyAsync(MillionPrimaries(policy.PolicyVersion), actor),
             "reason with a terminal escape" => await Admin.SetBreakerAsync(Breaker("open", reason: "ok\u001b[2J\u001b[31mforged"), actor),
             "reason with a line break" => await Admin.SetBreakerAsync(Breaker("open", reason: "ok\n2026-12-06 admin=root forced"), actor),
             "reason with a bidi override" => await Admin.SetBreakerAsync(Breaker("open", reason: "ok \u202Edesrever"), actor),
             "reason of 100 KB" => await Admin.SetBreakerAsync(Breaker("open", reason: new string('x', 100_000)), actor),
             "unknown endpoint" => await Admin.SetBreakerAsync(new SetBreakerRequest { Id = "no-such-endpoint", State = "open", Reason = "r" }, actor),
-            "unknown class" => await Admin.SetPolicyAsync(new SetPolicyRequest { Name = "no_such_class", Reason = "r" }, actor),
+            "unknown class" => await Admin.ProposePolicyAsync(new PolicyProposeRequest { Name = "no_such_class", Reason = "r" }, actor),
             "unknown breaker state" => await Admin.SetBreakerAsync(Breaker("half_open"), actor),
-            "unknown mode" => await Admin.SetPolicyAsync(new SetPolicyRequest { Name = Class, Reason = "r", Mode = "queue" }, actor),
+            "unknown mode" => await Admin.ProposePolicyAsync(new PolicyProposeRequest { Name = Class, Reason = "r", Mode = "queue" }, actor),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such case"),
         };
 
@@ -133,18 +133,18 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
             return request;
         }
 
-        static SetPolicyRequest Fallback(double score)
+        static PolicyProposeRequest Fallback(double score)
         {
-            var request = new SetPolicyRequest { Name = Class, Reason = "r", Fallbacks = new FallbackList() };
+            var request = new PolicyProposeRequest { Name = Class, Reason = "r", Fallbacks = new FallbackList() };
             request.Fallbacks.Entries.Add(new FallbackEntry { EndpointId = "anthropic-sonnet-us", EvalScore = score });
             return request;
         }
 
-        static SetPolicyRequest Policy(long version) => new() { Name = Class, Reason = "r", Mode = "fail", ExpectedVersion = version };
+        static PolicyProposeRequest Policy(long version) => new() { Name = Class, Reason = "r", Mode = "fail", ExpectedVersion = version };
 
-        static SetPolicyRequest MillionPrimaries(long version)
+        static PolicyProposeRequest MillionPrimaries(long version)
         {
-            var request = new SetPolicyRequest { Name = Class, Reason = "r", Primary = new EndpointIdList(), ExpectedVersion = version };
+            var request = new PolicyProposeRequest { Name = Class, Reason = "r", Primary = new EndpointIdList(), ExpectedVersion = version };
             for (var i = 0; i < 1_000_000; i++)
             {
                 request.Primary.Ids.Add("");

@@ -16,6 +16,10 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
 {
     private static readonly string[] Any = [.. Roles.All];
 
+    private static readonly string[] Approvers = [Roles.PolicyApprover, Roles.ComplianceApprover];
+
+    private static readonly string[] PolicyReaders = [Roles.Viewer, Roles.PolicyAuthor, Roles.PolicyApprover, Roles.ComplianceApprover];
+
     private ControlPlaneNode Node => fixture.Node;
 
     /// <summary>(name, port, verb or gRPC, path, body, roles allowed).</summary>
@@ -32,7 +36,17 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["POST breaker"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/breaker", "{}", [Roles.Operator]),
         ["POST drain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/drain", "{}", [Roles.Operator]),
         ["POST undrain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/undrain", "{}", [Roles.Operator]),
-        ["POST policy"] = (false, true, "POST", "admin/v1/classes/customer_chat/policy", "{}", [Roles.PolicyAuthor]),
+        ["POST proposals"] = (false, true, "POST", "admin/v1/classes/customer_chat/proposals", "{}", [Roles.PolicyAuthor]),
+        ["GET proposals"] = (false, true, "GET", "admin/v1/proposals", "", PolicyReaders),
+        ["GET proposal"] = (false, true, "GET", "admin/v1/proposals/customer_chat~999", "", PolicyReaders),
+        ["POST approve"] = (false, true, "POST", "admin/v1/proposals/customer_chat~999/approve", "{}", Approvers),
+        ["POST reject"] = (false, true, "POST", "admin/v1/proposals/customer_chat~999/reject", "{}", Approvers),
+        ["GET policy history"] = (false, true, "GET", "admin/v1/classes/customer_chat/policy/history", "", PolicyReaders),
+        ["POST revert"] = (false, true, "POST", "admin/v1/classes/customer_chat/revert", "{}", [Roles.PolicyAuthor]),
+        ["POST break-glass"] = (false, true, "POST", "admin/v1/classes/customer_chat/break-glass", "{}", [Roles.Operator]),
+        ["POST break-glass clear"] = (false, true, "POST", "admin/v1/classes/customer_chat/break-glass/clear", "{}", [Roles.Operator]),
+        ["GET break-glass"] = (false, true, "GET", "admin/v1/break-glass", "", [Roles.Viewer, Roles.Operator, Roles.PolicyApprover]),
+        ["POST break-glass review"] = (false, true, "POST", "admin/v1/break-glass/customer_chat~bg999/review", "{}", [Roles.PolicyApprover]),
         ["POST keys"] = (false, true, "POST", "admin/v1/keys", "{}", [Roles.Admin]),
         ["GET keys"] = (false, true, "GET", "admin/v1/keys", "", [Roles.Admin]),
         ["POST revoke"] = (false, true, "POST", "admin/v1/keys/abcdefabcdef/revoke", "{}", [Roles.Admin]),
@@ -47,7 +61,13 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["Admin/SetBreaker"] = (true, true, "", "/controlplane.v1.Admin/SetBreaker", "", [Roles.Operator]),
         ["Admin/Drain"] = (true, true, "", "/controlplane.v1.Admin/Drain", "", [Roles.Operator]),
         ["Admin/Undrain"] = (true, true, "", "/controlplane.v1.Admin/Undrain", "", [Roles.Operator]),
-        ["Admin/SetPolicy"] = (true, true, "", "/controlplane.v1.Admin/SetPolicy", "", [Roles.PolicyAuthor]),
+        ["Admin/ProposePolicy"] = (true, true, "", "/controlplane.v1.Admin/ProposePolicy", "", [Roles.PolicyAuthor]),
+        ["Admin/ApproveProposal"] = (true, true, "", "/controlplane.v1.Admin/ApproveProposal", "", Approvers),
+        ["Admin/RejectProposal"] = (true, true, "", "/controlplane.v1.Admin/RejectProposal", "", Approvers),
+        ["Admin/ListProposals"] = (true, true, "", "/controlplane.v1.Admin/ListProposals", "", PolicyReaders),
+        ["Admin/RevertPolicy"] = (true, true, "", "/controlplane.v1.Admin/RevertPolicy", "", [Roles.PolicyAuthor]),
+        ["Admin/BreakGlass"] = (true, true, "", "/controlplane.v1.Admin/BreakGlass", "", [Roles.Operator]),
+        ["Admin/ClearBreakGlass"] = (true, true, "", "/controlplane.v1.Admin/ClearBreakGlass", "", [Roles.Operator]),
         ["Routing/Route"] = (true, false, "", "/controlplane.v1.Routing/Route", "", [Roles.DataPlane]),
         ["Routing/ReportOutcome"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcome", "", [Roles.DataPlane, Roles.Reporter]),
         ["Routing/ReportOutcomes"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcomes", "", [Roles.DataPlane, Roles.Reporter]),

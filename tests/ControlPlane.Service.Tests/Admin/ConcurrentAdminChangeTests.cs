@@ -1,5 +1,6 @@
 using ControlPlane.Domain.Policy;
 using ControlPlane.Service.Admin;
+using ControlPlane.Service.Governance;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
 using Orleans.Hosting;
@@ -22,42 +23,46 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
         var read = await node.Admin.GetClassAsync(Class);
+        var hold = await PolicyFlow.ProposeAsync(node, Class, PolicyCommands.CustomerChat("queue_only", "hold for the incident", read.PolicyVersion), "alice");
+        var fail = await PolicyFlow.ProposeAsync(node, Class, PolicyCommands.CustomerChat("fail", "fail fast for the incident", read.PolicyVersion), "bob");
 
-        var changes = await Task.WhenAll(
-            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold for the incident", read.Version), TestActors.Named("alice"))),
-            TryAsync(node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "fail fast for the incident", read.Version), TestActors.Named("bob"))));
+        var changes = await Task.WhenAll(TryAsync(PolicyFlow.ApproveAllAsync(node, hold, "carol")), TryAsync(PolicyFlow.ApproveAllAsync(node, fail, "dave")));
 
         var applied = Assert.Single(changes, c => c.Error is null).Value!;
         var conflict = Assert.IsType<AdminException>(Assert.Single(changes, c => c.Error is not null).Error);
-        Assert.Equal((AdminErrorKind.VersionConflict, "expectedVersion"), (conflict.Kind, conflict.Field));
+        Assert.Equal((AdminErrorKind.VersionConflict, "baseVersion"), (conflict.Kind, conflict.Field));
         var now = await node.Admin.GetClassAsync(Class);
-        Assert.Equal(applied.Mode, now.Mode);
-        Assert.Equal(applied.Version, now.Version);
+        Assert.Equal(applied.Policy.Mode, now.Mode);
+        Assert.Equal(2, now.PolicyVersion);
         Assert.True(now.Version > read.Version);
-        var audit = Assert.Single(await node.Admin.GetAuditAsync(null));
-        Assert.Equal(("class.policy", applied.PolicyChangedBy), (audit.Action, (string?)audit.Actor.Principal));
+        var policyEntries = (await node.Admin.GetAuditAsync(null)).Where(e => e.Action == "class.policy").ToList();
+        Assert.Equal(applied.ProposedBy, now.PolicyChangedBy);
+        Assert.Single(policyEntries);
+        var loser = applied.Id == hold.Id ? fail : hold;
+        Assert.Equal(ProposalStates.Superseded, (await node.Policies.GetProposalAsync(loser.Id)).State);
 
-        // The grain itself refuses the second of two changes computed from one read, however the calls interleave.
+        // The grain itself refuses the second of two changes computed from one version, however the calls interleave.
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>(Class);
         var details = await grain.GetDetailsAsync();
         var direct = await Task.WhenAll(
-            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.Fail }, TestActors.Named("carol"), "fail fast", details.Version))),
-            TryAsync(grain.SetPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.QueueOnly }, TestActors.Named("dave"), "hold", details.Version))));
+            TryAsync(grain.ApplyApprovedPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.Fail }, TestActors.Named("carol"), "fail fast", details.PolicyVersion) { ProposalId = "customer_chat~901" })),
+            TryAsync(grain.ApplyApprovedPolicyAsync(new PolicyChange(details.Policy with { Mode = RoutingMode.QueueOnly }, TestActors.Named("dave"), "hold", details.PolicyVersion) { ProposalId = "customer_chat~902" })));
         Assert.Single(direct, c => c.Error is null);
         Assert.Equal(AdminErrorKind.VersionConflict, Assert.IsType<AdminException>(Assert.Single(direct, c => c.Error is not null).Error).Kind);
-        Assert.Equal(2, (await node.Admin.GetAuditAsync(null)).Count);
+        Assert.Equal(2, (await node.Admin.GetAuditAsync(null)).Count(e => e.Action == "class.policy"));
     }
 
     [Fact]
     public async Task A_policy_change_with_a_stale_expected_version_changes_nothing_and_is_not_audited()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
-        var stale = (await node.Admin.GetClassAsync(Class)).Version;
-        await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("queue_only", "hold"), TestActors.Named("alice"));
+        var stale = (await node.Admin.GetClassAsync(Class)).PolicyVersion;
+        await PolicyFlow.ChangeAsync(node, Class, PolicyCommands.CustomerChat("queue_only", "hold"), "alice");
         var current = await node.Admin.GetClassAsync(Class);
+        var entries = (await node.Admin.GetAuditAsync(null)).Count;
 
         var error = await Assert.ThrowsAsync<AdminException>(() =>
-            node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat("fail", "from an old read", stale, ["openai-gpt41-us"]), TestActors.Named("bob")));
+            PolicyFlow.ProposeAsync(node, Class, PolicyCommands.CustomerChat("fail", "from an old read", stale, ["openai-gpt41-us"]), "bob"));
 
         Assert.Equal((AdminErrorKind.VersionConflict, "expectedVersion"), (error.Kind, error.Field));
         var after = await node.Admin.GetClassAsync(Class);
@@ -66,17 +71,17 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         // The node's table still has the applied change, not the refused one.
         Assert.True(node.Node.Snapshot.TryGetClassIndex(Class, out var index));
         Assert.Equal(RoutingMode.QueueOnly, node.Node.Snapshot.ClassAt(index).Mode);
-        var audit = Assert.Single(await node.Admin.GetAuditAsync(null));
-        Assert.Equal("alice", audit.Actor.Principal);
+        Assert.Equal(entries, (await node.Admin.GetAuditAsync(null)).Count);
+        Assert.Equal("alice", Assert.Single(await node.Admin.GetAuditAsync(null), e => e.Action == "policy.propose").Actor.Principal);
 
         // The grain refuses a stale version on its own too (the admin layer's early check is only a shortcut).
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>(Class);
         var policy = (await grain.GetDetailsAsync()).Policy;
-        var direct = await Assert.ThrowsAsync<AdminException>(() => grain.SetPolicyAsync(
-            new PolicyChange(policy with { Mode = RoutingMode.Fail }, TestActors.Named("mallory"), "stale", stale)));
+        var direct = await Assert.ThrowsAsync<AdminException>(() => grain.ApplyApprovedPolicyAsync(
+            new PolicyChange(policy with { Mode = RoutingMode.Fail }, TestActors.Named("mallory"), "stale", stale) { ProposalId = "customer_chat~99" }));
         Assert.Equal(AdminErrorKind.VersionConflict, direct.Kind);
         Assert.Equal(current.Version, (await grain.GetDetailsAsync()).Version);
-        Assert.Single(await node.Admin.GetAuditAsync(null));
+        Assert.Equal(entries, (await node.Admin.GetAuditAsync(null)).Count);
     }
 
     [Fact]
@@ -129,14 +134,16 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         string[] modes = ["auto_fallback", "queue_only", "fail"];
         IReadOnlyList<string>[] primaries = [["openai-gpt4o-us"], ["openai-gpt41-us"], ["openai-gpt4o-us", "openai-gpt41-us"]];
 
-        // Every writer retries on a version conflict (read again, change again), so every change applies, in some order.
+        // Every writer retries on a version conflict (proposes again from the new version, has it approved again), so
+        // every change applies, in some order.
         var writers = Enumerable.Range(0, 30).Select(async i =>
         {
             for (var attempt = 0; ; attempt++)
             {
                 try
                 {
-                    return await node.Admin.SetPolicyAsync(Class, PolicyCommands.CustomerChat(modes[i % 3], $"change {i}", primary: primaries[i / 3 % 3]), TestActors.Named($"writer-{i}"));
+                    return await PolicyFlow.ChangeAsync(node, Class, PolicyCommands.CustomerChat(modes[i % 3], $"change {i}", primary: primaries[i / 3 % 3]),
+                        $"writer-{i}", $"approver-{i}");
                 }
                 catch (AdminException e) when (e.Kind == AdminErrorKind.VersionConflict && attempt < 200)
                 {
@@ -146,18 +153,21 @@ public sealed class ConcurrentAdminChangeTests : IDisposable
         await Task.WhenAll(writers);
 
         var current = await node.Admin.GetClassAsync(Class);
-        var audit = await node.Admin.GetAuditAsync(1000);
+        var audit = (await node.Admin.GetAuditAsync(1000)).Where(e => e.Action == "class.policy").ToList();
         Assert.Equal(30, audit.Count);
+        Assert.Equal(31, current.PolicyVersion);
         var newest = audit[0];
-        Assert.Equal(current.PolicyChangedBy, newest.Actor.Principal);
+        Assert.Equal(current.PolicyChangedBy, newest.After.Split(" by ")[1].Split(',')[0]);
         var policy = (await node.Grains.GetGrain<IWorkloadClassGrain>(Class).GetDetailsAsync()).Policy;
-        Assert.Equal(AdminNames.DescribePolicy(policy), newest.After);
+        Assert.Equal(AdminNames.DescribePolicy(policy), Described(newest.After));
         // Each entry's "was" is the previous entry's "now": the trail is the order of application, with no gap.
         for (var i = 0; i + 1 < audit.Count; i++)
         {
-            Assert.Equal(audit[i].Before, audit[i + 1].After);
+            Assert.Equal(Described(audit[i].Before), Described(audit[i + 1].After));
         }
     }
+
+    private static string Described(string text) => text[..text.IndexOf("; version", StringComparison.Ordinal)];
 
     public void Dispose() => _storage.Dispose();
 

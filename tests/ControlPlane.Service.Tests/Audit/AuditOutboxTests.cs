@@ -1,3 +1,4 @@
+using ControlPlane.Service.Governance;
 using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
@@ -143,19 +144,24 @@ public sealed class AuditOutboxTests : IDisposable
     {
         var probe = new StorageProbe();
         await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
+        var proposal = await PolicyFlow.ProposeAsync(node, "customer_chat", PolicyCommands.CustomerChat("queue_only", "legal review"), author: "erin");
         probe.FailWrites = id => id.Type.ToString() == "audit";
 
-        await node.Admin.SetPolicyAsync("customer_chat", PolicyCommands.CustomerChat("queue_only", "legal review"), TestActors.Named("erin"));
+        // The approval applies the policy: both the class's change and the approval step are acknowledged unaudited yet.
+        await PolicyFlow.ApproveAllAsync(node, proposal, approver: "frank");
 
         var (stored, _, _) = await probe.ReadStoredAsync<ClassGrainState>("class", GrainId.Create("class", "customer_chat"));
         Assert.Equal("class.policy", Assert.Single(stored.AuditOutbox!.Pending).Action);
+        var (steps, _, _) = await probe.ReadStoredAsync<PolicyProposalsState>("proposals", GrainId.Create("policy-proposals", "customer_chat"));
+        Assert.Equal("policy.approve", Assert.Single(steps.AuditOutbox!.Pending).Action);
         probe.FailWrites = null;
         var audit = await Eventually.WaitAsync(async () =>
         {
             _time.Advance(GrainAuditOutbox.RetryPeriod);
             return await node.Admin.GetAuditAsync(null);
-        }, a => a.Count > 0, attempts: 50);
-        Assert.Equal(("class.policy", "erin"), (Assert.Single(audit).Action, audit[0].Actor.Principal));
+        }, a => a.Count >= 3, attempts: 50);
+        Assert.Equal(["class.policy", "policy.approve", "policy.propose"], audit.Select(e => e.Action).Order(StringComparer.Ordinal));
+        Assert.Equal("frank", audit.Single(e => e.Action == "class.policy").Actor.Principal);
     }
 
     public void Dispose() => _storage.Dispose();

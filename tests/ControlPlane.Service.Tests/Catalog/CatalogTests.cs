@@ -47,9 +47,9 @@ public sealed class CatalogTests : IDisposable
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>("batch_classification");
         var current = await grain.GetDetailsAsync();
 
-        // The class drops the self-hosted fallback (through the class grain, as an applied policy change does).
-        var policy = current.Policy with { Fallbacks = [.. current.Policy.Fallbacks.Where(f => f.EndpointId != "selfhosted-llama-eu")] };
-        await grain.SetPolicyAsync(new PolicyChange(policy, TestActors.Named("alice"), "llama failed the new eval", current.Version));
+        // The class drops the self-hosted fallback through an approved policy change.
+        var fallbacks = current.Policy.Fallbacks.Where(f => f.EndpointId != "selfhosted-llama-eu").Select(f => new FallbackView(f.EndpointId, f.EvalScore)).ToList();
+        await PolicyFlow.ChangeAsync(node, "batch_classification", new PolicyCommand(null, null, fallbacks, null, "llama failed the new eval", null));
 
         Assert.Equal(["internal_copilot"], (await ops.GetEntryAsync("selfhosted-llama-eu")).FallbackOf);
         Assert.Equal(["internal_copilot"], (await ops.GetCatalogAsync()).Single(e => e.Id == "selfhosted-llama-eu").FallbackOf);

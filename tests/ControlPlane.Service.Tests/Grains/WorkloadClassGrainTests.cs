@@ -16,13 +16,10 @@ public sealed class WorkloadClassGrainTests : IDisposable
     {
         await using (var node = await ServiceNode.StartAsync(_time, _storage))
         {
-            var grain = node.Grains.GetGrain<IWorkloadClassGrain>("customer_chat");
-            var read = await grain.GetDetailsAsync();
             var version = node.Node.TableVersion;
 
-            var details = await grain.SetPolicyAsync(new PolicyChange(
-                read.Policy with { Primary = ["anthropic-sonnet-us"], Fallbacks = [new FallbackApproval { EndpointId = "google-gemini-pro-us", EvalScore = 0.91 }] },
-                TestActors.Named("frank"), "eval results", read.Version));
+            var details = await PolicyFlow.ChangeAsync(node, "customer_chat",
+                new PolicyCommand(null, ["anthropic-sonnet-us"], [new FallbackView("google-gemini-pro-us", 0.91)], null, "eval results"), "frank");
 
             Assert.Equal("frank", details.PolicyChangedBy);
             Assert.True(node.Node.TableVersion > version);
@@ -45,8 +42,11 @@ public sealed class WorkloadClassGrainTests : IDisposable
         var grain = node.Grains.GetGrain<IWorkloadClassGrain>("legal_draft");
         var read = await grain.GetDetailsAsync();
 
-        var error = await Assert.ThrowsAsync<AdminException>(() => grain.SetPolicyAsync(new PolicyChange(
-            read.Policy with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, TestActors.Named("mallory"), "sneak a fallback in", read.Version)));
+        var error = await Assert.ThrowsAsync<AdminException>(() => grain.ApplyApprovedPolicyAsync(new PolicyChange(
+            read.Policy with { Fallbacks = [new FallbackApproval { EndpointId = "anthropic-sonnet-us" }] }, TestActors.Named("mallory"), "sneak a fallback in", read.PolicyVersion)
+        {
+            ProposalId = "legal_draft~1",
+        }));
 
         Assert.Equal(AdminErrorKind.Invalid, error.Kind);
         Assert.StartsWith("fallbacks", error.Field, StringComparison.Ordinal);
@@ -57,6 +57,25 @@ public sealed class WorkloadClassGrainTests : IDisposable
         Assert.Empty(after.Policy.Fallbacks);
         Assert.Equal(read.Version, after.Version);
         Assert.Empty(await node.Admin.GetAuditAsync(null));
+    }
+
+    [Fact]
+    public async Task The_class_grain_applies_a_policy_only_as_an_approved_proposal_and_each_proposal_once()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var grain = node.Grains.GetGrain<IWorkloadClassGrain>("customer_chat");
+        var read = await grain.GetDetailsAsync();
+        var change = new PolicyChange(read.Policy with { Mode = RoutingMode.Fail, Fallbacks = [] }, TestActors.Named("mallory"), "no proposal", read.PolicyVersion);
+
+        var error = await Assert.ThrowsAsync<AdminException>(() => grain.ApplyApprovedPolicyAsync(change));
+        Assert.Equal((AdminErrorKind.Invalid, "proposalId"), (error.Kind, error.Field));
+        Assert.Equal(RoutingMode.AutoFallback, (await grain.GetDetailsAsync()).Policy.Mode);
+
+        // A retried apply of the same proposal (its answer was lost) is a no-op, not a conflict or a second version.
+        var first = await grain.ApplyApprovedPolicyAsync(change with { ProposalId = "customer_chat~1" });
+        var again = await grain.ApplyApprovedPolicyAsync(change with { ProposalId = "customer_chat~1" });
+        Assert.Equal((2L, first.Version), (again.PolicyVersion, again.Version));
+        Assert.Single(await node.Admin.GetAuditAsync(null), e => e.Action == "class.policy");
     }
 
     public void Dispose() => _storage.Dispose();

@@ -36,7 +36,7 @@ public sealed class EmbeddedFileSizeTests(ITestOutputHelper output) : IDisposabl
                 1 => await node.Admin.SetBreakerAsync(endpoint, new("closed", reason, null), TestActors.Named("ops")),
                 2 => await node.Admin.DrainAsync(endpoint, new(reason, null), TestActors.Named("ops")),
                 3 => await node.Admin.SetBreakerAsync(endpoint, new("auto", reason, null), TestActors.Named("ops")),
-                _ => await node.Admin.SetPolicyAsync("customer_chat", PolicyCommands.CustomerChat(modes[i / 5 % 3], reason), TestActors.Named("ops")),
+                _ => await PolicyFlow.ChangeAsync(node, "customer_chat", PolicyCommands.CustomerChat(modes[i / 5 % 3], reason), "ops", "ops-approver"),
             };
         }
 

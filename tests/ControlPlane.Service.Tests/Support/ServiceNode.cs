@@ -31,6 +31,8 @@ internal sealed class ServiceNode : IAsyncDisposable
 
     public AdminOperations Admin => _host.Services.GetRequiredService<AdminOperations>();
 
+    public ControlPlane.Service.Governance.PolicyOperations Policies => _host.Services.GetRequiredService<ControlPlane.Service.Governance.PolicyOperations>();
+
     public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
 
     public IServiceProvider Services => _host.Services;
