@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using ControlPlane.Fleet;
 using ControlPlane.Server.Cluster;
 using ControlPlane.Server.Diagnostics;
+using ControlPlane.Server.Security;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
@@ -50,18 +51,21 @@ internal static class NodeHost
         // Stopping is ordered by StopAsync (routing node, then the host: silo leaves, Kestrel stops), not by signals
         // reaching the host: Program turns SIGTERM/SIGINT into a StopAsync call.
         builder.Services.AddSingleton<IHostLifetime, NodeLifetime>();
+        // The listeners' certificates (none: plaintext); the container owns them (disposed with the host).
+        var tls = ListenerTls.Load(options);
+        builder.Services.AddSingleton(_ => tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (servesDataPlane)
             {
-                // HTTP/2 only (prior knowledge): the data plane is gRPC.
-                kestrel.Listen(options.GrpcEndpoint, listen => listen.Protocols = HttpProtocols.Http2);
+                // HTTP/2 only (prior knowledge, or ALPN h2 over TLS): the data plane is gRPC.
+                kestrel.Listen(options.GrpcEndpoint, tls.ConfigureDataPlane);
             }
 
-            // The admin API is plain HTTP/1.1 JSON on its own port.
+            // The admin API is HTTP/1.1 JSON on its own port (HTTP/1.1 and HTTP/2 over TLS).
             kestrel.Listen(options.AdminEndpoint, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1;
+                tls.ConfigureAdmin(listen);
                 listen.Use(next => connection =>
                 {
                     connection.Items[AdminConnectionKey] = true;
@@ -121,8 +125,11 @@ internal static class NodeHost
 
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
+        builder.Services.AddAdminRateLimiting();
         configure?.Invoke(builder);
         var app = builder.Build();
+        _ = app.Services.GetRequiredService<ListenerTls>();
+        ListenerSecurityLog.WarnIfPlaintext(app.Services.GetRequiredService<ILoggerFactory>(), options);
 
         // Admin routes answer only on the admin port; the data-plane port answers gRPC only.
         app.Use((context, next) =>
@@ -139,6 +146,8 @@ internal static class NodeHost
         });
         // Bodyless admin errors from routing (404, 405, 415) become problem+json too; gRPC calls skip that middleware.
         app.UseWhen(IsOnAdminPort, admin => admin.UseStatusCodePages());
+        // Admin requests are rate limited per principal (per address without credentials); the data plane is not.
+        app.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
         app.UseRouting();
         if (servesDataPlane)
         {
