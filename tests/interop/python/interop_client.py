@@ -6,7 +6,8 @@ Debian ships grpcio without grpcio-tools, so there is no protoc here: the messag
 from FileDescriptorProtos written below (the subset of fields the cases use; proto3 parsers skip the rest)
 and the calls go through the generic channel.unary_unary/... API with explicit method paths.
 
-Usage: /usr/bin/python3 interop_client.py HOST:PORT [case ...]
+Usage: /usr/bin/python3 interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]
+With --tls-root the channel is TLS (grpc.ssl_channel_credentials) trusting that root certificate.
 """
 
 import json
@@ -131,9 +132,14 @@ def expect_status(fn, code):
 
 
 class Cases:
-    def __init__(self, address):
-        self.channel = grpc.insecure_channel(address)
-        self.gzip_channel = grpc.insecure_channel(address, compression=grpc.Compression.Gzip)
+    def __init__(self, address, tls_root=None):
+        if tls_root is None:
+            self.channel = grpc.insecure_channel(address)
+            self.gzip_channel = grpc.insecure_channel(address, compression=grpc.Compression.Gzip)
+        else:
+            credentials = grpc.ssl_channel_credentials(root_certificates=tls_root)
+            self.channel = grpc.secure_channel(address, credentials)
+            self.gzip_channel = grpc.secure_channel(address, credentials, compression=grpc.Compression.Gzip)
         d = "/controlplane.v1.Diagnostics/"
         self.echo = self.channel.unary_unary(d + "Echo", request_serializer=ser, response_deserializer=des(EchoResponse))
         self.echo_stream = self.channel.unary_stream(d + "EchoStream", request_serializer=ser, response_deserializer=des(EchoResponse))
@@ -270,10 +276,16 @@ CASE_NAMES = ["unary", "server_streaming", "client_streaming", "bidi", "deadline
 
 
 def main(argv):
+    argv = list(argv)
+    tls_root = None
+    if len(argv) > 2 and argv[1] == "--tls-root":
+        with open(argv[2], "rb") as f:
+            tls_root = f.read()
+        del argv[1:3]
     if len(argv) < 2:
-        print("usage: interop_client.py HOST:PORT [case ...]", file=sys.stderr)
+        print("usage: interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]", file=sys.stderr)
         return 2
-    cases = Cases(argv[1])
+    cases = Cases(argv[1], tls_root)
     failed = 0
     try:
         for name in argv[2:] or CASE_NAMES:
