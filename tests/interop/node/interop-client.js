@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // grpc-js interop client: runs each case against a controlplane server and prints one JSON line
 // per case ({case, ok, detail}). Exit code 1 when any case failed.
-// Usage: node interop-client.js HOST:PORT PROTO_ROOT [case ...]
+// Usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]
+// With --tls-root the channel is TLS (grpc.credentials.createSsl) trusting that root certificate.
 'use strict';
 
+const fs = require('fs');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const [address, protoRoot, ...only] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let tlsRoot = null;
+if (args[0] === '--tls-root' && args.length > 1) {
+  tlsRoot = fs.readFileSync(args[1]);
+  args.splice(0, 2);
+}
+const [address, protoRoot, ...only] = args;
 if (!address || !protoRoot) {
-  console.error('usage: node interop-client.js HOST:PORT PROTO_ROOT [case ...]');
+  console.error('usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]');
   process.exit(2);
 }
 
@@ -32,13 +40,13 @@ const EXPECTED_SERVICES = [
   'grpc.reflection.v1alpha.ServerReflection',
 ];
 
-const insecure = grpc.credentials.createInsecure();
-const diagnostics = new defs.controlplane.v1.Diagnostics(address, insecure);
-const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, { 'grpc.default_compression_algorithm': 2 });
-const health = new defs.grpc.health.v1.Health(address, insecure);
-const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, insecure);
-const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, insecure);
-const generic = new grpc.Client(address, insecure);
+const channelCredentials = tlsRoot ? grpc.credentials.createSsl(tlsRoot) : grpc.credentials.createInsecure();
+const diagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials);
+const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, { 'grpc.default_compression_algorithm': 2 });
+const health = new defs.grpc.health.v1.Health(address, channelCredentials);
+const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, channelCredentials);
+const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, channelCredentials);
+const generic = new grpc.Client(address, channelCredentials);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
