@@ -3,6 +3,8 @@
 // per case ({case, ok, detail}). Exit code 1 when any case failed.
 // Usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]
 // With --tls-root the channel is TLS (grpc.credentials.createSsl) trusting that root certificate.
+// With the environment variable CONTROLPLANE_TOKEN set, every call carries 'authorization: Bearer <token>' (an
+// interceptor, so it works on plaintext loopback channels too); the 'unauthenticated' case calls without it.
 'use strict';
 
 const fs = require('fs');
@@ -41,12 +43,22 @@ const EXPECTED_SERVICES = [
 ];
 
 const channelCredentials = tlsRoot ? grpc.credentials.createSsl(tlsRoot) : grpc.credentials.createInsecure();
-const diagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials);
-const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, { 'grpc.default_compression_algorithm': 2 });
-const health = new defs.grpc.health.v1.Health(address, channelCredentials);
-const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, channelCredentials);
-const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, channelCredentials);
-const generic = new grpc.Client(address, channelCredentials);
+const token = process.env.CONTROLPLANE_TOKEN || '';
+const bearer = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+  start(metadata, listener, next) {
+    metadata.set('authorization', `Bearer ${token}`);
+    next(metadata, listener);
+  },
+});
+const auth = token ? { interceptors: [bearer] } : {};
+const diagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, auth);
+const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, { 'grpc.default_compression_algorithm': 2, ...auth });
+const health = new defs.grpc.health.v1.Health(address, channelCredentials, auth);
+const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, channelCredentials, auth);
+const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, channelCredentials, auth);
+const generic = new grpc.Client(address, channelCredentials, auth);
+// No credential: what a caller without a key gets.
+const anonymous = new grpc.Client(address, channelCredentials);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -176,6 +188,18 @@ const cases = {
     return err.details;
   },
 
+  async unauthenticated() {
+    const raw = (md) => new Promise((resolve, reject) => {
+      anonymous.makeUnaryRequest('/controlplane.v1.Routing/Route', (b) => b, (b) => b, Buffer.alloc(0), md, { deadline: deadline(10000) },
+        (err, r) => (err ? reject(err) : resolve(r)));
+    });
+    await expectStatus(raw(new grpc.Metadata()), grpc.status.UNAUTHENTICATED);
+    const wrong = new grpc.Metadata();
+    wrong.set('authorization', 'Bearer cpk_nosuchkey000_not-a-secret');
+    const err = await expectStatus(raw(wrong), grpc.status.UNAUTHENTICATED);
+    return `UNAUTHENTICATED without a key and with an unknown one: ${err.details}`;
+  },
+
   async gzip() {
     const message = 'compress me '.repeat(200);
     const payload = Buffer.alloc(16 * 1024, 7);
@@ -252,7 +276,7 @@ async function main() {
     if (!line.ok) failed++;
     process.stdout.write(JSON.stringify(line) + '\n');
   }
-  for (const c of [diagnostics, gzipDiagnostics, health, reflectionV1, reflectionV1alpha, generic]) c.close();
+  for (const c of [diagnostics, gzipDiagnostics, health, reflectionV1, reflectionV1alpha, generic, anonymous]) c.close();
   process.exitCode = failed ? 1 : 0;
 }
 
