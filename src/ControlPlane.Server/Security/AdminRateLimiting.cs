@@ -79,8 +79,19 @@ internal static class AdminRateLimiting
     {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero ? after : fallback;
         var seconds = (long)Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            // A gRPC caller (the Admin service) gets RESOURCE_EXHAUSTED as a trailers-only answer, not an HTTP error
+            // its client would report as UNAVAILABLE.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "8";
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString($"{detail} Retry after {seconds} s.");
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         await Results.Problem(
             detail: detail,
             statusCode: StatusCodes.Status429TooManyRequests,
