@@ -49,8 +49,8 @@ internal static class ChannelSecurity
                 nameof(address));
         }
 
-        var provider = options.BearerTokenProvider;
-        var fixedValue = options.BearerToken is { } token ? "Bearer " + token : null;
+        var provider = options.ApiKeyProvider;
+        var fixedValue = options.ApiKey is { } token ? "Bearer " + token : null;
         var credential = CallCredentials.FromInterceptor(async (context, metadata) =>
         {
             var value = fixedValue;
@@ -59,7 +59,7 @@ internal static class ChannelSecurity
                 var given = await provider(context.CancellationToken).ConfigureAwait(false);
                 if (given is null || !ControlPlaneClientOptions.IsValidToken(given))
                 {
-                    throw new InvalidOperationException("ControlPlaneClientOptions.BearerTokenProvider returned an empty or invalid token.");
+                    throw new InvalidOperationException("ControlPlaneClientOptions.ApiKeyProvider returned an empty or invalid token.");
                 }
 
                 value = "Bearer " + given;

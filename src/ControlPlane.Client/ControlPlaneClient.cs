@@ -35,7 +35,7 @@ public sealed class ControlPlaneClient : IDisposable
     /// <summary>A channel tuned for a control-plane node: several HTTP/2 connections (past Kestrel's 100 streams per
     /// connection), pooled connections never idle out, keep-alive pings while calls are in flight, a short connect
     /// timeout, and a service config that retries <c>Route</c> (only it, only on UNAVAILABLE). With a credential
-    /// (<see cref="ControlPlaneClientOptions.BearerToken"/>) every call carries <c>authorization: Bearer …</c>; an
+    /// (<see cref="ControlPlaneClientOptions.ApiKey"/>) every call carries <c>authorization: Bearer …</c>; an
     /// <c>https</c> address is TLS, trusting <see cref="ControlPlaneClientOptions.RootCertificate"/> when set.</summary>
     /// <exception cref="ArgumentException">A credential over plaintext to a non-loopback address (see
     /// <see cref="ControlPlaneClientOptions.AllowCredentialsWithoutTls"/>), or a root certificate for an http address.</exception>

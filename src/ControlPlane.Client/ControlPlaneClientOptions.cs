@@ -40,14 +40,14 @@ public sealed class ControlPlaneClientOptions
     public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The caller's credential, an API key (<c>cpk_…</c>) or a JWT, sent as <c>authorization: Bearer …</c> on
-    /// every call. Ignored when <see cref="BearerTokenProvider"/> is set.
+    /// every call. Ignored when <see cref="ApiKeyProvider"/> is set.
     /// <value>Null (no credential) or 1 to 8192 visible ASCII characters. Defaults to null.</value></summary>
-    public string? BearerToken { get; set; }
+    public string? ApiKey { get; set; }
 
     /// <summary>Gives the credential before every call, for tokens that change (a JWT refreshed before it expires);
-    /// wins over <see cref="BearerToken"/>. What it returns is checked like <see cref="BearerToken"/>; a bad value fails
+    /// wins over <see cref="ApiKey"/>. What it returns is checked like <see cref="ApiKey"/>; a bad value fails
     /// the call. <value>Defaults to null.</value></summary>
-    public Func<CancellationToken, ValueTask<string>>? BearerTokenProvider { get; set; }
+    public Func<CancellationToken, ValueTask<string>>? ApiKeyProvider { get; set; }
 
     /// <summary>The root certificate that an <c>https</c> node's certificate must chain to, instead of the system's
     /// trust store (a private CA, or a self-signed node certificate); the host name is checked as usual. Only for
@@ -60,14 +60,14 @@ public sealed class ControlPlaneClientOptions
     public bool AllowCredentialsWithoutTls { get; set; }
 
     /// <summary>Whether a credential is configured.</summary>
-    internal bool HasCredential => BearerTokenProvider is not null || BearerToken is not null;
+    internal bool HasCredential => ApiKeyProvider is not null || ApiKey is not null;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentException"/>) naming the bad option.</summary>
     public ControlPlaneClientOptions Validate()
     {
-        if (BearerToken is not null && !IsValidToken(BearerToken))
+        if (ApiKey is not null && !IsValidToken(ApiKey))
         {
-            throw new ArgumentException("ControlPlaneClientOptions.BearerToken must be 1 to 8192 visible ASCII characters (no spaces or line breaks).", nameof(BearerToken));
+            throw new ArgumentOutOfRangeException(nameof(ApiKey), "ControlPlaneClientOptions.ApiKey must be 1 to 8,192 visible ASCII characters (no spaces or line breaks).");
         }
 
         Check(nameof(RouteTimeout), RouteTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));

@@ -22,7 +22,7 @@ public sealed class ClientCredentialTests : IDisposable
     public async Task The_bearer_token_travels_on_Route_ReportOutcome_and_ReportOutcomes_over_loopback_h2c()
     {
         await using var node = await RoutingNode.StartAsync();
-        using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { BearerToken = "cpk_abcdefghijkl_s3cret" });
+        using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { ApiKey = "cpk_abcdefghijkl_s3cret" });
 
         await client.RouteAsync(Chat());
         await client.ReportAsync(new Outcome { EndpointId = "ep-a", Status = OutcomeStatus.Success });
@@ -51,8 +51,8 @@ public sealed class ClientCredentialTests : IDisposable
         var issued = 0;
         using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions
         {
-            BearerToken = "ignored",
-            BearerTokenProvider = _ => ValueTask.FromResult($"jwt-{Interlocked.Increment(ref issued)}"),
+            ApiKey = "ignored",
+            ApiKeyProvider = _ => ValueTask.FromResult($"jwt-{Interlocked.Increment(ref issued)}"),
         });
 
         await client.RouteAsync(Chat());
@@ -68,7 +68,7 @@ public sealed class ClientCredentialTests : IDisposable
         using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions
         {
             RouteMaxAttempts = 1,
-            BearerTokenProvider = _ => ValueTask.FromResult("two\r\nlines"),
+            ApiKeyProvider = _ => ValueTask.FromResult("two\r\nlines"),
         });
 
         await Assert.ThrowsAsync<RpcException>(() => client.RouteAsync(Chat()));
@@ -82,7 +82,7 @@ public sealed class ClientCredentialTests : IDisposable
         await using var node = await RoutingNode.StartAsync(_certificates);
         using var root = _certificates.Root;
         Assert.Equal("https", node.Address.Scheme);
-        using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RootCertificate = root, BearerToken = "eyJ.jwt.sig" });
+        using var client = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RootCertificate = root, ApiKey = "eyJ.jwt.sig" });
 
         var decision = await client.RouteAsync(Chat());
 
@@ -96,8 +96,8 @@ public sealed class ClientCredentialTests : IDisposable
         await using var node = await RoutingNode.StartAsync(_certificates);
         using var stranger = TestCertificates.Create(caName: "someone else");
         using var otherRoot = stranger.Root;
-        using var systemTrust = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RouteMaxAttempts = 1, BearerToken = "k" });
-        using var wrongRoot = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RouteMaxAttempts = 1, RootCertificate = otherRoot, BearerToken = "k" });
+        using var systemTrust = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RouteMaxAttempts = 1, ApiKey = "k" });
+        using var wrongRoot = new ControlPlaneClient(node.Address, new ControlPlaneClientOptions { RouteMaxAttempts = 1, RootCertificate = otherRoot, ApiKey = "k" });
 
         var first = await Assert.ThrowsAsync<RpcException>(() => systemTrust.RouteAsync(Chat()));
         var second = await Assert.ThrowsAsync<RpcException>(() => wrongRoot.RouteAsync(Chat()));
@@ -125,11 +125,11 @@ public sealed class ClientCredentialTests : IDisposable
     public void A_credential_over_plaintext_off_loopback_needs_explicit_permission()
     {
         var error = Assert.Throws<ArgumentException>(() =>
-            new ControlPlaneClient(new Uri("http://10.1.2.3:50051"), new ControlPlaneClientOptions { BearerToken = "cpk_x" }));
+            new ControlPlaneClient(new Uri("http://10.1.2.3:50051"), new ControlPlaneClientOptions { ApiKey = "cpk_x" }));
         Assert.Contains("AllowCredentialsWithoutTls", error.Message, StringComparison.Ordinal);
 
-        using var allowed = new ControlPlaneClient(new Uri("http://10.1.2.3:50051"), new ControlPlaneClientOptions { BearerToken = "cpk_x", AllowCredentialsWithoutTls = true });
-        using var loopback = new ControlPlaneClient(new Uri("http://localhost:50051"), new ControlPlaneClientOptions { BearerToken = "cpk_x" });
+        using var allowed = new ControlPlaneClient(new Uri("http://10.1.2.3:50051"), new ControlPlaneClientOptions { ApiKey = "cpk_x", AllowCredentialsWithoutTls = true });
+        using var loopback = new ControlPlaneClient(new Uri("http://localhost:50051"), new ControlPlaneClientOptions { ApiKey = "cpk_x" });
         using var noCredential = new ControlPlaneClient(new Uri("http://10.1.2.3:50051"));
     }
 
@@ -140,9 +140,9 @@ public sealed class ClientCredentialTests : IDisposable
     [InlineData("non-ascii-ü")]
     public void A_token_that_cannot_be_a_header_value_is_refused(string token)
     {
-        var error = Assert.Throws<ArgumentException>(() => new ControlPlaneClientOptions { BearerToken = token }.Validate());
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new ControlPlaneClientOptions { ApiKey = token }.Validate());
 
-        Assert.Equal("BearerToken", error.ParamName);
+        Assert.Equal(nameof(ControlPlaneClientOptions.ApiKey), error.ParamName);
     }
 
     [Fact]
