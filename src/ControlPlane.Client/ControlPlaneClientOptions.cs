@@ -82,6 +82,11 @@ public sealed class ControlPlaneClientOptions
         Check(nameof(ConnectTimeout), ConnectTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         Check(nameof(KeepAlivePingDelay), KeepAlivePingDelay, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Check(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        if (ApiKey is not null && (ApiKey.Length is 0 or > 8_192 || ApiKey.Any(c => c is <= ' ' or > '~')))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ApiKey), "ControlPlaneClientOptions.ApiKey must be 1 to 8,192 visible ASCII characters.");
+        }
+
         return this;
     }
 

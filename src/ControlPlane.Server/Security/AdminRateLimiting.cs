@@ -35,7 +35,8 @@ internal static class AdminRateLimiting
                     // The partitioned limiter replenishes all buckets from one timer.
                     AutoReplenishment = false,
                 }));
-            limiter.OnRejected = (rejected, _) => RejectAsync(rejected.HttpContext, rejected.Lease, o.ReplenishmentPeriod / o.TokensPerPeriod,
+            limiter.OnRejected = (rejected, _) => RejectAsync(rejected.HttpContext,
+                rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero ? after : o.ReplenishmentPeriod / o.TokensPerPeriod,
                 "Too many admin requests from this principal; retry later.");
         });
         return services;
@@ -49,19 +50,21 @@ internal static class AdminRateLimiting
         var failures = admin.ApplicationServices.GetRequiredService<FailedAuthenticationLimiter>();
         admin.Use(async (context, next) =>
         {
-            var address = RemoteAddress(context);
-            using (var check = failures.Check(address))
+            if (failures.ExemptLoopback && context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip))
             {
-                if (!check.IsAcquired)
-                {
-                    await RejectAsync(context, check, failures.RetryFallback,
-                        "Too many failed authentications from this address; retry later.").ConfigureAwait(false);
-                    return;
-                }
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            var address = RemoteAddress(context);
+            if (!failures.MayTry(address))
+            {
+                await RejectAsync(context, failures.RetryAfter, "Too many failed authentications from this address; retry later.").ConfigureAwait(false);
+                return;
             }
 
             await next(context).ConfigureAwait(false);
-            if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+            if (IsUnauthenticated(context.Response))
             {
                 failures.RecordFailure(address);
             }
@@ -75,9 +78,13 @@ internal static class AdminRateLimiting
 
     private static string RemoteAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    private static async ValueTask RejectAsync(HttpContext context, RateLimitLease lease, TimeSpan fallback, string detail)
+    // 401 (HTTP), or UNAUTHENTICATED as a gRPC trailers-only answer.
+    private static bool IsUnauthenticated(HttpResponse response) =>
+        response.StatusCode == StatusCodes.Status401Unauthorized
+        || (response.StatusCode == StatusCodes.Status200OK && response.Headers["grpc-status"] == "16");
+
+    private static async ValueTask RejectAsync(HttpContext context, TimeSpan retryAfter, string detail)
     {
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero ? after : fallback;
         var seconds = (long)Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
@@ -111,7 +118,8 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Value;
-        RetryFallback = o.FailedAuthenticationPeriod / o.FailedAuthenticationTokensPerPeriod;
+        RetryAfter = o.FailedAuthenticationPeriod / o.FailedAuthenticationTokensPerPeriod;
+        ExemptLoopback = o.ExemptLoopbackFromFailedAuthenticationLimit;
         _limiter = PartitionedRateLimiter.Create<string, string>(address =>
             RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
             {
@@ -123,11 +131,15 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
             }));
     }
 
-    /// <summary>The wait to advise when the limiter gives none: the time one failure takes to be forgiven.</summary>
-    public TimeSpan RetryFallback { get; }
+    /// <summary>Whether loopback callers skip these buckets.</summary>
+    public bool ExemptLoopback { get; }
 
-    /// <summary>Whether <paramref name="address"/> may still try (its bucket is not empty); takes nothing.</summary>
-    public RateLimitLease Check(string address) => _limiter.AttemptAcquire(address, 0);
+    /// <summary>The wait to advise a refused address: the time one failure takes to be forgiven.</summary>
+    public TimeSpan RetryAfter { get; }
+
+    /// <summary>Whether <paramref name="address"/> may still try: its bucket holds at least one whole token (the bucket
+    /// refills continuously, so "not empty" would let an address through on a fraction of a token). Takes nothing.</summary>
+    public bool MayTry(string address) => _limiter.GetStatistics(address) is not { CurrentAvailablePermits: < 1 };
 
     /// <summary>Takes one token for a failed authentication from <paramref name="address"/>.</summary>
     public void RecordFailure(string address) => _limiter.AttemptAcquire(address).Dispose();

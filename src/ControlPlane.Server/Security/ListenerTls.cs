@@ -65,18 +65,15 @@ internal sealed class ListenerTls : IDisposable
         }
     }
 
-    /// <summary>Serves the admin API over TLS when it has a certificate (HTTP/1.1 and HTTP/2 by ALPN), else plaintext HTTP/1.1.</summary>
+    /// <summary>The admin listener speaks HTTP/1.1 and HTTP/2: over TLS when it has a certificate (ALPN picks), else in
+    /// plaintext (HTTP/2 by prior knowledge, see <see cref="H2cPriorKnowledge"/>).</summary>
     public void ConfigureAdmin(ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
         if (Admin is { } certificate)
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
             Use(listen, certificate);
-        }
-        else
-        {
-            listen.Protocols = HttpProtocols.Http1;
         }
     }
 

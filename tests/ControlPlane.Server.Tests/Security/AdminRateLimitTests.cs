@@ -5,15 +5,10 @@ using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Server.Security;
 using ControlPlane.Service.Admin;
+using ControlPlane.Testing;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Server.Tests.Security;
@@ -35,7 +30,7 @@ public sealed class AdminRateLimitTests
     public async Task Past_the_limit_admin_requests_get_429_problem_json_with_Retry_After_and_change_nothing()
     {
         await using var node = await SecurityNode.StartAsync(new NodeOptions(), LowLimit);
-        using var admin = new HttpClient { BaseAddress = node.AdminAddress };
+        using var admin = TestCredentials.Client(node.AdminAddress);
         for (var i = 0; i < 3; i++)
         {
             using var ok = await admin.GetAsync("admin/v1/fleet");
@@ -46,7 +41,6 @@ public sealed class AdminRateLimitTests
         {
             Content = new StringContent("""{"state":"open","reason":"INC-1","ttlSeconds":600}""", Encoding.UTF8, "application/json"),
         };
-        force.Headers.Add("X-Actor", "alice");
         using var refused = await admin.SendAsync(force);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -66,7 +60,7 @@ public sealed class AdminRateLimitTests
     public async Task The_data_plane_is_not_limited_and_does_not_spend_the_admin_bucket()
     {
         await using var node = await SecurityNode.StartAsync(new NodeOptions(), LowLimit);
-        using var channel = GrpcChannel.ForAddress(node.GrpcAddress);
+        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated() });
         var routing = new Routing.RoutingClient(channel);
         for (var i = 0; i < 20; i++)
         {
@@ -75,7 +69,7 @@ public sealed class AdminRateLimitTests
             Assert.NotEmpty(decision.EndpointId);
         }
 
-        using var admin = new HttpClient { BaseAddress = node.AdminAddress };
+        using var admin = TestCredentials.Client(node.AdminAddress);
         for (var i = 0; i < 3; i++)
         {
             using var ok = await admin.GetAsync("admin/v1/fleet");
@@ -84,6 +78,45 @@ public sealed class AdminRateLimitTests
 
         using var refused = await admin.GetAsync("admin/v1/fleet");
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_principal_has_its_own_bucket_even_from_the_same_address()
+    {
+        await using var node = await SecurityNode.StartAsync(new NodeOptions(), LowLimit);
+        var bob = await node.CreateKeyAsync("bob", "viewer"); // the admin's first request
+        using var admin = TestCredentials.Client(node.AdminAddress);
+        using var asBob = TestCredentials.Client(node.AdminAddress, bob);
+        for (var i = 0; i < 2; i++)
+        {
+            using var ok = await admin.GetAsync("admin/v1/fleet");
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var adminRefused = await admin.GetAsync("admin/v1/fleet");
+        using var bobServed = await asBob.GetAsync("admin/v1/fleet");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, adminRefused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, bobServed.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_gRPC_admin_call_past_the_limit_gets_RESOURCE_EXHAUSTED()
+    {
+        await using var node = await SecurityNode.StartAsync(new NodeOptions(), LowLimit);
+        using var channel = GrpcChannel.ForAddress(node.AdminAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated() });
+        var admin = new Admin.AdminClient(channel);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.NotEmpty((await admin.GetFleetAsync(new GetFleetRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Endpoints);
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => admin.SetBreakerAsync(
+            new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "INC-2" }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("Retry after", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Null((await node.Services.GetRequiredService<AdminOperations>().GetEndpointAsync("openai-gpt4o-us")).Override);
     }
 
     [Fact]
@@ -96,6 +129,28 @@ public sealed class AdminRateLimitTests
     }
 
     [Fact]
+    public async Task Loopback_callers_are_exempt_from_the_failed_authentication_lockout_by_default()
+    {
+        await using var node = await SecurityNode.StartAsync(new NodeOptions(), builder =>
+            builder.Services.Configure<AdminRateLimitOptions>(o =>
+            {
+                o.FailedAuthenticationLimit = 1;
+                o.FailedAuthenticationTokensPerPeriod = 1;
+                o.FailedAuthenticationPeriod = TimeSpan.FromHours(1);
+            }));
+        using var anonymous = new HttpClient { BaseAddress = node.AdminAddress };
+        for (var i = 0; i < 3; i++)
+        {
+            using var refused = await anonymous.GetAsync("admin/v1/fleet");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using var good = TestCredentials.Client(node.AdminAddress);
+        using var ok = await good.GetAsync("admin/v1/fleet");
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
     public void Defaults_are_20_per_second_burst_40_and_10_failed_authentications_per_minute()
     {
         var o = new AdminRateLimitOptions();
@@ -105,56 +160,37 @@ public sealed class AdminRateLimitTests
         Assert.Equal((10, 10, TimeSpan.FromMinutes(1)), (o.FailedAuthenticationLimit, o.FailedAuthenticationTokensPerPeriod, o.FailedAuthenticationPeriod));
     }
 
-    /// <summary>The failed-authentication bucket, on a small Kestrel app whose one route answers 401 unless the request
-    /// carries <c>Authorization: Bearer good</c> (standing in for the node's authentication).</summary>
     [Fact]
-    public async Task Failed_authentications_from_an_address_past_their_limit_lock_it_out_even_with_good_credentials()
+    public async Task Failed_authentications_from_an_address_past_their_limit_lock_it_out_even_with_a_good_key()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddProblemDetails();
-        builder.Services.AddAdminRateLimiting();
-        builder.Services.Configure<AdminRateLimitOptions>(o =>
+        await using var node = await SecurityNode.StartAsync(new NodeOptions(), builder =>
+            builder.Services.Configure<AdminRateLimitOptions>(o =>
+            {
+                o.FailedAuthenticationLimit = 2;
+                o.FailedAuthenticationTokensPerPeriod = 1;
+                o.FailedAuthenticationPeriod = TimeSpan.FromHours(1);
+                // The test calls from loopback, exempt by default.
+                o.ExemptLoopbackFromFailedAuthenticationLimit = false;
+            }));
+        using var good = TestCredentials.Client(node.AdminAddress);
+        using (var ok = await good.GetAsync("admin/v1/fleet"))
         {
-            o.FailedAuthenticationLimit = 2;
-            o.FailedAuthenticationTokensPerPeriod = 1;
-            o.FailedAuthenticationPeriod = TimeSpan.FromHours(1);
-        });
-        await using var app = builder.Build();
-        app.UseAdminRateLimiting();
-        var reached = 0;
-        app.MapGet("/x", (HttpContext context) =>
-        {
-            Interlocked.Increment(ref reached);
-            return context.Request.Headers.Authorization == "Bearer good" ? Results.Ok() : Results.Unauthorized();
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        using var client = new HttpClient { BaseAddress = new Uri(address) };
-
-        async Task<HttpResponseMessage> GetAsync(string token)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/x");
-            request.Headers.Add("Authorization", "Bearer " + token);
-            return await client.SendAsync(request);
-        }
-
-        using (var good = await GetAsync("good"))
-        {
-            Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
         for (var i = 0; i < 2; i++)
         {
-            using var bad = await GetAsync("guess" + i);
-            Assert.Equal(HttpStatusCode.Unauthorized, bad.StatusCode);
+            using var guess = TestCredentials.Client(node.AdminAddress, $"cpk_guess{i:D7}_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+            using var refused = await guess.GetAsync("admin/v1/fleet");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
-        using var lockedOut = await GetAsync("good");
+        using var anonymous = new HttpClient { BaseAddress = node.AdminAddress };
+        using var lockedOut = await good.GetAsync("admin/v1/fleet");
+        using var lockedOutAnonymous = await anonymous.GetAsync("admin/v1/fleet");
+
         Assert.Equal(HttpStatusCode.TooManyRequests, lockedOut.StatusCode);
         Assert.NotNull(lockedOut.Headers.RetryAfter?.Delta);
-        Assert.Equal(3, reached); // the refused request never reached the route
-        await app.StopAsync();
+        Assert.Equal(HttpStatusCode.TooManyRequests, lockedOutAnonymous.StatusCode);
     }
 }

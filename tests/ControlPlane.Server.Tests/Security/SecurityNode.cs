@@ -1,15 +1,18 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using ControlPlane.Fleet;
 using ControlPlane.Service;
+using ControlPlane.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Server.Tests.Security;
 
 /// <summary>A single in-memory node built by <see cref="NodeHost"/> from given options (TLS, listen addresses) on free
-/// loopback ports, plus clients that trust a given root certificate.</summary>
+/// loopback ports, its bootstrap admin key the all-roles <see cref="TestCredentials.AdminKey"/>, plus clients that trust
+/// a given root certificate.</summary>
 internal sealed class SecurityNode : IAsyncDisposable
 {
     private SecurityNode(WebApplication app) => App = app;
@@ -30,6 +33,7 @@ internal sealed class SecurityNode : IAsyncDisposable
         {
             Storage = ControlPlaneStorage.Memory,
             AcceptUnroutedOutcomes = true,
+            AdminKey = options.AdminKey ?? TestCredentials.AdminKey,
             GrpcEndpoint = options.GrpcEndpoint.Port == NodeOptions.DefaultGrpcPort ? new IPEndPoint(IPAddress.Loopback, 0) : options.GrpcEndpoint,
             AdminEndpoint = options.AdminEndpoint.Port == NodeOptions.DefaultAdminPort ? new IPEndPoint(IPAddress.Loopback, 0) : options.AdminEndpoint,
         };
@@ -84,6 +88,21 @@ internal sealed class SecurityNode : IAsyncDisposable
             },
         },
     };
+
+    /// <summary>A handler sending <paramref name="token"/> (default: the all-roles test key) over a handler trusting
+    /// <paramref name="root"/> (null: plain sockets).</summary>
+    public static HttpMessageHandler Authenticated(X509Certificate2? root = null, string token = TestCredentials.AdminKey) =>
+        TestCredentials.Handler(token, root is null ? new SocketsHttpHandler() : Trusting(root));
+
+    /// <summary>Creates an API key named <paramref name="name"/> with <paramref name="roles"/> through the admin API (as
+    /// the test admin key) and returns its token.</summary>
+    public async Task<string> CreateKeyAsync(string name, params string[] roles)
+    {
+        using var admin = TestCredentials.Client(AdminAddress);
+        using var response = await admin.PostAsJsonAsync("admin/v1/keys", new { name, roles, reason = "test" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString()!;
+    }
 
     public async ValueTask DisposeAsync()
     {

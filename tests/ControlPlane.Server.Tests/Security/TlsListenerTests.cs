@@ -30,11 +30,11 @@ public sealed class TlsListenerTests : IDisposable
         Assert.Equal("https", node.GrpcAddress.Scheme);
         Assert.Equal("https", node.AdminAddress.Scheme);
 
-        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Trusting(root) });
+        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated(root) });
         var decision = await new Routing.RoutingClient(channel).RouteAsync(Chat(), deadline: DateTime.UtcNow.AddSeconds(10));
         Assert.NotEmpty(decision.EndpointId);
 
-        using var admin = new HttpClient(SecurityNode.Trusting(root)) { BaseAddress = node.AdminAddress };
+        using var admin = new HttpClient(SecurityNode.Authenticated(root)) { BaseAddress = node.AdminAddress };
         using var http1 = await admin.GetAsync("admin/v1/fleet");
         Assert.Equal(HttpStatusCode.OK, http1.StatusCode);
         Assert.Equal(HttpVersion.Version11, http1.Version);
@@ -42,6 +42,11 @@ public sealed class TlsListenerTests : IDisposable
         using var http2 = await admin.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, http2.StatusCode);
         Assert.Equal(HttpVersion.Version20, http2.Version);
+
+        // The gRPC Admin service on the admin listener, HTTP/2 chosen by ALPN.
+        using var adminChannel = GrpcChannel.ForAddress(node.AdminAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated(root) });
+        var fleet = await new Admin.AdminClient(adminChannel).GetFleetAsync(new GetFleetRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.NotEmpty(fleet.Endpoints);
     }
 
     [Fact]
@@ -51,12 +56,12 @@ public sealed class TlsListenerTests : IDisposable
         var grpcPlain = new UriBuilder(node.GrpcAddress) { Scheme = "http" }.Uri;
         var adminPlain = new UriBuilder(node.AdminAddress) { Scheme = "http" }.Uri;
 
-        using var channel = GrpcChannel.ForAddress(grpcPlain);
+        using var channel = GrpcChannel.ForAddress(grpcPlain, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated() });
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             new Routing.RoutingClient(channel).RouteAsync(Chat(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         Assert.NotEqual(StatusCode.OK, error.StatusCode);
 
-        using var admin = new HttpClient { BaseAddress = adminPlain };
+        using var admin = TestCredentials.Client(adminPlain);
         // Kestrel drops a plaintext request on a TLS port (or answers it 400); never with the fleet.
         try
         {
@@ -76,7 +81,7 @@ public sealed class TlsListenerTests : IDisposable
         using var stranger = TestCertificates.Create(caName: "someone else");
         using var otherRoot = stranger.Root;
 
-        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Trusting(otherRoot) });
+        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated(otherRoot) });
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             new Routing.RoutingClient(channel).RouteAsync(Chat(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         Assert.NotEqual(StatusCode.OK, error.StatusCode);
@@ -98,12 +103,12 @@ public sealed class TlsListenerTests : IDisposable
         using var adminRoot = adminCertificates.Root;
         var seen = new ConcurrentBag<X509Certificate2>();
 
-        using var admin = new HttpClient(SecurityNode.Trusting(adminRoot, seen.Add)) { BaseAddress = node.AdminAddress };
+        using var admin = new HttpClient(TestCredentials.Handler(TestCredentials.AdminKey, SecurityNode.Trusting(adminRoot, seen.Add))) { BaseAddress = node.AdminAddress };
         using var response = await admin.GetAsync("admin/v1/fleet");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("admin CA", Assert.Single(seen).Issuer, StringComparison.Ordinal);
 
-        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Trusting(dataRoot) });
+        using var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions { HttpHandler = SecurityNode.Authenticated(dataRoot) });
         Assert.NotEmpty((await new Routing.RoutingClient(channel).RouteAsync(Chat(), deadline: DateTime.UtcNow.AddSeconds(10))).EndpointId);
     }
 

@@ -3,7 +3,7 @@
 // per case ({case, ok, detail}). Exit code 1 when any case failed.
 // Usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]
 // With --tls-root the channel is TLS (grpc.credentials.createSsl) trusting that root certificate.
-// With the environment variable CONTROLPLANE_TOKEN set, every call carries 'authorization: Bearer <token>' (an
+// With the environment variable CONTROLPLANE_API_KEY set, every call carries 'authorization: Bearer <token>' (an
 // interceptor, so it works on plaintext loopback channels too); the 'unauthenticated' case calls without it.
 'use strict';
 
@@ -43,7 +43,7 @@ const EXPECTED_SERVICES = [
 ];
 
 const channelCredentials = tlsRoot ? grpc.credentials.createSsl(tlsRoot) : grpc.credentials.createInsecure();
-const token = process.env.CONTROLPLANE_TOKEN || '';
+const token = process.env.CONTROLPLANE_API_KEY || '';
 const bearer = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
   start(metadata, listener, next) {
     metadata.set('authorization', `Bearer ${token}`);

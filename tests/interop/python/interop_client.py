@@ -8,7 +8,7 @@ and the calls go through the generic channel.unary_unary/... API with explicit m
 
 Usage: /usr/bin/python3 interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]
 With --tls-root the channel is TLS (grpc.ssl_channel_credentials) trusting that root certificate.
-With the environment variable CONTROLPLANE_TOKEN set, every call carries 'authorization: Bearer <token>' (a client
+With the environment variable CONTROLPLANE_API_KEY set, every call carries 'authorization: Bearer <token>' (a client
 interceptor, so it works on plaintext loopback channels too); the 'unauthenticated' case calls without it.
 """
 
@@ -320,7 +320,7 @@ class Cases:
         return self._reflection("grpc.reflection.v1alpha")
 
 
-CASE_NAMES = ["unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method",
+CASE_NAMES = ["unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method", "unauthenticated",
               "gzip", "metadata", "health_check", "health_watch", "reflection_v1", "reflection_v1alpha"]
 
 
@@ -334,7 +334,7 @@ def main(argv):
     if len(argv) < 2:
         print("usage: interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]", file=sys.stderr)
         return 2
-    cases = Cases(argv[1], tls_root, os.environ.get("CONTROLPLANE_TOKEN") or None)
+    cases = Cases(argv[1], tls_root, os.environ.get("CONTROLPLANE_API_KEY") or None)
     failed = 0
     try:
         for name in argv[2:] or CASE_NAMES:
