@@ -33,11 +33,12 @@ internal sealed class AdminRateLimitOptions
     /// <value>Between 1 and <see cref="FailedAuthenticationLimit"/>. Defaults to 10.</value>
     public int FailedAuthenticationTokensPerPeriod { get; set; } = 10;
 
-    /// <summary>Whether loopback callers (127.0.0.0/8, ::1) are exempt from the failed-authentication lockout: a local
-    /// caller already runs on the node's host, and a reverse proxy on the same host would otherwise let one bad client
-    /// lock every caller out.</summary>
+    /// <summary>Whether loopback callers (127.0.0.0/8, ::1) are exempt from both limits: a local caller already runs on
+    /// the node's host (the embedded default listens on loopback only, and scripts, the CLI and tests there are not
+    /// throttled), and a reverse proxy on the same host would otherwise share one bucket among all its clients. Set
+    /// false to limit loopback callers too (e.g. behind a local proxy that should be limited as a whole).</summary>
     /// <value>Defaults to true.</value>
-    public bool ExemptLoopbackFromFailedAuthenticationLimit { get; set; } = true;
+    public bool ExemptLoopback { get; set; } = true;
 
     /// <summary>How often <see cref="FailedAuthenticationTokensPerPeriod"/> are forgiven.</summary>
     /// <value>Between 100 ms and 1 day. Defaults to 1 min (10 failed attempts per minute per address).</value>

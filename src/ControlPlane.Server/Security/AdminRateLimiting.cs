@@ -26,6 +26,7 @@ internal static class AdminRateLimiting
             var o = admin.Value;
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                o.ExemptLoopback && IsLoopback(context) ? RateLimitPartition.GetNoLimiter("loopback") :
                 RateLimitPartition.GetTokenBucketLimiter(PartitionKey(context), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = o.PermitLimit,
@@ -50,7 +51,7 @@ internal static class AdminRateLimiting
         var failures = admin.ApplicationServices.GetRequiredService<FailedAuthenticationLimiter>();
         admin.Use(async (context, next) =>
         {
-            if (failures.ExemptLoopback && context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip))
+            if (failures.ExemptLoopback && IsLoopback(context))
             {
                 await next(context).ConfigureAwait(false);
                 return;
@@ -75,6 +76,9 @@ internal static class AdminRateLimiting
     /// <summary>The bucket of a request: the authenticated principal, else the remote address.</summary>
     internal static string PartitionKey(HttpContext context) =>
         context.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? "principal:" + name : "address:" + RemoteAddress(context);
+
+    private static bool IsLoopback(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
 
     private static string RemoteAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
@@ -119,7 +123,7 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Value;
         RetryAfter = o.FailedAuthenticationPeriod / o.FailedAuthenticationTokensPerPeriod;
-        ExemptLoopback = o.ExemptLoopbackFromFailedAuthenticationLimit;
+        ExemptLoopback = o.ExemptLoopback;
         _limiter = PartitionedRateLimiter.Create<string, string>(address =>
             RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
             {
