@@ -20,6 +20,9 @@
 #   CONTROLPLANE (product executable; default its Release build), SKIP_BUILD=1, OUT (work dir; default a new /tmp dir).
 # A Route answer smaller than the first (e.g. no_capacity, no endpoint, when the as-shipped limits run dry) counts
 # as a failure in the Route row. Exit status: 0 when every call of every round succeeded (HTTP 200 and grpc-status 0), 1 otherwise.
+# Credentials: the product is started with a fresh bootstrap admin key (CONTROLPLANE_ADMIN_KEY); with it the script
+# creates a data-plane API key (POST /admin/v1/keys, role data-plane) and every target's calls carry
+# 'authorization: Bearer <that key>' (the echoes ignore it; the request bytes stay the same for all targets).
 set -euo pipefail
 
 # Read before anything else: bash counts SECONDS up from the value it was given (0 when unset).
@@ -59,8 +62,7 @@ product_bin=${CONTROLPLANE:-$repo/src/ControlPlane.Server/bin/Release/net10.0/co
 clk_tck=$(getconf CLK_TCK)
 # Every call carries a credential (the product refuses calls without one; the echoes ignore it): a fresh bootstrap key
 # (every role) for this run, handed to the product as CONTROLPLANE_ADMIN_KEY.
-api_key="cpk_$(tr -dc 'a-z0-9' < /dev/urandom | head -c 12)_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
-grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $api_key")
+grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -121,11 +123,22 @@ wait_for() { # file pattern seconds pid
 kestrel_port=$(free_port); grpc_port=$(free_port); product_port=$(free_port); admin_port=$(free_port)
 "$echo_bin" serve --mode kestrel --listen "127.0.0.1:$kestrel_port" > "$out/echo-kestrel.log" 2>&1 & pids+=($!); kestrel_pid=$!
 "$echo_bin" serve --mode grpc --listen "127.0.0.1:$grpc_port" > "$out/echo-grpc.log" 2>&1 & pids+=($!); grpc_pid=$!
-CONTROLPLANE_ADMIN_KEY=$api_key "$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
+# A fresh bootstrap admin key: cpk_<12 of [a-z0-9]>_<base64url of 32 random bytes> (never printed).
+key_id=$(head -c 1024 /dev/urandom | LC_ALL=C tr -dc 'a-z0-9')
+admin_key="cpk_${key_id:0:12}_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+CONTROLPLANE_ADMIN_KEY=$admin_key "$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" \
+  --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
   > "$out/controlplane.log" 2>&1 & pids+=($!); product_pid=$!
 wait_for "$out/echo-kestrel.log" 'listening' 60 "$kestrel_pid"
 wait_for "$out/echo-grpc.log" 'listening' 60 "$grpc_pid"
 wait_for "$out/controlplane.log" 'gRPC listening' 120 "$product_pid"
+wait_for "$out/controlplane.log" 'Admin listening' 30 "$product_pid"
+admin_auth=(-H "authorization: Bearer $admin_key")
+# The data-plane key every call carries (Route, ReportOutcome(s) need the data-plane role).
+data_plane_key=$(curl -sf "${admin_auth[@]}" -H 'content-type: application/json' -X POST "http://127.0.0.1:$admin_port/admin/v1/keys" \
+  -d '{"name":"bench-h2load","roles":["data-plane"],"reason":"bench/grpc-h2load.sh load run"}' | sed -nE 's/.*"key":"([^"]+)".*/\1/p') || true
+[[ $data_plane_key == cpk_* ]] || { log "could not create a data-plane key through POST /admin/v1/keys"; exit 1; }
+grpc_headers+=(-H "authorization: Bearer $data_plane_key")
 
 declare -A url pid frame path_of
 path_of[echo-kestrel]=/controlplane.v1.Routing/Route;  url[echo-kestrel]=http://127.0.0.1:$kestrel_port; pid[echo-kestrel]=$kestrel_pid; frame[echo-kestrel]=$route_frame
@@ -161,7 +174,7 @@ except Exception:
     print("n/a")' "$id"
 }
 class_events() {
-  local n; n=$(curl -sf "http://127.0.0.1:$admin_port/admin/v1/classes/customer_chat" | sed -nE 's/.*"availability":\{[^}]*"events":([0-9]+).*/\1/p') || true
+  local n; n=$(curl -sf "${admin_auth[@]}" "http://127.0.0.1:$admin_port/admin/v1/classes/customer_chat" | sed -nE 's/.*"availability":\{[^}]*"events":([0-9]+).*/\1/p') || true
   echo "${n:-n/a}"
 }
 # Outcomes are queued and flushed to the grains every 50 ms: wait until the class's event count stops moving.
@@ -189,7 +202,7 @@ fi
 
 h2load_args=(-c "$concurrency" -m "$streams" -t "$threads" "${grpc_headers[@]}")
 if [[ -n $requests ]]; then run_args=(-n "$requests"); limit=600; else run_args=(-D "$duration"); limit=$(( duration + 60 )); fi
-h2load_cmd="h2load -c $concurrency -m $streams -t $threads ${run_args[*]} -d FRAME -H 'content-type: application/grpc' -H 'te: trailers' --log-file LOG URL"
+h2load_cmd="h2load -c $concurrency -m $streams -t $threads ${run_args[*]} -d FRAME -H 'content-type: application/grpc' -H 'te: trailers' -H 'authorization: Bearer DATA_PLANE_KEY' --log-file LOG URL"
 
 log "warm-up: ${warmup}s per target"
 for t in "${targets[@]}"; do

@@ -34,7 +34,11 @@ public sealed class ControlPlaneClient : IDisposable
 
     /// <summary>A channel tuned for a control-plane node: several HTTP/2 connections (past Kestrel's 100 streams per
     /// connection), pooled connections never idle out, keep-alive pings while calls are in flight, a short connect
-    /// timeout, and a service config that retries <c>Route</c> (only it, only on UNAVAILABLE).</summary>
+    /// timeout, and a service config that retries <c>Route</c> (only it, only on UNAVAILABLE). With a credential
+    /// (<see cref="ControlPlaneClientOptions.ApiKey"/>) every call carries <c>authorization: Bearer …</c>; an
+    /// <c>https</c> address is TLS, trusting <see cref="ControlPlaneClientOptions.RootCertificate"/> when set.</summary>
+    /// <exception cref="ArgumentException">A credential over plaintext to a non-loopback address (see
+    /// <see cref="ControlPlaneClientOptions.AllowCredentialsWithoutTls"/>), or a root certificate for an http address.</exception>
     public static GrpcChannel CreateChannel(Uri address, ControlPlaneClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(address);
@@ -48,12 +52,15 @@ public sealed class ControlPlaneClient : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             ConnectTimeout = options.ConnectTimeout,
         };
-        return GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        ChannelSecurity.ConfigureTrust(handler, address, options);
+        var channel = new GrpcChannelOptions
         {
-            HttpHandler = options.ApiKey is { } key ? new BearerHandler($"Bearer {key}") { InnerHandler = handler } : handler,
+            HttpHandler = handler,
             DisposeHttpClient = true,
             ServiceConfig = RouteRetryConfig(options),
-        });
+        };
+        ChannelSecurity.ConfigureCredential(channel, address, options);
+        return GrpcChannel.ForAddress(address, channel);
     }
 
     /// <summary>Asks where a request should go, under <see cref="ControlPlaneClientOptions.RouteTimeout"/>.</summary>
@@ -129,19 +136,5 @@ public sealed class ControlPlaneClient : IDisposable
             },
         };
         return new ServiceConfig { MethodConfigs = { route } };
-    }
-
-    // Adds the credential to every call (a header on the HTTP/2 request, as gRPC metadata travels).
-    private sealed class BearerHandler(string authorization) : DelegatingHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            if (!request.Headers.Contains("authorization"))
-            {
-                request.Headers.TryAddWithoutValidation("authorization", authorization);
-            }
-
-            return base.SendAsync(request, cancellationToken);
-        }
     }
 }

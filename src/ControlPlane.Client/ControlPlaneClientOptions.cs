@@ -1,7 +1,9 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace ControlPlane.Client;
 
-/// <summary>Options of <see cref="ControlPlaneClient"/>: the channel's connection tuning, the default deadlines and the
-/// retry of <c>Route</c> on UNAVAILABLE.</summary>
+/// <summary>Options of <see cref="ControlPlaneClient"/>: the channel's connection tuning, the default deadlines, the
+/// retry of <c>Route</c> on UNAVAILABLE, the caller's credential and the TLS trust.</summary>
 public sealed class ControlPlaneClientOptions
 {
     /// <summary>Deadline of a <c>Route</c> call (all its attempts) when the caller gives none.
@@ -37,14 +39,37 @@ public sealed class ControlPlaneClientOptions
     /// <value>Must be between 1 s and 10 min. Defaults to 30 s.</value></summary>
     public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The credential sent with every call as <c>authorization: Bearer &lt;token&gt;</c>: an API key
-    /// (<c>cpk_...</c>, holding the <c>data-plane</c> or <c>reporter</c> role) or a JWT. Null sends none (the node then
-    /// answers UNAUTHENTICATED). <value>At most 8,192 visible ASCII characters. Defaults to null.</value></summary>
+    /// <summary>The caller's credential, an API key (<c>cpk_…</c>) or a JWT, sent as <c>authorization: Bearer …</c> on
+    /// every call. Ignored when <see cref="ApiKeyProvider"/> is set.
+    /// <value>Null (no credential) or 1 to 8192 visible ASCII characters. Defaults to null.</value></summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad option.</summary>
+    /// <summary>Gives the credential before every call, for tokens that change (a JWT refreshed before it expires);
+    /// wins over <see cref="ApiKey"/>. What it returns is checked like <see cref="ApiKey"/>; a bad value fails
+    /// the call. <value>Defaults to null.</value></summary>
+    public Func<CancellationToken, ValueTask<string>>? ApiKeyProvider { get; set; }
+
+    /// <summary>The root certificate that an <c>https</c> node's certificate must chain to, instead of the system's
+    /// trust store (a private CA, or a self-signed node certificate); the host name is checked as usual. Only for
+    /// <c>https</c> addresses. <value>Defaults to null (the system's trust store).</value></summary>
+    public X509Certificate2? RootCertificate { get; set; }
+
+    /// <summary>Allows sending the credential over plaintext <c>http</c> to an address that is not loopback (where
+    /// anyone on the path can read and reuse it). Loopback addresses need no permission.
+    /// <value>Defaults to false: such a client is refused when it is created.</value></summary>
+    public bool AllowCredentialsWithoutTls { get; set; }
+
+    /// <summary>Whether a credential is configured.</summary>
+    internal bool HasCredential => ApiKeyProvider is not null || ApiKey is not null;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (or <see cref="ArgumentException"/>) naming the bad option.</summary>
     public ControlPlaneClientOptions Validate()
     {
+        if (ApiKey is not null && !IsValidToken(ApiKey))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ApiKey), "ControlPlaneClientOptions.ApiKey must be 1 to 8,192 visible ASCII characters (no spaces or line breaks).");
+        }
+
         Check(nameof(RouteTimeout), RouteTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         Check(nameof(ReportTimeout), ReportTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5));
         if (RouteMaxAttempts is < 1 or > 5)
@@ -63,6 +88,25 @@ public sealed class ControlPlaneClientOptions
         }
 
         return this;
+    }
+
+    /// <summary>A token that can travel in one header value: visible ASCII, no spaces, at most 8 KB.</summary>
+    internal static bool IsValidToken(string token)
+    {
+        if (token.Length is 0 or > 8192)
+        {
+            return false;
+        }
+
+        foreach (var c in token)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void Check(string name, TimeSpan value, TimeSpan min, TimeSpan max)

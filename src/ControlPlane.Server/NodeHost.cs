@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using ControlPlane.Fleet;
 using ControlPlane.Server.Cluster;
 using ControlPlane.Server.Diagnostics;
+using ControlPlane.Server.Security;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
@@ -51,19 +52,22 @@ internal static class NodeHost
         // Stopping is ordered by StopAsync (routing node, then the host: silo leaves, Kestrel stops), not by signals
         // reaching the host: Program turns SIGTERM/SIGINT into a StopAsync call.
         builder.Services.AddSingleton<IHostLifetime, NodeLifetime>();
+        // The listeners' certificates (none: plaintext); the container owns them (disposed with the host).
+        var tls = ListenerTls.Load(options);
+        builder.Services.AddSingleton(_ => tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             if (servesDataPlane)
             {
-                // HTTP/2 only (prior knowledge): the data plane is gRPC.
-                kestrel.Listen(options.GrpcEndpoint, listen => listen.Protocols = HttpProtocols.Http2);
+                // HTTP/2 only (prior knowledge, or ALPN h2 over TLS): the data plane is gRPC.
+                kestrel.Listen(options.GrpcEndpoint, tls.ConfigureDataPlane);
             }
 
-            // The admin API (HTTP/1.1 JSON) and the gRPC Admin service (HTTP/2 with prior knowledge) share their own
-            // port: without TLS Kestrel would speak only HTTP/1.1 there, so H2cPriorKnowledge spots the HTTP/2 preface.
+            // The admin API (HTTP/1.1 JSON) and the gRPC Admin service (HTTP/2) share their own port: over TLS ALPN picks
+            // the protocol; without TLS Kestrel would speak only HTTP/1.1 there, so H2cPriorKnowledge spots the HTTP/2 preface.
             kestrel.Listen(options.AdminEndpoint, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                tls.ConfigureAdmin(listen);
                 listen.Use(next => connection =>
                 {
                     connection.Items[AdminConnectionKey] = true;
@@ -129,8 +133,11 @@ internal static class NodeHost
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
+        builder.Services.AddAdminRateLimiting();
         configure?.Invoke(builder);
         var app = builder.Build();
+        _ = app.Services.GetRequiredService<ListenerTls>();
+        ListenerSecurityLog.WarnIfPlaintext(app.Services.GetRequiredService<ILoggerFactory>(), options);
 
         // Admin routes and the gRPC Admin service answer only on the admin port; the data-plane port answers the other
         // gRPC services only (the Admin service there is UNIMPLEMENTED).
@@ -161,6 +168,10 @@ internal static class NodeHost
         // Every endpoint needs a credential (the fallback policy) unless it allows anonymous callers (gRPC health, for
         // probes); RequireRoles names each action's roles (docs/security.md).
         app.UseAuthentication();
+        // Admin requests are rate limited per principal (per address without credentials), and failed authentications
+        // per address; after authentication (it names the principal), around authorization (it answers 401). The data
+        // plane is not limited.
+        app.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
         app.UseAuthorization();
         app.MapGrpcService<AdminGrpcService>();
         if (servesDataPlane)

@@ -7,7 +7,8 @@ namespace ControlPlane.Server;
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
 /// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
 /// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
-/// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]</c>.</summary>
+/// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]
+/// [--tls-cert FILE --tls-key FILE] [--admin-tls-cert FILE --admin-tls-key FILE]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
@@ -24,7 +25,7 @@ internal sealed record NodeOptions
         Usage: controlplane [options]
 
         Options:
-          --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2 cleartext). Default 127.0.0.1:50051.
+          --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2; TLS with --tls-cert). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
           --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI) and the gRPC Admin service
                                     (HTTP/2 cleartext, prior knowledge). Default 127.0.0.1:8080.
@@ -61,6 +62,12 @@ internal sealed record NodeOptions
           --accept-unrouted-outcomes
                                     Accept outcomes without a decision_id (from proxies that route on their own table).
                                     Default: refused with INVALID_ARGUMENT. Caller identities will replace this switch.
+          --tls-cert FILE           PEM certificate (leaf first, then intermediates) for TLS on both listeners: the data
+                                    plane becomes HTTP/2 over TLS (ALPN h2), the admin API HTTPS (HTTP/1.1 and HTTP/2).
+                                    Default: none (plaintext; keep the listeners on loopback).
+          --tls-key FILE            The certificate's unencrypted PEM private key (RSA or ECDSA). Needs --tls-cert.
+          --admin-tls-cert FILE     Another PEM certificate for the admin listener only (with --admin-tls-key FILE).
+          --admin-tls-key FILE      Its private key.
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -148,6 +155,18 @@ internal sealed record NodeOptions
     /// <summary>The environment variable holding the decision key when <c>--decision-key</c> is not given.</summary>
     public const string DecisionKeyVariable = "CONTROLPLANE_DECISION_KEY";
 
+    /// <summary>PEM certificate of both listeners' TLS; null serves them in plaintext.</summary>
+    public string? TlsCertificatePath { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>PEM certificate of the admin listener, instead of <see cref="TlsCertificatePath"/> there.</summary>
+    public string? AdminTlsCertificatePath { get; init; }
+
+    /// <summary>PEM private key of <see cref="AdminTlsCertificatePath"/>.</summary>
+    public string? AdminTlsKeyPath { get; init; }
+
     /// <summary>True when help was asked for.</summary>
     public bool ShowHelp { get; init; }
 
@@ -202,7 +221,8 @@ internal sealed record NodeOptions
                     break;
                 case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
                     or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key"
-                    or "--jwt-issuer" or "--jwt-audience" or "--jwt-key-file" or "--admin-key-file":
+                    or "--jwt-issuer" or "--jwt-audience" or "--jwt-key-file" or "--admin-key-file"
+                    or "--tls-cert" or "--tls-key" or "--admin-tls-cert" or "--admin-tls-key":
                     var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrWhiteSpace(text))
                     {
@@ -226,6 +246,18 @@ internal sealed record NodeOptions
                             break;
                         case "--admin-key-file":
                             options = options with { AdminKeyFile = text };
+                            break;
+                        case "--tls-cert":
+                            options = options with { TlsCertificatePath = text };
+                            break;
+                        case "--tls-key":
+                            options = options with { TlsKeyPath = text };
+                            break;
+                        case "--admin-tls-cert":
+                            options = options with { AdminTlsCertificatePath = text };
+                            break;
+                        case "--admin-tls-key":
+                            options = options with { AdminTlsKeyPath = text };
                             break;
                         case "--decision-key":
                             if (ControlPlane.Service.DataPlane.DecisionIds.ParseKey(text) is null)
@@ -351,7 +383,8 @@ internal sealed record NodeOptions
             return false;
         }
 
-        return true;
+        // Certificate files are checked now (exist, PEM, key matches), so a bad one stops the node before anything starts.
+        return Security.ListenerTls.Validate(options, out error);
     }
 
     // host:port where host is a name or an address (Redis and peers may be named); the port must be 1..65535.

@@ -260,6 +260,32 @@ public sealed partial class ProgramProcessTests
         Assert.Contains("failed to start", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_TLS_key_that_does_not_match_its_certificate_exits_2_naming_both_files()
+    {
+        using var certificates = ControlPlane.Testing.TestCertificates.Create();
+        using var other = ControlPlane.Testing.TestCertificates.Create();
+
+        var (exitCode, stderr) = await RunToExitAsync("--grpc-listen", "127.0.0.1:0", "--tls-cert", certificates.CertificatePath, "--tls-key", other.KeyPath);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"controlplane: Invalid --tls-key '{other.KeyPath}': the private key does not match the certificate in --tls-cert '{certificates.CertificatePath}'.",
+            stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_admin_rate_limit_from_the_environment_exits_1_naming_the_setting()
+    {
+        using var process = Start(new Dictionary<string, string> { ["AdminRateLimit__PermitLimit"] = "0" }, ["--grpc-listen", "127.0.0.1:0"]);
+        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("AdminRateLimit:PermitLimit must be between 1 and 100000 (was 0).", await stderr, StringComparison.Ordinal);
+    }
+
     // Runs a process expected to exit on its own (within a minute): its exit code and standard error.
     private static async Task<(int ExitCode, string Stderr)> RunToExitAsync(params string[] args)
     {

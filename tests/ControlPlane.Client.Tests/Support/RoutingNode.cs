@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using ControlPlane.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -27,12 +29,22 @@ internal sealed class RoutingNode : IAsyncDisposable
     /// <summary>The node's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public Uri Address { get; }
 
-    public static async Task<RoutingNode> StartAsync()
+    /// <summary>Starts a node on h2c, or on HTTP/2 over TLS with the server certificate of <paramref name="tls"/>.</summary>
+    public static async Task<RoutingNode> StartAsync(TestCertificates? tls = null)
     {
         var routing = new ScriptedRouting();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        using var pem = tls is null ? null : X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+        var certificate = pem is null ? null : X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(routing);
         var app = builder.Build();

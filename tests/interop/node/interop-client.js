@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 // grpc-js interop client: runs each case against a controlplane server and prints one JSON line
 // per case ({case, ok, detail}). Exit code 1 when any case failed.
-// Usage: node interop-client.js HOST:PORT PROTO_ROOT [case ...]
+// Usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]
+// With --tls-root the channel is TLS (grpc.credentials.createSsl) trusting that root certificate.
+// With the environment variable CONTROLPLANE_API_KEY set, every call carries 'authorization: Bearer <token>' (an
+// interceptor, so it works on plaintext loopback channels too); the 'unauthenticated' case calls without it.
 'use strict';
 
+const fs = require('fs');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const [address, protoRoot, ...only] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let tlsRoot = null;
+if (args[0] === '--tls-root' && args.length > 1) {
+  tlsRoot = fs.readFileSync(args[1]);
+  args.splice(0, 2);
+}
+const [address, protoRoot, ...only] = args;
 if (!address || !protoRoot) {
-  console.error('usage: node interop-client.js HOST:PORT PROTO_ROOT [case ...]');
+  console.error('usage: node interop-client.js [--tls-root ROOT.pem] HOST:PORT PROTO_ROOT [case ...]');
   process.exit(2);
 }
 
@@ -32,22 +42,23 @@ const EXPECTED_SERVICES = [
   'grpc.reflection.v1alpha.ServerReflection',
 ];
 
-const insecure = grpc.credentials.createInsecure();
-// Every call carries the credential from CONTROLPLANE_API_KEY (authorization: Bearer ...), when set.
-const apiKey = process.env.CONTROLPLANE_API_KEY;
-const authorize = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+const channelCredentials = tlsRoot ? grpc.credentials.createSsl(tlsRoot) : grpc.credentials.createInsecure();
+const token = process.env.CONTROLPLANE_API_KEY || '';
+const bearer = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
   start(metadata, listener, next) {
-    if (apiKey) metadata.set('authorization', `Bearer ${apiKey}`);
+    metadata.set('authorization', `Bearer ${token}`);
     next(metadata, listener);
   },
 });
-const withAuth = { interceptors: [authorize] };
-const diagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, withAuth);
-const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, { 'grpc.default_compression_algorithm': 2, ...withAuth });
-const health = new defs.grpc.health.v1.Health(address, insecure, withAuth);
-const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, insecure, withAuth);
-const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, insecure, withAuth);
-const generic = new grpc.Client(address, insecure, withAuth);
+const auth = token ? { interceptors: [bearer] } : {};
+const diagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, auth);
+const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, channelCredentials, { 'grpc.default_compression_algorithm': 2, ...auth });
+const health = new defs.grpc.health.v1.Health(address, channelCredentials, auth);
+const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, channelCredentials, auth);
+const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, channelCredentials, auth);
+const generic = new grpc.Client(address, channelCredentials, auth);
+// No credential: what a caller without a key gets.
+const anonymous = new grpc.Client(address, channelCredentials);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -177,6 +188,18 @@ const cases = {
     return err.details;
   },
 
+  async unauthenticated() {
+    const raw = (md) => new Promise((resolve, reject) => {
+      anonymous.makeUnaryRequest('/controlplane.v1.Routing/Route', (b) => b, (b) => b, Buffer.alloc(0), md, { deadline: deadline(10000) },
+        (err, r) => (err ? reject(err) : resolve(r)));
+    });
+    await expectStatus(raw(new grpc.Metadata()), grpc.status.UNAUTHENTICATED);
+    const wrong = new grpc.Metadata();
+    wrong.set('authorization', 'Bearer cpk_nosuchkey000_not-a-secret');
+    const err = await expectStatus(raw(wrong), grpc.status.UNAUTHENTICATED);
+    return `UNAUTHENTICATED without a key and with an unknown one: ${err.details}`;
+  },
+
   async gzip() {
     const message = 'compress me '.repeat(200);
     const payload = Buffer.alloc(16 * 1024, 7);
@@ -253,7 +276,7 @@ async function main() {
     if (!line.ok) failed++;
     process.stdout.write(JSON.stringify(line) + '\n');
   }
-  for (const c of [diagnostics, gzipDiagnostics, health, reflectionV1, reflectionV1alpha, generic]) c.close();
+  for (const c of [diagnostics, gzipDiagnostics, health, reflectionV1, reflectionV1alpha, generic, anonymous]) c.close();
   process.exitCode = failed ? 1 : 0;
 }
 

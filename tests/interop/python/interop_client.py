@@ -6,9 +6,13 @@ Debian ships grpcio without grpcio-tools, so there is no protoc here: the messag
 from FileDescriptorProtos written below (the subset of fields the cases use; proto3 parsers skip the rest)
 and the calls go through the generic channel.unary_unary/... API with explicit method paths.
 
-Usage: /usr/bin/python3 interop_client.py HOST:PORT [case ...]
+Usage: /usr/bin/python3 interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]
+With --tls-root the channel is TLS (grpc.ssl_channel_credentials) trusting that root certificate.
+With the environment variable CONTROLPLANE_API_KEY set, every call carries 'authorization: Bearer <token>' (a client
+interceptor, so it works on plaintext loopback channels too); the 'unauthenticated' case calls without it.
 """
 
+import collections
 import json
 import os
 import sys
@@ -131,16 +135,21 @@ def expect_status(fn, code):
     raise AssertionError("expected %s but the call succeeded" % code)
 
 
-class Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
-    """Adds authorization: Bearer CONTROLPLANE_API_KEY to every call (when the variable is set)."""
+class _CallDetails(collections.namedtuple("_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+                   grpc.ClientCallDetails):
+    pass
 
-    def __init__(self, key):
-        self.key = key
 
-    def _details(self, details):
-        metadata = list(details.metadata or []) + [("authorization", "Bearer " + self.key)]
-        return details._replace(metadata=metadata)
+class BearerInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds authorization: Bearer <token> to every call's metadata."""
+
+    def __init__(self, token):
+        self.header = ("authorization", "Bearer " + token)
+
+    def _details(self, d):
+        metadata = list(d.metadata or []) + [self.header]
+        return _CallDetails(d.method, d.timeout, metadata, d.credentials, getattr(d, "wait_for_ready", None), getattr(d, "compression", None))
 
     def intercept_unary_unary(self, continuation, details, request):
         return continuation(self._details(details), request)
@@ -148,22 +157,30 @@ class Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercep
     def intercept_unary_stream(self, continuation, details, request):
         return continuation(self._details(details), request)
 
-    def intercept_stream_unary(self, continuation, details, requests):
-        return continuation(self._details(details), requests)
+    def intercept_stream_unary(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
 
-    def intercept_stream_stream(self, continuation, details, requests):
-        return continuation(self._details(details), requests)
-
-
-def authorized(channel):
-    key = os.environ.get("CONTROLPLANE_API_KEY")
-    return grpc.intercept_channel(channel, Authorize(key)) if key else channel
+    def intercept_stream_stream(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
 
 
 class Cases:
-    def __init__(self, address):
-        self.channel = authorized(grpc.insecure_channel(address))
-        self.gzip_channel = authorized(grpc.insecure_channel(address, compression=grpc.Compression.Gzip))
+    def __init__(self, address, tls_root=None, token=None):
+        if tls_root is None:
+            open_channel = lambda **kw: grpc.insecure_channel(address, **kw)
+        else:
+            credentials = grpc.ssl_channel_credentials(root_certificates=tls_root)
+            open_channel = lambda **kw: grpc.secure_channel(address, credentials, **kw)
+        # No credential: what a caller without a key gets.
+        self.anonymous = open_channel()
+        self.raw_channel = open_channel()
+        self.raw_gzip_channel = open_channel(compression=grpc.Compression.Gzip)
+        if token:
+            self.channel = grpc.intercept_channel(self.raw_channel, BearerInterceptor(token))
+            self.gzip_channel = grpc.intercept_channel(self.raw_gzip_channel, BearerInterceptor(token))
+        else:
+            self.channel = self.raw_channel
+            self.gzip_channel = self.raw_gzip_channel
         d = "/controlplane.v1.Diagnostics/"
         self.echo = self.channel.unary_unary(d + "Echo", request_serializer=ser, response_deserializer=des(EchoResponse))
         self.echo_stream = self.channel.unary_stream(d + "EchoStream", request_serializer=ser, response_deserializer=des(EchoResponse))
@@ -176,8 +193,16 @@ class Cases:
         self.watch_rpc = self.channel.unary_stream(h + "Watch", request_serializer=ser, response_deserializer=des(HealthCheckResponse))
 
     def close(self):
-        self.channel.close()
-        self.gzip_channel.close()
+        self.raw_channel.close()
+        self.raw_gzip_channel.close()
+        self.anonymous.close()
+
+    def unauthenticated(self):
+        raw = self.anonymous.unary_unary("/controlplane.v1.Routing/Route")
+        expect_status(lambda: raw(b"", timeout=10), grpc.StatusCode.UNAUTHENTICATED)
+        err = expect_status(lambda: raw(b"", timeout=10, metadata=(("authorization", "Bearer cpk_nosuchkey000_not-a-secret"),)),
+                            grpc.StatusCode.UNAUTHENTICATED)
+        return "UNAUTHENTICATED without a key and with an unknown one: %s" % err.details()
 
     def unary(self):
         payload = bytes([0, 1, 2, 253, 254, 255])
@@ -295,15 +320,21 @@ class Cases:
         return self._reflection("grpc.reflection.v1alpha")
 
 
-CASE_NAMES = ["unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method",
+CASE_NAMES = ["unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method", "unauthenticated",
               "gzip", "metadata", "health_check", "health_watch", "reflection_v1", "reflection_v1alpha"]
 
 
 def main(argv):
+    argv = list(argv)
+    tls_root = None
+    if len(argv) > 2 and argv[1] == "--tls-root":
+        with open(argv[2], "rb") as f:
+            tls_root = f.read()
+        del argv[1:3]
     if len(argv) < 2:
-        print("usage: interop_client.py HOST:PORT [case ...]", file=sys.stderr)
+        print("usage: interop_client.py [--tls-root ROOT.pem] HOST:PORT [case ...]", file=sys.stderr)
         return 2
-    cases = Cases(argv[1])
+    cases = Cases(argv[1], tls_root, os.environ.get("CONTROLPLANE_API_KEY") or None)
     failed = 0
     try:
         for name in argv[2:] or CASE_NAMES:

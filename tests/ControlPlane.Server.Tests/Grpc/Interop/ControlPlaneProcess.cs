@@ -8,7 +8,7 @@ namespace ControlPlane.Server.Tests.Grpc.Interop;
 /// address it got), with the Diagnostics service enabled, so independent clients talk to exactly what ships.</summary>
 internal sealed class ControlPlaneProcess : IAsyncDisposable
 {
-    private const string ListeningPrefix = "gRPC listening on http://";
+    private const string ListeningPrefix = "gRPC listening on ";
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -29,7 +29,8 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ControlPlaneProcess> StartAsync()
+    /// <summary>Starts the server; <paramref name="arguments"/> are added to its command line (e.g. <c>--tls-cert</c>).</summary>
+    public static async Task<ControlPlaneProcess> StartAsync(params string[] arguments)
     {
         var assembly = RepositoryLayout.ServerAssembly;
         if (!File.Exists(assembly))
@@ -45,6 +46,11 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = RepositoryLayout.Root,
         };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         // Every call needs a credential: the interop clients send this key (CONTROLPLANE_API_KEY, set by InteropRun).
         info.Environment[ControlPlane.Testing.TestCredentials.AdminKeyVariable] = ControlPlane.Testing.TestCredentials.AdminKey;
@@ -61,7 +67,9 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             server.Append(e.Data);
             if (e.Data.StartsWith(ListeningPrefix, StringComparison.Ordinal))
             {
-                listening.TrySetResult(e.Data[ListeningPrefix.Length..].Trim().TrimEnd('/'));
+                // http://HOST:PORT or https://HOST:PORT: clients take HOST:PORT.
+                var address = new Uri(e.Data[ListeningPrefix.Length..].Trim());
+                listening.TrySetResult($"{address.Host}:{address.Port}");
             }
         };
         process.ErrorDataReceived += (_, e) =>

@@ -6,7 +6,7 @@ public static class InteropCases
 {
     public static readonly string[] Names =
     [
-        "unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method",
+        "unary", "server_streaming", "client_streaming", "bidi", "deadline_exceeded", "non_ascii_status", "unknown_method", "unauthenticated",
         "gzip", "metadata", "health_check", "health_watch", "reflection_v1", "reflection_v1alpha",
     ];
 
