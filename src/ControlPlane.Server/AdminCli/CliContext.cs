@@ -10,8 +10,8 @@ namespace ControlPlane.Server.AdminCli;
 internal sealed record CliContext(TextWriter Out, TextWriter Error, Func<string, string?> Environment, string WorkingDirectory,
     HttpMessageHandler? Handler = null)
 {
-    /// <summary>Table width when the output is not a terminal.</summary>
-    public int Width { get; init; } = 160;
+    /// <summary>Table width when the output is not a terminal: wide enough that cells do not wrap (ids stay greppable).</summary>
+    public int Width { get; init; } = 1000;
 
     /// <summary>True when writing to the process's console (terminal colours and width, Ctrl+C handling).</summary>
     public bool IsConsole { get; init; }

@@ -184,18 +184,20 @@ internal static partial class CliInput
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             && text.Contains('-', StringComparison.Ordinal))
         {
-            return at.ToUniversalTime().ToString("o", CultureInfo.InvariantCulture);
+            return Iso(at);
         }
 
         try
         {
-            return (time.GetUtcNow() - Duration(text, option)).ToString("o", CultureInfo.InvariantCulture);
+            return Iso(time.GetUtcNow() - Duration(text, option));
         }
         catch (CliUsageException)
         {
             throw new CliUsageException($"{option}: '{text}' is neither an ISO 8601 time (2026-12-06T15:00:00Z) nor a duration ago (2h)");
         }
     }
+
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     private static TimeSpan Bounded(long seconds, string text, string option)
     {

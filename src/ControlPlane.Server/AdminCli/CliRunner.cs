@@ -181,14 +181,16 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
 
     private IAnsiConsole Console()
     {
+        // Colours and the terminal's width only on a terminal: a pipe or file gets plain text that does not wrap.
+        var terminal = context.IsConsole && !System.Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = context.IsConsole ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = context.IsConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(context.Out),
         });
-        if (!context.IsConsole || System.Console.IsOutputRedirected)
+        if (!terminal)
         {
             console.Profile.Width = context.Width;
         }

@@ -120,10 +120,16 @@ internal sealed class CliTables(IAnsiConsole console)
             JsonValueKind.False => "false",
             JsonValueKind.Array when value.EnumerateArray().All(i => i.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array)) =>
                 string.Join(", ", value.EnumerateArray().Select(Format)),
+            JsonValueKind.Array when value.EnumerateArray().All(i => i.ValueKind == JsonValueKind.Object && i.TryGetProperty("endpointId", out _)) =>
+                string.Join(", ", value.EnumerateArray().Select(Fallback)),
             _ => value.GetRawText(),
         };
         return text.Length > MaxCell ? string.Concat(text.AsSpan(0, MaxCell - 1), "…") : text;
     }
+
+    // An approved fallback: "id (score)".
+    private static string Fallback(JsonElement item) =>
+        Text(item, "evalScore") is { } score ? $"{Text(item, "endpointId")} ({score})" : Text(item, "endpointId") ?? "";
 
     private static void Flatten(JsonElement value, string prefix, Table table)
     {

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using ControlPlane.Server.AdminCli;
+using ControlPlane.Server.Tests.EndToEnd;
+using ControlPlane.Server.Tests.Grpc;
+using ControlPlane.Testing;
+
+namespace ControlPlane.Server.Tests.AdminCli;
+
+/// <summary>The CLI in-process against a running node (real sockets, the real admin API): each command family that the
+/// node serves, with its effect checked through the API.</summary>
+public sealed class AdminCliNodeTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private ControlPlaneNode Node => fixture.Node;
+
+    [Fact]
+    public async Task Fleet_show_prints_every_endpoint_and_class_in_tables()
+    {
+        var run = await CliAsync("fleet", "show");
+
+        Assert.True(run.ExitCode == CliExit.Ok, run.ToString());
+        foreach (var id in new[] { "openai-gpt4o-us", "anthropic-sonnet-eu", "selfhosted-llama-eu", "customer_chat", "legal_draft" })
+        {
+            Assert.Contains(id, run.Out, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("breaker.state", run.Out, StringComparison.Ordinal);
+        Assert.Empty(run.Error);
+    }
+
+    [Fact]
+    public async Task Fleet_show_json_is_the_APIs_JSON()
+    {
+        var run = await CliAsync("fleet", "show", "--output", "json");
+
+        Assert.True(run.ExitCode == CliExit.Ok, run.ToString());
+        using var printed = JsonDocument.Parse(run.Out);
+        var api = await Node.GetAdminJsonAsync("admin/v1/fleet");
+        Assert.Equal(api.GetProperty("endpoints").GetArrayLength(), printed.RootElement.GetProperty("endpoints").GetArrayLength());
+        Assert.Equal(
+            api.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()),
+            printed.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async Task Endpoint_force_open_with_a_ttl_forces_the_breaker_then_auto_hands_it_back()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var run = await CliAsync("endpoint", "force", "anthropic-sonnet-eu", "--state", "open", "--reason", "cli: provider incident", "--ttl", "10m");
+
+        Assert.True(run.ExitCode == CliExit.Ok, run.ToString());
+        Assert.Contains("endpoint anthropic-sonnet-eu: breaker open", run.Out, StringComparison.Ordinal);
+        var endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/anthropic-sonnet-eu");
+        Assert.Equal("open", endpoint.GetProperty("breaker").GetProperty("state").GetString());
+        var forced = endpoint.GetProperty("override");
+        Assert.Equal("force_open", forced.GetProperty("kind").GetString());
+        Assert.Equal("cli: provider incident", forced.GetProperty("reason").GetString());
+        var expires = forced.GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.InRange(expires, before.AddMinutes(10).AddSeconds(-5), DateTimeOffset.UtcNow.AddMinutes(10).AddSeconds(5));
+
+        var back = await CliAsync("endpoint", "force", "anthropic-sonnet-eu", "--state", "auto", "--reason", "cli: incident over");
+
+        Assert.True(back.ExitCode == CliExit.Ok, back.ToString());
+        endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/anthropic-sonnet-eu");
+        Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
+        Assert.Equal("closed", endpoint.GetProperty("breaker").GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Endpoint_drain_and_undrain_take_the_endpoint_out_of_rotation_and_back()
+    {
+        var drain = await CliAsync("endpoint", "drain", "google-gemini-pro-us", "--reason", "cli: maintenance", "--ttl", "1h");
+
+        Assert.True(drain.ExitCode == CliExit.Ok, drain.ToString());
+        var endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/google-gemini-pro-us");
+        Assert.Equal("drain", endpoint.GetProperty("override").GetProperty("kind").GetString());
+
+        var undrain = await CliAsync("endpoint", "undrain", "google-gemini-pro-us", "--reason", "cli: maintenance done");
+
+        Assert.True(undrain.ExitCode == CliExit.Ok, undrain.ToString());
+        endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/google-gemini-pro-us");
+        Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
+    }
+
+    [Fact]
+    public async Task Audit_list_shows_a_change_made_through_the_CLI_with_its_actor_and_reason()
+    {
+        var reason = $"cli audit {Guid.NewGuid():N}";
+        var drain = await CliAsync("endpoint", "drain", "selfhosted-llama-eu", "--reason", reason);
+        Assert.True(drain.ExitCode == CliExit.Ok, drain.ToString());
+
+        var json = await CliAsync("audit", "list", "--limit", "20", "--output", "json");
+        var table = await CliAsync("audit", "list", "--limit", "20");
+
+        Assert.True(json.ExitCode == CliExit.Ok, json.ToString());
+        using var document = JsonDocument.Parse(json.Out);
+        var entries = document.RootElement.ValueKind == JsonValueKind.Array ? document.RootElement : document.RootElement.GetProperty("entries");
+        var entry = Assert.Single(entries.EnumerateArray(), e => e.GetProperty("reason").GetString() == reason);
+        Assert.Equal("endpoint.drain", entry.GetProperty("action").GetString());
+        Assert.Equal("selfhosted-llama-eu", entry.GetProperty("target").GetString());
+        Assert.Equal(Principal, entry.GetProperty("actor").GetProperty("principal").GetString());
+        Assert.True(table.ExitCode == CliExit.Ok, table.ToString());
+        Assert.Contains(reason, table.Out, StringComparison.Ordinal);
+        Assert.Contains("endpoint.drain", table.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Undraining_an_endpoint_that_is_not_drained_exits_2_with_the_problem_on_stderr_and_changes_nothing()
+    {
+        var run = await CliAsync("endpoint", "undrain", "openai-gpt41mini-us", "--reason", "cli: not drained");
+
+        Assert.True(run.ExitCode == CliExit.Refused, run.ToString());
+        Assert.Contains("refused (409", run.Error, StringComparison.Ordinal);
+        Assert.Contains("detail:", run.Error, StringComparison.Ordinal);
+        var endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/openai-gpt41mini-us");
+        Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
+    }
+
+    [Fact]
+    public async Task An_unknown_endpoint_exits_2_naming_the_field()
+    {
+        var run = await CliAsync("endpoint", "show", "no-such-endpoint");
+
+        Assert.True(run.ExitCode == CliExit.Refused, run.ToString());
+        Assert.Contains("refused (404", run.Error, StringComparison.Ordinal);
+        Assert.Contains("field: id", run.Error, StringComparison.Ordinal);
+        Assert.Empty(run.Out);
+    }
+
+    [Fact]
+    public async Task A_port_where_nothing_listens_exits_4()
+    {
+        var run = await CliHarness.RunAsync("fleet", "show", "--url", $"http://127.0.0.1:{FreePort.Next()}");
+
+        Assert.True(run.ExitCode == CliExit.Unavailable, run.ToString());
+        Assert.Contains("cannot reach", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_node_that_does_not_answer_within_the_timeout_exits_4()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var accept = silent.AcceptTcpClientAsync();
+
+        var run = await CliHarness.RunAsync("fleet", "show", "--url", $"http://127.0.0.1:{port}", "--timeout", "1s");
+
+        Assert.True(run.ExitCode == CliExit.Unavailable, run.ToString());
+        Assert.Contains("no answer from", run.Error, StringComparison.Ordinal);
+        (await accept).Dispose();
+    }
+
+    private const string Principal = "cli-tester";
+
+    // The node's admin URL and a credential for every command.
+    private Task<CliRun> CliAsync(params string[] args) =>
+        CliHarness.RunAsync([.. args, "--url", Node.AdminAddress.ToString(), "--actor-header", Principal]);
+}

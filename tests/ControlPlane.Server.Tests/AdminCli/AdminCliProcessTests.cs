@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ControlPlane.Server.AdminCli;
+using ControlPlane.Server.Tests.Grpc;
+
+namespace ControlPlane.Server.Tests.AdminCli;
+
+/// <summary>The real executable: <c>dotnet controlplane.dll admin ...</c> as a process against a running node.</summary>
+public sealed class AdminCliProcessTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private static readonly string ExecutablePath = Path.Combine(AppContext.BaseDirectory, "controlplane.dll");
+
+    [Fact]
+    public async Task Admin_fleet_show_runs_as_a_process_and_exits_0_with_the_fleet()
+    {
+        var (exit, stdout, stderr) = await RunAsync("admin", "fleet", "show", "--url", fixture.Node.AdminAddress.ToString());
+
+        Assert.True(exit == CliExit.Ok, $"exit {exit}\n{stdout}\n{stderr}");
+        Assert.Contains("openai-gpt4o-us", stdout, StringComparison.Ordinal);
+        Assert.Contains("customer_chat", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Admin_json_output_of_the_process_parses_and_a_refusal_exits_2()
+    {
+        var (exit, stdout, stderr) = await RunAsync("admin", "--output", "json", "endpoint", "show", "openai-gpt4o-us", "--url", fixture.Node.AdminAddress.ToString());
+        var (refusedExit, _, refusedError) = await RunAsync("admin", "endpoint", "show", "nope", "--url", fixture.Node.AdminAddress.ToString());
+
+        Assert.True(exit == CliExit.Ok, $"exit {exit}\n{stdout}\n{stderr}");
+        using var document = JsonDocument.Parse(stdout);
+        Assert.Equal("openai-gpt4o-us", document.RootElement.GetProperty("id").GetString());
+        Assert.Equal(CliExit.Refused, refusedExit);
+        Assert.Contains("field: id", refusedError, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.ArgumentList.Add(ExecutablePath);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // The test's own address and credential only.
+        info.Environment.Remove(CliGlobals.UrlVariable);
+        info.Environment.Remove(CliGlobals.KeyVariable);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
