@@ -14,7 +14,8 @@ internal static class AdminCliApp
     {
         ArgumentNullException.ThrowIfNull(context);
         var root = Build(context, TimeProvider.System);
-        var parse = root.Parse(args);
+        // No response files: a reason starting with '@' is text, not a file to read in its place.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration

@@ -14,6 +14,7 @@ public sealed class AdminCliRequestTests
         { ["fleet", "reload", "--reason", "new endpoint"], "POST", "/admin/v1/fleet/reload", """{"reason":"new endpoint"}""" },
         { ["endpoint", "ack-model-change", "openai-gpt4o-us", "--reason", "seen"], "POST", "/admin/v1/endpoints/openai-gpt4o-us/model-change/ack", """{"reason":"seen"}""" },
         { ["endpoint", "drain", "a", "--reason", "r"], "POST", "/admin/v1/endpoints/a/drain", """{"reason":"r"}""" },
+        { ["endpoint", "drain", "a", "--reason", "@oncall asked"], "POST", "/admin/v1/endpoints/a/drain", """{"reason":"@oncall asked"}""" },
         { ["endpoint", "force", "a", "--state", "closed", "--reason", "r", "--ttl", "1h30m"], "POST", "/admin/v1/endpoints/a/breaker", """{"state":"closed","reason":"r","ttlSeconds":5400}""" },
         { ["class", "show", "legal_draft"], "GET", "/admin/v1/classes/legal_draft", null },
         { ["catalog"], "GET", "/admin/v1/catalog", null },
