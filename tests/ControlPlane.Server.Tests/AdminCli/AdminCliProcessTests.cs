@@ -34,6 +34,18 @@ public sealed class AdminCliProcessTests(NodeFixture fixture) : IClassFixture<No
         Assert.Contains("field: id", refusedError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_node_help_points_to_the_admin_CLI_whose_help_lists_the_exit_codes()
+    {
+        var (nodeExit, nodeHelp, _) = await RunAsync("--help");
+        var (adminExit, adminHelp, _) = await RunAsync("admin", "--help");
+
+        Assert.Equal(0, nodeExit);
+        Assert.Contains("controlplane admin <command>", nodeHelp, StringComparison.Ordinal);
+        Assert.Equal(0, adminExit);
+        Assert.Contains("5 audit verify found a broken chain", adminHelp, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
