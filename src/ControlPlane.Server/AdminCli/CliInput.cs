@@ -62,13 +62,14 @@ internal static partial class CliInput
     public static long? TtlSeconds(string? text, string option = "--ttl") =>
         text is null ? null : (long)Duration(text, option).TotalSeconds;
 
-    /// <summary>An endpoint id, class name, proposal id or key id: letters, digits, '.', '_', '-' (at most 128), starting
-    /// with a letter or digit (the fleet's identifier rule), so it is safe in a URL path.</summary>
+    /// <summary>An endpoint id, class name, proposal id or key id: letters, digits, '.', '_', '-' and '~' (at most 128),
+    /// starting with a letter or digit: the fleet's identifier rule plus the '~' of proposal and break-glass ids
+    /// (<c>legal_draft~3</c>, <c>legal_draft~bg2</c>); all of them unreserved in a URL path.</summary>
     public static string Id(string? text, string what)
     {
         if (text is null || !IdPattern().IsMatch(text))
         {
-            throw new CliUsageException($"{what}: '{text}' is not a valid id; use letters, digits, '.', '_' and '-' (at most 128), starting with a letter or digit");
+            throw new CliUsageException($"{what}: '{text}' is not a valid id; use letters, digits, '.', '_', '-' and '~' (at most 128), starting with a letter or digit");
         }
 
         return text;
@@ -217,6 +218,6 @@ internal static partial class CliInput
     [GeneratedRegex("([0-9]{1,9})([dhms])")]
     private static partial Regex DurationPart();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")]
     private static partial Regex IdPattern();
 }

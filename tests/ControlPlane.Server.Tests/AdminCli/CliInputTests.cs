@@ -33,7 +33,9 @@ public sealed class CliInputTests
     [InlineData("openai-gpt4o-us")]
     [InlineData("legal_draft")]
     [InlineData("a.b")]
-    public void Fleet_identifiers_are_ids(string id) => Assert.Equal(id, CliInput.Id(id, "ID"));
+    [InlineData("legal_draft~3")]
+    [InlineData("legal_draft~bg2")]
+    public void Fleet_identifiers_and_proposal_ids_are_ids(string id) => Assert.Equal(id, CliInput.Id(id, "ID"));
 
     [Theory]
     [InlineData("")]
