@@ -8,6 +8,8 @@ namespace ControlPlane.Server.AdminCli;
 /// answer to an exit code and prints the result as a table or as the API's JSON.</summary>
 internal sealed class CliRunner(CliGlobals globals, CliContext context)
 {
+    private const int MaxErrorLines = 50;
+
     /// <summary>Reads the clock for relative times (<c>--since 2h</c>).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -131,7 +133,7 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
 
     private async Task<int> FailedAsync(AdminResponse response)
     {
-        var (title, detail, field) = Problem(response.Body);
+        var (title, detail, field, errors) = Problem(response.Body);
         var what = response.Status switch
         {
             401 => "not authenticated (401): give a credential with --key, --key-file or CONTROLPLANE_KEY",
@@ -150,6 +152,20 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
             await context.Error.WriteLineAsync($"  field: {field}");
         }
 
+        // A refusal with several reasons (a fleet reload lists every one) shows them all, bounded.
+        if (errors.Count > 1)
+        {
+            foreach (var line in errors.Take(MaxErrorLines))
+            {
+                await context.Error.WriteLineAsync($"  error: {line}");
+            }
+
+            if (errors.Count > MaxErrorLines)
+            {
+                await context.Error.WriteLineAsync($"  ... and {errors.Count - MaxErrorLines} more (--output json shows them all)");
+            }
+        }
+
         return response.Status switch
         {
             401 or 403 => CliExit.Denied,
@@ -159,8 +175,9 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
         };
     }
 
-    // problem+json: title, detail and the offending field; anything else is shown as its first line.
-    private static (string Title, string? Detail, string? Field) Problem(string body)
+    // problem+json: title, detail, the offending field and every "field: message" of errors; anything else is shown
+    // as its first line.
+    private static (string Title, string? Detail, string? Field, List<string> Errors) Problem(string body)
     {
         try
         {
@@ -168,7 +185,18 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Object)
             {
-                return (CliTables.Text(root, "title") ?? "error", CliTables.Text(root, "detail"), CliTables.Text(root, "field"));
+                var errors = new List<string>();
+                if (CliTables.Member(root, "errors") is { ValueKind: JsonValueKind.Object } byField)
+                {
+                    foreach (var entry in byField.EnumerateObject())
+                    {
+                        errors.AddRange(entry.Value.ValueKind == JsonValueKind.Array
+                            ? entry.Value.EnumerateArray().Select(m => $"{entry.Name}: {CliTables.Format(m)}")
+                            : [$"{entry.Name}: {CliTables.Format(entry.Value)}"]);
+                    }
+                }
+
+                return (CliTables.Text(root, "title") ?? "error", CliTables.Text(root, "detail"), CliTables.Text(root, "field"), errors);
             }
         }
         catch (JsonException)
@@ -176,7 +204,7 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
         }
 
         var line = body.Split('\n', 2)[0].Trim();
-        return ("error", line.Length == 0 ? null : line[..Math.Min(line.Length, 500)], null);
+        return ("error", line.Length == 0 ? null : line[..Math.Min(line.Length, 500)], null, []);
     }
 
     private IAnsiConsole Console()

@@ -77,6 +77,22 @@ public sealed class AdminCliExitCodeTests
     }
 
     [Fact]
+    public async Task A_refusal_with_several_reasons_prints_every_one()
+    {
+        var handler = new RecordingHandler(HttpStatusCode.BadRequest, """
+            {"title":"Invalid request","detail":"the fleet file is refused","field":"endpoints.a.model",
+             "errors":{"endpoints.a.model":["is required"],"classes.c.primary":["unknown endpoint 'x'","must not be empty"]}}
+            """);
+
+        var run = await CliHarness.RunAsync(handler, null, "fleet", "reload", "--reason", "r", "--url", "http://node.test");
+
+        Assert.True(run.ExitCode == CliExit.Refused, run.ToString());
+        Assert.Contains("error: endpoints.a.model: is required", run.Error, StringComparison.Ordinal);
+        Assert.Contains("error: classes.c.primary: unknown endpoint 'x'", run.Error, StringComparison.Ordinal);
+        Assert.Contains("error: classes.c.primary: must not be empty", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_non_JSON_error_body_is_shown_as_its_first_line()
     {
         var handler = new RecordingHandler(HttpStatusCode.BadGateway, "upstream connect error\nmore");
