@@ -125,6 +125,26 @@ public sealed class AdminCliRequestTests
     }
 
     [Fact]
+    public async Task A_refused_export_exits_3_and_writes_no_file()
+    {
+        var handler = new RecordingHandler(HttpStatusCode.Forbidden, """{"title":"Forbidden","detail":"needs viewer"}""");
+        var directory = Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var run = await CliHarness.RunInAsync(directory, handler, null, "audit", "export", "--out", "trail.ndjson", "--url", "http://node.test");
+
+            Assert.True(run.ExitCode == CliExit.Denied, run.ToString());
+            Assert.Contains("detail: needs viewer", run.Error, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(directory, "trail.ndjson")));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Audit_export_without_a_file_writes_the_lines_to_the_output()
     {
         const string Lines = "{\"sequence\":1}\n{\"sequence\":2}\n";
