@@ -50,7 +50,7 @@ public sealed class ControlPlaneClient : IDisposable
         };
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = handler,
+            HttpHandler = options.ApiKey is { } key ? new BearerHandler($"Bearer {key}") { InnerHandler = handler } : handler,
             DisposeHttpClient = true,
             ServiceConfig = RouteRetryConfig(options),
         });
@@ -129,5 +129,19 @@ public sealed class ControlPlaneClient : IDisposable
             },
         };
         return new ServiceConfig { MethodConfigs = { route } };
+    }
+
+    // Adds the credential to every call (a header on the HTTP/2 request, as gRPC metadata travels).
+    private sealed class BearerHandler(string authorization) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!request.Headers.Contains("authorization"))
+            {
+                request.Headers.TryAddWithoutValidation("authorization", authorization);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

@@ -37,6 +37,11 @@ public sealed class ControlPlaneClientOptions
     /// <value>Must be between 1 s and 10 min. Defaults to 30 s.</value></summary>
     public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The credential sent with every call as <c>authorization: Bearer &lt;token&gt;</c>: an API key
+    /// (<c>cpk_...</c>, holding the <c>data-plane</c> or <c>reporter</c> role) or a JWT. Null sends none (the node then
+    /// answers UNAUTHENTICATED). <value>At most 8,192 visible ASCII characters. Defaults to null.</value></summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad option.</summary>
     public ControlPlaneClientOptions Validate()
     {
@@ -52,6 +57,11 @@ public sealed class ControlPlaneClientOptions
         Check(nameof(ConnectTimeout), ConnectTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         Check(nameof(KeepAlivePingDelay), KeepAlivePingDelay, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Check(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        if (ApiKey is not null && (ApiKey.Length is 0 or > 8_192 || ApiKey.Any(c => c is <= ' ' or > '~')))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ApiKey), "ControlPlaneClientOptions.ApiKey must be 1 to 8,192 visible ASCII characters.");
+        }
+
         return this;
     }
 

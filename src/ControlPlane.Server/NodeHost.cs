@@ -6,6 +6,7 @@ using ControlPlane.Server.Diagnostics;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
+using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -58,17 +59,21 @@ internal static class NodeHost
                 kestrel.Listen(options.GrpcEndpoint, listen => listen.Protocols = HttpProtocols.Http2);
             }
 
-            // The admin API is plain HTTP/1.1 JSON on its own port.
+            // The admin API (HTTP/1.1 JSON) and the gRPC Admin service (HTTP/2 with prior knowledge) share their own
+            // port: without TLS Kestrel would speak only HTTP/1.1 there, so H2cPriorKnowledge spots the HTTP/2 preface.
             kestrel.Listen(options.AdminEndpoint, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1;
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.Use(next => connection =>
                 {
                     connection.Items[AdminConnectionKey] = true;
-                    return next(connection);
+                    return H2cPriorKnowledge.DetectAsync(connection, next);
                 });
             });
             kestrel.AddServerHeader = false;
+            // h2c connections on the admin port look like TLS to Kestrel (H2cPriorKnowledge): their requests keep the
+            // :scheme the client sent (http) instead of being refused for not matching "https".
+            kestrel.AllowAlternateSchemes = true;
         });
         // Per-request ASP.NET Core logs at Information would dominate the gRPC hot path; Orleans logs its own start.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -121,15 +126,25 @@ internal static class NodeHost
 
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
+        builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
         configure?.Invoke(builder);
         var app = builder.Build();
 
-        // Admin routes answer only on the admin port; the data-plane port answers gRPC only.
+        // Admin routes and the gRPC Admin service answer only on the admin port; the data-plane port answers the other
+        // gRPC services only (the Admin service there is UNIMPLEMENTED).
         app.Use((context, next) =>
         {
             var onAdminPort = IsOnAdminPort(context);
             var isGrpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
-            if (onAdminPort == isGrpc)
+            if (isGrpc && onAdminPort != context.Request.Path.StartsWithSegments(AdminGrpcPath, StringComparison.Ordinal))
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                context.Response.Headers["grpc-message"] = onAdminPort ? "served on the data-plane port" : "served on the admin port";
+                return Task.CompletedTask;
+            }
+
+            if (!onAdminPort && !isGrpc)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
@@ -138,13 +153,18 @@ internal static class NodeHost
             return next(context);
         });
         // Bodyless admin errors from routing (404, 405, 415) become problem+json too; gRPC calls skip that middleware.
-        app.UseWhen(IsOnAdminPort, admin => admin.UseStatusCodePages());
+        app.UseWhen(context => IsOnAdminPort(context) && context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true,
+            admin => admin.UseStatusCodePages());
         app.UseRouting();
+        // Every endpoint needs a credential (the fallback policy) unless it allows anonymous callers (gRPC health, for
+        // probes); RequireRoles names each action's roles (docs/security.md).
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<AdminGrpcService>();
         if (servesDataPlane)
         {
             app.MapGrpcService<RoutingService>();
-            app.MapGrpcService<AdminGrpcService>();
-            app.MapGrpcHealthChecksService();
+            app.MapGrpcHealthChecksService().AllowAnonymous();
             app.MapGrpcReflectionService();
             if (options.EnableDiagnostics)
             {
@@ -152,14 +172,31 @@ internal static class NodeHost
             }
         }
 
-        app.MapAdminApi();
+        app.MapAdminApi().MapKeysApi();
         app.MapOpenApi();
         if (options.Dashboard)
         {
-            app.MapOrleansDashboard("/dashboard");
+            app.MapOrleansDashboard("/dashboard").RequireRoles(Roles.Viewer);
         }
 
         return app;
+    }
+
+    /// <summary>The gRPC Admin service's path prefix.</summary>
+    private static readonly PathString AdminGrpcPath = "/" + AdminGrpcService.ServiceName;
+
+    /// <summary>The bootstrap admin key's file in the data folder.</summary>
+    internal const string AdminKeyFileName = "admin.key";
+
+    private static void ConfigureSecurity(SecurityOptions security, NodeOptions options)
+    {
+        security.JwtIssuer = options.JwtIssuer;
+        security.JwtAudience = options.JwtAudience;
+        security.JwtKeyFile = options.JwtKeyFile;
+        security.BootstrapKey = options.AdminKey;
+        // A node holding grains generates the bootstrap key into its data folder; a data-plane client only reads keys.
+        security.BootstrapKeyPath = options.Role == NodeRole.DataPlane ? null : Path.Combine(options.DataDirectory, AdminKeyFileName);
+        options.ConfigureSecurity?.Invoke(security);
     }
 
     private static bool IsOnAdminPort(HttpContext context) =>

@@ -6,7 +6,8 @@ namespace ControlPlane.Server;
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
 /// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
-/// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes]</c>.</summary>
+/// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
+/// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]</c>.</summary>
 internal sealed record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
@@ -26,8 +27,8 @@ internal sealed record NodeOptions
         Options:
           --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2 cleartext). Default 127.0.0.1:50051.
                                     HOST is an IP address or 'localhost'; PORT 0 picks a free port.
-          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI; the gRPC Admin service is
-                                    served on the gRPC port). Default 127.0.0.1:8080.
+          --admin-listen HOST:PORT  Address for the admin API (HTTP/1.1 JSON + OpenAPI) and the gRPC Admin service
+                                    (HTTP/2 cleartext, prior knowledge). Default 127.0.0.1:8080.
           --fleet FILE              Fleet configuration to load. Default: deploy/fleet.sample.yaml, looked up
                                     from the current directory and the application's directory upwards.
           --data-dir DIR            Where grain state is stored (SQLite). Default ./data.
@@ -52,6 +53,12 @@ internal sealed record NodeOptions
           --decision-key BASE64     The cluster's decision key (base64 of 32-64 random bytes, the same on every node):
                                     decision ids carry a MAC under it. Default: the CONTROLPLANE_DECISION_KEY
                                     environment variable, else a key generated once per cluster and kept in its storage.
+          --admin-key-file FILE     The bootstrap admin key (a cpk_ token holding every role), ensured in the key store
+                                    by every node. Default: the CONTROLPLANE_ADMIN_KEY environment variable, else a key
+                                    generated on first start into DATA-DIR/admin.key (mode 0600; the path is printed).
+          --jwt-issuer ISS          Accept JWT bearer tokens from this issuer (with --jwt-audience and --jwt-key-file).
+          --jwt-audience AUD        The audience JWTs must name.
+          --jwt-key-file FILE       The JWT signing key: a PEM public key (RSA or EC), or an HMAC key (>= 32 bytes).
           --accept-unrouted-outcomes
                                     Accept outcomes without a decision_id (from proxies that route on their own table).
                                     Default: refused with INVALID_ARGUMENT. Caller identities will replace this switch.
@@ -117,6 +124,28 @@ internal sealed record NodeOptions
     /// <summary>Accept outcomes without a decision id.</summary>
     public bool AcceptUnroutedOutcomes { get; init; }
 
+    /// <summary>The JWT issuer accepted (<c>--jwt-issuer</c>); null accepts API keys only.</summary>
+    public string? JwtIssuer { get; init; }
+
+    /// <summary>The JWT audience accepted (<c>--jwt-audience</c>).</summary>
+    public string? JwtAudience { get; init; }
+
+    /// <summary>The JWT signing key file (<c>--jwt-key-file</c>): a PEM public key, or an HMAC key of at least 32 bytes.</summary>
+    public string? JwtKeyFile { get; init; }
+
+    /// <summary>A file holding the bootstrap admin key (<c>--admin-key-file</c>); Program reads it into <see cref="AdminKey"/>.</summary>
+    public string? AdminKeyFile { get; init; }
+
+    /// <summary>The bootstrap admin key (a <c>cpk_</c> token) every node ensures in the key store; null generates one
+    /// into <c>DATA-DIR/admin.key</c> when the store is empty.</summary>
+    public string? AdminKey { get; init; }
+
+    /// <summary>Further security settings (tests: a faster key poll or denial flush).</summary>
+    public Action<ControlPlane.Service.Security.SecurityOptions>? ConfigureSecurity { get; init; }
+
+    /// <summary>The environment variable holding the bootstrap admin key when <c>--admin-key-file</c> is not given.</summary>
+    public const string AdminKeyVariable = "CONTROLPLANE_ADMIN_KEY";
+
     /// <summary>The environment variable holding the decision key when <c>--decision-key</c> is not given.</summary>
     public const string DecisionKeyVariable = "CONTROLPLANE_DECISION_KEY";
 
@@ -173,7 +202,8 @@ internal sealed record NodeOptions
                     options = options with { Dashboard = true };
                     break;
                 case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
-                    or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key":
+                    or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key"
+                    or "--jwt-issuer" or "--jwt-audience" or "--jwt-key-file" or "--admin-key-file":
                     var text = inlineValue ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrWhiteSpace(text))
                     {
@@ -185,6 +215,18 @@ internal sealed record NodeOptions
                     {
                         case "--fleet":
                             options = options with { FleetPath = text };
+                            break;
+                        case "--jwt-issuer":
+                            options = options with { JwtIssuer = text };
+                            break;
+                        case "--jwt-audience":
+                            options = options with { JwtAudience = text };
+                            break;
+                        case "--jwt-key-file":
+                            options = options with { JwtKeyFile = text };
+                            break;
+                        case "--admin-key-file":
+                            options = options with { AdminKeyFile = text };
                             break;
                         case "--decision-key":
                             if (ControlPlane.Service.DataPlane.DecisionIds.ParseKey(text) is null)
@@ -271,6 +313,12 @@ internal sealed record NodeOptions
                     error = $"Unknown argument '{args[i]}'.";
                     return false;
             }
+        }
+
+        if ((options.JwtIssuer is null) != (options.JwtAudience is null) || (options.JwtIssuer is null) != (options.JwtKeyFile is null))
+        {
+            error = "Options '--jwt-issuer', '--jwt-audience' and '--jwt-key-file' go together: JWTs are validated against all three.";
+            return false;
         }
 
         if (!options.IsClusterNode && (options.NodeName ?? options.AdvertiseAddress) is not null)

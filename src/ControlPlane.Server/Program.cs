@@ -32,6 +32,30 @@ internal static class Program
             options = options with { DecisionKey = key };
         }
 
+        if (options.AdminKeyFile is { } adminKeyFile)
+        {
+            try
+            {
+                options = options with { AdminKey = (await File.ReadAllTextAsync(adminKeyFile).ConfigureAwait(false)).Trim() };
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"controlplane: Cannot read --admin-key-file: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+        else if (Environment.GetEnvironmentVariable(NodeOptions.AdminKeyVariable) is { Length: > 0 } adminKey)
+        {
+            options = options with { AdminKey = adminKey.Trim() };
+        }
+
+        if (options.AdminKey is not null && !ControlPlane.Service.Security.ApiKeyTokens.TryParse(options.AdminKey, out _, out _))
+        {
+            // The key itself is never echoed.
+            await Console.Error.WriteLineAsync("controlplane: Invalid bootstrap admin key: expected cpk_<12-char id>_<43-char base64url secret>.").ConfigureAwait(false);
+            return 2;
+        }
+
         if (options.ShowHelp)
         {
             Console.WriteLine(NodeOptions.Usage);
@@ -158,6 +182,17 @@ internal static class Program
         }
 
         Console.WriteLine($"Admin listening on {NodeHost.AdminAddress(app)}");
+        // Where the admin key is, never the key.
+        var security = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ControlPlane.Service.Security.SecurityOptions>>().Value;
+        if (security.BootstrapKey is not null)
+        {
+            Console.WriteLine("Admin key: the configured bootstrap key (CONTROLPLANE_ADMIN_KEY or --admin-key-file)");
+        }
+        else if (security.BootstrapKeyPath is { } keyPath && File.Exists(keyPath))
+        {
+            Console.WriteLine($"Admin key: {Path.GetFullPath(keyPath)} (send it as 'Authorization: Bearer <key>')");
+        }
+
         if (identity.Redis is not null)
         {
             var silo = app.Services.GetService<ILocalSiloDetails>();

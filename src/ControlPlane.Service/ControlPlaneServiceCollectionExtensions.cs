@@ -62,6 +62,9 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
         services.AddSingleton<AdminOperations>();
+        // Singleton: Grpc.AspNetCore would otherwise construct a service object per call. Served on the admin port of
+        // every node (silo-only ones too).
+        services.AddSingleton<AdminGrpcService>();
         if (!dataPlane)
         {
             return services;
@@ -71,7 +74,6 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddHostedService<RoutingNodeHostedService>();
         // Singletons: Grpc.AspNetCore would otherwise construct a service object per call.
         services.AddSingleton<RoutingService>();
-        services.AddSingleton<AdminGrpcService>();
         services.AddGrpcHealthChecks(o =>
         {
             o.Services.Map(RoutingService.ServiceName, r => r.Tags.Contains(RoutingReadyTag));

@@ -66,18 +66,23 @@ public sealed class NodeHostTests
     }
 
     [Fact]
-    public async Task The_admin_port_answers_no_gRPC_and_the_gRPC_port_no_admin_API()
+    public async Task The_admin_port_serves_the_admin_API_and_gRPC_Admin_only_and_the_gRPC_port_neither()
     {
         await using var node = await ControlPlaneNode.StartInMemoryAsync();
 
         using var adminOnGrpcPort = await node.Raw.GetAsync("admin/v1/fleet");
-        using var grpcRequest = GrpcWire.Request("/grpc.health.v1.Health/Check", GrpcWire.Frame(new HealthCheckRequest()));
-        grpcRequest.Version = HttpVersion.Version11;
-        using var grpcOnAdminPort = await node.Admin.SendAsync(grpcRequest);
+        var grpcAdminOnGrpcPort = await node.Raw.UnaryAsync("/controlplane.v1.Admin/GetFleet", new GetFleetRequest());
+        var healthOnAdminPort = await node.AdminRaw.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
+        var routeOnAdminPort = await node.AdminRaw.UnaryAsync("/controlplane.v1.Routing/Route", new RouteRequest { WorkloadClass = "customer_chat" });
+        var grpcAdminOnAdminPort = await node.AdminRaw.UnaryAsync("/controlplane.v1.Admin/GetFleet", new GetFleetRequest());
         using var fleet = await node.Admin.GetAsync("admin/v1/fleet");
 
         Assert.Equal(HttpStatusCode.NotFound, adminOnGrpcPort.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, grpcOnAdminPort.StatusCode);
+        Assert.Equal(StatusCode.Unimplemented, grpcAdminOnGrpcPort.Status);
+        Assert.Equal(StatusCode.Unimplemented, healthOnAdminPort.Status);
+        Assert.Equal(StatusCode.Unimplemented, routeOnAdminPort.Status);
+        Assert.Equal(StatusCode.OK, grpcAdminOnAdminPort.Status);
+        Assert.Equal(8, grpcAdminOnAdminPort.Single(FleetView.Parser).Endpoints.Count);
         Assert.Equal(HttpStatusCode.OK, fleet.StatusCode);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using ControlPlane.Server.Tests.Support;
+using ControlPlane.Testing;
 using Grpc.Health.V1;
 
 namespace ControlPlane.Server.Tests;
@@ -24,6 +25,7 @@ public sealed partial class ProgramProcessTests
                 DefaultRequestVersion = HttpVersion.Version20,
                 DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
+            client.DefaultRequestHeaders.Authorization = TestCredentials.Bearer();
 
             var health = await client.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest());
             var echo = await client.UnaryAsync("/controlplane.v1.Diagnostics/Echo", new ControlPlane.Contracts.V1.EchoRequest { Message = "off" });
@@ -56,13 +58,39 @@ public sealed partial class ProgramProcessTests
         {
             await ReadListeningAddressAsync(process, drainAfter: false);
             var admin = await ReadLineMatchingAsync(process, AdminLine());
-            using var client = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            using var client = TestCredentials.Client(new Uri(admin + "/"));
             var fleet = await client.GetStringAsync("admin/v1/fleet");
             Assert.Contains("\"customer_chat\"", fleet, StringComparison.Ordinal);
         }
         finally
         {
             process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_first_start_without_a_configured_key_prints_where_the_generated_admin_key_is_and_nothing_is_open_without_it()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), $"cp-proc-{Guid.NewGuid():N}");
+        using var process = Start(new Dictionary<string, string> { [TestCredentials.AdminKeyVariable] = "" },
+            ["--grpc-listen", "127.0.0.1:0", "--storage", "sqlite", "--data-dir", dataDirectory]);
+        try
+        {
+            var admin = await ReadLineMatchingAsync(process, AdminLine(), drainAfter: false);
+            var path = await ReadLineMatchingAsync(process, AdminKeyLine());
+            Assert.Equal(Path.GetFullPath(Path.Combine(dataDirectory, "admin.key")), path);
+            var key = (await File.ReadAllTextAsync(path)).Trim();
+            Assert.StartsWith("cpk_", key, StringComparison.Ordinal);
+            using var client = TestCredentials.Client(new Uri(admin + "/"), key);
+            Assert.Contains("\"bootstrap-admin\"", await client.GetStringAsync("admin/v1/whoami"), StringComparison.Ordinal);
+            using var anonymous = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("admin/v1/fleet")).StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(dataDirectory, recursive: true);
         }
     }
 
@@ -229,8 +257,16 @@ public sealed partial class ProgramProcessTests
         }
 
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The all-roles test key, unless the test says otherwise (an empty value: none, the node generates one).
+        info.Environment[TestCredentials.AdminKeyVariable] = TestCredentials.AdminKey;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
+            if (value.Length == 0)
+            {
+                info.Environment.Remove(name);
+                continue;
+            }
+
             info.Environment[name] = value;
         }
 
@@ -267,4 +303,6 @@ public sealed partial class ProgramProcessTests
     [GeneratedRegex(@"^Admin listening on (http://\S+)$")]
     private static partial Regex AdminLine();
 
+    [GeneratedRegex(@"^Admin key: (\S+) ")]
+    private static partial Regex AdminKeyLine();
 }

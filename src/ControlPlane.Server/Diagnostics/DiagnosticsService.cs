@@ -8,6 +8,7 @@ namespace ControlPlane.Server.Diagnostics;
 /// <summary>The <c>controlplane.v1.Diagnostics</c> service: every call shape, with knobs to stall
 /// (<c>delay_ms</c>), fail (<c>respond_with_status</c>) and echo metadata, for probes, interop
 /// tests. Off by default (<c>--enable-diagnostics</c>); every size and wait a caller asks for is bounded.</summary>
+[ControlPlane.Service.Security.RequireRoles(ControlPlane.Service.Security.Roles.DataPlane)]
 internal sealed class DiagnosticsService(TimeProvider timeProvider) : ControlPlane.Contracts.V1.Diagnostics.DiagnosticsBase
 {
     public const string ServiceName = "controlplane.v1.Diagnostics";

@@ -6,32 +6,39 @@ using Wire = ControlPlane.Contracts.V1;
 namespace ControlPlane.Service.Admin;
 
 /// <summary>The <c>controlplane.v1.Admin</c> gRPC service on Grpc.AspNetCore: the same <see cref="AdminOperations"/> as
-/// the HTTP API; the actor comes from the <c>x-actor</c> request metadata.</summary>
+/// the HTTP API, on the admin port; the actor is the authenticated caller (<see cref="AdminActors"/>).</summary>
 internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.AdminBase
 {
     public const string ServiceName = "controlplane.v1.Admin";
 
+    [RequireRoles(Roles.Viewer)]
     public override Task<Wire.FleetView> GetFleet(Wire.GetFleetRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.GetFleetAsync()));
 
+    [RequireRoles(Roles.Viewer)]
     public override Task<Wire.EndpointView> GetEndpoint(Wire.GetEndpointRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.GetEndpointAsync(request.Id)));
 
+    [RequireRoles(Roles.Viewer)]
     public override Task<Wire.ClassView> GetClass(Wire.GetClassRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.GetClassAsync(request.Name)));
 
+    [RequireRoles(Roles.Operator)]
     public override Task<Wire.EndpointView> SetBreaker(Wire.SetBreakerRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.SetBreakerAsync(request.Id,
             new BreakerCommand(request.State, request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
+    [RequireRoles(Roles.Operator)]
     public override Task<Wire.EndpointView> Drain(Wire.DrainRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.DrainAsync(request.Id,
             new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
+    [RequireRoles(Roles.Operator)]
     public override Task<Wire.EndpointView> Undrain(Wire.DrainRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.UndrainAsync(request.Id,
             new DrainCommand(request.Reason, request.HasTtlSeconds ? request.TtlSeconds : null), AdminActors.FromGrpc(context))));
 
+    [RequireRoles(Roles.PolicyAuthor)]
     public override Task<Wire.ClassView> SetPolicy(Wire.SetPolicyRequest request, ServerCallContext context) =>
         Run(async () => ToWire(await operations.SetPolicyAsync(request.Name,
             new PolicyCommand(request.HasMode ? request.Mode : null, request.Primary?.Ids,
@@ -39,6 +46,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
                 request.Prohibited?.Ids, request.Reason, request.HasExpectedVersion ? request.ExpectedVersion : null),
             AdminActors.FromGrpc(context))));
 
+    [RequireRoles(Roles.Viewer)]
     public override Task<Wire.AuditList> ListAudit(Wire.ListAuditRequest request, ServerCallContext context) => Run(async () =>
     {
         var list = new Wire.AuditList();
@@ -74,9 +82,7 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
                 AdminErrorKind.VersionConflict => StatusCode.Aborted,
                 _ => StatusCode.InvalidArgument,
             };
-            // The HTTP API names the header X-Actor; gRPC metadata keys are lower case.
-            var detail = error.Field == "X-Actor" ? $"{AdminActors.ActorMetadata}: {error.Detail}" : error.Message;
-            throw new RpcException(new Status(code, detail));
+            throw new RpcException(new Status(code, error.Message));
         }
         catch (Exception error) when (GrainCallFailure.IsUnavailable(error))
         {

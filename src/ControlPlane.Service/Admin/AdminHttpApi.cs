@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace ControlPlane.Service.Admin;
 
 /// <summary>The admin API on HTTP/JSON under <c>/admin/v1</c>. Errors are <c>application/problem+json</c> with
-/// the offending field in <c>field</c> and <c>errors</c>; changes require the <c>X-Actor</c> header.</summary>
+/// the offending field in <c>field</c> and <c>errors</c>; every route names the roles that may call it (RequireRoles).</summary>
 internal static class AdminHttpApi
 {
     private const int MaxBodyBytes = 64 * 1024;
@@ -41,12 +41,12 @@ internal static class AdminHttpApi
         });
 
         group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
-            .WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
+            .RequireRoles(Roles.Viewer).WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
         group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))
-            .WithName("GetEndpoint").WithSummary("Breaker state and reason, override, health figures, quota levels, lease holders.")
+            .RequireRoles(Roles.Viewer).WithName("GetEndpoint").WithSummary("Breaker state and reason, override, health figures, quota levels, lease holders.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/classes/{name}", (string name, AdminOperations ops) => ops.GetClassAsync(name))
-            .WithName("GetClass").WithSummary("Policy, error budgets and alerts of a workload class.")
+            .RequireRoles(Roles.Viewer).WithName("GetClass").WithSummary("Policy, error budgets and alerts of a workload class.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/endpoints/{id}/breaker", async (string id, HttpRequest request, AdminOperations ops) =>
             {
@@ -54,7 +54,7 @@ internal static class AdminHttpApi
                 var command = new BreakerCommand(String(body, "state") ?? "", String(body, "reason") ?? "", Integer(body, "ttlSeconds"));
                 return await ops.SetBreakerAsync(id, command, AdminActors.FromHttp(request.HttpContext));
             })
-            .WithName("SetBreaker").WithSummary("Force the breaker open or closed, or hand it back to the automatic rules (auto).")
+            .RequireRoles(Roles.Operator).WithName("SetBreaker").WithSummary("Force the breaker open or closed, or hand it back to the automatic rules (auto).")
             .Accepts<BreakerCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/endpoints/{id}/drain", async (string id, HttpRequest request, AdminOperations ops) =>
@@ -62,7 +62,7 @@ internal static class AdminHttpApi
                 var body = await ReadObjectAsync(request, ["reason", "ttlSeconds"]);
                 return await ops.DrainAsync(id, new DrainCommand(String(body, "reason") ?? "", Integer(body, "ttlSeconds")), AdminActors.FromHttp(request.HttpContext));
             })
-            .WithName("Drain").WithSummary("Take the endpoint out of rotation (in-flight requests finish).")
+            .RequireRoles(Roles.Operator).WithName("Drain").WithSummary("Take the endpoint out of rotation (in-flight requests finish).")
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/endpoints/{id}/undrain", async (string id, HttpRequest request, AdminOperations ops) =>
@@ -70,7 +70,7 @@ internal static class AdminHttpApi
                 var body = await ReadObjectAsync(request, ["reason"]);
                 return await ops.UndrainAsync(id, new DrainCommand(String(body, "reason") ?? "", null), AdminActors.FromHttp(request.HttpContext));
             })
-            .WithName("Undrain").WithSummary("Put a drained endpoint back into rotation.")
+            .RequireRoles(Roles.Operator).WithName("Undrain").WithSummary("Put a drained endpoint back into rotation.")
             .Accepts<DrainCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -81,11 +81,11 @@ internal static class AdminHttpApi
                     Strings(body, "prohibited"), String(body, "reason") ?? "", Integer(body, "expectedVersion"));
                 return await ops.SetPolicyAsync(name, command, AdminActors.FromHttp(request.HttpContext));
             })
-            .WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
+            .RequireRoles(Roles.PolicyAuthor).WithName("SetPolicy").WithSummary("Change a workload class's fallback policy (mode, primary, approved fallbacks, prohibited); omitted fields are kept.")
             .Accepts<PolicyCommand>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
-            .WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
+            .RequireRoles(Roles.Viewer).WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
         return group;
     }
 
@@ -109,10 +109,8 @@ internal static class AdminHttpApi
             });
     }
 
-    private static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
+    internal static async Task<JsonElement> ReadObjectAsync(HttpRequest request, string[] allowed)
     {
-        // The actor is checked first so a missing X-Actor is reported even with a bad body.
-        AdminActors.FromHttp(request.HttpContext);
         if (request.ContentLength > MaxBodyBytes)
         {
             throw new AdminException(AdminErrorKind.Invalid, "body", $"must be at most {MaxBodyBytes} bytes");
@@ -159,7 +157,7 @@ internal static class AdminHttpApi
         }
     }
 
-    private static string? String(JsonElement body, string name)
+    internal static string? String(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -184,7 +182,7 @@ internal static class AdminHttpApi
         }
     }
 
-    private static List<string>? Strings(JsonElement body, string name)
+    internal static List<string>? Strings(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -267,7 +265,7 @@ internal static class AdminHttpApi
         return list;
     }
 
-    private static long? Integer(JsonElement body, string name)
+    internal static long? Integer(JsonElement body, string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {

@@ -173,7 +173,7 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
     // Free text reaches the audit trail, logs and terminals: control characters (line breaks and terminal escapes
     // among them) and bidirectional overrides, which can make a log line or an audit entry read as something else,
     // are refused rather than stored.
-    private static void RequirePrintable(string text, string field)
+    internal static void RequirePrintable(string text, string field)
     {
         for (var i = 0; i < text.Length; i++)
         {
@@ -187,7 +187,7 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         }
     }
 
-    private static string RequireReason(string? reason)
+    internal static string RequireReason(string? reason)
     {
         if (string.IsNullOrWhiteSpace(reason))
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ControlPlane.Contracts.V1;
+using ControlPlane.Service.Security;
 using Grpc.Core;
 
 namespace ControlPlane.Service.DataPlane;
@@ -12,6 +13,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
     /// <summary>Errors listed in one streamed ack, so a bad client cannot grow the ack without bound.</summary>
     internal const int MaxAckErrors = 100;
 
+    [RequireRoles(Roles.DataPlane)]
     public override Task<RouteDecision> Route(RouteRequest request, ServerCallContext context)
     {
         if (!node.IsReady)
@@ -40,6 +42,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
         }
     }
 
+    [RequireRoles(Roles.DataPlane, Roles.Reporter)]
     public override Task<OutcomeAck> ReportOutcome(Outcome outcome, ServerCallContext context)
     {
         // Once stopping, the final flush has run: an outcome accepted now would be acknowledged and lost.
@@ -60,6 +63,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
         return Task.FromResult(new OutcomeAck { Accepted = 1 });
     }
 
+    [RequireRoles(Roles.DataPlane, Roles.Reporter)]
     public override async Task<OutcomeAck> ReportOutcomes(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
     {
         if (!node.IsReady)
@@ -93,6 +97,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
         return ack;
     }
 
+    [RequireRoles(Roles.DataPlane)]
     public override async Task WatchRoutingTable(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
     {
         if (!node.IsReady)

@@ -1,12 +1,15 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace ControlPlane.Service.Security;
 
 /// <summary>The roles that may call an admin route or a gRPC method (any one of them suffices). On a gRPC service
-/// method as an attribute; on a minimal-API route through <see cref="RequireRolesExtensions.RequireRoles{T}"/>.</summary>
+/// method as an attribute; on a minimal-API route through <see cref="RequireRolesExtensions.RequireRoles{T}"/>. It is
+/// ASP.NET Core authorization data (<see cref="IAuthorizeData"/>): the authorization middleware refuses a caller without
+/// credentials (401 / UNAUTHENTICATED) or without one of the roles (403 / PERMISSION_DENIED).</summary>
 [AttributeUsage(AttributeTargets.Method | AttributeTargets.Class, AllowMultiple = false)]
-public sealed class RequireRolesAttribute : Attribute
+public sealed class RequireRolesAttribute : Attribute, IAuthorizeData
 {
     /// <summary>Any one of <paramref name="roles"/> may call.</summary>
     public RequireRolesAttribute(params string[] roles)
@@ -18,10 +21,19 @@ public sealed class RequireRolesAttribute : Attribute
         }
 
         Roles = roles;
+        RolesList = string.Join(",", roles);
     }
 
     /// <summary>The roles, any one of which may call.</summary>
     public IReadOnlyList<string> Roles { get; }
+
+    private string RolesList { get; }
+
+    string? IAuthorizeData.Policy { get => null; set => throw new NotSupportedException(); }
+
+    string? IAuthorizeData.Roles { get => RolesList; set => throw new NotSupportedException(); }
+
+    string? IAuthorizeData.AuthenticationSchemes { get => ControlPlaneAuthentication.Scheme; set => throw new NotSupportedException(); }
 }
 
 /// <summary>Puts <see cref="RequireRolesAttribute"/> on minimal-API routes.</summary>

@@ -83,7 +83,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal(JsonValueKind.Null, view.GetProperty("override").ValueKind);
         }
 
-        var audit = (await cluster[1].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().ToList();
+        var audit = (await cluster[1].GetChangesAuditAsync()).EnumerateArray().ToList();
         Assert.Equal(["breaker.auto", "breaker.auto", "breaker.force_open", "breaker.force_open"], audit.Select(e => e.GetProperty("action").GetString()));
         Assert.Equal(["bob", "bob", "alice", "alice"], audit.Select(e => e.GetProperty("actor").GetProperty("principal").GetString()));
     }
@@ -209,7 +209,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
                 await node.RouteUntilAsync("customer_chat", d => d.Fallbacks.SequenceEqual([winner]));
             }
 
-            var audit = (await cluster[1].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray().ToList();
+            var audit = (await cluster[1].GetChangesAuditAsync()).EnumerateArray().ToList();
             Assert.Equal(["class.policy", "class.policy"], audit.Select(e => e.GetProperty("action").GetString()));
         }
         finally
@@ -253,7 +253,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
         }
 
-        var entry = Assert.Single((await second[0].GetAdminJsonAsync("admin/v1/audit")).EnumerateArray());
+        var entry = Assert.Single((await second[0].GetChangesAuditAsync()).EnumerateArray());
         Assert.Equal(("endpoint.drain", "bob", "anthropic-sonnet-eu", "EU capacity move"),
             (entry.GetProperty("action").GetString(), entry.GetProperty("actor").GetProperty("principal").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
 
@@ -264,7 +264,7 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
             Assert.Equal("anthropic-sonnet-eu", (await node.RouteUntilAsync("legal_draft", d => d.EndpointId.Length > 0)).EndpointId);
         }
 
-        Assert.Equal(2, (await second[1].GetAdminJsonAsync("admin/v1/audit")).GetArrayLength());
+        Assert.Equal(2, (await second[1].GetChangesAuditAsync()).GetArrayLength());
     }
 
     [Fact]
@@ -307,8 +307,8 @@ public sealed class ClusterEndToEndTests(RedisServerFixture redis, ITestOutputHe
         await a[0].RouteUntilAsync("legal_draft", d => d.RouteReason == "queue_only_hold", deadlineMs: 300);
         Assert.Equal("anthropic-sonnet-eu", (await b[0].RouteAsync("legal_draft")).EndpointId);
         Assert.Equal(JsonValueKind.Null, (await b[0].GetAdminJsonAsync("admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
-        Assert.Equal(0, (await b[0].GetAdminJsonAsync("admin/v1/audit")).GetArrayLength());
-        Assert.Equal(1, (await a[0].GetAdminJsonAsync("admin/v1/audit")).GetArrayLength());
+        Assert.Equal(0, (await b[0].GetChangesAuditAsync()).GetArrayLength());
+        Assert.Equal(1, (await a[0].GetChangesAuditAsync()).GetArrayLength());
     }
 
     internal static Outcome ServerError(string endpointId) => new()

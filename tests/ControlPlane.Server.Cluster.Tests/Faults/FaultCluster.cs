@@ -89,7 +89,7 @@ internal sealed class FaultCluster : IAsyncDisposable
         {
             Content = new StringContent(JsonSerializer.Serialize(new { state, reason }), Encoding.UTF8, "application/json"),
         };
-        request.Headers.Add("X-Actor", "fault-tests");
+        request.Headers.Authorization = ControlPlane.Testing.TestCredentials.Bearer();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(8));
         try
         {
@@ -203,6 +203,7 @@ internal sealed class FaultCluster : IAsyncDisposable
                 // Reconnect within a second once a restarted node listens again (the default backoff grows to 2 minutes).
                 var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions
                 {
+                    HttpHandler = ControlPlane.Testing.TestCredentials.Handler(),
                     InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
                     MaxReconnectBackoff = TimeSpan.FromSeconds(1),
                 });

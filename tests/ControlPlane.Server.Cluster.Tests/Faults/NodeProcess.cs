@@ -103,6 +103,7 @@ internal sealed class NodeProcess : IAsyncDisposable
 
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["DOTNET_gcServer"] = "0";
+        info.Environment[ControlPlane.Testing.TestCredentials.AdminKeyVariable] = ControlPlane.Testing.TestCredentials.AdminKey;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => OnLine(e.Data, "out");
         process.ErrorDataReceived += (_, e) => OnLine(e.Data, "err");

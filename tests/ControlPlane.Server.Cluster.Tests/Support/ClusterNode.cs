@@ -5,6 +5,7 @@ using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
 using ControlPlane.Service;
+using ControlPlane.Testing;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,7 @@ namespace ControlPlane.Server.Cluster.Tests.Support;
 internal sealed class ClusterNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
     private readonly GrpcChannel? _channel;
     private readonly Routing.RoutingClient? _routing;
     private int _stopped;
@@ -30,11 +32,11 @@ internal sealed class ClusterNode : IAsyncDisposable
         Name = name;
         Role = role;
         AdminAddress = new Uri(NodeHost.AdminAddress(app) + "/");
-        Admin = new HttpClient { BaseAddress = AdminAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Admin = new HttpClient(TestCredentials.Handler()) { BaseAddress = AdminAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (role != NodeRole.Silo)
         {
             GrpcAddress = new Uri(NodeHost.GrpcAddress(app));
-            _channel = GrpcChannel.ForAddress(GrpcAddress);
+            _channel = GrpcChannel.ForAddress(GrpcAddress, new GrpcChannelOptions { HttpHandler = TestCredentials.Handler() });
             _routing = new Routing.RoutingClient(_channel);
         }
 
@@ -67,7 +69,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Builds and starts a cluster node on <paramref name="redis"/>.</summary>
     public static async Task<ClusterNode> StartAsync(string redis, string clusterId, string name, FleetDefinition fleet, NodeRole role,
-        Action<ControlPlaneOptions>? configure = null, ITestOutputHelper? output = null)
+        Action<ControlPlaneOptions>? configure = null, ITestOutputHelper? output = null, Action<ControlPlane.Service.Security.SecurityOptions>? configureSecurity = null)
     {
         var options = new NodeOptions
         {
@@ -79,6 +81,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             Role = role,
             SiloPort = 0,
             GatewayPort = 0,
+            AdminKey = TestCredentials.AdminKey,
+            ConfigureSecurity = configureSecurity,
         };
         var app = NodeHost.Build(options, fleet, builder =>
         {
@@ -126,16 +130,36 @@ internal sealed class ClusterNode : IAsyncDisposable
         return last!;
     }
 
-    /// <summary>POSTs a JSON body to the admin API as <paramref name="actor"/>.</summary>
+    /// <summary>POSTs a JSON body to the admin API as <paramref name="actor"/> (an API key of that name holding every role,
+    /// made once per node), or without a credential when <paramref name="actor"/> is null.</summary>
     public async Task<HttpResponseMessage> PostAdminAsync(string path, string json, string? actor)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (actor is not null)
+        if (actor is null)
         {
-            request.Headers.Add("X-Actor", actor);
+            using var anonymous = new HttpClient { BaseAddress = AdminAddress };
+            return await anonymous.SendAsync(request);
         }
 
+        request.Headers.Authorization = TestCredentials.Bearer(await KeyForAsync(actor));
         return await Admin.SendAsync(request);
+    }
+
+    /// <summary>The token of an API key named <paramref name="principal"/> with <paramref name="roles"/> (every role when
+    /// empty), created through this node's admin API once.</summary>
+    public async Task<string> KeyForAsync(string principal, params string[] roles)
+    {
+        var granted = roles.Length == 0 ? [.. ControlPlane.Service.Security.Roles.All] : roles;
+        var cacheKey = $"{principal}|{string.Join(',', granted)}";
+        if (_keys.TryGetValue(cacheKey, out var known))
+        {
+            return known;
+        }
+
+        using var response = await Admin.PostAsJsonAsync("admin/v1/keys", new { name = principal, roles = granted, reason = "test principal" });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{Name}: POST /admin/v1/keys answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        return _keys.GetOrAdd(cacheKey, token);
     }
 
     /// <summary>POSTs until the admin API answers 200 (a grain can be briefly unavailable, 503, while it moves).</summary>
@@ -157,6 +181,15 @@ internal sealed class ClusterNode : IAsyncDisposable
             return true;
         }, () => $"{Name}: POST {path} never answered 200; last answer {last}", timeout);
         return body;
+    }
+
+    /// <summary>The audit trail's entries (newest first) without the key and authentication entries the test harness
+    /// itself causes (the bootstrap key, the per-principal test keys): the changes a test made.</summary>
+    public async Task<JsonElement> GetChangesAuditAsync()
+    {
+        var audit = await GetAdminJsonAsync("admin/v1/audit");
+        return JsonSerializer.SerializeToElement(audit.EnumerateArray().Where(e =>
+            e.GetProperty("action").GetString() is { } action && !action.StartsWith("key.", StringComparison.Ordinal) && !action.StartsWith("auth.", StringComparison.Ordinal)).ToList());
     }
 
     /// <summary>GETs an admin resource and asserts 200.</summary>

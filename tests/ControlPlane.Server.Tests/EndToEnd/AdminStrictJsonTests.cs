@@ -34,7 +34,6 @@ public sealed class AdminStrictJsonTests(NodeFixture fixture) : IClassFixture<No
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Breaker) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
-        request.Headers.Add("X-Actor", "alice");
 
         using var response = await Node.Admin.SendAsync(request);
 
@@ -53,7 +52,6 @@ public sealed class AdminStrictJsonTests(NodeFixture fixture) : IClassFixture<No
         };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.TransferEncodingChunked = chunked;
-        request.Headers.Add("X-Actor", "alice");
 
         using var response = await Node.Admin.SendAsync(request);
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ControlPlane.Client;
 using ControlPlane.Contracts.V1;
+using ControlPlane.Testing;
 using Polly.Timeout;
 
 namespace ControlPlane.Server.Tests.EndToEnd;
@@ -25,7 +26,7 @@ public sealed class ClientSdkTests : IDisposable
     public async Task Executor_walks_the_fallback_chain_on_endpoint_failures_and_reports_every_attempt()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')), new ControlPlaneClientOptions { ApiKey = TestCredentials.AdminKey });
         var reporter = new OutcomeReporter(client, new OutcomeReporterOptions { FlushInterval = TimeSpan.FromMilliseconds(20) });
         var executor = new RoutedExecutor(client, reporter);
         var tried = new List<RouteTarget>();
@@ -58,7 +59,7 @@ public sealed class ClientSdkTests : IDisposable
     public async Task Attempts_share_the_callers_deadline_and_caller_faults_are_not_retried_elsewhere()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')), new ControlPlaneClientOptions { ApiKey = TestCredentials.AdminKey });
         await using var reporter = new OutcomeReporter(client);
         var executor = new RoutedExecutor(client, reporter);
 
@@ -95,13 +96,12 @@ public sealed class ClientSdkTests : IDisposable
         {
             Content = new StringContent("""{"reason":"sdk test"}""", Encoding.UTF8, "application/json"),
         };
-        drain.Headers.Add("X-Actor", "sdk");
         using (var response = await node.Admin.SendAsync(drain))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')));
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')), new ControlPlaneClientOptions { ApiKey = TestCredentials.AdminKey });
         await using var reporter = new OutcomeReporter(client);
         var executor = new RoutedExecutor(client, reporter);
         var held = await Assert.ThrowsAsync<NoRouteException>(() => executor.ExecuteAsync<string>(

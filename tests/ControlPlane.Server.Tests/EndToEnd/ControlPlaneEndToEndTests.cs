@@ -84,7 +84,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.DoesNotContain("openai-gpt4o-us", decision.Fallbacks);
         }
 
-        var audit = await GetJsonAsync(node, "admin/v1/audit");
+        var audit = await node.GetChangesAuditAsync();
         var newest = audit.EnumerateArray().First();
         Assert.Equal("alice@acme", newest.GetProperty("actor").GetProperty("principal").GetString());
         Assert.Equal("INC-42 provider outage", newest.GetProperty("reason").GetString());
@@ -114,7 +114,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.Equal("bob", over.GetProperty("actor").GetString());
         Assert.Equal("EU capacity move", over.GetProperty("reason").GetString());
         Assert.Equal("queue_only_hold", (await second.RouteAsync("legal_draft", deadlineMs: 300)).RouteReason);
-        Assert.Equal("endpoint.drain", (await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray().Single().GetProperty("action").GetString());
+        Assert.Equal("endpoint.drain", (await second.GetChangesAuditAsync()).EnumerateArray().Single().GetProperty("action").GetString());
 
         using var undrain = await PostAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu/undrain", """{"reason":"move done"}""", "bob");
         Assert.Equal(HttpStatusCode.OK, undrain.StatusCode);
@@ -188,13 +188,13 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"half","reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "state");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x","ttlSeconds":-1}""", "alice"), HttpStatusCode.BadRequest, "ttlSeconds");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open"}""", "alice"), HttpStatusCode.BadRequest, "reason");
-        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
+        await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/breaker", """{"state":"open","reason":"x"}""", null), HttpStatusCode.Unauthorized, "authorization");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/openai-gpt4o-us/drain", """{"reason":"x","color":"red"}""", "alice"), HttpStatusCode.BadRequest, "color");
         await AssertProblemAsync(await PostAsync(node, "admin/v1/endpoints/nope/breaker", """{"state":"open","reason":"x"}""", "alice"), HttpStatusCode.NotFound, "id");
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/endpoints/nope"), HttpStatusCode.NotFound, "id");
         await AssertProblemAsync(await node.Admin.GetAsync("admin/v1/classes/nope"), HttpStatusCode.NotFound, "name");
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await node.GetChangesAuditAsync()).EnumerateArray());
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(node, "admin/v1/endpoints/openai-gpt4o-us")).GetProperty("override").ValueKind);
     }
 
@@ -250,20 +250,24 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
         var admin = node.AdminGrpc;
-        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
+        var asDave = await node.GrpcAsAsync("dave");
 
         var view = await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "grpc admin", TtlSeconds = 120 }, asDave);
         Assert.Equal(("open", "force_open", "dave"), (view.Breaker.State, view.Override.Kind, view.Override.Actor));
         await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt41-us", State = "open", Reason = "grpc admin" }, asDave);
         Assert.Equal("forced_override", (await node.RouteAsync("customer_chat")).RouteReason);
 
-        var audit = await admin.ListAuditAsync(new ListAuditRequest { Limit = 10 });
-        Assert.Equal(2, audit.Entries.Count);
-        Assert.All(audit.Entries, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
+        var audit = (await admin.ListAuditAsync(new ListAuditRequest { Limit = 10 })).Entries.Where(e => !e.Action.StartsWith("key.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, audit.Count);
+        Assert.All(audit, e => Assert.Equal(("dave", "grpc admin"), (e.Actor, e.Reason)));
 
-        var noActor = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
-        Assert.Equal(StatusCode.InvalidArgument, noActor.StatusCode);
-        Assert.StartsWith("x-actor:", noActor.Status.Detail, StringComparison.Ordinal);
+        using (var anonymousChannel = global::Grpc.Net.Client.GrpcChannel.ForAddress(node.AdminAddress))
+        {
+            var noActor = await Assert.ThrowsAsync<RpcException>(async () =>
+                await new Admin.AdminClient(anonymousChannel).SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "auto", Reason = "x" }));
+            Assert.Equal(StatusCode.Unauthenticated, noActor.StatusCode);
+        }
+
         var badTtl = await Assert.ThrowsAsync<RpcException>(async () => await admin.SetBreakerAsync(new SetBreakerRequest { Id = "openai-gpt4o-us", State = "open", Reason = "x", TtlSeconds = -5 }, asDave));
         Assert.StartsWith("ttlSeconds:", badTtl.Status.Detail, StringComparison.Ordinal);
         var unknown = await Assert.ThrowsAsync<RpcException>(async () => await admin.GetEndpointAsync(new GetEndpointRequest { Id = "nope" }));
@@ -304,7 +308,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         var cls = await GetJsonAsync(restarted, "admin/v1/classes/customer_chat");
         Assert.Equal("queue_only", cls.GetProperty("mode").GetString());
         Assert.Equal("erin", cls.GetProperty("policyChangedBy").GetString());
-        var entry = (await GetJsonAsync(restarted, "admin/v1/audit")).EnumerateArray().Last();
+        var entry = (await restarted.GetChangesAuditAsync()).EnumerateArray().Last();
         Assert.Equal(("class.policy", "customer_chat", "legal review"), (entry.GetProperty("action").GetString(), entry.GetProperty("target").GetString(), entry.GetProperty("reason").GetString()));
         Assert.StartsWith("mode auto_fallback, primary [openai-gpt4o-us, openai-gpt41-us], fallbacks [anthropic-sonnet-us, google-gemini-pro-us]",
             entry.GetProperty("before").GetString(), StringComparison.Ordinal);
@@ -346,10 +350,10 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         // Prohibited and approved at once.
         await AssertProblemAsync(await PostAsync(node, path, """{"prohibited":["anthropic-sonnet-us"],"reason":"x"}""", "alice"), HttpStatusCode.BadRequest, "fallbacks[0].endpointId");
         await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail"}""", "alice"), HttpStatusCode.BadRequest, "reason");
-        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.BadRequest, "X-Actor");
+        await AssertProblemAsync(await PostAsync(node, path, """{"mode":"fail","reason":"x"}""", null), HttpStatusCode.Unauthorized, "authorization");
         await AssertProblemAsync(await PostAsync(node, path, """[1,2]""", "alice"), HttpStatusCode.BadRequest, "body");
 
-        Assert.Empty((await GetJsonAsync(node, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await node.GetChangesAuditAsync()).EnumerateArray());
         var cls = await GetJsonAsync(node, "admin/v1/classes/customer_chat");
         Assert.Equal("auto_fallback", cls.GetProperty("mode").GetString());
         Assert.Equal(JsonValueKind.Null, cls.GetProperty("policyChangedBy").ValueKind);
@@ -360,7 +364,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
     public async Task Admin_gRPC_SetPolicy_changes_the_policy_and_names_bad_fields()
     {
         await using var node = await ControlPlaneNode.StartAsync(_dataDirectory);
-        var asDave = new CallOptions(headers: new Metadata { { "x-actor", "dave" } });
+        var asDave = await node.GrpcAsAsync("dave");
 
         var request = new SetPolicyRequest { Name = "internal_copilot", Reason = "cost review", Mode = "fail" };
         var view = await node.AdminGrpc.SetPolicyAsync(new SetPolicyRequest(request) { Fallbacks = new FallbackList() }, asDave);
@@ -392,7 +396,7 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
         Assert.False(Directory.Exists(_dataDirectory));
         await using var second = await ControlPlaneNode.StartInMemoryAsync();
         Assert.Equal(JsonValueKind.Null, (await GetJsonAsync(second, "admin/v1/endpoints/anthropic-sonnet-eu")).GetProperty("override").ValueKind);
-        Assert.Empty((await GetJsonAsync(second, "admin/v1/audit")).EnumerateArray());
+        Assert.Empty((await second.GetChangesAuditAsync()).EnumerateArray());
         Assert.Equal("anthropic-sonnet-eu", (await second.RouteAsync("legal_draft")).EndpointId);
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
 using ControlPlane.Service;
+using ControlPlane.Testing;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -18,6 +19,7 @@ namespace ControlPlane.Server.Tests.EndToEnd;
 internal sealed class ControlPlaneNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
     private bool _stopped;
 
     private ControlPlaneNode(WebApplication app)
@@ -25,12 +27,19 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         _app = app;
         GrpcAddress = new Uri(NodeHost.GrpcAddress(app) + "/");
         AdminAddress = new Uri(NodeHost.AdminAddress(app) + "/");
-        Channel = GrpcChannel.ForAddress(GrpcAddress);
+        Channel = GrpcChannel.ForAddress(GrpcAddress, new GrpcChannelOptions { HttpHandler = TestCredentials.Handler() });
+        AdminChannel = GrpcChannel.ForAddress(AdminAddress, new GrpcChannelOptions { HttpHandler = TestCredentials.Handler() });
         Routing = new Routing.RoutingClient(Channel);
-        AdminGrpc = new Contracts.V1.Admin.AdminClient(Channel);
+        AdminGrpc = new Contracts.V1.Admin.AdminClient(AdminChannel);
         Health = new Health.HealthClient(Channel);
-        Admin = new HttpClient { BaseAddress = AdminAddress };
-        Raw = new HttpClient(new SocketsHttpHandler())
+        Admin = TestCredentials.Client(AdminAddress);
+        AdminRaw = new HttpClient(TestCredentials.Handler())
+        {
+            BaseAddress = AdminAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        Raw = new HttpClient(TestCredentials.Handler())
         {
             BaseAddress = GrpcAddress,
             DefaultRequestVersion = HttpVersion.Version20,
@@ -42,7 +51,11 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
 
     public Uri AdminAddress { get; }
 
+    /// <summary>A gRPC channel to the data-plane port carrying the all-roles test key.</summary>
     public GrpcChannel Channel { get; }
+
+    /// <summary>A gRPC channel to the admin port (the gRPC Admin service) carrying the all-roles test key.</summary>
+    public GrpcChannel AdminChannel { get; }
 
     public Routing.RoutingClient Routing { get; }
 
@@ -50,11 +63,14 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
 
     public Health.HealthClient Health { get; }
 
-    /// <summary>The admin API (HTTP/1.1 JSON).</summary>
+    /// <summary>The admin API (HTTP/1.1 JSON) with the all-roles test key.</summary>
     public HttpClient Admin { get; }
 
-    /// <summary>HTTP/2 with prior knowledge on the gRPC port, for hand-built gRPC requests.</summary>
+    /// <summary>HTTP/2 with prior knowledge on the gRPC port, for hand-built gRPC requests (all-roles test key).</summary>
     public HttpClient Raw { get; }
+
+    /// <summary>HTTP/2 with prior knowledge on the admin port (the gRPC Admin service), with the all-roles test key.</summary>
+    public HttpClient AdminRaw { get; }
 
     /// <summary>The node's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -73,12 +89,16 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     public static Task<ControlPlaneNode> StartInMemoryAsync(bool enableDiagnostics = false, FleetDefinition? fleet = null, bool acceptUnroutedOutcomes = true) =>
         StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes }, fleet);
 
-    private static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet)
+    /// <summary>A node started with <paramref name="options"/> (its listen addresses are replaced by free loopback ports;
+    /// the all-roles test key is its bootstrap admin key unless the options name one, or <paramref name="useTestAdminKey"/>
+    /// is false: the node then generates one into its data directory as in production).</summary>
+    public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true)
     {
         options = options with
         {
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            AdminKey = options.AdminKey ?? (useTestAdminKey ? TestCredentials.AdminKey : null),
         };
         var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
         try
@@ -123,25 +143,54 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         Assert.NotEmpty(decision.EndpointId);
     }
 
+    /// <summary>POSTs to the admin API acting as <paramref name="actor"/> (an API key of that name holding every role,
+    /// made once), or without any credential when <paramref name="actor"/> is null.</summary>
     public async Task<HttpResponseMessage> PostAdminAsync(string path, string json, string? actor)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (actor is not null)
+        if (actor is null)
         {
-            request.Headers.Add("X-Actor", actor);
+            using var anonymous = new HttpClient { BaseAddress = AdminAddress };
+            return await anonymous.SendAsync(request);
         }
 
+        request.Headers.Authorization = TestCredentials.Bearer(await KeyForAsync(actor, []));
         return await Admin.SendAsync(request);
     }
 
     /// <summary>An admin API client acting as <paramref name="principal"/> holding <paramref name="roles"/> (every role
-    /// when none are given). The caller disposes it.</summary>
-    public Task<HttpClient> AdminAsAsync(string principal, params string[] roles)
+    /// when none are given): an API key made through <c>POST /admin/v1/keys</c>. The caller disposes it.</summary>
+    public async Task<HttpClient> AdminAsAsync(string principal, params string[] roles) =>
+        TestCredentials.Client(AdminAddress, await KeyForAsync(principal, roles));
+
+    /// <summary>The token of an API key named <paramref name="principal"/> with <paramref name="roles"/> (every role when
+    /// empty), created once per name and roles.</summary>
+    public async Task<string> KeyForAsync(string principal, params string[] roles)
     {
-        _ = roles;
-        var client = new HttpClient { BaseAddress = AdminAddress };
-        client.DefaultRequestHeaders.Add("X-Actor", principal);
-        return Task.FromResult(client);
+        var granted = roles.Length == 0 ? [.. ControlPlane.Service.Security.Roles.All] : roles;
+        var cacheKey = $"{principal}|{string.Join(',', granted)}";
+        if (_keys.TryGetValue(cacheKey, out var known))
+        {
+            return known;
+        }
+
+        using var response = await Admin.PostAsJsonAsync("admin/v1/keys", new { name = principal, roles = granted, reason = "test principal" });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST /admin/v1/keys answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        return _keys.GetOrAdd(cacheKey, token);
+    }
+
+    /// <summary>gRPC call options acting as <paramref name="principal"/> with <paramref name="roles"/> (every role when none).</summary>
+    public async Task<global::Grpc.Core.CallOptions> GrpcAsAsync(string principal, params string[] roles) =>
+        new(headers: new global::Grpc.Core.Metadata { { "authorization", $"Bearer {await KeyForAsync(principal, roles)}" } });
+
+    /// <summary>The audit trail's entries (newest first) without the key and authentication entries the test harness
+    /// itself causes (the bootstrap key, the per-principal test keys): the changes a test made.</summary>
+    public async Task<JsonElement> GetChangesAuditAsync()
+    {
+        var audit = await GetAdminJsonAsync("admin/v1/audit");
+        return JsonSerializer.SerializeToElement(audit.EnumerateArray().Where(e =>
+            e.GetProperty("action").GetString() is { } action && !action.StartsWith("key.", StringComparison.Ordinal) && !action.StartsWith("auth.", StringComparison.Ordinal)).ToList());
     }
 
     public async Task<JsonElement> GetAdminJsonAsync(string path)
@@ -165,7 +214,9 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     {
         Admin.Dispose();
         Raw.Dispose();
+        AdminRaw.Dispose();
         Channel.Dispose();
+        AdminChannel.Dispose();
         await StopAsync();
         await _app.DisposeAsync();
     }

@@ -35,7 +35,6 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
         { "reason with a line break", StatusCode.InvalidArgument, "reason" },
         { "reason with a bidi override", StatusCode.InvalidArgument, "reason" },
         { "reason of 100 KB", StatusCode.InvalidArgument, "reason" },
-        { "actor with a control character", StatusCode.InvalidArgument, "x-actor" },
         { "unknown endpoint", StatusCode.NotFound, "id" },
         { "unknown class", StatusCode.NotFound, "name" },
         { "unknown breaker state", StatusCode.InvalidArgument, "state" },
@@ -87,7 +86,7 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
         }
 
         var before = await FingerprintAsync();
-        var response = await Node.Raw.CallAsync("/controlplane.v1.Admin/SetPolicy", GrpcWire.Frame(payload.ToArray()), ("x-actor", "mallory"));
+        var response = await Node.AdminRaw.CallAsync("/controlplane.v1.Admin/SetPolicy", GrpcWire.Frame(payload.ToArray()));
 
         Assert.NotEqual(StatusCode.OK, response.Status);
         Assert.DoesNotContain("   at ", response.Message ?? "", StringComparison.Ordinal);
@@ -97,7 +96,8 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
 
     private async Task<object> CallAsync(string name)
     {
-        var actor = new Metadata { { "x-actor", "mallory" } };
+        // The admin channel carries the all-roles test key: each case fails on its input, not on authorization.
+        var actor = new Metadata();
         var policy = await Admin.GetClassAsync(new GetClassRequest { Name = Class });
         return name switch
         {
@@ -115,7 +115,6 @@ public sealed class AdminHostileInputTests(NodeFixture fixture) : IClassFixture<
             "reason with a line break" => await Admin.SetBreakerAsync(Breaker("open", reason: "ok\n2026-12-06 admin=root forced"), actor),
             "reason with a bidi override" => await Admin.SetBreakerAsync(Breaker("open", reason: "ok \u202Edesrever"), actor),
             "reason of 100 KB" => await Admin.SetBreakerAsync(Breaker("open", reason: new string('x', 100_000)), actor),
-            "actor with a control character" => await Admin.SetBreakerAsync(Breaker("open"), new Metadata { { "x-actor", "mal\tlory" } }),
             "unknown endpoint" => await Admin.SetBreakerAsync(new SetBreakerRequest { Id = "no-such-endpoint", State = "open", Reason = "r" }, actor),
             "unknown class" => await Admin.SetPolicyAsync(new SetPolicyRequest { Name = "no_such_class", Reason = "r" }, actor),
             "unknown breaker state" => await Admin.SetBreakerAsync(Breaker("half_open"), actor),

@@ -33,12 +33,21 @@ const EXPECTED_SERVICES = [
 ];
 
 const insecure = grpc.credentials.createInsecure();
-const diagnostics = new defs.controlplane.v1.Diagnostics(address, insecure);
-const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, { 'grpc.default_compression_algorithm': 2 });
-const health = new defs.grpc.health.v1.Health(address, insecure);
-const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, insecure);
-const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, insecure);
-const generic = new grpc.Client(address, insecure);
+// Every call carries the credential from CONTROLPLANE_API_KEY (authorization: Bearer ...), when set.
+const apiKey = process.env.CONTROLPLANE_API_KEY;
+const authorize = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+  start(metadata, listener, next) {
+    if (apiKey) metadata.set('authorization', `Bearer ${apiKey}`);
+    next(metadata, listener);
+  },
+});
+const withAuth = { interceptors: [authorize] };
+const diagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, withAuth);
+const gzipDiagnostics = new defs.controlplane.v1.Diagnostics(address, insecure, { 'grpc.default_compression_algorithm': 2, ...withAuth });
+const health = new defs.grpc.health.v1.Health(address, insecure, withAuth);
+const reflectionV1 = new defs.grpc.reflection.v1.ServerReflection(address, insecure, withAuth);
+const reflectionV1alpha = new defs.grpc.reflection.v1alpha.ServerReflection(address, insecure, withAuth);
+const generic = new grpc.Client(address, insecure, withAuth);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);

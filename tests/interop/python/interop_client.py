@@ -10,6 +10,7 @@ Usage: /usr/bin/python3 interop_client.py HOST:PORT [case ...]
 """
 
 import json
+import os
 import sys
 import traceback
 
@@ -130,10 +131,39 @@ def expect_status(fn, code):
     raise AssertionError("expected %s but the call succeeded" % code)
 
 
+class Authorize(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds authorization: Bearer CONTROLPLANE_API_KEY to every call (when the variable is set)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def _details(self, details):
+        metadata = list(details.metadata or []) + [("authorization", "Bearer " + self.key)]
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._details(details), requests)
+
+
+def authorized(channel):
+    key = os.environ.get("CONTROLPLANE_API_KEY")
+    return grpc.intercept_channel(channel, Authorize(key)) if key else channel
+
+
 class Cases:
     def __init__(self, address):
-        self.channel = grpc.insecure_channel(address)
-        self.gzip_channel = grpc.insecure_channel(address, compression=grpc.Compression.Gzip)
+        self.channel = authorized(grpc.insecure_channel(address))
+        self.gzip_channel = authorized(grpc.insecure_channel(address, compression=grpc.Compression.Gzip))
         d = "/controlplane.v1.Diagnostics/"
         self.echo = self.channel.unary_unary(d + "Echo", request_serializer=ser, response_deserializer=des(EchoResponse))
         self.echo_stream = self.channel.unary_stream(d + "EchoStream", request_serializer=ser, response_deserializer=des(EchoResponse))

@@ -46,6 +46,8 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
             WorkingDirectory = RepositoryLayout.Root,
         };
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Every call needs a credential: the interop clients send this key (CONTROLPLANE_API_KEY, set by InteropRun).
+        info.Environment[ControlPlane.Testing.TestCredentials.AdminKeyVariable] = ControlPlane.Testing.TestCredentials.AdminKey;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start dotnet.");
         var server = new ControlPlaneProcess(process);
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

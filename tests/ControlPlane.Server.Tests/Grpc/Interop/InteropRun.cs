@@ -42,6 +42,9 @@ internal sealed class InteropRun
             info.ArgumentList.Add(a);
         }
 
+        // The credential the clients send as authorization: Bearer (the node's all-roles test key).
+        info.Environment["CONTROLPLANE_API_KEY"] = ControlPlane.Testing.TestCredentials.AdminKey;
+
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
