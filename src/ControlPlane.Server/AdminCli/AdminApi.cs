@@ -77,11 +77,6 @@ internal sealed class AdminApi : IDisposable
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
 
-        if (_connection.Actor is { } actor)
-        {
-            message.Headers.Add("X-Actor", actor);
-        }
-
         if (request.Body is { } body)
         {
             message.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json);

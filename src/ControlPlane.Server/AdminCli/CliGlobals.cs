@@ -5,13 +5,12 @@ namespace ControlPlane.Server.AdminCli;
 /// <summary>Where and how the CLI calls the admin API, resolved from the global options and the environment.</summary>
 /// <param name="BaseUrl">The node's admin listener.</param>
 /// <param name="Key">The bearer credential (API key or JWT), if any.</param>
-/// <param name="Actor">The <c>X-Actor</c> name for a node without authentication, if given.</param>
 /// <param name="Json">Print the API's JSON instead of tables.</param>
 /// <param name="Timeout">How long one call may take.</param>
-internal sealed record CliConnection(Uri BaseUrl, string? Key, string? Actor, bool Json, TimeSpan Timeout);
+internal sealed record CliConnection(Uri BaseUrl, string? Key, bool Json, TimeSpan Timeout);
 
 /// <summary>The options every command takes (<c>--url</c>, <c>--key</c>, <c>--key-file</c>, <c>--output</c>,
-/// <c>--timeout</c>, <c>--actor-header</c>), and their resolution against the environment.</summary>
+/// <c>--timeout</c>), and their resolution against the environment.</summary>
 internal sealed class CliGlobals
 {
     /// <summary>The admin URL when neither <c>--url</c> nor <see cref="UrlVariable"/> is given.</summary>
@@ -63,12 +62,6 @@ internal sealed class CliGlobals
         Recursive = true,
     };
 
-    public Option<string?> Actor { get; } = new("--actor-header")
-    {
-        Description = "Only for a node without authentication: the name sent as X-Actor. A node with authentication records the credential's principal instead.",
-        Recursive = true,
-    };
-
     /// <summary>Adds the options to the root command (they apply to every subcommand).</summary>
     public void AddTo(Command root)
     {
@@ -78,7 +71,6 @@ internal sealed class CliGlobals
         root.Add(KeyFile);
         root.Add(Output);
         root.Add(Timeout);
-        root.Add(Actor);
     }
 
     /// <summary>Resolves the connection: options first, then the environment, then the defaults.</summary>
@@ -92,8 +84,7 @@ internal sealed class CliGlobals
         }
 
         var timeout = parse.GetValue(Timeout) is { } timeoutText ? CliInput.Duration(timeoutText, "--timeout") : DefaultTimeout;
-        var actor = parse.GetValue(Actor) is { } actorText ? CliInput.Text(actorText, "--actor-header") : null;
-        return new CliConnection(url, ResolveKey(parse, context), actor, parse.GetValue(Output) == "json", timeout);
+        return new CliConnection(url, ResolveKey(parse, context), parse.GetValue(Output) == "json", timeout);
     }
 
     private string? ResolveKey(ParseResult parse, CliContext context)

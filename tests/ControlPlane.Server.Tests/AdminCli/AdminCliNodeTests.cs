@@ -4,6 +4,7 @@ using System.Text.Json;
 using ControlPlane.Server.AdminCli;
 using ControlPlane.Server.Tests.EndToEnd;
 using ControlPlane.Server.Tests.Grpc;
+using ControlPlane.Service.Security;
 using ControlPlane.Testing;
 
 namespace ControlPlane.Server.Tests.AdminCli;
@@ -152,9 +153,65 @@ public sealed class AdminCliNodeTests(NodeFixture fixture) : IClassFixture<NodeF
         (await accept).Dispose();
     }
 
+    [Fact]
+    public async Task Without_a_credential_the_node_refuses_with_exit_3_and_nothing_changes()
+    {
+        var run = await CliHarness.RunAsync("endpoint", "drain", "openai-gpt41-us", "--reason", "cli: anonymous", "--url", Node.AdminAddress.ToString());
+
+        Assert.True(run.ExitCode == CliExit.Denied, run.ToString());
+        Assert.Contains("not authenticated (401)", run.Error, StringComparison.Ordinal);
+        var endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/openai-gpt41-us");
+        Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_viewer_key_reads_the_fleet_but_forcing_a_breaker_exits_3_and_changes_nothing()
+    {
+        var viewer = await Node.KeyForAsync("cli-viewer", Roles.Viewer);
+
+        var read = await CliHarness.RunAsync("fleet", "show", "--url", Node.AdminAddress.ToString(), "--key", viewer);
+        var force = await CliHarness.RunAsync("endpoint", "force", "openai-gpt41-us", "--state", "open", "--reason", "cli: not mine to force",
+            "--url", Node.AdminAddress.ToString(), "--key", viewer);
+
+        Assert.True(read.ExitCode == CliExit.Ok, read.ToString());
+        Assert.True(force.ExitCode == CliExit.Denied, force.ToString());
+        Assert.Contains("not allowed (403)", force.Error, StringComparison.Ordinal);
+        var endpoint = await Node.GetAdminJsonAsync("admin/v1/endpoints/openai-gpt41-us");
+        Assert.Equal(JsonValueKind.Null, endpoint.GetProperty("override").ValueKind);
+        Assert.Equal("closed", endpoint.GetProperty("breaker").GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task A_key_created_with_the_CLI_authenticates_as_its_name_and_roles_until_revoked_with_the_CLI()
+    {
+        var url = Node.AdminAddress.ToString();
+        var create = await CliHarness.RunAsync("keys", "create", "cli-bob", "--role", "viewer", "--role", "operator", "--reason", "cli: on-call key", "--ttl", "1d",
+            "--output", "json", "--url", url, "--key", TestCredentials.AdminKey);
+        Assert.True(create.ExitCode == CliExit.Ok, create.ToString());
+        Assert.Contains("shown only once", create.Error, StringComparison.Ordinal);
+        using var created = JsonDocument.Parse(create.Out);
+        var key = created.RootElement.GetProperty("key").GetString()!;
+        var id = created.RootElement.GetProperty("id").GetString()!;
+
+        var whoami = await CliHarness.RunAsync("whoami", "--output", "json", "--url", url, "--key", key);
+        var list = await CliHarness.RunAsync("keys", "list", "--url", url, "--key", TestCredentials.AdminKey);
+        var revoke = await CliHarness.RunAsync("keys", "revoke", id, "--reason", "cli: rotated", "--url", url, "--key", TestCredentials.AdminKey);
+        var after = await CliHarness.RunAsync("whoami", "--url", url, "--key", key);
+
+        Assert.True(whoami.ExitCode == CliExit.Ok, whoami.ToString());
+        using var me = JsonDocument.Parse(whoami.Out);
+        Assert.Equal("cli-bob", me.RootElement.GetProperty("principal").GetString());
+        Assert.Equal(["operator", "viewer"], me.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).Order(StringComparer.Ordinal));
+        Assert.True(list.ExitCode == CliExit.Ok, list.ToString());
+        Assert.Contains(id, list.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, list.Out, StringComparison.Ordinal);
+        Assert.True(revoke.ExitCode == CliExit.Ok, revoke.ToString());
+        Assert.True(after.ExitCode == CliExit.Denied, after.ToString());
+    }
+
     private const string Principal = "cli-tester";
 
-    // The node's admin URL and a credential for every command.
-    private Task<CliRun> CliAsync(params string[] args) =>
-        CliHarness.RunAsync([.. args, "--url", Node.AdminAddress.ToString(), "--actor-header", Principal]);
+    // The node's admin URL and an operator + viewer key named Principal for every command.
+    private async Task<CliRun> CliAsync(params string[] args) =>
+        await CliHarness.RunAsync([.. args, "--url", Node.AdminAddress.ToString(), "--key", await Node.KeyForAsync(Principal, Roles.Operator, Roles.Viewer)]);
 }
