@@ -53,26 +53,60 @@ public sealed class AdminCliProcessTests(NodeFixture fixture) : IClassFixture<No
         Assert.Contains("5 audit verify found a broken chain", adminHelp, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task In_the_folder_a_node_was_first_started_in_the_CLI_uses_the_generated_data_admin_key()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"cli-first-start-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        var info = Info(directory, "--grpc-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0");
+        info.Environment.Remove(TestCredentials.AdminKeyVariable);
+        using var node = Process.Start(info)!;
+        try
+        {
+            _ = node.StandardError.ReadToEndAsync();
+            string? admin = null;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (await node.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+                {
+                    admin = line.StartsWith("Admin listening on ", StringComparison.Ordinal) ? line["Admin listening on ".Length..] : admin;
+                    if (line.StartsWith("Admin key: ", StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            _ = node.StandardOutput.ReadToEndAsync();
+            Assert.NotNull(admin);
+            Assert.True(File.Exists(Path.Combine(directory, "data", "admin.key")));
+
+            var (exit, stdout, stderr) = await RunInAsync(directory, null, "admin", "whoami", "--url", admin, "--output", "json");
+
+            Assert.True(exit == CliExit.Ok, $"exit {exit}\n{stdout}\n{stderr}");
+            using var me = JsonDocument.Parse(stdout);
+            Assert.Contains("admin", me.RootElement.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        }
+        finally
+        {
+            if (!node.HasExited)
+            {
+                node.Kill(entireProcessTree: true);
+                await node.WaitForExitAsync();
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
 
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        info.ArgumentList.Add(ExecutablePath);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+    private static Task<(int Exit, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunInAsync(Path.GetTempPath(), environment, args);
 
-        // The test's own address and credential only.
-        info.Environment.Remove(CliGlobals.UrlVariable);
-        info.Environment.Remove(CliGlobals.KeyVariable);
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunInAsync(string directory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var info = Info(directory, args);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
@@ -95,5 +129,26 @@ public sealed class AdminCliProcessTests(NodeFixture fixture) : IClassFixture<No
         }
 
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    // The executable in <paramref name="directory"/>, with the test's own address and credential only.
+    private static ProcessStartInfo Info(string directory, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = directory,
+        };
+        info.ArgumentList.Add(ExecutablePath);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment.Remove(CliGlobals.UrlVariable);
+        info.Environment.Remove(CliGlobals.KeyVariable);
+        return info;
     }
 }
