@@ -28,6 +28,9 @@ internal sealed class CliGlobals
     /// <summary>Largest key file read.</summary>
     public const int MaxKeyFileBytes = 16 * 1024;
 
+    /// <summary>The longest <c>--timeout</c> accepted (a longer wait is a hung call, not a slow one).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
     /// <summary>The call timeout when <c>--timeout</c> is not given.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
@@ -58,7 +61,7 @@ internal sealed class CliGlobals
 
     public Option<string?> Timeout { get; } = new("--timeout")
     {
-        Description = "How long one call may take (e.g. 10s, 1m; default 30s).",
+        Description = "How long one call may take (e.g. 10s, 1m; default 30s, at most 1h).",
         Recursive = true,
     };
 
@@ -84,6 +87,11 @@ internal sealed class CliGlobals
         }
 
         var timeout = parse.GetValue(Timeout) is { } timeoutText ? CliInput.Duration(timeoutText, "--timeout") : DefaultTimeout;
+        if (timeout > MaxTimeout)
+        {
+            throw new CliUsageException($"--timeout: at most {MaxTimeout.TotalMinutes:0} minutes");
+        }
+
         return new CliConnection(url, ResolveKey(parse, context), parse.GetValue(Output) == "json", timeout);
     }
 

@@ -35,6 +35,7 @@ public sealed class AdminCliExitCodeTests
         { ["--output", "yaml", "fleet", "show"], "yaml" },
         { ["--url", "ftp://node", "fleet", "show"], "--url: 'ftp://node' is not an http:// or https:// address" },
         { ["--timeout", "soon", "fleet", "show"], "--timeout: 'soon' is not a duration" },
+        { ["--timeout", "30d", "fleet", "show"], "--timeout: at most 60 minutes" },
         { ["--key", "two words", "fleet", "show"], "--key: not a credential" },
         { ["--key-file", "missing.key", "fleet", "show"], "--key-file: 'missing.key' does not exist" },
         { ["bogus"], "bogus" },
