@@ -94,6 +94,8 @@ internal static class NodeHost
             o.AcceptUnroutedOutcomes |= options.AcceptUnroutedOutcomes;
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
+        // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
+        builder.Services.AddHostedService<SighupReload>();
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));
         if (options.EnableDiagnostics)
         {

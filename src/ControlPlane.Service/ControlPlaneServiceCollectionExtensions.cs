@@ -3,6 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using ControlPlane.Fleet;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
+using ControlPlane.Service.FleetReload;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -65,6 +66,7 @@ public static class ControlPlaneServiceCollectionExtensions
         // Singleton: Grpc.AspNetCore would otherwise construct a service object per call. Served on the admin port of
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();
+        services.AddFleetReload();
         if (!dataPlane)
         {
             return services;

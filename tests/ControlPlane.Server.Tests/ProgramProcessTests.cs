@@ -118,6 +118,50 @@ public sealed partial class ProgramProcessTests
         }
     }
 
+    [Fact]
+    public async Task SIGHUP_reloads_the_fleet_file_as_system_sighup_and_the_node_keeps_running()
+    {
+        const string fleet = """
+            fleet: { name: hup, version: "1" }
+            endpoints:
+              - { id: a, provider: vllm, model: llama, model_version: v1, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { rpm: 100 }, owner_team: t, on_call: t }
+            classes:
+              - { name: chat, owner: t, mode: auto_fallback, primary: [a], slo: { availability: 0.99 } }
+            """;
+        var file = Path.Combine(Path.GetTempPath(), $"hup-fleet-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, fleet);
+        using var process = Start("--grpc-listen", "127.0.0.1:0", "--fleet", file);
+        try
+        {
+            await ReadListeningAddressAsync(process, drainAfter: false);
+            var admin = await ReadLineMatchingAsync(process, AdminLine(), drainAfter: false);
+            await File.WriteAllTextAsync(file, fleet.Replace("rpm: 100", "rpm: 250", StringComparison.Ordinal));
+
+            using (var hup = Process.Start("/bin/kill", ["-HUP", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await hup.WaitForExitAsync();
+            }
+
+            Assert.Equal("1", await ReadLineMatchingAsync(process, SighupReloadLine()));
+            using var client = new HttpClient { BaseAddress = new Uri(admin + "/") };
+            client.DefaultRequestHeaders.Authorization = TestCredentials.Bearer();
+            var endpoint = await client.GetStringAsync("admin/v1/endpoints/a");
+            Assert.Contains("\"requestsPerMinute\":250", endpoint, StringComparison.Ordinal);
+            var audit = await client.GetStringAsync("admin/v1/audit");
+            Assert.Matches("\"principal\":\"system:sighup\"[^}]*}[^}]*\"action\":\"fleet.reload\"", audit);
+            Assert.False(process.HasExited);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("--grpc-listen", "nowhere", "expected HOST:PORT")]
     [InlineData("--admin-listen", "nowhere", "Invalid --admin-listen 'nowhere'")]
@@ -305,4 +349,7 @@ public sealed partial class ProgramProcessTests
 
     [GeneratedRegex(@"^Admin key: (\S+) ")]
     private static partial Regex AdminKeyLine();
+
+    [GeneratedRegex(@"^Fleet reload \(SIGHUP\): fleet generation (\d+) ")]
+    private static partial Regex SighupReloadLine();
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ControlPlane.Service.FleetReload;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Microsoft.AspNetCore.Builder;
@@ -40,6 +41,7 @@ internal static class AdminHttpApi
             }
         });
 
+        group.MapFleetReload();
         group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
             .RequireRoles(Roles.Viewer).WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
         group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))

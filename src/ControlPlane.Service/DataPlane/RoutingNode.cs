@@ -146,6 +146,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
         _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
         _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
+        // Fleet reloads swap the descriptors in place (RoutingNode.Fleet.cs).
+        catalog.OnChanged(OnFleetChanged);
     }
 
     /// <summary>The current snapshot (replaced when a policy changes).</summary>
@@ -759,6 +761,13 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         // A fresh wallet takes over first, so Route never sees an empty slot; the old one is settled after.
         var wallet = new LeaseWallet(_options.Lease, _time);
         wallet.Accept(lease.Value);
+        if (owner == LeaseOwner.Endpoint && !Volatile.Read(ref _limited[index]))
+        {
+            // A fleet reload lifted the endpoint's limits while this grant was in flight: the lease goes back unused.
+            await ReturnAsync(owner, index, wallet.Settle());
+            return;
+        }
+
         var settlement = SwapWallet(owner, index, wallet);
         // Quota arrived: held calls waiting for it are re-checked.
         _holds.Signal();

@@ -46,7 +46,11 @@ internal sealed class FleetGrain(
                 ? $"{e.Id}: deprecated since {e.Deprecation.Date:yyyy-MM-dd}{MigrateHint(e.Deprecation.MigrateTo)}"
                 : $"{e.Id}: deprecated in {e.Deprecation.Date.DayNumber - today.DayNumber} days ({e.Deprecation.Date:yyyy-MM-dd}){MigrateHint(e.Deprecation.MigrateTo)}")
             .ToList();
-        return Task.FromResult(state.State.Summary! with { Deprecations = deprecations });
+        var summary = state.State.Summary! with { Deprecations = deprecations };
+        // After a fleet reload (generation > 0) the reloaded fleet's name, version and file are the ones in force.
+        var current = catalog.Current;
+        return Task.FromResult(current.Generation == 0 ? summary
+            : summary with { Name = current.Fleet.Name, Version = current.Fleet.Version, Source = current.Fleet.SourceName });
     }
 
     private static string MigrateHint(string? target) => target is null ? "" : $"; migrate to {target}";

@@ -50,7 +50,7 @@ public sealed class EndpointGrainState
 /// carrying on with an unwritten change.</summary>
 [SpreadPlacement]
 [GrainType("endpoint")]
-internal sealed class ProviderEndpointGrain(
+internal sealed partial class ProviderEndpointGrain(
     [PersistentState("endpoint", GrainStorage.Name)] IPersistentState<EndpointGrainState> state,
     FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger, GrainHome home)
     : Grain, IProviderEndpointGrain, IGrainMigrationParticipant
@@ -72,8 +72,9 @@ internal sealed class ProviderEndpointGrain(
 
     private EndpointGrainState State => state.State;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await AdoptClusterFleetAsync();
         var id = this.GetPrimaryKeyString();
         if (!catalog.Endpoints.TryGetValue(id, out var entry))
         {
@@ -118,7 +119,6 @@ internal sealed class ProviderEndpointGrain(
         this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
-        return Task.CompletedTask;
     }
 
     // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:

@@ -34,6 +34,7 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["POST keys"] = (false, true, "POST", "admin/v1/keys", "{}", [Roles.Admin]),
         ["GET keys"] = (false, true, "GET", "admin/v1/keys", "", [Roles.Admin]),
         ["POST revoke"] = (false, true, "POST", "admin/v1/keys/abcdefabcdef/revoke", "{}", [Roles.Admin]),
+        ["POST fleet reload"] = (false, true, "POST", "admin/v1/fleet/reload", "{}", [Roles.Admin]),
         ["GET whoami"] = (false, true, "GET", "admin/v1/whoami", "", Any),
         ["GET openapi"] = (false, true, "GET", "openapi/v1.json", "", Any),
         ["Admin/GetFleet"] = (true, true, "", "/controlplane.v1.Admin/GetFleet", "", [Roles.Viewer]),

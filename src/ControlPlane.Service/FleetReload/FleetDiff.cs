@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text.Json;
+using ControlPlane.Fleet;
+
+namespace ControlPlane.Service.FleetReload;
+
+/// <summary>What a fleet reload changes, and what it must refuse. A reload applies changes to existing endpoints'
+/// attributes (limits, prices, owner, on-call, deprecation, baseline, context window, capabilities, model, region) and
+/// to the fleet's name and version. It refuses a change to a class's fallback policy (that is a two-person change:
+/// proposals), removing an endpoint a class still references, and changes the running nodes cannot take in place
+/// (adding, removing or reordering endpoints or classes; a class's SLO, retry budget or queue limits).</summary>
+internal static class FleetDiff
+{
+    /// <summary>Compares the fleet in force with the reloaded one.</summary>
+    public static FleetDiffResult Compare(FleetDefinition before, FleetDefinition after)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        var changes = new List<string>();
+        var refusals = new List<FleetReloadProblem>();
+        var changedEndpoints = new List<string>();
+        Note(changes, "fleet.name", before.Name, after.Name);
+        Note(changes, "fleet.version", before.Version, after.Version);
+
+        foreach (var old in before.Endpoints)
+        {
+            if (!after.TryGetEndpoint(old.Id, out var next))
+            {
+                var users = before.Classes.Where(c => References(c, old.Id)).Select(c => c.Name).ToList();
+                refusals.Add(users.Count > 0
+                    ? new FleetReloadProblem($"endpoints.{old.Id}",
+                        $"is removed but still referenced by the policy of class {string.Join(", ", users)}; change those policies through proposals first (POST /admin/v1/classes/{{name}}/proposals)")
+                    : new FleetReloadProblem($"endpoints.{old.Id}",
+                        "is removed: removing endpoints is not applied by a reload (running nodes index endpoints by position); restart the cluster with the new file"));
+                continue;
+            }
+
+            var before0 = changes.Count;
+            CompareEndpoint(changes, old, next);
+            if (changes.Count > before0)
+            {
+                changedEndpoints.Add(old.Id);
+            }
+        }
+
+        foreach (var added in after.Endpoints.Where(e => !before.TryGetEndpoint(e.Id, out _)))
+        {
+            refusals.Add(new FleetReloadProblem($"endpoints.{added.Id}",
+                "is new: adding endpoints is not applied by a reload yet (running nodes index endpoints by position); restart the cluster with the new file"));
+        }
+
+        foreach (var old in before.Classes)
+        {
+            if (!after.TryGetClass(old.Name, out var next))
+            {
+                refusals.Add(new FleetReloadProblem($"classes.{old.Name}",
+                    "is removed: removing workload classes is not applied by a reload; restart the cluster with the new file"));
+                continue;
+            }
+
+            if (Json(old.Policy) != Json(next.Policy))
+            {
+                refusals.Add(new FleetReloadProblem($"classes.{old.Name}",
+                    $"changes the class's fallback policy: policy changes go through proposals: POST /admin/v1/classes/{old.Name}/proposals"));
+            }
+
+            if (old.Slo != next.Slo || old.RetryBudget != next.RetryBudget || old.Queue != next.Queue)
+            {
+                refusals.Add(new FleetReloadProblem($"classes.{old.Name}",
+                    "changes slo, retry_budget or queue: these are not applied by a reload yet; restart the cluster with the new file"));
+            }
+
+            Note(changes, $"classes.{old.Name}.owner", old.Owner, next.Owner);
+            Note(changes, $"classes.{old.Name}.description", old.Description, next.Description);
+        }
+
+        foreach (var added in after.Classes.Where(c => !before.TryGetClass(c.Name, out _)))
+        {
+            refusals.Add(new FleetReloadProblem($"classes.{added.Name}",
+                "is new: adding workload classes is not applied by a reload yet; restart the cluster with the new file"));
+        }
+
+        if (refusals.Count == 0 && !SameShape(before, after))
+        {
+            refusals.Add(new FleetReloadProblem("endpoints",
+                "lists the endpoints or classes in another order: running nodes index them by position; keep the order of the file in force"));
+        }
+
+        return new FleetDiffResult(changes, refusals, changedEndpoints);
+    }
+
+    /// <summary>True when both fleets list the same endpoint ids and class names in the same order.</summary>
+    public static bool SameShape(FleetDefinition a, FleetDefinition b) =>
+        a.Endpoints.Select(e => e.Id).SequenceEqual(b.Endpoints.Select(e => e.Id), StringComparer.Ordinal)
+        && a.Classes.Select(c => c.Name).SequenceEqual(b.Classes.Select(c => c.Name), StringComparer.Ordinal);
+
+    private static void CompareEndpoint(List<string> changes, EndpointCatalogEntry old, EndpointCatalogEntry next)
+    {
+        var p = $"endpoints.{old.Id}";
+        var (a, b) = (old.Descriptor, next.Descriptor);
+        Note(changes, p + ".provider", a.Provider, b.Provider);
+        Note(changes, p + ".model", a.Model, b.Model);
+        Note(changes, p + ".model_version", a.ModelVersion, b.ModelVersion);
+        Note(changes, p + ".region", a.Region, b.Region);
+        Note(changes, p + ".context_window", Num(a.ContextWindow), Num(b.ContextWindow));
+        Note(changes, p + ".capabilities", a.Capabilities.ToString(), b.Capabilities.ToString());
+        Note(changes, p + ".price_per_1k.input", Num(a.PricePer1kInput), Num(b.PricePer1kInput));
+        Note(changes, p + ".price_per_1k.output", Num(a.PricePer1kOutput), Num(b.PricePer1kOutput));
+        Note(changes, p + ".limits.tpm", Num(a.TokensPerMinute), Num(b.TokensPerMinute));
+        Note(changes, p + ".limits.rpm", Num(a.RequestsPerMinute), Num(b.RequestsPerMinute));
+        Note(changes, p + ".owner_team", old.OwnerTeam, next.OwnerTeam);
+        Note(changes, p + ".on_call", old.OnCall, next.OnCall);
+        Note(changes, p + ".deprecation", Deprecation(old.Deprecation), Deprecation(next.Deprecation));
+        Note(changes, p + ".baseline", old.Baseline?.ToString(), next.Baseline?.ToString());
+    }
+
+    private static bool References(WorkloadClassDefinition c, string endpointId) =>
+        c.Policy.Primary.Contains(endpointId, StringComparer.Ordinal)
+        || c.Policy.Fallbacks.Any(f => string.Equals(f.EndpointId, endpointId, StringComparison.Ordinal))
+        || c.Policy.Prohibited.Contains(endpointId, StringComparer.Ordinal);
+
+    private static void Note(List<string> changes, string field, string? before, string? after)
+    {
+        if (!string.Equals(before, after, StringComparison.Ordinal))
+        {
+            changes.Add($"{field}: {before ?? "(none)"} -> {after ?? "(none)"}");
+        }
+    }
+
+    private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Num(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string? Deprecation(EndpointDeprecation? d) => d is null ? null
+        : d.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + (d.MigrateTo is { } m ? " migrate_to " + m : "");
+
+    private static string Json<T>(T value) => JsonSerializer.Serialize(value, ControlPlaneServiceCollectionExtensions.WireJson);
+}
+
+/// <summary>The outcome of <see cref="FleetDiff.Compare"/>: the changes (human-readable, <c>field: before -> after</c>),
+/// the refusals (a reload with any is refused whole), and the endpoints whose attributes changed.</summary>
+internal sealed record FleetDiffResult(IReadOnlyList<string> Changes, IReadOnlyList<FleetReloadProblem> Refusals, IReadOnlyList<string> ChangedEndpoints);
