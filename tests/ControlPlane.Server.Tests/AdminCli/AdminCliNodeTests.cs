@@ -209,6 +209,25 @@ public sealed class AdminCliNodeTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.True(after.ExitCode == CliExit.Denied, after.ToString());
     }
 
+    [Fact]
+    public async Task Fleet_reload_of_the_unchanged_file_answers_its_version_with_no_changes_and_needs_admin()
+    {
+        var url = Node.AdminAddress.ToString();
+
+        var table = await CliHarness.RunAsync("fleet", "reload", "--reason", "cli: reload", "--url", url, "--key", TestCredentials.AdminKey);
+        var json = await CliHarness.RunAsync("fleet", "reload", "--reason", "cli: reload", "-o", "json", "--url", url, "--key", TestCredentials.AdminKey);
+        var denied = await CliHarness.RunAsync("fleet", "reload", "--reason", "cli: reload", "--url", url, "--key", await Node.KeyForAsync(Principal, Roles.Operator, Roles.Viewer));
+
+        Assert.True(table.ExitCode == CliExit.Ok, table.ToString());
+        Assert.Contains("Fleet reloaded: version ", table.Out, StringComparison.Ordinal);
+        Assert.True(json.ExitCode == CliExit.Ok, json.ToString());
+        using var document = JsonDocument.Parse(json.Out);
+        Assert.Equal(0, document.RootElement.GetProperty("changes").GetArrayLength());
+        Assert.Equal(JsonValueKind.Number, document.RootElement.GetProperty("version").ValueKind);
+        Assert.True(denied.ExitCode == CliExit.Denied, denied.ToString());
+        Assert.Contains("not allowed (403)", denied.Error, StringComparison.Ordinal);
+    }
+
     private const string Principal = "cli-tester";
 
     // The node's admin URL and an operator + viewer key named Principal for every command.
