@@ -57,7 +57,10 @@ mkdir -p "$out"
 echo_bin=$repo/bench/ControlPlane.Echo/bin/Release/net10.0/controlplane-echo
 product_bin=${CONTROLPLANE:-$repo/src/ControlPlane.Server/bin/Release/net10.0/controlplane}
 clk_tck=$(getconf CLK_TCK)
-grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers')
+# Every call carries a credential (the product refuses calls without one; the echoes ignore it): a fresh bootstrap key
+# (every role) for this run, handed to the product as CONTROLPLANE_ADMIN_KEY.
+api_key="cpk_$(tr -dc 'a-z0-9' < /dev/urandom | head -c 12)_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $api_key")
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -118,7 +121,7 @@ wait_for() { # file pattern seconds pid
 kestrel_port=$(free_port); grpc_port=$(free_port); product_port=$(free_port); admin_port=$(free_port)
 "$echo_bin" serve --mode kestrel --listen "127.0.0.1:$kestrel_port" > "$out/echo-kestrel.log" 2>&1 & pids+=($!); kestrel_pid=$!
 "$echo_bin" serve --mode grpc --listen "127.0.0.1:$grpc_port" > "$out/echo-grpc.log" 2>&1 & pids+=($!); grpc_pid=$!
-"$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
+CONTROLPLANE_ADMIN_KEY=$api_key "$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
   > "$out/controlplane.log" 2>&1 & pids+=($!); product_pid=$!
 wait_for "$out/echo-kestrel.log" 'listening' 60 "$kestrel_pid"
 wait_for "$out/echo-grpc.log" 'listening' 60 "$grpc_pid"

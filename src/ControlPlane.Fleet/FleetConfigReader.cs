@@ -108,8 +108,10 @@ internal sealed partial class FleetConfigReader
         string path = NamedPath(node, "endpoints", index, "id");
         var reader = MappingReader.Create(
             node, path, _errors,
-            "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
-            "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline");
+            [
+                "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
+                "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline", .. ModelPinReader.Keys,
+            ]);
         if (reader is null)
         {
             return;
@@ -138,6 +140,7 @@ internal sealed partial class FleetConfigReader
         string onCall = RequiredString(reader, "on_call");
         var (deprecationDate, migrateTo) = ReadDeprecation(reader);
         var baseline = BaselineSeedReader.Read(reader, _errors);
+        var (acceptedAlias, onModelChange) = ModelPinReader.Read(reader, descriptor.Model, descriptor.ModelVersion, _errors);
 
         if (idNode is null)
         {
@@ -154,6 +157,8 @@ internal sealed partial class FleetConfigReader
         {
             HasErrors = _errors.Count > errorsBefore,
             Baseline = baseline,
+            AcceptedAlias = acceptedAlias,
+            OnModelChange = onModelChange,
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -748,12 +753,18 @@ internal sealed partial class FleetConfigReader
 
         public Domain.Baselines.BaselineValues? Baseline { get; init; }
 
+        public bool AcceptedAlias { get; init; }
+
+        public ModelChangeAction OnModelChange { get; init; }
+
         public EndpointCatalogEntry ToEntry() => new()
         {
             Descriptor = Descriptor,
             OwnerTeam = ownerTeam,
             OnCall = onCall,
             Baseline = Baseline,
+            AcceptedAlias = AcceptedAlias,
+            OnModelChange = OnModelChange,
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
         };
     }

@@ -89,6 +89,14 @@ public sealed record EndpointCatalogEntry
     /// pass rate) until its own traffic teaches them; null when not given.</summary>
     public Domain.Baselines.BaselineValues? Baseline { get; init; }
 
+    /// <summary>True when <c>model_version</c> is an alias the owner accepts (<c>accepted_alias: true</c>): the loader
+    /// refuses aliases such as <c>latest</c> otherwise.</summary>
+    public bool AcceptedAlias { get; init; }
+
+    /// <summary>What the endpoint does when outcomes report another model version than the pinned one
+    /// (<c>on_model_change</c>; <see cref="ModelChangeAction.Alert"/> when not given).</summary>
+    public ModelChangeAction OnModelChange { get; init; }
+
     /// <summary>True when the endpoint's deprecation date is on or before <paramref name="day"/>.</summary>
     public bool IsDeprecatedOn(DateOnly day) => Deprecation is { } deprecation && deprecation.Date <= day;
 }

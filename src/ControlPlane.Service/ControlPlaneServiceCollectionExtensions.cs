@@ -63,6 +63,8 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddTimeProvider();
         services.AddControlPlaneSerialization();
         services.AddSingleton<AdminOperations>();
+        services.AddSingleton<Catalog.CatalogOperations>();
+        services.AddHostedService<Catalog.DeprecationWatcher>();
         // Singleton: Grpc.AspNetCore would otherwise construct a service object per call. Served on the admin port of
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();

@@ -1,6 +1,7 @@
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.Admin;
@@ -65,6 +66,15 @@ internal sealed class AdminGrpcService(AdminOperations operations) : Wire.Admin.
         }
 
         return list;
+    });
+
+    [RequireRoles(Roles.Viewer)]
+    public override Task<Wire.CatalogList> GetCatalog(Wire.GetCatalogRequest request, ServerCallContext context) => Run(async () =>
+    {
+        var catalog = context.GetHttpContext().RequestServices.GetRequiredService<Catalog.CatalogOperations>();
+        return request.Id.Length == 0
+            ? Catalog.CatalogWire.ToWire(await catalog.GetCatalogAsync())
+            : Catalog.CatalogWire.ToWire([await catalog.GetEntryAsync(request.Id)]);
     });
 
     private static async Task<T> Run<T>(Func<Task<T>> operation)

@@ -88,6 +88,23 @@ internal static class AdminHttpApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/audit", (int? limit, AdminOperations ops) => ops.GetAuditAsync(limit))
             .RequireRoles(Roles.Viewer).WithName("GetAudit").WithSummary("Admin changes, newest first: actor, action, target, reason.");
+        group.MapGet("/catalog", (Catalog.CatalogOperations ops) => ops.GetCatalogAsync())
+            .RequireRoles(Roles.Viewer)
+            .WithName("GetCatalog").WithSummary("Every endpoint: owner team, on-call, pinned version, price, limits, dependent classes, deprecation, model-change status.");
+        group.MapGet("/catalog/{id}", (string id, Catalog.CatalogOperations ops) => ops.GetEntryAsync(id))
+            .RequireRoles(Roles.Viewer)
+            .WithName("GetCatalogEntry").WithSummary("One endpoint's catalog entry.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/endpoints/{id}/model-change/ack", async (string id, HttpRequest request, Catalog.CatalogOperations ops) =>
+            {
+                var body = await ReadObjectAsync(request, ["reason"]);
+                return await ops.AcknowledgeModelChangeAsync(id, String(body, "reason"), AdminActors.FromHttp(request.HttpContext));
+            })
+            .RequireRoles(Roles.Operator)
+            .WithName("AcknowledgeModelChange").WithSummary("Acknowledge a silent model change: clears its alert and the drain it set.")
+            .Accepts<DrainCommand>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 

@@ -24,7 +24,10 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
         var classes = await Task.WhenAll(catalog.Fleet.Classes.Select(c => grains.GetGrain<IWorkloadClassGrain>(c.Name).GetDetailsAsync()));
         var now = time.GetUtcNow();
         return new FleetView(summary.Name, summary.Version, summary.Source, summary.LoadedAt, summary.Deprecations,
-            [.. endpoints.Select(d => EndpointView.From(d, now))], [.. classes.Select(ClassView.From)]);
+            [.. endpoints.Select(d => EndpointView.From(d, now))], [.. classes.Select(ClassView.From)])
+        {
+            Alerts = Catalog.CatalogAlertView.ForFleet(catalog, endpoints, Catalog.DeprecationStage.Today(time)),
+        };
     }
 
     public async Task<EndpointView> GetEndpointAsync(string id)

@@ -143,7 +143,11 @@ internal sealed record AlertView(string Name, string Severity, double Value, dou
 
 /// <summary>The fleet with live state.</summary>
 internal sealed record FleetView(string? Name, string? Version, string Source, DateTimeOffset LoadedAt, IReadOnlyList<string> Deprecations,
-    IReadOnlyList<EndpointView> Endpoints, IReadOnlyList<ClassView> Classes);
+    IReadOnlyList<EndpointView> Endpoints, IReadOnlyList<ClassView> Classes)
+{
+    /// <summary>Catalog alerts routed to endpoint owners: <c>deprecation</c> notices and unacknowledged <c>model-change</c>s.</summary>
+    public IReadOnlyList<Catalog.CatalogAlertView> Alerts { get; init; } = [];
+}
 
 /// <summary>A breaker command: <c>{"state":"open"|"closed"|"auto","reason":"...","ttlSeconds":N}</c>.</summary>
 internal sealed record BreakerCommand(string State, string Reason, long? TtlSeconds);

@@ -473,6 +473,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         var endpoint = snapshot.EndpointAt(endpointIndex);
+        var changedModel = Catalog.ReturnedModelVersion.Changed(outcome.ReturnedModelVersion, endpoint.ModelVersion);
         long actualTokens = outcome.InputTokens + outcome.OutputTokens;
         var sample = new OutcomeSample
         {
@@ -509,7 +510,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId),
-            claim.Key, claim.RequestKey, claim.Attempt));
+            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel });
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {

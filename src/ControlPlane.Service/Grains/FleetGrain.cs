@@ -7,13 +7,18 @@ public sealed class FleetGrainState
     /// <summary>The catalog as last loaded; null before the first activation.</summary>
     [Id(0)]
     public FleetSummary? Summary { get; set; }
+
+    /// <summary>The last deprecation notice raised per endpoint id (so a restart does not raise a stage again).</summary>
+    [Id(1)]
+    public Dictionary<string, Catalog.DeprecationNotice> Notices { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The fleet catalog grain: records which fleet configuration (name, version, endpoints, classes) the
 /// cluster runs, and surfaces deprecations that are due or near (the loader is pure; this grain has a clock).</summary>
 [GrainType("fleet")]
-internal sealed class FleetGrain(
-    [PersistentState("fleet", GrainStorage.Name)] IPersistentState<FleetGrainState> state, FleetCatalog catalog, TimeProvider time)
+internal sealed partial class FleetGrain(
+    [PersistentState("fleet", GrainStorage.Name)] IPersistentState<FleetGrainState> state, FleetCatalog catalog, TimeProvider time,
+    Microsoft.Extensions.Logging.ILogger<FleetGrain> logger)
     : Grain, IFleetGrain
 {
     /// <summary>The one fleet grain's key.</summary>

@@ -63,6 +63,12 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
     /// request id from the same node gets the same answer.</summary>
     [Alias("probe"), ResponseTimeout("00:00:05")]
     Task<bool> AcquireProbeAsync(ProbeRequest request);
+
+    /// <summary>Acknowledges the endpoint's silent model change: clears its alert and the drain the grain set for it
+    /// (never an operator's own override); persisted, audited (<c>endpoint.model_change_ack</c>) and pushed. A repeat
+    /// after success changes nothing; without a model change it is a conflict.</summary>
+    [Alias("model-change.ack")]
+    Task<EndpointDetails> AcknowledgeModelChangeAsync(Catalog.ModelChangeAck ack);
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>
@@ -101,6 +107,16 @@ public interface IFleetGrain : IGrainWithStringKey
     /// <summary>The catalog as persisted.</summary>
     [Alias("summary"), ReadOnly]
     Task<FleetSummary> GetSummaryAsync();
+
+    /// <summary>Raises the deprecation notices due now (90, 30 and 7 days before the date, and past due), each stage
+    /// once per endpoint and date: logged at Warning with the owner team and on-call, persisted before it returns (a
+    /// restart does not repeat them). Returns the notices this call raised.</summary>
+    [Alias("deprecations.raise")]
+    Task<IReadOnlyList<Catalog.DeprecationNotice>> RaiseDueNoticesAsync();
+
+    /// <summary>The last notice raised per endpoint, in fleet order.</summary>
+    [Alias("deprecations.raised"), ReadOnly]
+    Task<IReadOnlyList<Catalog.DeprecationNotice>> GetRaisedNoticesAsync();
 }
 
 /// <summary>The audit trail (key <see cref="Audit.AuditTrailGrain.Key"/>): every admin change, persisted before the
@@ -161,7 +177,12 @@ public interface IRoutingObserver : IGrainObserver
 /// <param name="Attempt">The attempt number within the request.</param>
 [Immutable]
 public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, OutcomeSample Sample, bool Fallback,
-    long DecisionKey = 0, long RequestKey = 0, int Attempt = 0);
+    long DecisionKey = 0, long RequestKey = 0, int Attempt = 0)
+{
+    /// <summary>The model version the provider returned when it differs from the endpoint's pinned one; null when the
+    /// outcome reported none or the pinned one (a silent model change otherwise: see <c>docs/governance.md</c>).</summary>
+    public string? ReturnedModelVersion { get; init; }
+}
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>
 /// <param name="NodeId">The sending node.</param>
@@ -253,6 +274,9 @@ public sealed record EndpointDetails(
     /// <summary>The time per output token published for the adaptive timeout (p95 over the window), in ms; null
     /// without samples.</summary>
     public double? PerOutputTokenMs { get; init; }
+
+    /// <summary>The silent model change the endpoint last observed (acknowledged or not); null when none.</summary>
+    public Catalog.ModelChangeRecord? ModelChange { get; init; }
 }
 
 /// <summary>The admin view of a workload class.</summary>

@@ -42,6 +42,11 @@ public sealed class EndpointGrainState
     /// when they changed, and on deactivation.</summary>
     [Id(35)]
     public List<TrackBaselineState>? Baselines { get; set; }
+
+    /// <summary>The silent model change last observed (outcomes reporting another model version than the pinned one),
+    /// until and after an operator acknowledges it.</summary>
+    [Id(40)]
+    public Catalog.ModelChangeRecord? ModelChange { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -144,6 +149,7 @@ internal sealed partial class ProviderEndpointGrain(
         }
 
         var now = time.GetUtcNow();
+        string? changedModel = null;
         foreach (var outcome in batch.Outcomes)
         {
             if (!_seen.TryAdd(outcome.DecisionKey, now))
@@ -152,6 +158,13 @@ internal sealed partial class ProviderEndpointGrain(
             }
 
             _health.Record(outcome.Sample, outcome.WorkloadClass);
+            changedModel ??= outcome.ReturnedModelVersion;
+        }
+
+        if (changedModel is not null)
+        {
+            // Persists and pushes the batch's breaker events with it when the change is new.
+            await ObserveModelChangeAsync(changedModel);
         }
 
         var events = _health.DrainEvents();
@@ -429,6 +442,7 @@ internal sealed partial class ProviderEndpointGrain(
         {
             Baseline = _health.Endpoint.Baseline.Current,
             PerOutputTokenMs = _health.Pace.PerTokenMs(now),
+            ModelChange = State.ModelChange,
         };
     }
 

@@ -32,14 +32,23 @@ internal sealed partial class AdminKeyBootstrap(IGrainFactory grains, TimeProvid
 
         if (File.Exists(path))
         {
-            var token = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
-            await EnsureAsync(store, token, path);
+            await EnsureAsync(store, await ReadKeyFileAsync(path, cancellationToken), path);
             return;
         }
 
         var (id, generated, hash) = ApiKeyTokens.Generate();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        await WriteSecretFileAsync(path, generated, cancellationToken);
+        try
+        {
+            await WriteSecretFileAsync(path, generated, cancellationToken);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another node sharing this data folder wrote it first: use that one.
+            await EnsureAsync(store, await ReadKeyFileAsync(path, cancellationToken), path);
+            return;
+        }
+
         var created = await store.BootstrapAsync(Record(id, hash), onlyIfEmpty: true);
         if (created is null)
         {
@@ -69,6 +78,24 @@ internal sealed partial class AdminKeyBootstrap(IGrainFactory grains, TimeProvid
         {
             LogRevoked(logger, id);
         }
+    }
+
+    // A file another process is still writing reads short for a moment: read until it holds a whole key (bounded).
+    private static async Task<string> ReadKeyFileAsync(string path, CancellationToken cancellationToken)
+    {
+        var token = "";
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            token = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
+            if (ApiKeyTokens.TryParse(token, out _, out _))
+            {
+                return token;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        return token;
     }
 
     private ApiKeyRecord Record(string id, byte[] hash) => new(id, KeyName, [.. Roles.All], hash, time.GetUtcNow(), AdminActor.System("bootstrap").Principal, null);

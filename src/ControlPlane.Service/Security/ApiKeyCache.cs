@@ -212,24 +212,15 @@ internal sealed partial class ApiKeyCache : IApiKeyObserver, IDisposable
     // One store version: its keys, and the tokens verified against them (forgotten with the version).
     private sealed class State(long version, FrozenDictionary<string, ApiKeyRecord> keys)
     {
-        private readonly ConcurrentDictionary<string, Known> _tokens = new(StringComparer.Ordinal);
-
         public int TokenCount;
 
         public long Version { get; } = version;
 
         public FrozenDictionary<string, ApiKeyRecord> Keys { get; } = keys;
 
-        public TokenLookup Tokens => new(_tokens);
-    }
-
-    private readonly struct TokenLookup(ConcurrentDictionary<string, Known> tokens)
-    {
-        private readonly ConcurrentDictionary<string, Known>.AlternateLookup<ReadOnlySpan<char>> _lookup = tokens.GetAlternateLookup<ReadOnlySpan<char>>();
-
-        public bool TryGetValue(ReadOnlySpan<char> token, out Known known) => _lookup.TryGetValue(token, out known!);
-
-        public bool TryAdd(ReadOnlySpan<char> token, Known known) => _lookup.TryAdd(token, known);
+        // Looked up by the token's characters inside the Authorization header: no string is made for a known token.
+        public ConcurrentDictionary<string, Known>.AlternateLookup<ReadOnlySpan<char>> Tokens { get; } =
+            new ConcurrentDictionary<string, Known>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
     }
 }
 

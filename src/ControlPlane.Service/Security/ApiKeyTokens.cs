@@ -59,6 +59,13 @@ internal static class ApiKeyTokens
             return false;
         }
 
+        // One spelling per secret: the last character's two unused bits must be zero (else two tokens would be one key).
+        Span<char> canonical = stackalloc char[TokenLength - (4 + IdLength + 1)];
+        if (!Base64Url.TryEncodeToChars(secret[..SecretBytes], canonical, out _) || !canonical.SequenceEqual(token[(4 + IdLength + 1)..]))
+        {
+            return false;
+        }
+
         id = idPart.ToString();
         hash = SHA256.HashData(secret[..SecretBytes]);
         return true;

@@ -22,7 +22,7 @@ internal sealed class FaultCluster : IAsyncDisposable
     private readonly ITestOutputHelper _output;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Dictionary<NodeProcess, (GrpcChannel Channel, Routing.RoutingClient Client)> _grpc = [];
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient _http = new(ControlPlane.Testing.TestCredentials.Handler()) { Timeout = Timeout.InfiniteTimeSpan };
 
     private readonly string _prefix = "faults-" + Guid.NewGuid().ToString("N")[..8];
 

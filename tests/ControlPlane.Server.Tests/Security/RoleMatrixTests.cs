@@ -50,6 +50,10 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["Routing/ReportOutcomes"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcomes", "", [Roles.DataPlane, Roles.Reporter]),
         ["Routing/WatchRoutingTable"] = (true, false, "", "/controlplane.v1.Routing/WatchRoutingTable", "", [Roles.DataPlane]),
         ["Reflection"] = (true, false, "", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", Any),
+        ["GET catalog"] = (false, true, "GET", "admin/v1/catalog", "", [Roles.Viewer]),
+        ["GET catalog entry"] = (false, true, "GET", "admin/v1/catalog/openai-gpt4o-us", "", [Roles.Viewer]),
+        ["POST model-change ack"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/model-change/ack", "{}", [Roles.Operator]),
+        ["Admin/GetCatalog"] = (true, true, "", "/controlplane.v1.Admin/GetCatalog", "", [Roles.Viewer]),
     };
 
     [Theory]
