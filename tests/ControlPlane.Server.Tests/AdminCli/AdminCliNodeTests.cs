@@ -228,6 +228,21 @@ public sealed class AdminCliNodeTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.Contains("not allowed (403)", denied.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Catalog_lists_every_endpoint_and_shows_one()
+    {
+        var all = await CliAsync("catalog", "--output", "json");
+        var one = await CliAsync("catalog", "openai-gpt4o-us");
+
+        Assert.True(all.ExitCode == CliExit.Ok, all.ToString());
+        using var document = JsonDocument.Parse(all.Out);
+        var api = await Node.GetAdminJsonAsync("admin/v1/fleet");
+        Assert.Equal(api.GetProperty("endpoints").GetArrayLength(), document.RootElement.GetArrayLength());
+        Assert.True(one.ExitCode == CliExit.Ok, one.ToString());
+        Assert.Contains("endpoint openai-gpt4o-us", one.Out, StringComparison.Ordinal);
+        Assert.Contains("ownerTeam", one.Out, StringComparison.Ordinal);
+    }
+
     private const string Principal = "cli-tester";
 
     // The node's admin URL and an operator + viewer key named Principal for every command.
