@@ -23,6 +23,7 @@ internal sealed record NodeOptions
 
     public const string Usage = """
         Usage: controlplane [options]
+               controlplane admin <command> [options]   (the admin CLI; see 'controlplane admin --help')
 
         Options:
           --grpc-listen HOST:PORT   Address for the data-plane gRPC API (HTTP/2; TLS with --tls-cert). Default 127.0.0.1:50051.

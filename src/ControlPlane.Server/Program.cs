@@ -9,6 +9,11 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == AdminCli.AdminCliApp.Verb)
+        {
+            return await AdminCli.AdminCliApp.RunAsync(args[1..], AdminCli.CliContext.FromConsole()).ConfigureAwait(false);
+        }
+
         if (!NodeOptions.TryParse(args, out var options, out var error))
         {
             await Console.Error.WriteLineAsync($"controlplane: {error}").ConfigureAwait(false);
