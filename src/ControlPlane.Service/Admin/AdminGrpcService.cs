@@ -104,6 +104,8 @@ internal sealed class AdminGrpcService(AdminOperations operations, Governance.Po
             ? Catalog.CatalogWire.ToWire(await catalog.GetCatalogAsync())
             : Catalog.CatalogWire.ToWire([await catalog.GetEntryAsync(request.Id)]);
     });
+
+    [RequireRoles(Roles.Viewer)]
     public override Task<Wire.AuditVerification> VerifyAudit(Wire.VerifyAuditRequest request, ServerCallContext context) =>
         Run(async () => AuditWire.ToWire(await operations.VerifyAuditAsync()));
 
