@@ -8,6 +8,7 @@ using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -165,6 +166,38 @@ internal static class NodeHost
         app.UseWhen(context => IsOnAdminPort(context) && context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true,
             admin => admin.UseStatusCodePages());
         app.UseRouting();
+        // The same gate again on what routing chose (request headers are the caller's to set; the endpoint is not): on
+        // the data-plane port only the data-plane gRPC services run, on the admin port only the admin API, the gRPC Admin
+        // service and the other admin pages. A refused gRPC call is UNIMPLEMENTED, anything else 404.
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint() is not { } endpoint)
+            {
+                return next(context);
+            }
+
+            // gRPC's catch-alls for unknown services and methods carry no method metadata, only their display name.
+            var grpc = endpoint.Metadata.GetMetadata<GrpcMethodMetadata>();
+            var isGrpcEndpoint = grpc is not null || endpoint.DisplayName?.StartsWith("gRPC - ", StringComparison.Ordinal) == true;
+            var admin = !isGrpcEndpoint || grpc?.ServiceType == typeof(AdminGrpcService);
+            if (IsOnAdminPort(context) == admin)
+            {
+                return next(context);
+            }
+
+            if (isGrpcEndpoint || context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                context.Response.Headers["grpc-message"] = "not served on this port";
+            }
+            else
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+            }
+
+            return Task.CompletedTask;
+        });
         // Every endpoint needs a credential (the fallback policy) unless it allows anonymous callers (gRPC health, for
         // probes); RequireRoles names each action's roles (docs/security.md).
         app.UseAuthentication();

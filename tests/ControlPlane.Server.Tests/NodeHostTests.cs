@@ -2,6 +2,7 @@ using System.Net;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Server.Tests.EndToEnd;
 using ControlPlane.Server.Tests.Support;
+using ControlPlane.Testing;
 using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
 using V1 = Grpc.Reflection.V1;
@@ -84,6 +85,34 @@ public sealed class NodeHostTests
         Assert.Equal(StatusCode.OK, grpcAdminOnAdminPort.Status);
         Assert.Equal(8, grpcAdminOnAdminPort.Single(FleetView.Parser).Endpoints.Count);
         Assert.Equal(HttpStatusCode.OK, fleet.StatusCode);
+    }
+
+    [Fact]
+    public async Task Headers_a_caller_sets_do_not_open_the_admin_API_on_the_gRPC_port()
+    {
+        await using var node = await ControlPlaneNode.StartInMemoryAsync();
+
+        // An admin route asked for with a gRPC content type (and the admin's own credential) is still not served there,
+        // nor is the Admin service under another spelling of its path (routing matches path segments case-insensitively).
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "admin/v1/audit/export"), (HttpMethod.Get, "admin/v1/keys"), (HttpMethod.Post, "admin/v1/fleet/reload") })
+        {
+            using var request = new HttpRequestMessage(method, path)
+            {
+                Content = new ByteArrayContent([]), Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/grpc");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestCredentials.AdminKey);
+            using var response = await node.Raw.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound
+                || response.Headers.TryGetValues("grpc-status", out var status) && status.Single() == "12",
+                $"{method} {path} on the gRPC port answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            Assert.DoesNotContain("\"entries\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var otherSpelling = await node.Raw.UnaryAsync("/controlplane.v1.admin/GetFleet", new GetFleetRequest());
+        Assert.Equal(StatusCode.Unimplemented, otherSpelling.Status);
+        Assert.DoesNotContain((await node.GetAdminJsonAsync("admin/v1/audit")).GetProperty("entries").EnumerateArray(),
+            e => e.GetProperty("action").GetString() == "fleet.reload");
     }
 
     [Fact]
