@@ -105,8 +105,12 @@ public sealed class AdminCliGovernanceNodeTests(NodeFixture fixture) : IClassFix
     {
         var author = await Node.KeyForAsync("cli-batch-author", Roles.PolicyAuthor);
         var approver = await Node.KeyForAsync("cli-batch-approver", Roles.PolicyApprover);
-        var propose = await CliAsync(author, "policy", "propose", "batch_classification", "--fallback", "selfhosted-llama-eu,openai-gpt41mini-us",
-            "--reason", "cli: cheaper first", "-o", "json");
+        // queue_only with the approved fallbacks left in place is refused by the API naming the field; --fallback "" clears them.
+        var contradictory = await CliAsync(author, "policy", "propose", "batch_classification", "--mode", "queue_only", "--reason", "cli: wait instead");
+        Assert.True(contradictory.ExitCode == CliExit.Refused, contradictory.ToString());
+        Assert.Contains("field: fallbacks", contradictory.Error, StringComparison.Ordinal);
+        var propose = await CliAsync(author, "policy", "propose", "batch_classification", "--mode", "queue_only", "--fallback", "",
+            "--reason", "cli: wait instead", "-o", "json");
         Assert.True(propose.ExitCode == CliExit.Ok, propose.ToString());
         var id = Json(propose).GetProperty("id").GetString()!;
 
@@ -116,6 +120,7 @@ public sealed class AdminCliGovernanceNodeTests(NodeFixture fixture) : IClassFix
         var again = await CliAsync(approver, "policy", "approve", id);
 
         Assert.True(noReason.ExitCode == CliExit.Usage, noReason.ToString());
+        Assert.Equal(0, Json(propose).GetProperty("policy").GetProperty("fallbacks").GetArrayLength());
         Assert.True(reject.ExitCode == CliExit.Ok, reject.ToString());
         Assert.Contains($"proposal {id} for class batch_classification: rejected", reject.Out, StringComparison.Ordinal);
         var proposal = await Node.GetAdminJsonAsync($"admin/v1/proposals/{id}");
