@@ -30,9 +30,9 @@ internal static class AuditCommands
             }
 
             var cursor = p.GetValue(before);
-            if (cursor is < 0)
+            if (cursor is < 1)
             {
-                throw new CliUsageException("--before: must not be negative");
+                throw new CliUsageException("--before: must be a sequence number of 1 or more");
             }
 
             return AdminRequest.Get("/audit", [

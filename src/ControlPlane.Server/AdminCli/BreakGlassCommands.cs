@@ -49,7 +49,8 @@ internal static class BreakGlassCommands
         var reviewed = Text("--reviewed", "true: only reviewed ones; false: only those awaiting review.");
         var list = Command("list", "Break-glass uses, for review.", reviewed);
         run.Call(list, p => AdminRequest.Get("/break-glass", ("reviewed", p.GetValue(reviewed) is { } r ? CliInput.OneOf(r, "--reviewed", "true", "false") : null)),
-            (json, t) => t.List(json, "break-glass"));
+            (json, t) => t.List(json, "break-glass", "id", "class", "mode", "active", "setBy", "reason", "at", "expiresAt", "clearedBy", "clearedAt",
+                "reviewed", "reviewedBy", "reviewReason"));
         return list;
     }
 
@@ -57,7 +58,7 @@ internal static class BreakGlassCommands
     {
         var id = Argument("ID", "The break-glass record id.");
         var reason = Reason();
-        var review = Command("review", "Mark a break-glass use as reviewed.", id, reason);
+        var review = Command("review", "Mark a break-glass use as reviewed (policy-approver; not the operator who set it).", id, reason);
         run.Call(review, p => AdminRequest.Post($"/break-glass/{AdminRequest.Segment(CliInput.Id(p.GetValue(id), "ID"))}/review",
             new JsonObject { ["reason"] = CliInput.Reason(p.GetValue(reason)) }), (json, t) => t.Details(json, "break-glass reviewed"));
         return review;

@@ -137,7 +137,7 @@ internal sealed class CliRunner(CliGlobals globals, CliContext context)
         var what = response.Status switch
         {
             401 => "not authenticated (401): give a credential with --key, --key-file or CONTROLPLANE_KEY",
-            403 => "not allowed (403): the credential lacks the role this action needs",
+            403 => "not allowed (403): the credential lacks the role, or a governance rule forbids this principal (see detail)",
             >= 500 => $"the node failed ({response.Status} {title})",
             _ => $"refused ({response.Status} {title})",
         };

@@ -122,6 +122,8 @@ internal sealed class CliTables(IAnsiConsole console)
                 string.Join(", ", value.EnumerateArray().Select(Format)),
             JsonValueKind.Array when value.EnumerateArray().All(i => i.ValueKind == JsonValueKind.Object && i.TryGetProperty("endpointId", out _)) =>
                 string.Join(", ", value.EnumerateArray().Select(Fallback)),
+            JsonValueKind.Array when value.EnumerateArray().All(i => i.ValueKind == JsonValueKind.Object && i.TryGetProperty("principal", out _)) =>
+                string.Join(", ", value.EnumerateArray().Select(Approval)),
             _ => value.GetRawText(),
         };
         return text.Length > MaxCell ? string.Concat(text.AsSpan(0, MaxCell - 1), "…") : text;
@@ -130,6 +132,10 @@ internal sealed class CliTables(IAnsiConsole console)
     // An approved fallback: "id (score)".
     private static string Fallback(JsonElement item) =>
         Text(item, "evalScore") is { } score ? $"{Text(item, "endpointId")} ({score})" : Text(item, "endpointId") ?? "";
+
+    // An approval: "principal (role)".
+    private static string Approval(JsonElement item) =>
+        Text(item, "role") is { } role ? $"{Text(item, "principal")} ({role})" : Text(item, "principal") ?? "";
 
     private static void Flatten(JsonElement value, string prefix, Table table)
     {

@@ -12,19 +12,43 @@ internal static class PolicyCommands
     public static readonly string[] Modes = ["auto_fallback", "queue_only", "fail"];
 
     /// <summary>Proposal states <c>policy list --state</c> filters on.</summary>
-    public static readonly string[] States = ["pending", "applied", "rejected", "expired"];
+    public static readonly string[] States = ["pending", "applied", "rejected", "expired", "superseded"];
 
     /// <summary>The policy command with its subcommands.</summary>
     public static Command Build(CliRunner run) =>
         Command("policy", "Fallback-policy changes: proposed by one principal, approved by another (policy-approver; plus compliance-approver for regulated classes).",
             Propose(run), Decide(run, "approve"), Decide(run, "reject"), List(run), Show(run), History(run), Revert(run));
 
-    /// <summary>A proposal as one block.</summary>
+    /// <summary>A proposal as one block: its state, what it still needs while pending, then every member.</summary>
     public static void RenderProposal(JsonElement json, CliTables t)
     {
-        t.Line($"proposal {CliTables.Text(json, "id")} for class {CliTables.Text(json, "class")}: {CliTables.Text(json, "state")}" +
-            (CliTables.Text(json, "requires") is { Length: > 0 } requires ? $", requires {requires}" : ""));
+        var state = CliTables.Text(json, "state");
+        var line = $"proposal {CliTables.Text(json, "id")} for class {CliTables.Text(json, "class")}: {state}";
+        if (state == "pending" && Missing(json) is { Count: > 0 } missing)
+        {
+            line += $", needs approval by {string.Join(" and ", missing)}";
+        }
+        else if (CliTables.Text(json, "appliedVersion") is { } applied)
+        {
+            line += $" as policy version {applied}";
+        }
+
+        t.Line(line);
         t.Details(json);
+    }
+
+    /// <summary>The required roles no approval fills yet (the API lists every required role in <c>requires</c> and the
+    /// filled ones in <c>approvals[].role</c>).</summary>
+    public static List<string> Missing(JsonElement proposal)
+    {
+        var requires = CliTables.Member(proposal, "requires");
+        var approvals = CliTables.Member(proposal, "approvals");
+        var filled = approvals.ValueKind == JsonValueKind.Array
+            ? approvals.EnumerateArray().Select(a => CliTables.Text(a, "role")).ToHashSet(StringComparer.Ordinal)
+            : [];
+        return requires.ValueKind == JsonValueKind.Array
+            ? [.. requires.EnumerateArray().Select(CliTables.Format).Where(r => !filled.Contains(r))]
+            : [];
     }
 
     private static Command Propose(CliRunner run)
@@ -86,11 +110,12 @@ internal static class PolicyCommands
     {
         var state = Text("--state", $"Only proposals in this state: {string.Join(", ", States)}.");
         var name = Text("--class", "Only proposals for this class.");
-        var list = Command("list", "Proposals, newest first.", state, name);
+        var list = Command("list", "Proposals of every class (or one), oldest first per class, in fleet order.", state, name);
         run.Call(list, p => AdminRequest.Get("/proposals",
                 ("state", p.GetValue(state) is { } s ? CliInput.OneOf(s, "--state", States) : null),
                 ("class", p.GetValue(name) is { } c ? CliInput.Id(c, "--class") : null)),
-            (json, t) => t.List(json, "proposals", "id", "class", "state", "proposedBy", "reason", "evalRef", "requires", "approvals", "createdAt", "expiresAt"));
+            (json, t) => t.List(json, "proposals", "id", "class", "state", "policy.mode", "policy.primary", "policy.fallbacks", "proposedBy", "approvals",
+                "requires", "appliedVersion", "reason", "createdAt"));
         return list;
     }
 
@@ -107,7 +132,8 @@ internal static class PolicyCommands
         var name = Argument("CLASS", "The workload class.");
         var history = Command("history", "The numbered policy versions a class has had, who proposed and approved each.", name);
         run.Call(history, p => AdminRequest.Get($"/classes/{Class(p, name)}/policy/history"),
-            (json, t) => t.List(json, "policy history", "version", "appliedAt", "proposalId", "proposedBy", "approvedBy", "policy.mode", "policy.primary"));
+            (json, t) => t.List(json, "policy history", "version", "appliedAt", "proposalId", "proposedBy", "approvedBy", "policy.mode", "policy.primary",
+                "policy.fallbacks", "policy.prohibited"));
         return history;
     }
 

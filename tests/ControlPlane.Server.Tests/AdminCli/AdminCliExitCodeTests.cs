@@ -31,6 +31,7 @@ public sealed class AdminCliExitCodeTests
         { ["break-glass", "legal_draft", "--reason", "r"], "--mode is required" },
         { ["break-glass"], "give a CLASS" },
         { ["audit", "list", "--limit", "0"], "--limit: must be between 1 and 1000" },
+        { ["audit", "list", "--before", "0"], "--before: must be a sequence number of 1 or more" },
         { ["audit", "list", "--since", "yesterday"], "--since: 'yesterday' is neither" },
         { ["--output", "yaml", "fleet", "show"], "yaml" },
         { ["--url", "ftp://node", "fleet", "show"], "--url: 'ftp://node' is not an http:// or https:// address" },

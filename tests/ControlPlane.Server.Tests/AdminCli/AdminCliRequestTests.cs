@@ -31,6 +31,7 @@ public sealed class AdminCliRequestTests
         { ["policy", "reject", "legal_draft~3", "--reason", "no eval"], "POST", "/admin/v1/proposals/legal_draft~3/reject", """{"reason":"no eval"}""" },
         { ["policy", "list"], "GET", "/admin/v1/proposals", null },
         { ["policy", "list", "--state", "pending", "--class", "legal_draft"], "GET", "/admin/v1/proposals?state=pending&class=legal_draft", null },
+        { ["policy", "list", "--state", "superseded"], "GET", "/admin/v1/proposals?state=superseded", null },
         { ["policy", "show", "legal_draft~3"], "GET", "/admin/v1/proposals/legal_draft~3", null },
         { ["policy", "history", "legal_draft"], "GET", "/admin/v1/classes/legal_draft/policy/history", null },
         { ["policy", "revert", "legal_draft", "--reason", "regression", "--eval-ref", "ev-9"], "POST", "/admin/v1/classes/legal_draft/revert", """{"reason":"regression","evalRef":"ev-9"}""" },
