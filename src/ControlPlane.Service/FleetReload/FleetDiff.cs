@@ -5,9 +5,10 @@ using ControlPlane.Fleet;
 namespace ControlPlane.Service.FleetReload;
 
 /// <summary>What a fleet reload changes, and what it must refuse. A reload applies changes to existing endpoints'
-/// attributes (limits, prices, owner, on-call, deprecation, baseline, context window, capabilities, model, region) and
+/// attributes (limits, prices, owner, on-call, deprecation, baseline, context window, capabilities, model) and
 /// to the fleet's name and version. It refuses a change to a class's fallback policy (that is a two-person change:
-/// proposals), removing an endpoint a class still references, and changes the running nodes cannot take in place
+/// proposals), whether a class is regulated, an endpoint's region or provider, removing an endpoint a class still
+/// references, and changes the running nodes cannot take in place
 /// (adding, removing or reordering endpoints or classes; a class's SLO, retry budget or queue limits).</summary>
 internal static class FleetDiff
 {
@@ -33,6 +34,14 @@ internal static class FleetDiff
                     : new FleetReloadProblem($"endpoints.{old.Id}",
                         "is removed: removing endpoints is not applied by a reload (running nodes index endpoints by position); restart the cluster with the new file"));
                 continue;
+            }
+
+            // A class's policy approves endpoints by what they are and where they run (residency conditions name
+            // regions): moving an endpoint to another region or provider would change what was approved by one admin.
+            if (old.Descriptor.Region != next.Descriptor.Region || old.Descriptor.Provider != next.Descriptor.Provider)
+            {
+                refusals.Add(new FleetReloadProblem($"endpoints.{old.Id}",
+                    "changes the endpoint's region or provider, which class policies approved: add a new endpoint and move classes to it through proposals"));
             }
 
             var before0 = changes.Count;
@@ -62,6 +71,13 @@ internal static class FleetDiff
             {
                 refusals.Add(new FleetReloadProblem($"classes.{old.Name}",
                     $"changes the class's fallback policy: policy changes go through proposals: POST /admin/v1/classes/{old.Name}/proposals"));
+            }
+
+            // Whether a class is regulated decides how many people approve its policy changes: not one admin's reload.
+            if (old.Regulated != next.Regulated)
+            {
+                refusals.Add(new FleetReloadProblem($"classes.{old.Name}.regulated",
+                    "changes whether the class is regulated (who must approve its policy changes); a reload cannot change it, restart the cluster with the new file"));
             }
 
             if (old.Slo != next.Slo || old.RetryBudget != next.RetryBudget || old.Queue != next.Queue)

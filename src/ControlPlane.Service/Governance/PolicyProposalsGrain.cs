@@ -201,7 +201,11 @@ internal sealed class PolicyProposalsGrain(
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(actor);
         ApprovalRules.Require(actor, "break-glass", Roles.Operator);
-        var id = $"{Name}~bg{State.LastBreakGlass + 1}";
+        // The number is taken (persisted) before the class grain records the break-glass: a failure after that never
+        // hands the same id to a different break-glass, which the class grain would take for a retry and ignore.
+        State.LastBreakGlass++;
+        await state.WriteOrReloadAsync(this);
+        var id = $"{Name}~bg{State.LastBreakGlass}";
         // The class grain persists, audits and pushes it first (a retry with the same id is a no-op there).
         var details = await Class.ForceModeAsync(new BreakGlassChange(id, command.Mode, actor, command.Reason, command.Ttl));
         var active = details.BreakGlass ?? throw new InvalidOperationException("the class grain did not record the break-glass");

@@ -32,6 +32,7 @@ internal sealed partial class ProviderEndpointGrain
             return Details();
         }
 
+        await AuditOutbox.EnsureRoomAsync();
         var now = time.GetUtcNow();
         var before = _health.Current();
         // Only the drain this grain set: an operator's own drain (or any other override) stays.
@@ -43,10 +44,12 @@ internal sealed partial class ProviderEndpointGrain
         }
 
         State.ModelChange = change with { Acknowledged = true, AcknowledgedBy = ack.Actor.Principal, AcknowledgedAt = now };
-        await PublishAsync(_health.DrainEvents(), refreshLoad: false, persist: true, audit: () => AppendAuditAsync(new AuditEntry(0, now, ack.Actor,
+        // The audit entry is written with the change (the outbox), then delivered to the trail.
+        AuditOutbox.Stage(new AuditEntry(0, now, ack.Actor,
             "endpoint.model_change_ack", _descriptor.Id, ack.Reason,
             $"model change {change.Observed} (pinned {change.Pinned}) unacknowledged{(clearDrain ? "; drained by model-change" : "")}",
-            $"acknowledged{(clearDrain ? "; drain cleared" : "")}")));
+            $"acknowledged{(clearDrain ? "; drain cleared" : "")}"));
+        await PublishAsync(_health.DrainEvents(), refreshLoad: false, persist: true, audit: AuditOutbox.DeliverAsync);
         return Details();
     }
 
@@ -54,9 +57,11 @@ internal sealed partial class ProviderEndpointGrain
     {
         var pinned = _descriptor.ModelVersion;
         if (string.Equals(observed, pinned, StringComparison.Ordinal)
-            || (State.ModelChange is { } known && known.Observed == observed && known.Pinned == pinned))
+            || (State.ModelChange is { } known && known.Pinned == pinned && (known.Observed == observed || !known.Acknowledged)))
         {
-            // The pinned version (a node on an older fleet file), or a change already raised (acknowledged or not).
+            // The pinned version (a node on an older fleet file), a change already raised, or any other version while a
+            // raised change awaits acknowledgement: one alert, one drain, one audit entry per change until someone looks,
+            // however many versions a provider (or a reporter) cycles through.
             return;
         }
 
@@ -76,13 +81,12 @@ internal sealed partial class ProviderEndpointGrain
 
         State.ModelChange = new ModelChangeRecord(pinned, observed, now) { Drained = drain };
         LogModelChange(logger, _descriptor.Id, observed, pinned, entry.OwnerTeam, entry.OnCall, drain ? "drained until acknowledged" : "alert only");
-        await PublishAsync(_health.DrainEvents(), refreshLoad: true, persist: true, audit: () => AppendAuditAsync(new AuditEntry(0, now, ModelChangeActor,
+        AuditOutbox.Stage(new AuditEntry(0, now, ModelChangeActor,
             "endpoint.model_change", _descriptor.Id, reason,
             previous is null ? $"model {pinned}" : $"model change {previous.Observed} {(previous.Acknowledged ? "acknowledged" : "unacknowledged")}",
-            $"observed {observed}; {(drain ? "drained until acknowledged" : "alert")}; owner {entry.OwnerTeam}, on-call {entry.OnCall}")));
+            $"observed {observed}; {(drain ? "drained until acknowledged" : "alert")}; owner {entry.OwnerTeam}, on-call {entry.OnCall}"));
+        await PublishAsync(_health.DrainEvents(), refreshLoad: true, persist: true, audit: AuditOutbox.DeliverAsync);
     }
-
-    private Task AppendAuditAsync(AuditEntry entry) => GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(entry);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Model change on endpoint {Endpoint}: the provider returned {Observed}, pinned {Pinned}; routed to owner {OwnerTeam}, on-call {OnCall}; {Action}.")]

@@ -69,6 +69,29 @@ public sealed class ModelChangeTests : IDisposable
     }
 
     [Fact]
+    public async Task Versions_cycling_while_a_change_awaits_acknowledgement_raise_it_once()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet));
+
+        // A provider (or a reporter) alternating versions: one alert, one audit entry until someone acknowledges.
+        foreach (var version in new[] { "llama-3-r2", "llama-3-r3", "llama-3-r2", "llama-3-r4", "llama-3-r3" })
+        {
+            Report(node, "watch", "batch", version);
+            await node.Node.FlushOutcomesAsync();
+        }
+
+        Assert.Equal("llama-3-r2", (await Catalog(node).GetEntryAsync("watch")).ModelChange!.Observed);
+        Assert.Single(await node.Admin.GetAuditAsync(null), e => e.Action == "endpoint.model_change");
+
+        // Acknowledged: the next different version is a new change.
+        await Catalog(node).AcknowledgeModelChangeAsync("watch", "known rollout", TestActors.Named("olga", Roles.Operator));
+        Report(node, "watch", "batch", "llama-3-r5");
+        await node.Node.FlushOutcomesAsync();
+        Assert.Equal("llama-3-r5", (await Catalog(node).GetEntryAsync("watch")).ModelChange!.Observed);
+        Assert.Equal(2, (await node.Admin.GetAuditAsync(null)).Count(e => e.Action == "endpoint.model_change"));
+    }
+
+    [Fact]
     public async Task On_model_change_drain_drains_the_endpoint_until_an_operator_acknowledges()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet));

@@ -40,4 +40,15 @@ public sealed class FleetDiffTests
         Assert.Contains(FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(string.Join('\n', lines))).Refusals, p => p.Message.Contains("order", StringComparison.Ordinal));
         Assert.Contains("slo", Assert.Single(FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(slo)).Refusals).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Unmarking_a_regulated_class_or_moving_an_endpoint_to_another_region_is_refused()
+    {
+        var regulated = Fleet.Replace("slo: { availability: 0.99 } }", "slo: { availability: 0.99 }, regulated: true }", StringComparison.Ordinal);
+        var moved = Fleet.Replace("model_version: v2, region: eu", "model_version: v2, region: us", StringComparison.Ordinal);
+
+        Assert.Equal("classes.chat.regulated", Assert.Single(FleetDiff.Compare(ServiceNode.Fleet(regulated), ServiceNode.Fleet(Fleet)).Refusals).Field);
+        Assert.Equal("classes.chat.regulated", Assert.Single(FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(regulated)).Refusals).Field);
+        Assert.Contains("region", Assert.Single(FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(moved)).Refusals, p => p.Field == "endpoints.b").Message, StringComparison.Ordinal);
+    }
 }

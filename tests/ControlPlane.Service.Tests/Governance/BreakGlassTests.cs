@@ -19,6 +19,32 @@ public sealed class BreakGlassTests : IDisposable
     private static AdminActor Operator(string name = "olga") => TestActors.Named(name, Roles.Operator);
 
     [Fact]
+    public async Task A_break_glass_whose_record_was_not_written_never_lends_its_id_to_the_next_one()
+    {
+        var probe = new StorageProbe();
+        await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
+        // The proposals grain's write after the class grain applied the break-glass (its record) fails.
+        var classWritten = false;
+        probe.FailWrites = id =>
+        {
+            classWritten |= id.Type.ToString() == "class";
+            return classWritten && id.Type.ToString() == "policy-proposals";
+        };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => node.Policies.BreakGlassAsync(Chat, new BreakGlassRequest("queue_only", "hold", null), Operator()));
+        probe.FailWrites = null;
+        Assert.Equal("queue_only", (await node.Admin.GetClassAsync(Chat)).Mode);
+
+        // The operator escalates: a new break-glass, applied (not taken for a retry of the first and ignored).
+        var escalated = await node.Policies.BreakGlassAsync(Chat, new BreakGlassRequest("fail", "still leaking", null), Operator());
+
+        Assert.Equal("fail", escalated.Mode);
+        Assert.Equal("fail", (await node.Admin.GetClassAsync(Chat)).Mode);
+        Assert.True(node.Node.Snapshot.TryGetClassIndex(Chat, out var index));
+        Assert.Equal(RoutingMode.Fail, node.Node.Snapshot.ClassAt(index).Mode);
+    }
+
+    [Fact]
     public async Task Break_glass_forces_the_mode_on_the_node_at_once_is_listed_and_reviewed_and_clear_restores_the_approved_policy()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage);
