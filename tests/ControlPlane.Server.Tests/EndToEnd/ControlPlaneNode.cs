@@ -19,7 +19,7 @@ namespace ControlPlane.Server.Tests.EndToEnd;
 internal sealed class ControlPlaneNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    // The key store this node uses (its data directory; a memory node's own): test principals' keys are shared by
+    // The key store this node uses (its SQLite data directory; any other node's own): test principals' keys are shared by
     // every node on it (a restarted node reuses them).
     private string _store = Guid.NewGuid().ToString("N");
     private bool _stopped;
@@ -113,7 +113,10 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
             throw;
         }
 
-        return new ControlPlaneNode(app) { _store = options.DataDirectory ?? Guid.NewGuid().ToString("N") };
+        return new ControlPlaneNode(app)
+        {
+            _store = options.Storage == ControlPlaneStorage.Sqlite ? Path.GetFullPath(options.DataDirectory) : Guid.NewGuid().ToString("N"),
+        };
     }
 
     /// <summary>Routes with a 10 s call deadline; <paramref name="deadlineMs"/> (the request's own deadline) bounds how long
