@@ -24,10 +24,10 @@ public sealed class FleetGenerationState
 }
 
 /// <summary>The cluster's fleet generation: a reload is validated against the generation in force (the stored one, or
-/// before the first reload this silo's own file), stored (etag-checked) with its audit entry staged in the same write (the
-/// audit outbox; the entry is delivered to the trail after, retried until it lands; a refused reload stores only its
-/// entry), adopted by this silo, pushed to every
-/// subscribed node, and handed to the endpoint grains whose attributes changed, before it is answered.</summary>
+/// before the first reload this silo's own file), stored (etag-checked) with its audit entry staged in the same write
+/// (the audit outbox; the entry is delivered to the trail after, retried until it lands; a refused reload stores only
+/// its entry), adopted by this silo, pushed to every subscribed node, and handed to the endpoint grains whose
+/// attributes changed, before it is answered.</summary>
 [GrainType("fleetgen")]
 internal sealed partial class FleetGenerationGrain(
     [PersistentState("fleetgen", GrainStorage.Name)] IPersistentState<FleetGenerationState> state,
