@@ -16,11 +16,18 @@ public sealed class FleetGenerationState
     /// <summary>The generation in force; null before the first reload.</summary>
     [Id(0)]
     public FleetGeneration? Current { get; set; }
+
+    /// <summary>Audit entries of reloads (and refused reloads) persisted here and not yet known to be in the trail
+    /// (written with the reload).</summary>
+    [Id(1)]
+    public AuditOutboxState? AuditOutbox { get; set; }
 }
 
 /// <summary>The cluster's fleet generation: a reload is validated against the generation in force (the stored one, or
-/// before the first reload this silo's own file), stored (etag-checked), audited, adopted by this silo, pushed to every
-/// subscribed node, and handed to the endpoint grains whose attributes changed, before it is answered.</summary>
+/// before the first reload this silo's own file), stored (etag-checked) with its audit entry staged in the same write
+/// (the audit outbox; the entry is delivered to the trail after, retried until it lands; a refused reload stores only
+/// its entry), adopted by this silo, pushed to every subscribed node, and handed to the endpoint grains whose
+/// attributes changed, before it is answered.</summary>
 [GrainType("fleetgen")]
 internal sealed partial class FleetGenerationGrain(
     [PersistentState("fleetgen", GrainStorage.Name)] IPersistentState<FleetGenerationState> state,
@@ -35,6 +42,10 @@ internal sealed partial class FleetGenerationGrain(
     private readonly ObserverManager<IFleetObserver> _observers =
         new(options.Value.SubscriptionExpiry, logger) { GetDateTime = () => time.GetUtcNow().UtcDateTime };
 
+    private GrainAuditOutbox? _auditOutbox;
+
+    private GrainAuditOutbox AuditOutbox => _auditOutbox ??= new GrainAuditOutbox(this, GrainFactory, () => state.State.AuditOutbox ??= new AuditOutboxState(), logger);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (state.State.Current is { } stored)
@@ -42,6 +53,7 @@ internal sealed partial class FleetGenerationGrain(
             AdoptHere(stored);
         }
 
+        AuditOutbox.Resume();
         return Task.CompletedTask;
     }
 
@@ -89,10 +101,9 @@ internal sealed partial class FleetGenerationGrain(
         }
 
         var generation = new FleetGeneration(number + 1, source, text, time.GetUtcNow());
-        state.State.Current = generation;
-        await state.WriteOrReloadAsync(this);
-        await GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, default, actor, "fleet.reload", "fleet", reason,
-            Describe(number, inForce), Bound($"{Describe(generation.Number, next)}: {string.Join("; ", diff.Changes)}")));
+        await CommitAsync(new AuditEntry(0, default, actor, "fleet.reload", "fleet", reason,
+            Describe(number, inForce), Bound($"{Describe(generation.Number, next)}: {string.Join("; ", diff.Changes)}")),
+            () => state.State.Current = generation);
         AdoptHere(generation);
         await PushAsync(generation);
         await Task.WhenAll(diff.ChangedEndpoints.Select(id => AdoptAtAsync(id, generation)));
@@ -102,9 +113,20 @@ internal sealed partial class FleetGenerationGrain(
 
     private async Task<FleetReloadOutcome> RefuseAsync(AdminActor actor, string reason, long number, FleetDefinition inForce, IReadOnlyList<FleetReloadProblem> refusals)
     {
-        await GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, default, actor, "fleet.reload.refused", "fleet", reason,
-            Describe(number, inForce), Bound("refused, nothing changed: " + string.Join("; ", refusals.Select(r => $"{r.Field}: {r.Message}")))));
+        await CommitAsync(new AuditEntry(0, default, actor, "fleet.reload.refused", "fleet", reason,
+            Describe(number, inForce), Bound("refused, nothing changed: " + string.Join("; ", refusals.Select(r => $"{r.Field}: {r.Message}")))), null);
         return new FleetReloadOutcome(false, number, inForce.SourceName, [], refusals);
+    }
+
+    // A reload and its audit entry are one write (the outbox in this grain's state), then the entry goes to the trail:
+    // a reload that is stored always reaches the trail, retried until it does. A full outbox refuses the reload unapplied.
+    private async Task CommitAsync(AuditEntry entry, Action? change)
+    {
+        await AuditOutbox.EnsureRoomAsync();
+        change?.Invoke();
+        AuditOutbox.Stage(entry);
+        await state.WriteOrReloadAsync(this);
+        await AuditOutbox.DeliverAsync();
     }
 
     private void AdoptHere(FleetGeneration generation)

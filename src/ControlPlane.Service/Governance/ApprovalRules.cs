@@ -34,6 +34,30 @@ internal static class ApprovalRules
             $"approving needs the {string.Join(" or ", missing)} role (still missing on proposal {proposal.Id})");
     }
 
+    /// <summary>Throws <see cref="AdminErrorKind.Forbidden"/> when <paramref name="actor"/> approves with an API key
+    /// (<paramref name="credential"/>, the key its <see cref="AdminActor.CredentialId"/> names; null for any other
+    /// credential) that the proposer or another approver of the same proposal created: a second identity minted by one
+    /// person is still that person, so it fills no second place of the two-person (or three-person) rule.</summary>
+    public static void RequireIndependentCredential(PolicyProposal proposal, AdminActor actor, ApiKeyRecord? credential)
+    {
+        if (credential is null || credential.Id != actor.CredentialId)
+        {
+            return;
+        }
+
+        if (string.Equals(credential.CreatedBy, proposal.ProposedBy, StringComparison.Ordinal))
+        {
+            throw new AdminException(AdminErrorKind.Forbidden, "approver",
+                $"the approver's API key '{credential.Id}' was created by the proposer '{proposal.ProposedBy}', who cannot approve their own change");
+        }
+
+        if (proposal.Approvals.FirstOrDefault(a => string.Equals(a.Principal, credential.CreatedBy, StringComparison.Ordinal)) is { } other)
+        {
+            throw new AdminException(AdminErrorKind.Forbidden, "approver",
+                $"the approver's API key '{credential.Id}' was created by '{other.Principal}', who already approved proposal {proposal.Id} as {other.Role}");
+        }
+    }
+
     /// <summary>The required roles not yet filled.</summary>
     public static List<string> Missing(PolicyProposal proposal) =>
         [.. proposal.Requires.Where(r => !proposal.Approvals.Any(a => a.Role == r))];

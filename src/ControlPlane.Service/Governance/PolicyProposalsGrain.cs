@@ -148,6 +148,8 @@ internal sealed class PolicyProposalsGrain(
         if (!proposal.Approvals.Any(a => a.Principal == actor.Principal))
         {
             var role = ApprovalRules.RoleFilledBy(proposal, actor);
+            var credential = await GrainFactory.GetGrain<IApiKeyStoreGrain>(ApiKeyStoreGrain.Key).GetAsync(actor.CredentialId);
+            ApprovalRules.RequireIndependentCredential(proposal, actor, credential);
             // Re-validated before the approval is recorded: an approval of a policy that no longer validates changes nothing.
             Validate(proposal.Policy);
             var now = time.GetUtcNow();

@@ -1,3 +1,4 @@
+using ControlPlane.Service.Audit;
 using ControlPlane.Service.Grains;
 
 namespace ControlPlane.Service.Security;
@@ -43,6 +44,10 @@ public sealed class ApiKeyStoreState
     /// <summary>Bumped by each change.</summary>
     [Id(1)]
     public long Version { get; set; }
+
+    /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
+    [Id(2)]
+    public AuditOutboxState? AuditOutbox { get; set; }
 }
 
 /// <summary>The cluster's API keys (one grain, key <see cref="ApiKeyStoreGrain.Key"/>). Changes are persisted before
@@ -50,7 +55,8 @@ public sealed class ApiKeyStoreState
 [Alias("cp.IApiKeyStoreGrain")]
 public interface IApiKeyStoreGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a key (idempotent: the same id and hash again returns it unchanged) and audits <c>key.create</c>.</summary>
+    /// <summary>Adds a key (idempotent: the same id and hash again returns it unchanged) and audits <c>key.create</c>;
+    /// a conflict on <c>name</c> when an active (unrevoked, unexpired) key already has its name.</summary>
     [Alias("create")]
     Task<ApiKeyRecord> CreateAsync(ApiKeyCreation creation);
 
@@ -66,6 +72,10 @@ public interface IApiKeyStoreGrain : IGrainWithStringKey
     /// <summary>Every key and the version.</summary>
     [Alias("snapshot"), ReadOnly]
     Task<ApiKeySnapshot> GetSnapshotAsync();
+
+    /// <summary>One key by id (revoked and expired ones included), or null when there is none.</summary>
+    [Alias("get"), ReadOnly]
+    Task<ApiKeyRecord?> GetAsync(string id);
 
     /// <summary>The version only (the nodes' cheap poll).</summary>
     [Alias("version"), ReadOnly]

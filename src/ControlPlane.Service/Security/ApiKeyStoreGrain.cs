@@ -7,8 +7,9 @@ using Orleans.Utilities;
 
 namespace ControlPlane.Service.Security;
 
-/// <summary>The key store: creates, revokes and lists API keys. Each change is written (etag-checked) before it is
-/// answered, audited in the same turn, then pushed to the subscribed nodes in parallel (each bounded by
+/// <summary>The key store: creates, revokes and lists API keys. Each change is written (etag-checked) with its audit
+/// entry staged in the same write (the audit outbox), answered once written, its entry delivered to the trail after
+/// (retried until it lands), then pushed to the subscribed nodes in parallel (each bounded by
 /// <see cref="ControlPlaneOptions.PushTimeout"/>); nodes also poll the version, so a node that missed a push catches up.</summary>
 [GrainType("api-keys")]
 internal sealed partial class ApiKeyStoreGrain(
@@ -24,7 +25,17 @@ internal sealed partial class ApiKeyStoreGrain(
     private readonly ObserverManager<IApiKeyObserver> _observers =
         new(options.Value.SubscriptionExpiry, logger) { GetDateTime = () => time.GetUtcNow().UtcDateTime };
 
+    private GrainAuditOutbox? _auditOutbox;
+
     private ApiKeyStoreState State => state.State;
+
+    private GrainAuditOutbox AuditOutbox => _auditOutbox ??= new GrainAuditOutbox(this, GrainFactory, () => State.AuditOutbox ??= new AuditOutboxState(), logger);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        AuditOutbox.Resume();
+        return Task.CompletedTask;
+    }
 
     public async Task<ApiKeyRecord> CreateAsync(ApiKeyCreation creation)
     {
@@ -37,12 +48,20 @@ internal sealed partial class ApiKeyStoreGrain(
                 : throw new AdminException(AdminErrorKind.Conflict, "id", $"key '{key.Id}' exists");
         }
 
+        var now = time.GetUtcNow();
+        if (State.Keys.Find(k => k.Name == key.Name && k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now)) is { } holder)
+        {
+            // One active key per name: a name is the principal the two-person rules compare, so a second key under it
+            // would be the same person to them, and reusing a name must not let one key speak for another's holder.
+            throw new AdminException(AdminErrorKind.Conflict, "name",
+                $"the active key '{holder.Id}' is named '{key.Name}'; revoke it (or let it expire) or choose another name");
+        }
+
         RequireRoom();
         State.Keys.Add(key);
         State.Version++;
-        await state.WriteOrReloadAsync(this);
-        await Audit(creation.Actor, "key.create", key.Id, creation.Reason, "",
-            $"name={key.Name} roles={string.Join(',', key.Roles)} expires={key.ExpiresAt?.ToString("O") ?? "never"}");
+        await CommitAsync(Entry(creation.Actor, "key.create", key.Id, creation.Reason, "",
+            $"name={key.Name} roles={string.Join(',', key.Roles)} expires={key.ExpiresAt?.ToString("O") ?? "never"}"));
         await PushAsync();
         return key;
     }
@@ -58,9 +77,8 @@ internal sealed partial class ApiKeyStoreGrain(
         RequireRoom();
         State.Keys.Add(key);
         State.Version++;
-        await state.WriteOrReloadAsync(this);
-        await Audit(AdminActor.System("bootstrap"), "key.create", key.Id, "bootstrap admin key", "",
-            $"name={key.Name} roles={string.Join(',', key.Roles)} expires=never");
+        await CommitAsync(Entry(AdminActor.System("bootstrap"), "key.create", key.Id, "bootstrap admin key", "",
+            $"name={key.Name} roles={string.Join(',', key.Roles)} expires=never"));
         await PushAsync();
         return key;
     }
@@ -83,13 +101,14 @@ internal sealed partial class ApiKeyStoreGrain(
         var revoked = key with { RevokedAt = time.GetUtcNow(), RevokedBy = actor.Principal, RevokeReason = reason };
         State.Keys[index] = revoked;
         State.Version++;
-        await state.WriteOrReloadAsync(this);
-        await Audit(actor, "key.revoke", id, reason, $"name={key.Name} live", $"name={key.Name} revoked");
+        await CommitAsync(Entry(actor, "key.revoke", id, reason, $"name={key.Name} live", $"name={key.Name} revoked"));
         await PushAsync();
         return revoked;
     }
 
     public Task<ApiKeySnapshot> GetSnapshotAsync() => Task.FromResult(Snapshot());
+
+    public Task<ApiKeyRecord?> GetAsync(string id) => Task.FromResult(Find(id));
 
     public Task<long> GetVersionAsync() => Task.FromResult(State.Version);
 
@@ -111,8 +130,27 @@ internal sealed partial class ApiKeyStoreGrain(
 
     private ApiKeySnapshot Snapshot() => new(State.Version, [.. State.Keys]);
 
-    private Task Audit(AdminActor actor, string action, string target, string reason, string before, string after) =>
-        GrainFactory.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).AppendAsync(new AuditEntry(0, default, actor, action, target, reason, before, after));
+    private static AuditEntry Entry(AdminActor actor, string action, string target, string reason, string before, string after) =>
+        new(0, default, actor, action, target, reason, before, after);
+
+    // A change and its audit entry are one write (the outbox in this grain's state), then the entry goes to the trail:
+    // a change that is persisted always reaches the trail, retried until it does. A full outbox refuses the change unapplied.
+    private async Task CommitAsync(AuditEntry entry)
+    {
+        try
+        {
+            await AuditOutbox.EnsureRoomAsync();
+        }
+        catch
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
+
+        AuditOutbox.Stage(entry);
+        await state.WriteOrReloadAsync(this);
+        await AuditOutbox.DeliverAsync();
+    }
 
     // Every subscriber at once, each bounded: a dead node delays nobody (it polls, and re-subscribes).
     private Task PushAsync()

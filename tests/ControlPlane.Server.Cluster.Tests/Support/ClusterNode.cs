@@ -21,7 +21,8 @@ namespace ControlPlane.Server.Cluster.Tests.Support;
 internal sealed class ClusterNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+    // The key store this node uses (its cluster's): test principals' keys are shared by every node of the cluster.
+    private string _store = Guid.NewGuid().ToString("N");
     private readonly GrpcChannel? _channel;
     private readonly Routing.RoutingClient? _routing;
     private int _stopped;
@@ -108,7 +109,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             throw;
         }
 
-        return new ClusterNode(app, name, role);
+        return new ClusterNode(app, name, role) { _store = $"{redis}/{clusterId}" };
     }
 
     /// <summary>Routes one request (a 10 s call deadline; <paramref name="deadlineMs"/>, the request's own deadline, bounds
@@ -131,7 +132,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>POSTs a JSON body to the admin API as <paramref name="actor"/> (an API key of that name holding every role,
-    /// made once per node), or without a credential when <paramref name="actor"/> is null.</summary>
+    /// made once per cluster), or without a credential when <paramref name="actor"/> is null.</summary>
     public async Task<HttpResponseMessage> PostAdminAsync(string path, string json, string? actor)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
@@ -146,20 +147,11 @@ internal sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>The token of an API key named <paramref name="principal"/> with <paramref name="roles"/> (every role when
-    /// empty), created through this node's admin API once.</summary>
+    /// empty), made through this node's admin API once per cluster: see <see cref="TestKeys"/>.</summary>
     public async Task<string> KeyForAsync(string principal, params string[] roles)
     {
         var granted = roles.Length == 0 ? [.. ControlPlane.Service.Security.Roles.All] : roles;
-        var cacheKey = $"{principal}|{string.Join(',', granted)}";
-        if (_keys.TryGetValue(cacheKey, out var known))
-        {
-            return known;
-        }
-
-        using var response = await Admin.PostAsJsonAsync("admin/v1/keys", new { name = principal, roles = granted, reason = "test principal" });
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{Name}: POST /admin/v1/keys answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        return _keys.GetOrAdd(cacheKey, token);
+        return await TestKeys.ForAsync(Admin, _store, principal, granted);
     }
 
     /// <summary>POSTs until the admin API answers 200 (a grain can be briefly unavailable, 503, while it moves).</summary>

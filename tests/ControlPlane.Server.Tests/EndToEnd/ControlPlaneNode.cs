@@ -19,7 +19,9 @@ namespace ControlPlane.Server.Tests.EndToEnd;
 internal sealed class ControlPlaneNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+    // The key store this node uses (its SQLite data directory; any other node's own): test principals' keys are shared by
+    // every node on it (a restarted node reuses them).
+    private string _store = Guid.NewGuid().ToString("N");
     private bool _stopped;
 
     private ControlPlaneNode(WebApplication app)
@@ -111,7 +113,10 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
             throw;
         }
 
-        return new ControlPlaneNode(app);
+        return new ControlPlaneNode(app)
+        {
+            _store = options.Storage == ControlPlaneStorage.Sqlite ? Path.GetFullPath(options.DataDirectory) : Guid.NewGuid().ToString("N"),
+        };
     }
 
     /// <summary>Routes with a 10 s call deadline; <paramref name="deadlineMs"/> (the request's own deadline) bounds how long
@@ -164,20 +169,11 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
         TestCredentials.Client(AdminAddress, await KeyForAsync(principal, roles));
 
     /// <summary>The token of an API key named <paramref name="principal"/> with <paramref name="roles"/> (every role when
-    /// empty), created once per name and roles.</summary>
+    /// empty): see <see cref="TestKeys"/> (one active key per name in the store; other roles replace it).</summary>
     public async Task<string> KeyForAsync(string principal, params string[] roles)
     {
         var granted = roles.Length == 0 ? [.. ControlPlane.Service.Security.Roles.All] : roles;
-        var cacheKey = $"{principal}|{string.Join(',', granted)}";
-        if (_keys.TryGetValue(cacheKey, out var known))
-        {
-            return known;
-        }
-
-        using var response = await Admin.PostAsJsonAsync("admin/v1/keys", new { name = principal, roles = granted, reason = "test principal" });
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST /admin/v1/keys answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        return _keys.GetOrAdd(cacheKey, token);
+        return await TestKeys.ForAsync(Admin, _store, principal, granted);
     }
 
     /// <summary>gRPC call options acting as <paramref name="principal"/> with <paramref name="roles"/> (every role when none).</summary>

@@ -194,6 +194,35 @@ public sealed class FleetReloadTests : IDisposable
         Assert.Equal("reason", error.Field);
     }
 
+    [Fact]
+    public async Task A_reload_and_a_refused_reload_while_the_trail_cannot_write_are_acknowledged_with_their_entries_staged_and_delivered_later()
+    {
+        var probe = new StorageProbe();
+        await using var node = await ServiceNode.StartAsync(_time, _storage, FleetLoader.LoadFile(WriteOriginal()), probe: probe);
+        probe.FailWrites = id => id.Type.ToString() == "audit";
+        var changed = Fleet.Replace("rpm: 4", "rpm: 100000", StringComparison.Ordinal);
+
+        Assert.Equal(1, (await Reload(node, changed)).Version);
+        // A retry finds no change; the entry is kept in the generation's stored state, not lost.
+        Assert.Empty((await Reload(node, changed)).Changes);
+        await Assert.ThrowsAsync<FleetReloadRefusedException>(() => Reload(node, changed.Replace("rpm: 100000", "rpm: -4", StringComparison.Ordinal)));
+
+        var (stored, _, _) = await probe.ReadStoredAsync<FleetGenerationState>("fleetgen", GrainId.Create("fleetgen", FleetGenerationGrain.Key));
+        Assert.Equal(1, stored.Current!.Number);
+        Assert.Equal(["fleet.reload", "fleet.reload.refused"], stored.AuditOutbox!.Pending.Select(e => e.Action));
+        Assert.Empty(await node.Admin.GetAuditAsync(null));
+
+        probe.FailWrites = null;
+        var audit = await Eventually.WaitAsync(async () =>
+        {
+            _time.Advance(ControlPlane.Service.Audit.GrainAuditOutbox.RetryPeriod);
+            return await node.Admin.GetAuditAsync(null);
+        }, a => a.Count >= 2, attempts: 50);
+        Assert.Equal(["fleet.reload.refused", "fleet.reload"], audit.Select(e => e.Action));
+        Assert.Contains("endpoints.small.limits.rpm: 4 -> 100000", audit[1].After, StringComparison.Ordinal);
+        Assert.True((await node.Admin.VerifyAuditAsync()).Ok);
+    }
+
     public void Dispose() => _storage.Dispose();
 
     private Task<ServiceNode> StartAsync() => ServiceNode.StartAsync(_time, _storage, FleetLoader.LoadFile(WriteOriginal()));

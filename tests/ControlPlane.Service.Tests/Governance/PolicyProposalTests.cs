@@ -23,6 +23,9 @@ public sealed class PolicyProposalTests : IDisposable
 
     private static AdminActor Compliance(string name = "carol") => TestActors.Named(name, Roles.ComplianceApprover);
 
+    // The actor an API key's call carries (as AdminActors.FromHttp builds it).
+    private static AdminActor KeyActor(ApiKeyCreated key, params string[] roles) => new(key.Name, roles, key.Id, "127.0.0.1:0", "test");
+
     private static ProposeCommand QueueOnlyChat(string reason = "hold during the provider incident") =>
         new(new PolicyCommand("queue_only", null, [], null, reason), "eval-2026-03-01");
 
@@ -43,6 +46,51 @@ public sealed class PolicyProposalTests : IDisposable
         Assert.Equal(("auto_fallback", 1L), ((await node.Admin.GetClassAsync(Chat)).Mode, (await node.Admin.GetClassAsync(Chat)).PolicyVersion));
         Assert.Equal("primary", node.Route(Chat).RouteReason);
         Assert.DoesNotContain(await node.Admin.GetAuditAsync(null), e => e.Action is "policy.approve" or "class.policy");
+    }
+
+    [Fact]
+    public async Task An_approval_with_an_API_key_the_proposer_created_is_forbidden_and_nothing_is_applied()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var keys = new KeyOperations(node.Grains, _time);
+        // Alice, an admin, mints a second identity and proposes under her own.
+        var minted = await keys.CreateAsync("mallory", [Roles.PolicyApprover], null, "a helper", TestActors.Named("alice"));
+        var proposal = await node.Policies.ProposeAsync(Chat, QueueOnlyChat(), Author());
+
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Policies.ApproveAsync(proposal.Id, null, KeyActor(minted, Roles.PolicyApprover)));
+
+        Assert.Equal((AdminErrorKind.Forbidden, "approver"), (error.Kind, error.Field));
+        Assert.Contains("created by the proposer", error.Detail, StringComparison.Ordinal);
+        var after = await node.Policies.GetProposalAsync(proposal.Id);
+        Assert.Equal((ProposalStates.Pending, 0), (after.State, after.Approvals.Count));
+        Assert.Equal("auto_fallback", (await node.Admin.GetClassAsync(Chat)).Mode);
+        Assert.DoesNotContain(await node.Admin.GetAuditAsync(null), e => e.Action is "policy.approve" or "class.policy");
+
+        // A key someone else created approves.
+        var bob = await keys.CreateAsync("bob", [Roles.PolicyApprover], null, "approver", TestActors.Named("root"));
+        Assert.Equal(ProposalStates.Applied, (await node.Policies.ApproveAsync(proposal.Id, null, KeyActor(bob, Roles.PolicyApprover))).State);
+    }
+
+    [Fact]
+    public async Task A_compliance_approval_with_an_API_key_the_policy_approver_created_is_forbidden()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var keys = new KeyOperations(node.Grains, _time);
+        var proposal = await node.Policies.ProposeAsync(Legal, new ProposeCommand(new PolicyCommand("fail", null, null, null, "fail fast while EU capacity is short"), null), Author());
+        await node.Policies.ApproveAsync(proposal.Id, null, Approver());
+        // Bob, who gave the policy approval, mints a compliance approver.
+        var minted = await keys.CreateAsync("carol2", [Roles.ComplianceApprover], null, "a helper", TestActors.Named("bob"));
+
+        var error = await Assert.ThrowsAsync<AdminException>(() => node.Policies.ApproveAsync(proposal.Id, null, KeyActor(minted, Roles.ComplianceApprover)));
+
+        Assert.Equal((AdminErrorKind.Forbidden, "approver"), (error.Kind, error.Field));
+        Assert.Contains("created by 'bob'", error.Detail, StringComparison.Ordinal);
+        var after = await node.Policies.GetProposalAsync(proposal.Id);
+        Assert.Equal((ProposalStates.Pending, 1), (after.State, after.Approvals.Count));
+        Assert.Equal("queue_only", (await node.Admin.GetClassAsync(Legal)).Mode);
+
+        var carol = await keys.CreateAsync("carol", [Roles.ComplianceApprover], null, "compliance", TestActors.Named("root"));
+        Assert.Equal(ProposalStates.Applied, (await node.Policies.ApproveAsync(proposal.Id, null, KeyActor(carol, Roles.ComplianceApprover))).State);
     }
 
     [Fact]

@@ -107,6 +107,68 @@ public sealed class ApiKeyStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_name_an_active_key_has_is_refused_for_another_key_until_that_key_is_revoked_or_expired()
+    {
+        await using var node = await ServiceNode.StartAsync(_time, _storage);
+        var keys = new KeyOperations(node.Grains, _time);
+        var store = node.Grains.GetGrain<IApiKeyStoreGrain>(ApiKeyStoreGrain.Key);
+        var first = await keys.CreateAsync("bob", [Roles.PolicyApprover], ttlSeconds: 60, "r", TestActors.Named("root"));
+
+        // An admin cannot mint a second "bob" while bob's key is active.
+        var clash = await Assert.ThrowsAsync<AdminException>(() => keys.CreateAsync("bob", [.. Roles.All], null, "second bob", TestActors.Named("alice")));
+        Assert.Equal((AdminErrorKind.Conflict, "name"), (clash.Kind, clash.Field));
+        Assert.Contains(first.Id, clash.Detail, StringComparison.Ordinal);
+        // The retried create of the same key still answers with it.
+        var stored = (await store.GetAsync(first.Id))!;
+        Assert.Equal(first.Id, (await store.CreateAsync(new ApiKeyCreation(stored, TestActors.Named("root"), "retry"))).Id);
+        Assert.Single((await store.GetSnapshotAsync()).Keys);
+
+        // Once it has expired the name is free again; the new key's name then clashes until it is revoked.
+        _time.Advance(TimeSpan.FromSeconds(60));
+        var second = await keys.CreateAsync("bob", ["viewer"], null, "rotated", TestActors.Named("root"));
+        await Assert.ThrowsAsync<AdminException>(() => keys.CreateAsync("bob", ["viewer"], null, "again", TestActors.Named("root")));
+        await keys.RevokeAsync(second.Id, "rotated", TestActors.Named("root"));
+        var third = await keys.CreateAsync("bob", ["viewer"], null, "rotated again", TestActors.Named("root"));
+
+        Assert.Equal([first.Id, second.Id, third.Id], (await store.GetSnapshotAsync()).Keys.Select(k => k.Id));
+        Assert.Equal("root", (await store.GetAsync(third.Id))!.CreatedBy);
+        Assert.Null(await store.GetAsync("nosuchkey000"));
+    }
+
+    [Fact]
+    public async Task A_revoke_while_the_trail_cannot_write_is_acknowledged_with_its_entry_staged_and_delivered_when_storage_returns()
+    {
+        var probe = new StorageProbe();
+        await using var node = await ServiceNode.StartAsync(_time, _storage, probe: probe);
+        var keys = new KeyOperations(node.Grains, _time);
+        var created = await keys.CreateAsync("erin", ["viewer"], null, "r", TestActors.Named("root"));
+        probe.FailWrites = id => id.Type.ToString() == "audit";
+
+        var revoked = await keys.RevokeAsync(created.Id, "left the team", TestActors.Named("root"));
+
+        Assert.NotNull(revoked.RevokedAt);
+        // The revoke and its entry are in the key store's stored state; a retry changes nothing and the trail has no entry yet.
+        var (stored, _, _) = await probe.ReadStoredAsync<ApiKeyStoreState>("api-keys", GrainId.Create("api-keys", ApiKeyStoreGrain.Key));
+        Assert.NotNull(Assert.Single(stored.Keys).RevokedAt);
+        var staged = Assert.Single(stored.AuditOutbox!.Pending);
+        Assert.Equal(("key.revoke", created.Id), (staged.Action, staged.Target));
+        await keys.RevokeAsync(created.Id, "left the team", TestActors.Named("root"));
+        var trail = node.Grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key);
+        Assert.DoesNotContain(await trail.ListAsync(10), e => e.Action == "key.revoke");
+
+        probe.FailWrites = null;
+        var audit = await Eventually.WaitAsync(async () =>
+        {
+            _time.Advance(GrainAuditOutbox.RetryPeriod);
+            return await trail.ListAsync(10);
+        }, a => a.Any(e => e.Action == "key.revoke"), attempts: 50);
+
+        var entry = Assert.Single(audit, e => e.Action == "key.revoke");
+        Assert.Equal((created.Id, "left the team", "root", staged.ChangeId), (entry.Target, entry.Reason, entry.Actor.Principal, entry.ChangeId));
+        Assert.Equal(["key.create", "key.revoke"], audit.Select(e => e.Action).Order(StringComparer.Ordinal));
+    }
+
     private ApiKeyRecord Record(string id, byte[] hash) => new(id, "bootstrap-admin", [.. Roles.All], hash, _time.GetUtcNow(), "system:bootstrap", null);
 
     private static byte[] Base64UrlSecret(string token) => System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(17));
