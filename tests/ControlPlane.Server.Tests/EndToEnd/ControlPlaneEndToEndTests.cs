@@ -76,15 +76,17 @@ public sealed class ControlPlaneEndToEndTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        // The grain pushes to this node before the admin call answers: no waiting.
+        // The grain pushes to this node before the admin call answers: no waiting. (A burst onto a fallback the node held
+        // only an idle lease slice of may answer no_capacity for one renewal round: docs/quota-ledger-persistence.md.)
         for (var i = 0; i < 20; i++)
         {
             var decision = await node.RouteAsync("customer_chat");
-            Assert.Equal("forced_override", decision.RouteReason);
+            Assert.Contains(decision.RouteReason, new[] { "forced_override", "no_capacity" });
             Assert.DoesNotContain(decision.EndpointId, new[] { "openai-gpt4o-us", "openai-gpt41-us" });
             Assert.DoesNotContain("openai-gpt4o-us", decision.Fallbacks);
         }
 
+        Assert.Equal("forced_override", (await node.RouteUntilAsync("customer_chat", d => d.RouteReason == "forced_override")).RouteReason);
         var audit = await node.GetChangesAuditAsync();
         var newest = audit.EnumerateArray().First();
         Assert.Equal("alice@acme", newest.GetProperty("actor").GetProperty("principal").GetString());
