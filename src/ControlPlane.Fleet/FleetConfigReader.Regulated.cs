@@ -13,18 +13,6 @@ internal sealed partial class FleetConfigReader
             return false;
         }
 
-        if (node is ScalarNode { IsPlain: true } scalar)
-        {
-            switch (scalar.Value)
-            {
-                case "true" or "True" or "TRUE":
-                    return true;
-                case "false" or "False" or "FALSE":
-                    return false;
-            }
-        }
-
-        errors.Add(node, reader.Child("regulated"), $"expected true or false, got {node.Describe()}");
-        return false;
+        return YamlBooleans.Read(node, reader.Child("regulated"), errors);
     }
 }

@@ -24,7 +24,7 @@ internal static class ModelPinReader
         bool accepted = false;
         if (endpoint.Optional(AcceptedAliasKey) is { } acceptedNode)
         {
-            accepted = ReadBoolean(acceptedNode, endpoint.Child(AcceptedAliasKey), errors);
+            accepted = YamlBooleans.Read(acceptedNode, endpoint.Child(AcceptedAliasKey), errors);
         }
 
         var action = ModelChangeAction.Alert;
@@ -88,23 +88,5 @@ internal static class ModelPinReader
         }
 
         return null;
-    }
-
-    // YAML core-schema booleans, plain only: a quoted "true" is a string.
-    private static bool ReadBoolean(ConfigNode node, string path, ConfigErrorSink errors)
-    {
-        if (node is ScalarNode { IsPlain: true } scalar)
-        {
-            switch (scalar.Value)
-            {
-                case "true" or "True" or "TRUE":
-                    return true;
-                case "false" or "False" or "FALSE":
-                    return false;
-            }
-        }
-
-        errors.Add(node, path, $"expected true or false, got {node.Describe()}");
-        return false;
     }
 }
