@@ -38,7 +38,8 @@ public static class ControlPlaneAuthentication
         services.AddSingleton<AuthDenials>();
         services.AddHostedService<SecurityHostedService>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditedAuthorizationResultHandler>();
-        var authentication = services.AddAuthentication(Scheme)
+        // Without JWT the API key scheme is the default itself: no forwarding hop (a second handler) on every call.
+        var authentication = services.AddAuthentication(settings.JwtEnabled ? Scheme : ApiKeyCache.Scheme)
             .AddPolicyScheme(Scheme, "API key or JWT bearer token", o => o.ForwardDefaultSelector = context =>
                 !settings.JwtEnabled || BearerToken.IsApiKey(context.Request.Headers) ? ApiKeyCache.Scheme : JwtBearerDefaults.AuthenticationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyCache.Scheme, null);
@@ -47,7 +48,7 @@ public static class ControlPlaneAuthentication
             authentication.AddJwtBearer(o => ConfigureJwt(o, settings));
         }
 
-        services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder(Scheme).RequireAuthenticatedUser().Build());
+        services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         return services;
     }
 

@@ -33,7 +33,9 @@ public sealed class RequireRolesAttribute : Attribute, IAuthorizeData
 
     string? IAuthorizeData.Roles { get => RolesList; set => throw new NotSupportedException(); }
 
-    string? IAuthorizeData.AuthenticationSchemes { get => ControlPlaneAuthentication.Scheme; set => throw new NotSupportedException(); }
+    // No scheme named: the authentication middleware's default scheme already set the caller (naming one would make the
+    // policy evaluator authenticate again and merge a new principal on every call, the data plane's included).
+    string? IAuthorizeData.AuthenticationSchemes { get => null; set => throw new NotSupportedException(); }
 }
 
 /// <summary>Puts <see cref="RequireRolesAttribute"/> on minimal-API routes.</summary>
