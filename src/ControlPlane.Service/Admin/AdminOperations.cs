@@ -123,22 +123,6 @@ internal sealed class AdminOperations(FleetCatalog catalog, IGrainFactory grains
     /// <summary>Walks the whole stored trail and reports the first break.</summary>
     public Task<AuditVerification> VerifyAuditAsync() => grains.GetGrain<IAuditTrailGrain>(AuditTrailGrain.Key).VerifyAsync();
 
-    internal static string RequireActor(string? actor)
-    {
-        if (string.IsNullOrWhiteSpace(actor))
-        {
-            throw new AdminException(AdminErrorKind.Invalid, "X-Actor", "header is required: who is making this change");
-        }
-
-        if (actor.Length > 256)
-        {
-            throw new AdminException(AdminErrorKind.Invalid, "X-Actor", "must be at most 256 characters");
-        }
-
-        RequirePrintable(actor, "X-Actor");
-        return actor.Trim();
-    }
-
     // Free text reaches the audit trail, logs and terminals: control characters (line breaks and terminal escapes
     // among them) and bidirectional overrides, which can make a log line or an audit entry read as something else,
     // are refused rather than stored.
