@@ -7,6 +7,8 @@ public enum AlertSeverity : byte
     Ticket = 1,
     /// <summary>Tactical: a page, handled now.</summary>
     Page = 2,
+    /// <summary>Tactical and escalated: a page to the on-call and their escalation (e.g. error rate above 15 %).</summary>
+    Critical = 3,
 }
 
 /// <summary>A firing alert.</summary>
