@@ -41,6 +41,8 @@ internal sealed partial class RequestLogWriter : IAsyncDisposable
     private long _droppedCount;
     private long _writtenCount;
     private int _disposed;
+    // Set while the file cannot be written: one warning per failure streak, not one per record.
+    private bool _failing;
 
     public RequestLogWriter(IOptions<ControlPlaneOptions> options, TimeProvider time, ILoggerFactory loggers, IMeterFactory? meterFactory = null)
     {
@@ -154,13 +156,19 @@ internal sealed partial class RequestLogWriter : IAsyncDisposable
             try
             {
                 _file.Append(buffer.WrittenSpan);
+                _failing = false;
                 Written(FileSink);
             }
             catch (Exception error) when (error is IOException or UnauthorizedAccessException)
             {
                 // A full or failing disk loses records (counted), never blocks outcomes; the file is reopened next time.
                 Dropped(WriteFailed);
-                LogWriteFailed(_logger, _file.FilePath, error);
+                if (!_failing)
+                {
+                    _failing = true;
+                    LogWriteFailed(_logger, _file.FilePath, error);
+                }
+
                 _file.Close();
             }
         }

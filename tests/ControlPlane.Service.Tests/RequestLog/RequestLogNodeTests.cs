@@ -36,6 +36,10 @@ public sealed class RequestLogNodeTests : IDisposable
         Assert.Equal("primary", decision.RouteReason);
         // The decision names what the class would have used: its first primary.
         Assert.Equal(("openai-gpt4o-us", "gpt-4o"), (decision.PrimaryEndpointId, decision.PrimaryModel));
+        // Set from the snapshot's own strings: Route allocates nothing more for them.
+        Assert.True(node.Node.Snapshot.TryGetEndpointIndex("openai-gpt4o-us", out var primaryIndex));
+        Assert.Same(node.Node.Snapshot.EndpointAt(primaryIndex).Model, decision.PrimaryModel);
+        Assert.Same(node.Node.Snapshot.EndpointAt(primaryIndex).Id, decision.PrimaryEndpointId);
         var outcome = new Wire.Outcome
         {
             DecisionId = decision.DecisionId,
