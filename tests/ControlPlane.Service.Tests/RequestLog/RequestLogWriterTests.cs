@@ -100,6 +100,28 @@ public sealed class RequestLogWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_that_cannot_be_written_drops_and_counts_its_records_and_never_throws_to_the_caller()
+    {
+        // The log's directory is a regular file: every open fails with an I/O error.
+        var blocker = Path.Combine(_files.Directory, "not-a-directory");
+        await File.WriteAllTextAsync(blocker, "");
+        var options = new ControlPlaneOptions();
+        options.RequestLog.Path = Path.Combine(blocker, "requests.jsonl");
+        var writer = new RequestLogWriter(Options.Create(options), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        for (var i = 0; i < 10; i++)
+        {
+            writer.Write(RequestLogFiles.Record("req-" + i));
+        }
+
+        await writer.DisposeAsync();
+
+        Assert.Equal((10L, 0L), (writer.DroppedCount, writer.WrittenCount));
+        // After disposal a record is dropped too, not queued for a loop that has ended.
+        writer.Write(RequestLogFiles.Record("late"));
+        Assert.Equal(11, writer.DroppedCount);
+    }
+
+    [Fact]
     public async Task A_last_line_cut_short_by_a_crash_is_ended_before_new_lines_are_appended()
     {
         await File.WriteAllTextAsync(_files.LogPath, "{\"request_id\":\"before\"}\n{\"request_id\":\"cut");
