@@ -5,7 +5,10 @@ namespace ControlPlane.Service.RequestLog;
 /// <c>NAME.1.EXT</c> (the older ones shift up, the oldest beyond <c>files - 1</c> is deleted), so at most
 /// <c>files</c> files exist. A line is never split across files. Appends to an existing file at start; one whose last
 /// line was cut short by a crash gets a newline first, so every following line parses. Not thread-safe: one writer
-/// (the request log's background loop) owns it. Written by us: no package in the allowed set rotates JSON-lines files.
+/// (the request log's background loop) owns it, and it holds an exclusive lock on <c>NAME.EXT.lock</c> while open, so
+/// a second process pointed at the same file (several nodes started in one directory) fails to open it (its records
+/// are dropped and counted) instead of interleaving lines and racing the rotation. Written by us: no package in the
+/// allowed set rotates JSON-lines files.
 /// </summary>
 internal sealed class RotatingJsonLinesFile : IDisposable
 {
@@ -15,6 +18,7 @@ internal sealed class RotatingJsonLinesFile : IDisposable
     private readonly long _maxBytes;
     private readonly int _files;
     private FileStream? _stream;
+    private FileStream? _lock;
     private long _length;
 
     public RotatingJsonLinesFile(string path, long maxBytes, int files)
@@ -68,8 +72,16 @@ internal sealed class RotatingJsonLinesFile : IDisposable
 
     public void Dispose()
     {
-        Flush();
-        Close();
+        try
+        {
+            Flush();
+        }
+        finally
+        {
+            Close();
+            _lock?.Dispose();
+            _lock = null;
+        }
     }
 
     private FileStream Open()
@@ -80,6 +92,8 @@ internal sealed class RotatingJsonLinesFile : IDisposable
             Directory.CreateDirectory(directory);
         }
 
+        // FileShare.None is an exclusive flock on Unix: held by another process, this throws IOException.
+        _lock ??= new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
         var stream = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, BufferBytes);
         _length = 0;
         if (stream.CanSeek)

@@ -29,7 +29,7 @@ public sealed class RequestLogWriterTests : IDisposable
 
         await writer.DisposeAsync();
 
-        var names = Directory.GetFiles(_files.Directory).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
+        var names = Directory.GetFiles(_files.Directory, "*.jsonl").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(new List<string> { "requests.1.jsonl", "requests.2.jsonl", "requests.jsonl" }, names);
         var generations = new[] { "requests.2.jsonl", "requests.1.jsonl", "requests.jsonl" }.Select(n => Path.Combine(_files.Directory, n)).ToArray();
         Assert.All(generations, path => Assert.InRange(new FileInfo(path).Length, 1, RequestLogOptions.MinFileBytes));
@@ -122,6 +122,25 @@ public sealed class RequestLogWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_writer_on_the_same_file_drops_its_records_instead_of_interleaving_until_the_first_is_gone()
+    {
+        var first = _files.Writer();
+        first.Write(RequestLogFiles.Record("first-0"));
+        await WaitAsync(() => first.WrittenCount == 1);
+        var second = _files.Writer();
+        second.Write(RequestLogFiles.Record("second-0"));
+        await WaitAsync(() => second.DroppedCount == 1);
+        first.Write(RequestLogFiles.Record("first-1"));
+        await first.DisposeAsync();
+        second.Write(RequestLogFiles.Record("second-1"));
+        await second.DisposeAsync();
+
+        var ids = RequestLogFiles.ReadLines(_files.LogPath).Select(l => l.GetProperty("request_id").GetString()).ToList();
+        Assert.Equal(new List<string?> { "first-0", "first-1", "second-1" }, ids);
+        Assert.Equal((1L, 1L), (second.DroppedCount, second.WrittenCount));
+    }
+
+    [Fact]
     public async Task A_last_line_cut_short_by_a_crash_is_ended_before_new_lines_are_appended()
     {
         await File.WriteAllTextAsync(_files.LogPath, "{\"request_id\":\"before\"}\n{\"request_id\":\"cut");
@@ -174,6 +193,16 @@ public sealed class RequestLogWriterTests : IDisposable
     }
 
     public void Dispose() => _files.Dispose();
+
+    private static async Task WaitAsync(Func<bool> done)
+    {
+        for (var i = 0; i < 3_000 && !done(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(done());
+    }
 
     private sealed class DroppedMeter : IDisposable
     {
