@@ -126,7 +126,7 @@ internal static class NodeHost
                 if (options.Kubernetes)
                 {
                     // Pod labels, pod watch (a deleted pod's silo is declared dead at once), pod deletion of dead silos.
-                    silo.UseKubernetesHosting();
+                    silo.UseKubernetesHosting(k => k.Configure(o => o.DeleteDefunctSiloPods = true));
                 }
 
                 if (options.Dashboard)

@@ -4,7 +4,7 @@ namespace ControlPlane.Server.Deploy;
 
 /// <summary>What a node takes from its environment when deployed (docs/operations.md): the Redis password
 /// (<c>CONTROLPLANE_REDIS_PASSWORD</c>, from a Secret) and, with <c>--kubernetes</c>, the pod's identity from the
-/// downward API: <c>POD_NAME</c> (node and silo name), <c>POD_IP</c> (the address other silos call),
+/// downward API: <c>POD_NAME</c> (node and silo name), <c>POD_NAMESPACE</c>, <c>POD_IP</c> (the address other silos call),
 /// <c>ORLEANS_SERVICE_ID</c> (must be the product's service id) and <c>ORLEANS_CLUSTER_ID</c> (the cluster id). Values
 /// that contradict the command line stop the node: a silo named or scoped differently from what Orleans' Kubernetes
 /// hosting reads from the same variables would watch the wrong pods or write another cluster's Redis keys.</summary>
@@ -12,6 +12,9 @@ internal static class NodeEnvironment
 {
     /// <summary>The pod's name (downward API <c>metadata.name</c>).</summary>
     public const string PodNameVariable = "POD_NAME";
+
+    /// <summary>The pod's namespace (downward API <c>metadata.namespace</c>), where Orleans' Kubernetes hosting watches pods.</summary>
+    public const string PodNamespaceVariable = "POD_NAMESPACE";
 
     /// <summary>The pod's IP address (downward API <c>status.podIP</c>).</summary>
     public const string PodIpVariable = "POD_IP";
@@ -63,6 +66,13 @@ internal static class NodeEnvironment
         if (options.NodeName is { } nodeName && nodeName != podName)
         {
             error = $"--node-name '{nodeName}' differs from {PodNameVariable} '{podName}': with --kubernetes the node is named after its pod.";
+            return false;
+        }
+
+        var podNamespace = environment(PodNamespaceVariable);
+        if (string.IsNullOrEmpty(podNamespace) || podNamespace.Length > 63 || !IsDnsLabel(podNamespace))
+        {
+            error = $"--kubernetes needs {PodNamespaceVariable} (the downward API's metadata.namespace): a DNS label of at most 63 characters.";
             return false;
         }
 

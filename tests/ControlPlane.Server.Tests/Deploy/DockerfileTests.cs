@@ -98,7 +98,11 @@ public sealed partial class DockerfileTests
 
             var executable = Path.Combine(output, "controlplane");
             Assert.True(File.Exists(executable), "the publish must yield the `controlplane` apphost (AssemblyName controlplane)");
-            Assert.True((File.GetUnixFileMode(executable) & UnixFileMode.UserExecute) != 0, "controlplane must be executable");
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.True((File.GetUnixFileMode(executable) & UnixFileMode.UserExecute) != 0, "controlplane must be executable");
+            }
+
             Assert.True(File.Exists(Path.Combine(output, "fleet.sample.yaml")), "the sample fleet travels with the executable");
 
             var (helpCode, help, helpErrors) = RenderedOverlay.Run(executable, ["--help"], null, workingDirectory: output);

@@ -1,6 +1,7 @@
 using System.Net;
 using ControlPlane.Fleet;
 using ControlPlane.Server.Tests.EndToEnd;
+using ControlPlane.Server.Tests.Support;
 using ControlPlane.Testing;
 using ControlPlane.Testing.Redis;
 using Grpc.Health.V1;
@@ -32,18 +33,32 @@ public sealed class KubernetesHostingTests
     [Fact]
     public async Task Kubernetes_turns_on_Orleans_Kubernetes_hosting_on_the_silo_keeping_the_nodes_identity()
     {
-        // Built, not started: the Kubernetes agent calls the API server when the silo starts.
-        await using var app = NodeHost.Build(KubernetesNode(), FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
+        // Orleans reads POD_NAMESPACE itself (NodeEnvironment insists on it in a pod); no other test reads it.
+        var namespaceBefore = Environment.GetEnvironmentVariable(KubernetesHostingOptions.PodNamespaceEnvironmentVariable);
+        Environment.SetEnvironmentVariable(KubernetesHostingOptions.PodNamespaceEnvironmentVariable, namespaceBefore ?? "controlplane-test");
+        try
+        {
+            // Built, not started: the Kubernetes agent calls the API server when the silo starts.
+            await using var app = NodeHost.Build(KubernetesNode(), FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
 
-        var hosting = app.Services.GetRequiredService<IOptions<KubernetesHostingOptions>>().Value;
-        var cluster = app.Services.GetRequiredService<IOptions<ClusterOptions>>().Value;
-        var endpoints = app.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
+            var hosting = app.Services.GetRequiredService<IOptions<KubernetesHostingOptions>>().Value;
+            var silo = app.Services.GetRequiredService<IOptions<SiloOptions>>().Value;
+            var cluster = app.Services.GetRequiredService<IOptions<ClusterOptions>>().Value;
+            var endpoints = app.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
 
-        // Kubernetes hosting configured its options (the pod name falls back to the machine name outside a pod).
-        Assert.Equal(Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName, hosting.PodName);
-        Assert.Equal(NodeHost.ServiceId, cluster.ServiceId);
-        Assert.Equal("cp-us-east", cluster.ClusterId);
-        Assert.Equal(IPAddress.Loopback, endpoints.AdvertisedIPAddress);
+            // The pod of a silo the cluster declared dead is deleted (the Deployment replaces it; RBAC verb delete).
+            Assert.True(hosting.DeleteDefunctSiloPods);
+            // Kubernetes hosting names the silo after its pod (POD_NAME; the machine name outside a pod), which in a pod
+            // is the node name NodeEnvironment took from the same variable.
+            Assert.Equal(Environment.GetEnvironmentVariable(KubernetesHostingOptions.PodNameEnvironmentVariable) ?? Environment.MachineName, silo.SiloName);
+            Assert.Equal(NodeHost.ServiceId, cluster.ServiceId);
+            Assert.Equal("cp-us-east", cluster.ClusterId);
+            Assert.Equal(IPAddress.Loopback, endpoints.AdvertisedIPAddress);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(KubernetesHostingOptions.PodNamespaceEnvironmentVariable, namespaceBefore);
+        }
     }
 
     [Fact]
@@ -51,7 +66,8 @@ public sealed class KubernetesHostingTests
     {
         await using var app = NodeHost.Build(KubernetesNode() with { Kubernetes = false }, FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
 
-        Assert.Null(app.Services.GetRequiredService<IOptions<KubernetesHostingOptions>>().Value.PodName);
+        Assert.False(app.Services.GetRequiredService<IOptions<KubernetesHostingOptions>>().Value.DeleteDefunctSiloPods);
+        Assert.Equal("controlplane-abc12", app.Services.GetRequiredService<IOptions<SiloOptions>>().Value.SiloName);
     }
 
     [Fact]

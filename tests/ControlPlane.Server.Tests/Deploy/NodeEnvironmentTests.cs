@@ -57,6 +57,7 @@ public sealed class NodeEnvironmentTests
     [Theory]
     [InlineData("POD_NAME", null, "POD_NAME")]
     [InlineData("POD_NAME", "Controlplane_0", "POD_NAME")]
+    [InlineData("POD_NAMESPACE", null, "POD_NAMESPACE")]
     [InlineData("POD_IP", null, "POD_IP")]
     [InlineData("POD_IP", "not-an-ip", "POD_IP")]
     [InlineData("ORLEANS_SERVICE_ID", "other-service", "ORLEANS_SERVICE_ID")]
