@@ -303,6 +303,8 @@ public sealed partial class KustomizeOverlayTests
         Assert.Equal("controlplane", hpa.GetProperty("scaleTargetRef").GetProperty("name").GetString());
         Assert.True(hpa.GetProperty("minReplicas").GetInt32() >= 2, "one silo is no cluster: at least 2");
         Assert.True(hpa.GetProperty("maxReplicas").GetInt32() >= hpa.GetProperty("minReplicas").GetInt32());
+        // The HPA owns the replica count: a replicas field in the Deployment would reset it to that value on every apply.
+        Assert.False(deployment.GetProperty("spec").TryGetProperty("replicas", out _), "the Deployment must leave replicas to the HPA");
     }
 
     [Fact]
