@@ -21,8 +21,10 @@ internal static class DashboardHttpApi
     {
         var assets = routes.ServiceProvider.GetRequiredService<DashboardAssets>();
         routes.MapGet("/", () => Results.Redirect("/ui/")).AllowAnonymous().ExcludeFromDescription();
-        routes.MapGet("/ui", () => Results.Redirect("/ui/")).AllowAnonymous().ExcludeFromDescription();
-        routes.MapGet("/ui/{file?}", (string? file, HttpContext context) => assets.Serve(file ?? DashboardAssets.Index, context))
+        // "/ui" and "/ui/" both match; the page's relative links need the slash.
+        routes.MapGet("/ui/{file?}", (string? file, HttpContext context) => file is null && context.Request.Path.Value?.EndsWith('/') != true
+                ? Results.Redirect("/ui/").ExecuteAsync(context)
+                : assets.Serve(file ?? DashboardAssets.Index, context))
             .AllowAnonymous().ExcludeFromDescription();
 
         var group = routes.MapGroup("/admin/v1/dashboard").WithTags("dashboard");

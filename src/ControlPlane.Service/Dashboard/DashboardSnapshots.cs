@@ -84,7 +84,7 @@ internal sealed class DashboardSnapshots(AdminOperations admin, IOptions<Dashboa
         var endpoints = new List<DashboardEndpointRow>(fleet.Endpoints.Count);
         foreach (var e in fleet.Endpoints)
         {
-            endpoints.Add(new DashboardEndpointRow(e.Id, e.Provider, e.Model, e.Region, e.Breaker.State, e.Breaker.Reason, e.Breaker.AutomaticState,
+            endpoints.Add(new DashboardEndpointRow(e.Id, e.Provider, e.Model, e.Region, State(e), e.Breaker.Reason, e.Breaker.AutomaticState,
                 e.Override, e.Breaker.Degraded, e.Health.Requests, e.Health.ErrorRate, e.Health.RateLimited, e.Health.LatencyP95Ms,
                 e.Baseline?.LatencyP95Ms, e.Baseline?.TtftP95Ms, Use(e.Quota.TokensPerMinute, e.Quota.AvailableTokens),
                 Use(e.Quota.RequestsPerMinute, e.Quota.AvailableRequests), deprecations.GetValueOrDefault(e.Id)));
@@ -98,6 +98,15 @@ internal sealed class DashboardSnapshots(AdminOperations admin, IOptions<Dashboa
 
         return new DashboardSnapshot(at, node, fleet.Name, fleet.Version, endpoints, classes, alerts, feed);
     }
+
+    // The breaker state as the telemetry names it (controlplane.breaker.state): an active override names the state.
+    private static string State(EndpointView e) => e.Override?.Kind switch
+    {
+        "force_open" => "forced_open",
+        "force_closed" => "forced_closed",
+        "drain" => "draining",
+        _ => e.Breaker.State,
+    };
 
     // The share of a per-minute limit not available right now (0..1); null when unlimited.
     private static double? Use(long limit, long? available) =>

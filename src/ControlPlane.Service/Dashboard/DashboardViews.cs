@@ -27,7 +27,7 @@ internal sealed record DashboardSnapshot(
 /// <param name="Provider">Provider name.</param>
 /// <param name="Model">Pinned model.</param>
 /// <param name="Region">Region label.</param>
-/// <param name="State">Published breaker state (after overrides): closed, open, half_open, forced_open, forced_closed, draining.</param>
+/// <param name="State">The breaker state as the telemetry names it: an active override's (forced_open, forced_closed, draining), else the published state (closed, open, half_open).</param>
 /// <param name="Reason">Why the breaker is in that state.</param>
 /// <param name="AutomaticState">The automatic breaker state underneath an override.</param>
 /// <param name="Override">The active admin override, if any.</param>

@@ -23,6 +23,7 @@ public sealed class DashboardHttpTests
         var html = await page.Content.ReadAsStringAsync();
         using var script = await anonymous.GetAsync("ui/app.js");
         using var root = await anonymous.GetAsync("");
+        using var bare = await anonymous.GetAsync("ui");
         using var unknown = await anonymous.GetAsync("ui/secrets.json");
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -40,6 +41,8 @@ public sealed class DashboardHttpTests
         Assert.DoesNotContain("cpk_", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, root.StatusCode);
         Assert.Equal("/ui/", root.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, bare.StatusCode);
+        Assert.Equal("/ui/", bare.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -178,8 +181,9 @@ public sealed class DashboardHttpTests
         using var viewer = TestCredentials.Client(node.AdminAddress, await node.KeyForAsync("vera", Roles.Viewer));
         using var anonymous = new HttpClient { BaseAddress = node.AdminAddress };
 
-        using var page = await viewer.GetAsync("dashboard");
-        using var refused = await anonymous.GetAsync("dashboard");
+        // HttpClient drops the Authorization header on a redirect: ask for the page itself.
+        using var page = await viewer.GetAsync("dashboard/");
+        using var refused = await anonymous.GetAsync("dashboard/");
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("html", (await page.Content.ReadAsStringAsync()).ToLowerInvariant(), StringComparison.Ordinal);
@@ -191,7 +195,7 @@ public sealed class DashboardHttpTests
     {
         await using var node = await DashboardNode.StartAsync(orleansDashboard: false);
 
-        using var page = await node.Admin.GetAsync("dashboard");
+        using var page = await node.Admin.GetAsync("dashboard/");
 
         Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
     }
