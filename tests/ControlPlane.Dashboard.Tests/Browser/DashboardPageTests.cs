@@ -76,7 +76,8 @@ public sealed class DashboardPageTests(Chromium chromium)
         Assert.Equal("forced from the dashboard", entry.GetProperty("reason").GetString());
         Assert.Equal("olga", Principal(entry));
         var endpoint = await node.GetJsonAsync($"admin/v1/endpoints/{id}");
-        Assert.Equal("forced_open", endpoint.GetProperty("breaker").GetProperty("state").GetString());
+        Assert.Equal("open", endpoint.GetProperty("breaker").GetProperty("state").GetString());
+        Assert.Equal("force_open", endpoint.GetProperty("override").GetProperty("kind").GetString());
 
         // And back to automatic from the page.
         await session.ActAsync(id, "auto", "incident over");

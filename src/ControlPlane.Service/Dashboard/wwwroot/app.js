@@ -238,7 +238,10 @@
       const r = await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
       if (!r.ok) { show($("action-error"), await problemText(r)); return; }
       const view = await r.json();
-      show($("action-result"), "Done: " + id + " is now " + view.breaker.state + ".");
+      // The endpoint view names the published state; an override names it as the grid does.
+      const names = { force_open: "forced_open", force_closed: "forced_closed", drain: "draining" };
+      const state = view.override ? names[view.override.kind] || view.breaker.state : view.breaker.state;
+      show($("action-result"), "Done: " + id + " is now " + state + ".");
       $("action-reason").value = "";
     } catch (e) {
       show($("action-error"), "The request failed: " + e.message);
