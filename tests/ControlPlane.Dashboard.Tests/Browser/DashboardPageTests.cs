@@ -138,6 +138,24 @@ public sealed class DashboardPageTests(Chromium chromium)
         Assert.True(await session.Page.GetByTestId("fleet-grid").IsHiddenAsync());
     }
 
+    [Fact]
+    public async Task Text_from_the_server_is_shown_as_text_never_as_markup()
+    {
+        await using var node = await DashboardNode.StartAsync();
+        var id = (await node.EndpointIdsAsync())[0];
+        const string reason = "<img src=x data-testid=injected> <b>bold</b>";
+        await node.PostAsync($"admin/v1/endpoints/{id}/breaker", JsonSerializer.Serialize(new { state = "open", reason }));
+        await using var session = await PageSession.OpenAsync(chromium, node);
+
+        await session.ConnectAsync(await node.KeyForAsync("vera", Roles.Viewer));
+
+        await Assertions.Expect(session.Page.GetByTestId("audit-feed")).ToContainTextAsync(reason, new() { Timeout = Patience });
+        await Assertions.Expect(session.Page.GetByTestId("breaker-reason-" + id)).ToContainTextAsync(reason);
+        Assert.Equal(0, await session.Page.GetByTestId("injected").CountAsync());
+        Assert.Equal(0, await session.Page.Locator("main b").CountAsync());
+        Assert.Empty(session.Errors);
+    }
+
     private static string Principal(JsonElement entry) => entry.GetProperty("actor").GetProperty("principal").GetString()!;
 
     /// <summary>One browser context (own session storage) and page on the node's dashboard, collecting console errors
