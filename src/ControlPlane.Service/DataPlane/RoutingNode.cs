@@ -510,7 +510,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId),
-            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel });
+            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = outcome.WorkflowVerdict });
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {
