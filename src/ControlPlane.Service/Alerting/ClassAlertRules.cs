@@ -141,12 +141,12 @@ internal sealed class ClassAlertRules
             }
         }
 
-        // Cost per success over the last hour against the baseline before it, sustained.
+        // Cost per success over the current and the previous hour bucket against the baseline before them, sustained.
         {
             var increase = t.CostPerSuccess.Increase ?? 0.20;
             var hold = t.CostPerSuccess.For ?? TimeSpan.FromHours(2);
             var baseline = t.CostPerSuccess.Baseline ?? TimeSpan.FromDays(7);
-            var hour = TimeSpan.FromHours(1);
+            var hour = TimeSpan.FromHours(2);
             _hours.Sum(now, hour, totals);
             _hours.Sum(now, baseline + hour, older);
             long recentSuccesses = totals[SuccessIx], baseSuccesses = older[SuccessIx] - recentSuccesses;
