@@ -59,18 +59,27 @@ internal sealed partial class ProviderEndpointGrain : IEndpointAlertsGrain
         }
 
         var notifier = ServiceProvider.GetRequiredService<IAlertNotifier>();
+        var published = 0;
         foreach (var notice in notices)
         {
             try
             {
                 await notifier.PublishAsync(notice);
                 Alerts.MarkPublished(notice);
+                published++;
             }
             catch (Exception error) when (error is not OperationCanceledException)
             {
                 // Still marked unpublished in storage: the next activation publishes it again.
                 logger.LogWarning(error, "Endpoint {Endpoint}: alert notice {AlertKey} #{Sequence} not accepted by the notifier.", _descriptor.Id, notice.Key, notice.Sequence);
             }
+        }
+
+        if (published > 0)
+        {
+            // The marks are soft state (a lost one only means one idempotent republish): written without risking the
+            // activation.
+            await PersistLearnedAsync(breaker: false);
         }
     }
 }

@@ -73,22 +73,16 @@ public sealed class AlertLifecycleTests : IDisposable
         };
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
-            string Tag(string key)
+            var named = new Dictionary<string, string>();
+            foreach (var t in tags)
             {
-                foreach (var t in tags)
-                {
-                    if (t.Key == key)
-                    {
-                        return (string)t.Value!;
-                    }
-                }
-
-                return "";
+                named[t.Key] = (string)t.Value!;
             }
 
             lock (measured)
             {
-                measured.Add((value, Tag("controlplane.alert.rule"), Tag("controlplane.alert.severity"), Tag("controlplane.alert.state")));
+                measured.Add((value, named.GetValueOrDefault("controlplane.alert.rule", ""), named.GetValueOrDefault("controlplane.alert.severity", ""),
+                    named.GetValueOrDefault("controlplane.alert.state", "")));
             }
         });
         listener.Start();
