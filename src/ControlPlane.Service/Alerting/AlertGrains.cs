@@ -21,14 +21,16 @@ public interface IClassAlertsGrain : IGrainWithStringKey
     Task<IReadOnlyList<AlertNotice>> GetAlertsAsync();
 }
 
-/// <summary>Registers the silo's alerting services: the logging notifier unless a delivering one is registered, and
-/// the <c>controlplane.alerts.active</c> gauge.</summary>
+/// <summary>Registers the silo's alerting services: the logging notifier (also the notifier unless a delivering one is
+/// registered; the grains log every accepted change through it either way) and the <c>controlplane.alerts.active</c>
+/// gauge.</summary>
 internal static class AlertingServices
 {
     /// <summary>Adds the defaults (TryAdd: a notifier registered before or after wins over the logging one).</summary>
     public static IServiceCollection AddAlerting(this IServiceCollection services)
     {
-        services.TryAddSingleton<IAlertNotifier, LoggingAlertNotifier>();
+        services.TryAddSingleton<LoggingAlertNotifier>();
+        services.TryAddSingleton<IAlertNotifier>(sp => sp.GetRequiredService<LoggingAlertNotifier>());
         services.TryAddSingleton<AlertGauge>();
         return services;
     }

@@ -2,9 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Service.Alerting;
 
-/// <summary>The default <see cref="IAlertNotifier"/>: one structured log line per alert state change (Warning while
-/// pending or firing, Information when resolved), with the key, sequence, owner and runbook as fields. It never blocks
-/// and keeps nothing; a delivering notifier registered after it replaces it.</summary>
+/// <summary>The default <see cref="IAlertNotifier"/>, and the log of every accepted notice whichever notifier delivers
+/// it: one structured log line per alert state change (Warning when firing, Information when resolved), with the key,
+/// sequence, owner and runbook as fields. It never blocks and keeps nothing; a delivering notifier registered as
+/// <see cref="IAlertNotifier"/> replaces it as the notifier (the grains still log through it).</summary>
 internal sealed partial class LoggingAlertNotifier(ILogger<LoggingAlertNotifier> logger) : IAlertNotifier
 {
     public Task PublishAsync(AlertNotice notice, CancellationToken cancellationToken = default)

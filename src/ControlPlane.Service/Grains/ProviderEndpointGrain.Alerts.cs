@@ -59,6 +59,8 @@ internal sealed partial class ProviderEndpointGrain : IEndpointAlertsGrain
         }
 
         var notifier = ServiceProvider.GetRequiredService<IAlertNotifier>();
+        // Every accepted change writes one log line, whichever notifier delivers it.
+        var log = ServiceProvider.GetRequiredService<LoggingAlertNotifier>();
         var published = 0;
         foreach (var notice in notices)
         {
@@ -66,6 +68,11 @@ internal sealed partial class ProviderEndpointGrain : IEndpointAlertsGrain
             {
                 await notifier.PublishAsync(notice);
                 Alerts.MarkPublished(notice);
+                if (!ReferenceEquals(notifier, log))
+                {
+                    await log.PublishAsync(notice);
+                }
+
                 published++;
             }
             catch (Exception error) when (error is not OperationCanceledException)

@@ -60,6 +60,8 @@ internal sealed partial class WorkloadClassGrain : IClassAlertsGrain
         }
 
         var notifier = ServiceProvider.GetRequiredService<IAlertNotifier>();
+        // Every accepted change writes one log line, whichever notifier delivers it.
+        var log = ServiceProvider.GetRequiredService<LoggingAlertNotifier>();
         var published = 0;
         foreach (var notice in notices)
         {
@@ -67,6 +69,11 @@ internal sealed partial class WorkloadClassGrain : IClassAlertsGrain
             {
                 await notifier.PublishAsync(notice);
                 Alerts.MarkPublished(notice);
+                if (!ReferenceEquals(notifier, log))
+                {
+                    await log.PublishAsync(notice);
+                }
+
                 published++;
             }
             catch (Exception error) when (error is not OperationCanceledException)

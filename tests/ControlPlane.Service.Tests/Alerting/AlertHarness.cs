@@ -71,11 +71,18 @@ internal sealed class AlertHarness : IAsyncDisposable
     public CapturingNotifier Notices { get; }
 
     public static async Task<AlertHarness> StartAsync(FakeTimeProvider time, TestStorage storage, CapturingNotifier? notices = null,
-        Action<ControlPlaneOptions>? configure = null)
+        Action<ControlPlaneOptions>? configure = null, CapturedLogs? logs = null)
     {
         notices ??= new CapturingNotifier();
         var node = await ServiceNode.StartAsync(time, storage, ServiceNode.Fleet(Fleet), configure,
-            configureSilo: s => s.Services.AddSingleton<IAlertNotifier>(notices));
+            configureSilo: s =>
+            {
+                s.Services.AddSingleton<IAlertNotifier>(notices);
+                if (logs is not null)
+                {
+                    s.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+                }
+            });
         return new AlertHarness(node, time, notices);
     }
 

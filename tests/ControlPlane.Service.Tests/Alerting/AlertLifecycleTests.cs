@@ -108,6 +108,21 @@ public sealed class AlertLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Another_notifier_replaces_the_logging_one_and_every_accepted_change_is_still_logged_once()
+    {
+        var logs = new CapturedLogs();
+        await using var h = await AlertHarness.StartAsync(_time, _storage, logs: logs);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(10));
+        await h.Notices.WaitAsync("deprecation-notice", AlertState.Firing);
+        await Eventually.WaitAsync(() => Task.FromResult(logs.Entries.Count(e => e.Message.StartsWith("Alert deprecation-notice firing", StringComparison.Ordinal))),
+            n => n > 0, 3000);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Single(h.Notices.Of("deprecation-notice"));
+        Assert.Single(logs.Entries, e => e.Message.StartsWith("Alert deprecation-notice", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_list_filters_by_state_and_refuses_an_unknown_one_naming_the_field()
     {
         await using var h = await AlertHarness.StartAsync(_time, _storage);
