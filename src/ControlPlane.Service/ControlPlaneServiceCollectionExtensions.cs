@@ -106,6 +106,7 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
+        Alerting.AlertingServices.AddAlerting(silo.Services);
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:

@@ -33,6 +33,7 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["GET audit"] = (false, true, "GET", "admin/v1/audit", "", [Roles.Viewer]),
         ["GET audit verify"] = (false, true, "GET", "admin/v1/audit/verify", "", [Roles.Viewer]),
         ["GET audit export"] = (false, true, "GET", "admin/v1/audit/export", "", [Roles.Viewer]),
+        ["GET alerts"] = (false, true, "GET", "admin/v1/alerts", "", [Roles.Viewer]),
         ["POST breaker"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/breaker", "{}", [Roles.Operator]),
         ["POST drain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/drain", "{}", [Roles.Operator]),
         ["POST undrain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/undrain", "{}", [Roles.Operator]),
