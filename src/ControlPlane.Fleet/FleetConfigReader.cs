@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams");
         if (top is null)
         {
             return null;
@@ -59,6 +59,7 @@ internal sealed partial class FleetConfigReader
             ReadClasses(classes, top.Child("classes"));
         }
 
+        var alerting = ReadAlertingAndTeams(top);
         if (_errors.Count > 0)
         {
             return null;
@@ -69,7 +70,7 @@ internal sealed partial class FleetConfigReader
             name,
             version,
             [.. _endpointOrder.Select(e => e.ToEntry())],
-            [.. _classes]);
+            [.. _classes]) { Alerting = alerting };
     }
 
     private (string? Name, string? Version) ReadFleet(MappingReader top)

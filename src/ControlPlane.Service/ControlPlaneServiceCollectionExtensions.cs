@@ -70,6 +70,7 @@ public static class ControlPlaneServiceCollectionExtensions
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();
         services.AddFleetReload();
+        services.AddSingleton<Alerting.Delivery.AlertDeliveryOperations>();
         if (!dataPlane)
         {
             return services;
@@ -104,6 +105,7 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
+        Alerting.Delivery.AlertDeliveryServiceCollectionExtensions.AddAlertDelivery(silo.Services);
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:
