@@ -46,11 +46,8 @@ internal sealed partial class AlertOutboxGrain(
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        _stopping.Dispose();
-    }
+    // Sends still running are cancelled (not disposed: they may still read the token); their deliveries stay queued.
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => _stopping.CancelAsync();
 
     public async Task<int> EnqueueAsync(AlertNotice notice)
     {
