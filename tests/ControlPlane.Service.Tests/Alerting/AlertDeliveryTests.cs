@@ -147,14 +147,16 @@ public sealed class AlertDeliveryTests : IAsyncLifetime
         _receiver.Script("/legal", ReceiverReply.ServerError, ReceiverReply.DropConnection, ReceiverReply.ServerError, ReceiverReply.Ok);
 
         await node.Notifier().PublishAsync(ClassNotice("legal", "legal-tech", AlertState.Firing, 1, _time.GetUtcNow()));
-        Assert.True(await PumpUntilAsync(_time, () => _receiver.At("/legal").Count >= 4), Describe());
+        Assert.True(await PumpUntilAsync(_time, () => _receiver.At("/legal").Count >= 4, step: TimeSpan.FromMilliseconds(50), maxSteps: 3_000), Describe());
         var tries = _receiver.At("/legal");
         Assert.Equal([ReceiverReply.ServerError, ReceiverReply.DropConnection, ReceiverReply.ServerError, ReceiverReply.Ok], tries.Select(t => t.Reply));
         var gaps = tries.Zip(tries.Skip(1), (a, b) => (b.FakeTime - a.FakeTime).TotalSeconds).ToList();
-        // 2 s, 4 s, 8 s less up to 20 % jitter (the pump's 100 ms steps and a busy machine add a little).
-        Assert.InRange(gaps[0], 1.5, 3.0);
-        Assert.InRange(gaps[1], 3.1, 5.5);
-        Assert.InRange(gaps[2], 6.3, 10);
+        // 2 s, 4 s, 8 s less up to 20 % jitter, counted from the end of the previous attempt: never shorter; a busy
+        // machine answering slowly (while the pump moves the fake clock on in 50 ms steps) can only make them longer.
+        Assert.InRange(gaps[0], 1.59, 3.2);
+        Assert.InRange(gaps[1], 3.19, 5.6);
+        Assert.InRange(gaps[2], 6.39, 9.6);
+        Assert.True(gaps[0] < gaps[1] && gaps[1] < gaps[2], string.Join(", ", gaps));
         Assert.All(tries, t => Assert.Equal(1, t.Body.GetProperty("sequence").GetInt64()));
 
         var view = await Eventually.WaitAsync(() => node.DeliveriesAsync("legal-tech"), v => v.Delivered == 1, 500);
