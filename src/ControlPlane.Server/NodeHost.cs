@@ -84,6 +84,8 @@ internal static class NodeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        // Request log records go to OTLP (--request-log-otlp), never to the console.
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(ControlPlane.Service.RequestLog.RequestLogWriter.Category, LogLevel.None);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = HostShutdownTimeout);
         builder.Services.AddGrpc(grpc =>
         {
@@ -97,6 +99,7 @@ internal static class NodeHost
             o.NodeId = nodeName;
             o.DecisionKey = options.DecisionKey ?? o.DecisionKey;
             o.AcceptUnroutedOutcomes |= options.AcceptUnroutedOutcomes;
+            options.ApplyRequestLog(o.RequestLog);
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
@@ -123,6 +126,12 @@ internal static class NodeHost
             builder.UseOrleans(silo =>
             {
                 ConfigureSilo(silo, options, nodeName);
+                if (options.Kubernetes)
+                {
+                    // Pod labels, pod watch (a deleted pod's silo is declared dead at once), pod deletion of dead silos.
+                    silo.UseKubernetesHosting(k => k.Configure(o => o.DeleteDefunctSiloPods = true));
+                }
+
                 if (options.Dashboard)
                 {
                     // It adds a profiling filter to every grain call: off unless asked for.
@@ -341,6 +350,7 @@ internal static class NodeHost
     {
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(options.RedisEndpoint!);
         redis.ClientName = "controlplane";
+        redis.Password = options.RedisPassword ?? redis.Password;
         return redis;
     }
 
