@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams");
         if (top is null)
         {
             return null;
@@ -60,6 +60,7 @@ internal sealed partial class FleetConfigReader
             ReadClasses(classes, top.Child("classes"));
         }
 
+        var alerting = ReadAlertingAndTeams(top);
         if (_errors.Count > 0)
         {
             return null;
@@ -70,7 +71,7 @@ internal sealed partial class FleetConfigReader
             name,
             version,
             [.. _endpointOrder.Select(e => e.ToEntry())],
-            [.. _classes]);
+            [.. _classes]) { Alerting = alerting };
     }
 
     private (string? Name, string? Version) ReadFleet(MappingReader top)

@@ -58,6 +58,10 @@ public sealed class FleetDefinition
     /// <summary>The class policies in file order, the shape a routing snapshot is built from.</summary>
     public ImmutableArray<WorkloadClassPolicy> Policies { get; }
 
+    /// <summary>Where alerts are delivered: the <c>teams:</c> with their receivers and the runbook base
+    /// (<c>alerting.runbook_base_url</c>); <see cref="AlertingDefinition.Empty"/> when the file gives neither.</summary>
+    public AlertingDefinition Alerting { get; internal init; } = AlertingDefinition.Empty;
+
     /// <summary>Looks an endpoint up by id.</summary>
     public bool TryGetEndpoint(string id, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out EndpointCatalogEntry entry) =>
         _endpointsById.TryGetValue(id, out entry);

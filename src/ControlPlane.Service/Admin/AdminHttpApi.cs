@@ -108,6 +108,7 @@ internal static class AdminHttpApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPolicyGovernance();
+        Alerting.Delivery.AlertDeliveryHttpApi.MapAlertDeliveries(group);
         return group;
     }
 

@@ -99,6 +99,7 @@ internal static class FleetDiff
                 "is new: adding workload classes is not applied by a reload yet; restart the cluster with the new file"));
         }
 
+        Alerting.Delivery.AlertingDiff.Compare(changes, before.Alerting, after.Alerting);
         if (refusals.Count == 0 && !SameShape(before, after))
         {
             refusals.Add(new FleetReloadProblem("endpoints",
