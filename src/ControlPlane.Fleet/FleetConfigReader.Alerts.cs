@@ -24,6 +24,9 @@ internal sealed partial class FleetConfigReader
 
     private AlertThresholds _alertDefaults = AlertThresholds.Defaults;
 
+    // The `alerting:` mapping, read (and its keys checked) once here; delivery's part reads runbook_base_url from it.
+    private MappingReader? _alertingSection;
+
     // `alerting:` (read before the endpoints and classes, whose overrides resolve over its thresholds). The
     // runbook_base_url key belongs to delivery (docs/alerts.md); it is accepted here.
     private void ReadAlerting(MappingReader top)
@@ -34,6 +37,7 @@ internal sealed partial class FleetConfigReader
             return;
         }
 
+        _alertingSection = alerting;
         if (alerting.Optional("thresholds") is { } thresholds)
         {
             _alertDefaults = ReadAlertRules(thresholds, alerting.Child("thresholds")).Over(AlertThresholds.Defaults);

@@ -20,7 +20,6 @@ internal sealed partial class FleetConfigReader
     /// <summary>Longest inline routing key or on-call text accepted.</summary>
     internal const int MaxShortText = 256;
 
-    private static readonly string[] AlertingKeys = ["runbook_base_url", "thresholds"];
     private static readonly string[] TeamKeys = ["name", "on_call", "receivers"];
     private static readonly string[] ReceiverKeys = ["type", "name", "url", "url_env", "routing_key", "routing_key_env", "kinds", "min_severity"];
 
@@ -28,7 +27,8 @@ internal sealed partial class FleetConfigReader
     {
         string runbookBase = AlertingDefinition.DefaultRunbookBaseUrl;
         // `alerting.thresholds` belongs to the alert rules; this part reads only where runbooks live.
-        if (top.Optional("alerting") is { } node && MappingReader.Create(node, top.Child("alerting"), _errors, AlertingKeys) is { } alerting
+        // The mapping itself (and its unknown keys) was read once by ReadAlerting.
+        if (_alertingSection is { } alerting
             && alerting.Optional("runbook_base_url") is { } baseNode
             && ScalarValues.TryString(baseNode, alerting.Child("runbook_base_url"), _errors, out string url))
         {
