@@ -75,6 +75,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly RoutingMetrics _metrics;
     private readonly RetryBudgets _retryBudgets;
     private readonly RouteQueueMetrics _queueMetrics;
+    private readonly Telemetry.RouteInstruments _instruments;
     private readonly RouteHoldQueue _holds;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
@@ -146,6 +147,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
         _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
         _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
+        _instruments = new Telemetry.RouteInstruments(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)],
+            [.. fleet.Descriptors.Select(d => d.Id)], BreakerStateIndex);
         // Fleet reloads swap the descriptors in place (RoutingNode.Fleet.cs).
         catalog.OnChanged(OnFleetChanged);
     }
@@ -248,6 +251,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _stopping.Dispose();
         _metrics.Dispose();
         _queueMetrics.Dispose();
+        _instruments.Dispose();
     }
 
     /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
@@ -310,6 +314,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         if (countAttempt && !AdmitAttempt(classIndex, request.Attempt))
         {
+            _instruments.Decided(classIndex, -1, RouteReason.RetryBudgetExhausted);
             return RetryBudgetRefusal(request);
         }
 
@@ -404,6 +409,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        _instruments.Decided(classIndex, decision.HasEndpoint ? decision.EndpointIndex : -1, decision.Reason);
         return reply;
     }
 
@@ -509,8 +515,11 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
-        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId),
-            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel });
+        var fallback = !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId);
+        var workflow = WorkflowVerdictOf(outcome.WorkflowVerdict);
+        _instruments.Outcome(classIndex, endpointIndex, endpoint, sample, fallback, changedModel is not null, workflow);
+        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback,
+            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = workflow });
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {

@@ -200,6 +200,9 @@ public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, Outc
     /// <summary>The model version the provider returned when it differs from the endpoint's pinned one; null when the
     /// outcome reported none or the pinned one (a silent model change otherwise: see <c>docs/governance.md</c>).</summary>
     public string? ReturnedModelVersion { get; init; }
+
+    /// <summary>How the workflow ended, when the outcome carried a verdict (<c>Outcome.workflow_verdict</c>).</summary>
+    public WorkflowVerdict WorkflowVerdict { get; init; }
 }
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>
