@@ -104,6 +104,7 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
+        silo.Services.AddSingleton<Telemetry.GrainInstruments>();
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:
