@@ -112,6 +112,11 @@ internal static class NodeHost
             builder.UseOrleansClient(client =>
             {
                 ConfigureClient(client, options);
+                if (options.Telemetry)
+                {
+                    // Grain calls carry Activity.Current (Orleans' activity sources; docs/telemetry.md).
+                    client.AddActivityPropagation();
+                }
                 if (options.Dashboard)
                 {
                     client.AddDashboard();
@@ -123,6 +128,10 @@ internal static class NodeHost
             builder.UseOrleans(silo =>
             {
                 ConfigureSilo(silo, options, nodeName);
+                if (options.Telemetry)
+                {
+                    silo.AddActivityPropagation();
+                }
                 if (options.Dashboard)
                 {
                     // It adds a profiling filter to every grain call: off unless asked for.
@@ -135,6 +144,7 @@ internal static class NodeHost
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
         builder.Services.AddAdminRateLimiting();
+        Telemetry.NodeTelemetry.AddNodeTelemetry(builder, options, nodeName);
         configure?.Invoke(builder);
         var app = builder.Build();
         _ = app.Services.GetRequiredService<ListenerTls>();
@@ -206,6 +216,11 @@ internal static class NodeHost
         // plane is not limited.
         app.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
         app.UseAuthorization();
+        if (options.Telemetry)
+        {
+            app.UseWhen(IsOnAdminPort, admin => admin.Use(Telemetry.AdminSpans.InvokeAsync));
+        }
+
         app.MapGrpcService<AdminGrpcService>();
         if (servesDataPlane)
         {
@@ -220,6 +235,7 @@ internal static class NodeHost
 
         app.MapAdminApi().MapKeysApi();
         app.MapOpenApi();
+        Telemetry.NodeTelemetry.MapNodeMetrics(app, options);
         if (options.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard").RequireRoles(Roles.Viewer);

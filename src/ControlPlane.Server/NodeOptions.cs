@@ -9,7 +9,7 @@ namespace ControlPlane.Server;
 /// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
 /// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]
 /// [--tls-cert FILE --tls-key FILE] [--admin-tls-cert FILE --admin-tls-key FILE]</c>.</summary>
-internal sealed record NodeOptions
+internal sealed partial record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
 
@@ -69,6 +69,12 @@ internal sealed record NodeOptions
           --tls-key FILE            The certificate's unencrypted PEM private key (RSA or ECDSA). Needs --tls-cert.
           --admin-tls-cert FILE     Another PEM certificate for the admin listener only (with --admin-tls-key FILE).
           --admin-tls-key FILE      Its private key.
+          --telemetry on|off        OpenTelemetry metrics, traces and the Prometheus /metrics page (admin port, role
+                                    viewer). Default on.
+          --otlp-endpoint URL       Export metrics, traces and logs over OTLP (gRPC) to URL. Default: on only when the
+                                    standard OTEL_EXPORTER_OTLP_* endpoint variables are set.
+          --trace-sample RATIO      Share of traces sampled at the root (0 to 1), parent-based: a sampled incoming
+                                    traceparent is always traced. Default 0.01.
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -338,6 +344,13 @@ internal sealed record NodeOptions
                         default:
                             error = $"Invalid --storage '{text}': expected sqlite or memory.";
                             return false;
+                    }
+
+                    break;
+                case "--telemetry" or "--otlp-endpoint" or "--trace-sample":
+                    if (!TryParseTelemetry(arg, inlineValue ?? (i + 1 < args.Count ? args[++i] : null), ref options, out error))
+                    {
+                        return false;
                     }
 
                     break;
