@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace ControlPlane.Service.Telemetry;
 
 /// <summary>The control plane's structured event log lines (source-generated; exported as OTLP log records when OTLP
-/// is on). Every value is a fleet name, an enum name or an authenticated principal.</summary>
+/// is on). A fleet reload is logged by the fleet generation grain ("Fleet generation {Generation} stored from {Source}"). Every value is a fleet name, an enum name or an authenticated principal.</summary>
 internal static partial class TelemetryLog
 {
     /// <summary>Event ids, stable for log queries.</summary>
@@ -11,7 +11,6 @@ internal static partial class TelemetryLog
     {
         public const int BreakerTransition = 1201;
         public const int AdminChange = 1202;
-        public const int FleetReloaded = 1203;
         public const int KeyCreated = 1204;
         public const int KeyRevoked = 1205;
     }
@@ -23,10 +22,6 @@ internal static partial class TelemetryLog
     [LoggerMessage(EventId = Ids.AdminChange, EventName = "AdminChange", Level = LogLevel.Information,
         Message = "Admin change by {Principal}: {Action} on {Target}.")]
     public static partial void AdminChange(ILogger logger, string principal, string action, string target);
-
-    [LoggerMessage(EventId = Ids.FleetReloaded, EventName = "FleetReloaded", Level = LogLevel.Information,
-        Message = "Fleet reloaded by {Principal}: generation {Generation} ({Outcome}).")]
-    public static partial void FleetReloaded(ILogger logger, string principal, long generation, string outcome);
 
     [LoggerMessage(EventId = Ids.KeyCreated, EventName = "KeyCreated", Level = LogLevel.Information,
         Message = "API key {KeyId} ({Name}) created by {Principal} with roles {Roles}.")]
