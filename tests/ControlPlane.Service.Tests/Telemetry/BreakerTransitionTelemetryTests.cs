@@ -51,8 +51,10 @@ public sealed class BreakerTransitionTelemetryTests : IDisposable
 
         Assert.Equal(1, _fleet.Sum("controlplane.breaker.transitions", endpoint, (Keys.BreakerFrom, "closed"), (Keys.BreakerTo, "forced_open"),
             (Keys.BreakerSignal, "forced")));
-        Assert.Equal(1, _fleet.Sum("controlplane.breaker.transitions", endpoint, (Keys.BreakerFrom, "forced_open"), (Keys.BreakerTo, "closed"),
-            (Keys.BreakerSignal, "override_cleared")));
+        var all = string.Join("; ", _fleet.Points("controlplane.breaker.transitions", endpoint)
+            .Select(p => $"{p.Tags[Keys.BreakerFrom]}->{p.Tags[Keys.BreakerTo]} {p.Tags[Keys.BreakerSignal]} x{p.Point.GetSumLong()}"));
+        Assert.True(1 == _fleet.Sum("controlplane.breaker.transitions", endpoint, (Keys.BreakerFrom, "forced_open"), (Keys.BreakerTo, "closed"),
+            (Keys.BreakerSignal, "override_cleared")), all);
         Assert.Contains(logs.Entries, e => e.Message == $"Admin change by alice: breaker.force_open on {_fleet.Primary}.");
         Assert.Contains(logs.Entries, e => e.Message == $"Breaker of endpoint {_fleet.Primary} went from closed to forced_open on forced.");
     }

@@ -84,7 +84,8 @@ public sealed class RouteTelemetryTests : IDisposable
         await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet,
             configureSilo: s => s.AddIncomingGrainCallFilter(context =>
             {
-                if (context.Request.GetArgument(0) is ControlPlane.Service.Grains.OutcomeBatch batch && context.InterfaceName.Contains("WorkloadClass", StringComparison.Ordinal))
+                if (context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is ControlPlane.Service.Grains.OutcomeBatch batch
+                    && context.TargetId.Type.ToString() == "class")
                 {
                     foreach (var outcome in batch.Outcomes)
                     {
