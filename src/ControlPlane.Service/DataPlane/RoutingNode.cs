@@ -590,12 +590,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
     public Task OnEndpointChangedAsync(EndpointStatus status)
     {
+        _instruments.Propagated(Telemetry.RouteInstruments.EndpointChange, status.Version, _time.GetUtcNow());
         Apply(status);
         return Task.CompletedTask;
     }
 
     public Task OnClassChangedAsync(ClassStatus status)
     {
+        _instruments.Propagated(Telemetry.RouteInstruments.ClassChange, status.Version, _time.GetUtcNow());
         Apply(status);
         return Task.CompletedTask;
     }

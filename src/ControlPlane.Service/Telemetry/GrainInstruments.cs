@@ -23,9 +23,10 @@ internal sealed class GrainInstruments : IDisposable
     private readonly ConcurrentDictionary<(string Class, string Objective, string Window), double> _burnRates = new();
     private readonly ConcurrentDictionary<(string Class, string Objective), double> _budgets = new();
 
-    public GrainInstruments(IMeterFactory? meterFactory = null)
+    public GrainInstruments(IMeterFactory? meterFactory = null, ILocalSiloDetails? silo = null)
     {
-        _meter = ControlPlaneTelemetry.CreateMeter(meterFactory, null);
+        // Tagged with the silo (a meter tag, like a node's): one meter identity per silo.
+        _meter = ControlPlaneTelemetry.CreateMeter(meterFactory, silo?.Name);
         _transitions = _meter.CreateCounter<long>("controlplane.breaker.transitions", "{transition}",
             "Breaker transitions persisted by endpoint grains, by endpoint, from, to and the signal behind them.");
         _grants = _meter.CreateCounter<long>("controlplane.lease.grants", "{lease}", "Quota leases granted to nodes, by scope.");

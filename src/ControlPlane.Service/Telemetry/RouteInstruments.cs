@@ -40,6 +40,13 @@ internal sealed class RouteInstruments : IDisposable
     private readonly Counter<double> _cost;
     private readonly Counter<long> _quality;
     private readonly Counter<long> _workflow;
+    private readonly Histogram<double> _propagation;
+
+    /// <summary>The <c>controlplane.change.kind</c> of an endpoint push.</summary>
+    internal static readonly KeyValuePair<string, object?> EndpointChange = new(Keys.ChangeKind, "endpoint");
+
+    /// <summary>The <c>controlplane.change.kind</c> of a class push.</summary>
+    internal static readonly KeyValuePair<string, object?> ClassChange = new(Keys.ChangeKind, "class");
 
     /// <param name="meterFactory">The host's meter factory (null: a meter of our own, disposed with this).</param>
     /// <param name="nodeId">The node, a meter tag.</param>
@@ -68,6 +75,9 @@ internal sealed class RouteInstruments : IDisposable
         _cost = _meter.CreateCounter<double>("controlplane.cost.usd", "{USD}", "Cost of the reported calls in US dollars (the endpoint's prices).");
         _quality = _meter.CreateCounter<long>("controlplane.quality.verdicts", "{verdict}", "Quality verdicts reported with outcomes.");
         _workflow = _meter.CreateCounter<long>("controlplane.workflow.verdicts", "{verdict}", "Workflow verdicts reported with outcomes.");
+        _propagation = _meter.CreateHistogram<double>("controlplane.propagation.lag", "s",
+            "From a grain's publication of a change (its publication version: the wall clock in microseconds) to the push reaching this node.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
         var breakerTags = endpointIds.Select(e => BreakerStates.Select(s => new KeyValuePair<string, object?>[]
         {
             new(Keys.Endpoint, e), new(Keys.BreakerState, s),
@@ -152,6 +162,23 @@ internal sealed class RouteInstruments : IDisposable
         if (workflow != WorkflowVerdict.None)
         {
             _workflow.Add(1, cls, new KeyValuePair<string, object?>(Keys.WorkflowVerdict, workflow == WorkflowVerdict.Completed ? "completed" : "failed"));
+        }
+    }
+
+    /// <summary>Records a push's propagation lag: now minus its publication version (microseconds since the epoch, at
+    /// least the publisher's wall clock). A version ahead of now (another node's clock, or a version bumped past it) or
+    /// over an hour old (a replay) is not a lag and is skipped.</summary>
+    public void Propagated(KeyValuePair<string, object?> kind, long publicationVersion, DateTimeOffset now)
+    {
+        if (!_propagation.Enabled)
+        {
+            return;
+        }
+
+        var lagMicroseconds = (now.ToUnixTimeMilliseconds() * 1000) - publicationVersion;
+        if (lagMicroseconds is >= 0 and <= 3_600_000_000)
+        {
+            _propagation.Record(lagMicroseconds / 1e6, kind);
         }
     }
 

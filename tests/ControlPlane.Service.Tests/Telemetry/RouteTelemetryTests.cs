@@ -19,7 +19,7 @@ public sealed class RouteTelemetryTests : IDisposable
     [Fact]
     public async Task Route_and_outcomes_produce_the_pre_assigned_instruments_and_attributes()
     {
-        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet, _fleet.Configure());
         var cls = (Keys.WorkloadClass, _fleet.Class);
 
         var decision = node.Route(_fleet.Class);
@@ -66,7 +66,7 @@ public sealed class RouteTelemetryTests : IDisposable
     [Fact]
     public async Task A_decision_without_an_endpoint_is_counted_with_endpoint_none()
     {
-        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet, _fleet.Configure());
         var decision = node.Node.Route(new Wire.RouteRequest
         {
             WorkloadClass = _fleet.Class, EstimatedInputTokens = 10, MaxOutputTokens = 10, ExcludeEndpointIds = { _fleet.Primary, _fleet.Backup },
@@ -81,7 +81,7 @@ public sealed class RouteTelemetryTests : IDisposable
     public async Task The_workflow_verdict_reaches_the_class_grain_on_the_outcome_record()
     {
         var seen = new System.Collections.Concurrent.ConcurrentQueue<ControlPlane.Service.Grains.WorkflowVerdict>();
-        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet,
+        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet, _fleet.Configure(),
             configureSilo: s => s.AddIncomingGrainCallFilter(context =>
             {
                 if (context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is ControlPlane.Service.Grains.OutcomeBatch batch
@@ -110,7 +110,7 @@ public sealed class RouteTelemetryTests : IDisposable
     public async Task Route_allocates_no_more_with_the_instruments_listened_to_than_without()
     {
         // The SDK provider of this test listens already; a second fleet's node is measured with and without it.
-        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet, _fleet.Configure());
         var request = new Wire.RouteRequest { WorkloadClass = _fleet.Class, EstimatedInputTokens = 10, MaxOutputTokens = 10 };
         const int calls = 2_000;
 

@@ -49,11 +49,22 @@ internal sealed class TelemetryFleet : IDisposable
             """);
         _provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(ControlPlane.Service.Telemetry.ControlPlaneTelemetry.MeterName)
-            .AddInMemoryExporter(_exported)
+            // Collected only when a test asks (no periodic export racing the test's own ForceFlush).
+            .AddInMemoryExporter(_exported, o => o.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = int.MaxValue)
             .Build()!;
     }
 
     public string Primary { get; }
+
+    /// <summary>A node id of this test's own (the node's meter is tagged with it: one meter identity per test).</summary>
+    public string NodeId => "node-" + Primary;
+
+    /// <summary>Names the node <see cref="NodeId"/>, then applies <paramref name="more"/>.</summary>
+    public Action<ControlPlaneOptions> Configure(Action<ControlPlaneOptions>? more = null) => o =>
+    {
+        o.NodeId = NodeId;
+        more?.Invoke(o);
+    };
 
     public string Backup { get; }
 
@@ -68,7 +79,11 @@ internal sealed class TelemetryFleet : IDisposable
         lock (_exported)
         {
             _exported.Clear();
-            _provider.ForceFlush();
+            for (var attempt = 0; attempt < 5 && _exported.Count == 0; attempt++)
+            {
+                _provider.ForceFlush();
+            }
+
             var points = new List<(Dictionary<string, object?>, MetricPoint)>();
             foreach (var metric in _exported.Where(m => m.Name == instrument))
             {
