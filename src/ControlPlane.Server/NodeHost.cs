@@ -6,6 +6,7 @@ using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Security;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
+using ControlPlane.Service.Dashboard;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
 using Grpc.AspNetCore.Server;
@@ -84,6 +85,8 @@ internal static class NodeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        // Request log records go to OTLP (--request-log-otlp), never to the console.
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(ControlPlane.Service.RequestLog.RequestLogWriter.Category, LogLevel.None);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = HostShutdownTimeout);
         builder.Services.AddGrpc(grpc =>
         {
@@ -97,6 +100,7 @@ internal static class NodeHost
             o.NodeId = nodeName;
             o.DecisionKey = options.DecisionKey ?? o.DecisionKey;
             o.AcceptUnroutedOutcomes |= options.AcceptUnroutedOutcomes;
+            options.ApplyRequestLog(o.RequestLog);
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
@@ -128,23 +132,35 @@ internal static class NodeHost
             builder.UseOrleans(silo =>
             {
                 ConfigureSilo(silo, options, nodeName);
+                if (options.Kubernetes)
+                {
+                    // Pod labels, pod watch (a deleted pod's silo is declared dead at once), pod deletion of dead silos.
+                    silo.UseKubernetesHosting(k => k.Configure(o => o.DeleteDefunctSiloPods = true));
+                }
+
                 if (options.Telemetry)
                 {
                     silo.AddActivityPropagation();
                 }
+
                 if (options.Dashboard)
                 {
-                    // It adds a profiling filter to every grain call: off unless asked for.
+                    // On by default (--dashboard off): it adds a profiling filter to every grain call.
                     silo.AddDashboard();
                 }
             });
         }
 
+        // The data plane's authorization fast path (DataPlaneAuthorization) admits calls without running the
+        // authorization middleware, which the endpoint middleware would otherwise take for a missing UseAuthorization.
+        // Every endpoint is still covered: Security/RoleMatrixTests call every route and rpc without credentials.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SuppressCheckForUnhandledSecurityMetadata = true);
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
         builder.Services.AddAdminRateLimiting();
         Telemetry.NodeTelemetry.AddNodeTelemetry(builder, options, nodeName);
+        builder.Services.AddControlPlaneDashboard();
         configure?.Invoke(builder);
         var app = builder.Build();
         _ = app.Services.GetRequiredService<ListenerTls>();
@@ -210,12 +226,24 @@ internal static class NodeHost
         });
         // Every endpoint needs a credential (the fallback policy) unless it allows anonymous callers (gRPC health, for
         // probes); RequireRoles names each action's roles (docs/security.md).
-        app.UseAuthentication();
-        // Admin requests are rate limited per principal (per address without credentials), and failed authentications
-        // per address; after authentication (it names the principal), around authorization (it answers 401). The data
-        // plane is not limited.
-        app.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
-        app.UseAuthorization();
+        // A data-plane call with a key this node already verified, to an endpoint that needs only roles the key holds,
+        // skips the standard pipeline (DataPlaneAuthorization); everything else goes through it.
+        var fastPath = new DataPlaneAuthorization(app.Services.GetRequiredService<ApiKeyCache>());
+        // WebApplication adds UseAuthentication/UseAuthorization at the very start of the pipeline (before routing, so
+        // with the fallback policy for every request) unless the app's own builder says it has them; a branch's builder
+        // does not tell it. These are the flags UseAuthentication/UseAuthorization set (AuthAppBuilderExtensions,
+        // AuthorizationAppBuilderExtensions). RoleMatrixTests' anonymous gRPC health probe fails if they stop working.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+        ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
+        app.UseWhen(context => !fastPath.TryAuthorize(context, IsOnAdminPort(context)), standard =>
+        {
+            standard.UseAuthentication();
+            // Admin requests are rate limited per principal (per address without credentials), and failed
+            // authentications per address; after authentication (it names the principal), around authorization (it
+            // answers 401). The data plane is not limited.
+            standard.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
+            standard.UseAuthorization();
+        });
         if (options.Telemetry)
         {
             app.UseWhen(IsOnAdminPort, admin => admin.Use(Telemetry.AdminSpans.InvokeAsync));
@@ -234,6 +262,7 @@ internal static class NodeHost
         }
 
         app.MapAdminApi().MapKeysApi();
+        app.MapDashboard();
         app.MapOpenApi();
         Telemetry.NodeTelemetry.MapNodeMetrics(app, options);
         if (options.Dashboard)
@@ -341,6 +370,7 @@ internal static class NodeHost
     {
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(options.RedisEndpoint!);
         redis.ClientName = "controlplane";
+        redis.Password = options.RedisPassword ?? redis.Password;
         return redis;
     }
 

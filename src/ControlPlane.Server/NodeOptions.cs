@@ -6,7 +6,7 @@ namespace ControlPlane.Server;
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
 /// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
-/// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
+/// [--dashboard on|off] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
 /// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]
 /// [--tls-cert FILE --tls-key FILE] [--admin-tls-cert FILE --admin-tls-key FILE]</c>.</summary>
 internal sealed partial record NodeOptions
@@ -50,7 +50,7 @@ internal sealed partial record NodeOptions
           --cluster-prefix ID       The Orleans cluster id (Redis keys are scoped by it). Default cp.
           --membership fast|orleans Failure detection: fast (default; probe 1 s, max probe 2 s, 3 missed probes,
                                     2 votes) or orleans (Orleans' defaults: probe 5 s, max 20 s).
-          --dashboard               Serve the Orleans Dashboard under /dashboard on the admin port.
+          --dashboard on|off        The Orleans Dashboard under /dashboard on the admin port (role viewer). Default on.
           --decision-key BASE64     The cluster's decision key (base64 of 32-64 random bytes, the same on every node):
                                     decision ids carry a MAC under it. Default: the CONTROLPLANE_DECISION_KEY
                                     environment variable, else a key generated once per cluster and kept in its storage.
@@ -69,6 +69,16 @@ internal sealed partial record NodeOptions
           --tls-key FILE            The certificate's unencrypted PEM private key (RSA or ECDSA). Needs --tls-cert.
           --admin-tls-cert FILE     Another PEM certificate for the admin listener only (with --admin-tls-key FILE).
           --admin-tls-key FILE      Its private key.
+          --kubernetes              Run as a pod (with --redis): Orleans' Kubernetes hosting; the node is named after
+                                    POD_NAME, advertises POD_IP, takes its cluster id from ORLEANS_CLUSTER_ID.
+                                    The Redis password comes from CONTROLPLANE_REDIS_PASSWORD (docs/operations.md).
+          --request-log FILE|off    The request log: one JSON line per accepted outcome (docs/request-log.md).
+                                    Default DATA-DIR/requests.jsonl; off with --storage memory and no --data-dir.
+          --request-log-sample RATE Share of successful primary requests logged, per request (0-1, default 1);
+                                    errors, fallbacks and quality failures are always logged.
+          --request-log-max-mb N    Rotate the file at N MiB (1-102400, default 100).
+          --request-log-files N     Files kept in all, the current one included (1-100, default 5).
+          --request-log-otlp        Also write each record to the ControlPlane.RequestLog logger (OTLP logs when OTLP is on).
           --telemetry on|off        OpenTelemetry metrics, traces and the Prometheus /metrics page (admin port, role
                                     viewer). Default on.
           --otlp-endpoint URL       Export metrics, traces and logs over OTLP (gRPC) to URL. Default: on only when the
@@ -122,8 +132,8 @@ internal sealed partial record NodeOptions
     /// <summary>Orleans' default failure detection instead of the tuned one.</summary>
     public bool OrleansDefaultMembership { get; init; }
 
-    /// <summary>Serve the Orleans Dashboard on the admin port.</summary>
-    public bool Dashboard { get; init; }
+    /// <summary>Serve the Orleans Dashboard on the admin port (default on; <c>--dashboard off</c> disables it).</summary>
+    public bool Dashboard { get; init; } = true;
 
     /// <summary>True when the node joins a cluster.</summary>
     public bool IsClusterNode => RedisEndpoint is not null;
@@ -223,8 +233,19 @@ internal sealed partial record NodeOptions
                 case "--accept-unrouted-outcomes" when inlineValue is null:
                     options = options with { AcceptUnroutedOutcomes = true };
                     break;
-                case "--dashboard" when inlineValue is null:
-                    options = options with { Dashboard = true };
+                case "--kubernetes" when inlineValue is null:
+                    options = options with { Kubernetes = true };
+                    break;
+                case "--dashboard":
+                    // Bare --dashboard keeps meaning on; an on|off value may follow (inline or as the next argument).
+                    var dashboard = inlineValue ?? (i + 1 < args.Count && args[i + 1] is "on" or "off" ? args[++i] : "on");
+                    if (dashboard is not ("on" or "off"))
+                    {
+                        error = $"Invalid --dashboard '{dashboard}': expected on or off.";
+                        return false;
+                    }
+
+                    options = options with { Dashboard = dashboard == "on" };
                     break;
                 case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
                     or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key"
@@ -354,6 +375,13 @@ internal sealed partial record NodeOptions
                     }
 
                     break;
+                case "--request-log" or "--request-log-sample" or "--request-log-max-mb" or "--request-log-files" or "--request-log-otlp":
+                    if (!TryParseRequestLog(arg, inlineValue, args, ref i, ref options, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
                 default:
                     error = $"Unknown argument '{args[i]}'.";
                     return false;
@@ -384,13 +412,19 @@ internal sealed partial record NodeOptions
             return false;
         }
 
+        if (options.Kubernetes && (!options.IsClusterNode || options.Role == NodeRole.DataPlane))
+        {
+            error = "Option '--kubernetes' needs '--redis HOST:PORT' and a silo ('--role both' or 'silo'): it hosts the pod's Orleans silo.";
+            return false;
+        }
+
         if (options.IsClusterNode && options.LocalStorageGiven)
         {
             error = "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.";
             return false;
         }
 
-        if (options.IsClusterNode && options.Role != NodeRole.DataPlane && options.AdvertiseAddress is null
+        if (options.IsClusterNode && options.Role != NodeRole.DataPlane && options.AdvertiseAddress is null && !options.Kubernetes
             && (options.GrpcEndpoint.Address.Equals(IPAddress.Any) || options.GrpcEndpoint.Address.Equals(IPAddress.IPv6Any)))
         {
             error = $"Option '--advertise IP' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other silos need an address to call.";

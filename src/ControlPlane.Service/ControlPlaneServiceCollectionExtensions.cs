@@ -70,11 +70,14 @@ public static class ControlPlaneServiceCollectionExtensions
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();
         services.AddFleetReload();
+        services.AddSingleton<Alerting.Delivery.AlertDeliveryOperations>();
         if (!dataPlane)
         {
             return services;
         }
 
+        // Before the routing node: the container disposes it after the node, so the log drains the node's last records.
+        services.AddSingleton<RequestLog.RequestLogWriter>();
         services.AddSingleton<RoutingNode>();
         services.AddHostedService<RoutingNodeHostedService>();
         // Singletons: Grpc.AspNetCore would otherwise construct a service object per call.
@@ -105,6 +108,10 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
         silo.Services.AddSingleton<Telemetry.GrainInstruments>();
+        // Delivery first: its IAlertNotifier (team outboxes) is the one registered; alerting's logging notifier is the default
+        // only where delivery is absent, and every accepted change is logged either way.
+        Alerting.Delivery.AlertDeliveryServiceCollectionExtensions.AddAlertDelivery(silo.Services);
+        Alerting.AlertingServices.AddAlerting(silo.Services);
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:

@@ -1,6 +1,4 @@
 using ControlPlane.Domain.Endpoints;
-using ControlPlane.Service.Grains;
-using Wire = ControlPlane.Contracts.V1;
 
 namespace ControlPlane.Service.DataPlane;
 
@@ -29,12 +27,4 @@ internal sealed partial class RoutingNode
             _ => 0,
         };
     }
-
-    // An unknown wire value (a newer client) counts as not reported.
-    private static WorkflowVerdict WorkflowVerdictOf(Wire.WorkflowVerdict verdict) => verdict switch
-    {
-        Wire.WorkflowVerdict.Completed => WorkflowVerdict.Completed,
-        Wire.WorkflowVerdict.Failed => WorkflowVerdict.Failed,
-        _ => WorkflowVerdict.None,
-    };
 }

@@ -99,8 +99,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private bool _subscribeRetryDue;
 
     public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null, RequestLog.RequestLogWriter? requestLog = null)
     {
+        _requestLog = requestLog is { Enabled: true } ? requestLog : null;
         _catalog = catalog;
         _grains = grains;
         _time = time;
@@ -315,7 +316,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         if (countAttempt && !AdmitAttempt(classIndex, request.Attempt))
         {
             _instruments.Decided(classIndex, -1, RouteReason.RetryBudgetExhausted);
-            return RetryBudgetRefusal(request);
+            return RetryBudgetRefusal(request, snapshot, classIndex);
         }
 
         Span<int> fallbacks = stackalloc int[MaxFallbacks];
@@ -379,14 +380,17 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        var primary = snapshot.FirstPrimaryOf(classIndex);
         var reply = new Wire.RouteDecision
         {
             DecisionId = Ids.Issue(_nodeTag, number != 0 ? number : Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
-                request.Attempt, _time.GetUtcNow(), decision.HasEndpoint ? snapshot.EndpointAt(decision.EndpointIndex).Id : "", request.WorkloadClass),
+                request.Attempt, _time.GetUtcNow(), decision.HasEndpoint ? snapshot.EndpointAt(decision.EndpointIndex).Id : "", request.WorkloadClass,
+                decision.Reason, primary),
             RouteReason = decision.Reason.ToWireName(),
             TimeoutMs = remaining is { } budget ? Math.Min((long)decision.Timeout.TotalMilliseconds, (long)budget.TotalMilliseconds)
                 : (long)decision.Timeout.TotalMilliseconds,
         };
+        SetPrimary(reply, snapshot, primary);
         if (decision.HasEndpoint)
         {
             var endpoint = snapshot.EndpointAt(decision.EndpointIndex);
@@ -516,10 +520,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         var fallback = !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId);
-        var workflow = WorkflowVerdictOf(outcome.WorkflowVerdict);
-        _instruments.Outcome(classIndex, endpointIndex, endpoint, sample, fallback, changedModel is not null, workflow);
+        _instruments.Outcome(classIndex, endpointIndex, endpoint, sample, fallback, changedModel is not null, outcome.WorkflowVerdict);
         _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback,
-            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = workflow });
+            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = outcome.WorkflowVerdict });
+        if (_requestLog is not null)
+        {
+            LogRequest(outcome, snapshot, classIndex, endpoint, sample, claim, fallback);
+        }
+
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {

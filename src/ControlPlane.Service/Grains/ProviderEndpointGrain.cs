@@ -50,6 +50,10 @@ public sealed class EndpointGrainState
     /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
     [Id(61)]
     public AuditOutboxState? AuditOutbox { get; set; }
+
+    /// <summary>The endpoint's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
+    [Id(70)]
+    public Alerting.AlertBookState? Alerts { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -132,6 +136,7 @@ internal sealed partial class ProviderEndpointGrain(
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
         AuditOutbox.Resume();
+        await ResumeAlertsAsync();
     }
 
     // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
@@ -139,6 +144,7 @@ internal sealed partial class ProviderEndpointGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         instruments.Forget("endpoint", this.GetPrimaryKeyString());
+        ForgetAlertGauge();
         try
         {
             await PersistBaselinesAsync();
@@ -167,6 +173,7 @@ internal sealed partial class ProviderEndpointGrain(
             }
 
             _health.Record(outcome.Sample, outcome.WorkloadClass);
+            _alertRules.Record(outcome);
             changedModel ??= outcome.ReturnedModelVersion;
         }
 
@@ -327,6 +334,7 @@ internal sealed partial class ProviderEndpointGrain(
         }
 
         await PublishAsync(events, refreshLoad: true);
+        await EvaluateAlertRulesAsync();
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -377,6 +385,7 @@ internal sealed partial class ProviderEndpointGrain(
     {
         State.Quota = _quota.Export();
         State.Baselines = BaselineStates.Export(_health);
+        ExportAlertCounts();
         try
         {
             await state.WriteOrReloadAsync(this);
@@ -404,6 +413,7 @@ internal sealed partial class ProviderEndpointGrain(
 
         State.Quota = _quota.Export();
         State.Baselines = BaselineStates.Export(_health);
+        ExportAlertCounts();
         if (breaker)
         {
             State.Breaker = _health.Endpoint.Breaker.Export();

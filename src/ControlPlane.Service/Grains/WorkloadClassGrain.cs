@@ -60,6 +60,10 @@ public sealed class ClassGrainState
     /// <summary>The active break-glass, if any: its mode applies over <see cref="Policy"/>.</summary>
     [Id(38)]
     public Governance.ActiveBreakGlass? BreakGlass { get; set; }
+
+    /// <summary>The class's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
+    [Id(70)]
+    public Alerting.AlertBookState? Alerts { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -139,7 +143,7 @@ internal sealed partial class WorkloadClassGrain(
             return Task.CompletedTask;
         }, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         AuditOutbox.Resume();
-        return Task.CompletedTask;
+        return ResumeAlertsAsync();
     }
 
     public Task RecordOutcomesAsync(OutcomeBatch batch)
@@ -164,6 +168,7 @@ internal sealed partial class WorkloadClassGrain(
             _requests.Record(_slo, outcome, available, now);
             _sloChanged = true;
             _runaway.Record(outcome.Sample.At, outcome.Sample.Cost, status == OutcomeStatus.Success);
+            _alertRules.Record(outcome);
         }
 
         return Task.CompletedTask;
@@ -308,6 +313,7 @@ internal sealed partial class WorkloadClassGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         instruments.Forget("class", this.GetPrimaryKeyString());
+        ForgetAlertGauge();
         try
         {
             await PersistSloAsync();
@@ -332,6 +338,7 @@ internal sealed partial class WorkloadClassGrain(
         State.SloCounts = _slo.Export();
         State.Spend = _spend.Export();
         State.Runaway = _runaway.Export();
+        ExportAlertCounts();
         try
         {
             await state.WriteOrKeepAsync(this);
@@ -359,6 +366,8 @@ internal sealed partial class WorkloadClassGrain(
         {
             await PersistAsync();
         }
+
+        await EvaluateAlertRulesAsync(time.GetUtcNow(), [.. _alerts, .. SpendAlertsNow(time.GetUtcNow())]);
     }
 
     // Every write carries the ledger as of now, so no write stores an older ledger.
@@ -369,6 +378,7 @@ internal sealed partial class WorkloadClassGrain(
         _sloChanged = false;
         State.Spend = _spend.Export();
         State.Runaway = _runaway.Export();
+        ExportAlertCounts();
         try
         {
             await state.WriteOrReloadAsync(this);

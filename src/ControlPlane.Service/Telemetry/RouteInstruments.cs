@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using ControlPlane.Domain.Endpoints;
 using ControlPlane.Domain.Health;
 using ControlPlane.Domain.Routing;
-using ControlPlane.Service.Grains;
+using WorkflowVerdict = ControlPlane.Contracts.V1.WorkflowVerdict;
 using Keys = ControlPlane.Service.Telemetry.ControlPlaneTelemetry.Keys;
 
 namespace ControlPlane.Service.Telemetry;
@@ -159,7 +159,7 @@ internal sealed class RouteInstruments : IDisposable
             _quality.Add(1, cls, ep, new KeyValuePair<string, object?>(Keys.QualityVerdict, sample.Quality == QualityVerdict.Pass ? "pass" : "fail"));
         }
 
-        if (workflow != WorkflowVerdict.None)
+        if (workflow is WorkflowVerdict.Completed or WorkflowVerdict.Failed)
         {
             _workflow.Add(1, cls, new KeyValuePair<string, object?>(Keys.WorkflowVerdict, workflow == WorkflowVerdict.Completed ? "completed" : "failed"));
         }

@@ -33,6 +33,7 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["GET audit"] = (false, true, "GET", "admin/v1/audit", "", [Roles.Viewer]),
         ["GET audit verify"] = (false, true, "GET", "admin/v1/audit/verify", "", [Roles.Viewer]),
         ["GET audit export"] = (false, true, "GET", "admin/v1/audit/export", "", [Roles.Viewer]),
+        ["GET alerts"] = (false, true, "GET", "admin/v1/alerts", "", [Roles.Viewer]),
         ["POST breaker"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/breaker", "{}", [Roles.Operator]),
         ["POST drain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/drain", "{}", [Roles.Operator]),
         ["POST undrain"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/undrain", "{}", [Roles.Operator]),
@@ -76,7 +77,12 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["GET catalog"] = (false, true, "GET", "admin/v1/catalog", "", [Roles.Viewer]),
         ["GET catalog entry"] = (false, true, "GET", "admin/v1/catalog/openai-gpt4o-us", "", [Roles.Viewer]),
         ["POST model-change ack"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/model-change/ack", "{}", [Roles.Operator]),
+        ["GET alert deliveries"] = (false, true, "GET", "admin/v1/alerts/deliveries", "", [Roles.Viewer]),
+        ["POST alert test"] = (false, true, "POST", "admin/v1/alerts/test", "{}", [Roles.Operator]),
         ["Admin/GetCatalog"] = (true, true, "", "/controlplane.v1.Admin/GetCatalog", "", [Roles.Viewer]),
+        ["GET dashboard snapshot"] = (false, true, "GET", "admin/v1/dashboard/snapshot", "", [Roles.Viewer]),
+        ["GET dashboard history"] = (false, true, "GET", "admin/v1/dashboard/history?minutes=5", "", [Roles.Viewer]),
+        ["GET Orleans dashboard"] = (false, true, "GET", "dashboard/", "", [Roles.Viewer]),
     };
 
     [Theory]

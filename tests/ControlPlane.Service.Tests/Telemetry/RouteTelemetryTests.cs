@@ -80,7 +80,7 @@ public sealed class RouteTelemetryTests : IDisposable
     [Fact]
     public async Task The_workflow_verdict_reaches_the_class_grain_on_the_outcome_record()
     {
-        var seen = new System.Collections.Concurrent.ConcurrentQueue<ControlPlane.Service.Grains.WorkflowVerdict>();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<Wire.WorkflowVerdict>();
         await using var node = await ServiceNode.StartAsync(_time, _storage, _fleet.Fleet, _fleet.Configure(),
             configureSilo: s => s.AddIncomingGrainCallFilter(context =>
             {
@@ -103,7 +103,7 @@ public sealed class RouteTelemetryTests : IDisposable
         });
         await node.Node.FlushOutcomesAsync();
 
-        Assert.Contains(ControlPlane.Service.Grains.WorkflowVerdict.Failed, seen);
+        Assert.Contains(Wire.WorkflowVerdict.Failed, seen);
     }
 
     [Fact]
