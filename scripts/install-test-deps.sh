@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto chromium)
+debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto chromium prometheus)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +19,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian package starts a system redis on 6379; tests start their own on free ports.
   if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  # prometheus: the tests use its promtool only; the package starts a server on :9090.
+  if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 
 # npm packages for the grpc-js interop client, pinned by package-lock.json.

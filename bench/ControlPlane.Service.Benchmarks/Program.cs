@@ -267,7 +267,7 @@ internal static class Program
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
     }
 
-    /// <summary>The routing node's own instruments (meter <c>ControlPlane.Routing</c>), read as an operator would.</summary>
+    /// <summary>The routing node's own instruments (meter <c>ControlPlane</c>), read as an operator would.</summary>
     private sealed class NodeGauges : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -278,7 +278,7 @@ internal static class Program
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == "ControlPlane.Routing" && instrument.Name is "routing.outcomes.queued" or "routing.outcomes.delivered")
+                if (instrument.Meter.Name == "ControlPlane" && instrument.Name is "controlplane.outcome_flush.queued" or "controlplane.outcome_flush.delivered")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -291,7 +291,7 @@ internal static class Program
         public int QueuedOutcomes()
         {
             _listener.RecordObservableInstruments();
-            return _queued >= 0 ? _queued : throw new InvalidOperationException("The node publishes no routing.outcomes.queued gauge.");
+            return _queued >= 0 ? _queued : throw new InvalidOperationException("The node publishes no controlplane.outcome_flush.queued gauge.");
         }
 
         public long DeliveredOutcomes() => Interlocked.Read(ref _delivered);

@@ -116,6 +116,11 @@ internal static class NodeHost
             builder.UseOrleansClient(client =>
             {
                 ConfigureClient(client, options);
+                if (options.Telemetry)
+                {
+                    // Grain calls carry Activity.Current (Orleans' activity sources; docs/telemetry.md).
+                    client.AddActivityPropagation();
+                }
                 if (options.Dashboard)
                 {
                     client.AddDashboard();
@@ -131,6 +136,11 @@ internal static class NodeHost
                 {
                     // Pod labels, pod watch (a deleted pod's silo is declared dead at once), pod deletion of dead silos.
                     silo.UseKubernetesHosting(k => k.Configure(o => o.DeleteDefunctSiloPods = true));
+                }
+
+                if (options.Telemetry)
+                {
+                    silo.AddActivityPropagation();
                 }
 
                 if (options.Dashboard)
@@ -149,6 +159,7 @@ internal static class NodeHost
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
         builder.Services.AddAdminRateLimiting();
+        Telemetry.NodeTelemetry.AddNodeTelemetry(builder, options, nodeName);
         builder.Services.AddControlPlaneDashboard();
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -233,6 +244,11 @@ internal static class NodeHost
             standard.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
             standard.UseAuthorization();
         });
+        if (options.Telemetry)
+        {
+            app.UseWhen(IsOnAdminPort, admin => admin.Use(Telemetry.AdminSpans.InvokeAsync));
+        }
+
         app.MapGrpcService<AdminGrpcService>();
         if (servesDataPlane)
         {
@@ -248,6 +264,7 @@ internal static class NodeHost
         app.MapAdminApi().MapKeysApi();
         app.MapDashboard();
         app.MapOpenApi();
+        Telemetry.NodeTelemetry.MapNodeMetrics(app, options);
         if (options.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard").RequireRoles(Roles.Viewer);

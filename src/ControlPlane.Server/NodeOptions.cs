@@ -79,6 +79,12 @@ internal sealed partial record NodeOptions
           --request-log-max-mb N    Rotate the file at N MiB (1-102400, default 100).
           --request-log-files N     Files kept in all, the current one included (1-100, default 5).
           --request-log-otlp        Also write each record to the ControlPlane.RequestLog logger (OTLP logs when OTLP is on).
+          --telemetry on|off        OpenTelemetry metrics, traces and the Prometheus /metrics page (admin port, role
+                                    viewer). Default on.
+          --otlp-endpoint URL       Export metrics, traces and logs over OTLP (gRPC) to URL. Default: on only when the
+                                    standard OTEL_EXPORTER_OTLP_* endpoint variables are set.
+          --trace-sample RATIO      Share of traces sampled at the root (0 to 1), parent-based: a sampled incoming
+                                    traceparent is always traced. Default 0.01.
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -359,6 +365,13 @@ internal sealed partial record NodeOptions
                         default:
                             error = $"Invalid --storage '{text}': expected sqlite or memory.";
                             return false;
+                    }
+
+                    break;
+                case "--telemetry" or "--otlp-endpoint" or "--trace-sample":
+                    if (!TryParseTelemetry(arg, inlineValue ?? (i + 1 < args.Count ? args[++i] : null), ref options, out error))
+                    {
+                        return false;
                     }
 
                     break;

@@ -107,6 +107,7 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
+        silo.Services.AddSingleton<Telemetry.GrainInstruments>();
         // Delivery first: its IAlertNotifier (team outboxes) is the one registered; alerting's logging notifier is the default
         // only where delivery is absent, and every accepted change is logged either way.
         Alerting.Delivery.AlertDeliveryServiceCollectionExtensions.AddAlertDelivery(silo.Services);

@@ -96,6 +96,8 @@ internal sealed class GrainAuditOutbox(Grain grain, IGrainFactory grains, Func<A
     internal const int MaxPending = 100;
 
     private IGrainTimer? _retry;
+    // Staged in this turn and not yet logged: logged (TelemetryLog.AdminChange) once persisted, when delivery starts.
+    private readonly List<AuditEntry> _unlogged = [];
 
     /// <summary>Staged entries not yet known to be in the trail.</summary>
     public int Pending => outbox().Pending.Count;
@@ -104,6 +106,8 @@ internal sealed class GrainAuditOutbox(Grain grain, IGrainFactory grains, Func<A
     /// and, if the trail still cannot take them, refuses the change (<see cref="IOException"/>: unavailable, nothing applied).</summary>
     public async Task EnsureRoomAsync()
     {
+        // A change begins: an entry staged by an earlier change whose write failed was never persisted, so never logged.
+        _unlogged.Clear();
         if (outbox().Pending.Count < MaxPending)
         {
             return;
@@ -118,11 +122,22 @@ internal sealed class GrainAuditOutbox(Grain grain, IGrainFactory grains, Func<A
 
     /// <summary>Stages <paramref name="entry"/>; the caller then persists its state (with the change) and calls
     /// <see cref="DeliverAsync"/>.</summary>
-    public AuditEntry Stage(AuditEntry entry) => AuditOutbox.Stage(outbox(), grain.GetGrainId().ToString(), entry);
+    public AuditEntry Stage(AuditEntry entry)
+    {
+        var staged = AuditOutbox.Stage(outbox(), grain.GetGrainId().ToString(), entry);
+        _unlogged.Add(staged);
+        return staged;
+    }
 
     /// <summary>Delivers what is staged; on failure the retry timer takes over (the change stands: its entry is persisted).</summary>
     public async Task DeliverAsync()
     {
+        foreach (var entry in _unlogged)
+        {
+            Telemetry.TelemetryLog.AdminChange(logger, entry.Actor.Principal, entry.Action, entry.Target);
+        }
+
+        _unlogged.Clear();
         if (!await AuditOutbox.DeliverAsync(outbox(), grains, logger))
         {
             ScheduleRetry(RetryPeriod);

@@ -3,9 +3,9 @@ using System.Diagnostics.Metrics;
 namespace ControlPlane.Service.DataPlane;
 
 /// <summary>The held-call instruments, on the routing node's meter (<see cref="RoutingMetrics.MeterName"/>, tagged
-/// with the node id): <c>routing.queue.depth</c>, an observable gauge of the calls held per class, and
-/// <c>routing.queue.wait</c>, a histogram of how long each held call waited (milliseconds), tagged with its class and
-/// how the wait ended (<c>served</c>, <c>expired</c>, <c>cancelled</c>, <c>full</c>, <c>failed</c>). Nothing is
+/// with the node id): <c>controlplane.queue.depth</c>, an observable gauge of the calls held per class, and
+/// <c>controlplane.queue.wait</c>, a histogram of how long each held call waited (seconds), tagged with its class and
+/// how the wait ended (<c>controlplane.queue.result</c> (<c>served</c>, <c>expired</c>, <c>cancelled</c>, <c>full</c>, <c>failed</c>). Nothing is
 /// measured on a Route that is not held.</summary>
 internal sealed class RouteQueueMetrics : IDisposable
 {
@@ -17,23 +17,21 @@ internal sealed class RouteQueueMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
-    private readonly KeyValuePair<string, object?> _node;
     private readonly KeyValuePair<string, object?>[] _classes;
     private readonly Histogram<double> _wait;
 
     public RouteQueueMetrics(IMeterFactory? meterFactory, string nodeId, IReadOnlyList<string> classNames, Func<int, int> depth)
     {
         _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(RoutingMetrics.MeterName) ?? new Meter(RoutingMetrics.MeterName);
-        _node = new("node", nodeId);
-        _classes = [.. classNames.Select(name => new KeyValuePair<string, object?>("class", name))];
-        _wait = _meter.CreateHistogram<double>("routing.queue.wait", unit: "ms",
+        _meter = Telemetry.ControlPlaneTelemetry.CreateMeter(meterFactory, nodeId);
+        _classes = [.. classNames.Select(name => new KeyValuePair<string, object?>(Telemetry.ControlPlaneTelemetry.Keys.WorkloadClass, name))];
+        _wait = _meter.CreateHistogram<double>("controlplane.queue.wait", unit: "s",
             description: "How long a held Route call of a queue_only class waited, by how the wait ended.");
-        _meter.CreateObservableGauge("routing.queue.depth", () => Depths(depth), description: "Route calls of a queue_only class held now.");
+        _meter.CreateObservableGauge("controlplane.queue.depth", () => Depths(depth), unit: "{request}", description: "Route calls of a queue_only class held now.");
     }
 
     public void Waited(int classIndex, TimeSpan waited, string result) =>
-        _wait.Record(waited.TotalMilliseconds, _node, _classes[classIndex], new("result", result));
+        _wait.Record(waited.TotalSeconds, _classes[classIndex], new(Telemetry.ControlPlaneTelemetry.Keys.QueueResult, result));
 
     public void Dispose()
     {
@@ -48,7 +46,7 @@ internal sealed class RouteQueueMetrics : IDisposable
         var measurements = new Measurement<int>[_classes.Length];
         for (var c = 0; c < _classes.Length; c++)
         {
-            measurements[c] = new Measurement<int>(depth(c), _node, _classes[c]);
+            measurements[c] = new Measurement<int>(depth(c), _classes[c]);
         }
 
         return measurements;

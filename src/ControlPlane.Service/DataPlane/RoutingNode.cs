@@ -75,6 +75,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private readonly RoutingMetrics _metrics;
     private readonly RetryBudgets _retryBudgets;
     private readonly RouteQueueMetrics _queueMetrics;
+    private readonly Telemetry.RouteInstruments _instruments;
     private readonly RouteHoldQueue _holds;
     private readonly Lock _quotaLock = new();
     private readonly Lock _tableLock = new();
@@ -147,6 +148,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _probes = new ProbeAsks(grains, time, logger, _options.NodeId, _decisionPrefix, _options.Health.Breaker.ProbeTimeout, _views.Length);
         _queueMetrics = new RouteQueueMetrics(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)], HeldDepth);
         _holds = new RouteHoldQueue(fleet.Policies.Length, _options.Queue, time, Reroute, RetryAfterMs, _queueMetrics);
+        _instruments = new Telemetry.RouteInstruments(meterFactory, _options.NodeId, [.. fleet.Policies.Select(p => p.Name)],
+            [.. fleet.Descriptors.Select(d => d.Id)], BreakerStateIndex);
         // Fleet reloads swap the descriptors in place (RoutingNode.Fleet.cs).
         catalog.OnChanged(OnFleetChanged);
     }
@@ -249,6 +252,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         _stopping.Dispose();
         _metrics.Dispose();
         _queueMetrics.Dispose();
+        _instruments.Dispose();
     }
 
     /// <summary>Decides where a request goes. Throws <see cref="RoutingRequestException"/> for bad input.</summary>
@@ -311,6 +315,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         if (countAttempt && !AdmitAttempt(classIndex, request.Attempt))
         {
+            _instruments.Decided(classIndex, -1, RouteReason.RetryBudgetExhausted);
             return RetryBudgetRefusal(request, snapshot, classIndex);
         }
 
@@ -408,6 +413,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        _instruments.Decided(classIndex, decision.HasEndpoint ? decision.EndpointIndex : -1, decision.Reason);
         return reply;
     }
 
@@ -514,6 +520,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         var fallback = !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId);
+        _instruments.Outcome(classIndex, endpointIndex, endpoint, sample, fallback, changedModel is not null, outcome.WorkflowVerdict);
         _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback,
             claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = outcome.WorkflowVerdict });
         if (_requestLog is not null)
@@ -591,12 +598,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
     public Task OnEndpointChangedAsync(EndpointStatus status)
     {
+        _instruments.Propagated(Telemetry.RouteInstruments.EndpointChange, status.Version, _time.GetUtcNow());
         Apply(status);
         return Task.CompletedTask;
     }
 
     public Task OnClassChangedAsync(ClassStatus status)
     {
+        _instruments.Propagated(Telemetry.RouteInstruments.ClassChange, status.Version, _time.GetUtcNow());
         Apply(status);
         return Task.CompletedTask;
     }

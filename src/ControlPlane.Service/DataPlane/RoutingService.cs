@@ -6,7 +6,7 @@ using Grpc.Core;
 namespace ControlPlane.Service.DataPlane;
 
 /// <summary>The <c>controlplane.v1.Routing</c> data-plane service over the node-local <see cref="RoutingNode"/>.</summary>
-internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Routing.RoutingBase
+internal sealed partial class RoutingService(RoutingNode node, TimeProvider time) : Routing.RoutingBase
 {
     public const string ServiceName = "controlplane.v1.Routing";
 
@@ -29,15 +29,23 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
             throw new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"));
         }
 
+        // Null (no cost) unless sampled: a caller's sampled traceparent, or the --trace-sample share of roots.
+        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(RouteSpan);
         try
         {
             // Completed at once unless a queue_only class's call is held; waiting holds no thread.
             var decision = node.RouteAsync(request, deadline, context.CancellationToken);
+            if (activity is not null)
+            {
+                TagRoute(activity, request, decision);
+            }
+
             // A held call that already ended with an error goes through HeldAsync too, so its error maps to a status.
             return decision.IsCompletedSuccessfully ? decision : HeldAsync(decision);
         }
         catch (RoutingRequestException error)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error.Kind.ToString());
             throw ToRpc(error);
         }
     }
@@ -51,12 +59,18 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
             throw NotReady();
         }
 
+        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(ReportSpan);
         try
         {
             node.Report(outcome);
+            if (activity is not null)
+            {
+                TagOutcome(activity, outcome);
+            }
         }
         catch (RoutingRequestException error)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error.Kind.ToString());
             throw ToRpc(error);
         }
 
@@ -71,6 +85,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
             throw NotReady();
         }
 
+        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(ReportBatchSpan);
         var ack = new OutcomeAck();
         var index = 0;
         while (await outcomes.MoveNext(context.CancellationToken).ConfigureAwait(false))
@@ -94,6 +109,7 @@ internal sealed class RoutingService(RoutingNode node, TimeProvider time) : Rout
             index++;
         }
 
+        activity?.SetTag("controlplane.outcomes.accepted", ack.Accepted).SetTag("controlplane.outcomes.rejected", ack.Rejected);
         return ack;
     }
 

@@ -64,7 +64,8 @@ public sealed class EndpointGrainState
 [GrainType("endpoint")]
 internal sealed partial class ProviderEndpointGrain(
     [PersistentState("endpoint", GrainStorage.Name)] IPersistentState<EndpointGrainState> state,
-    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger, GrainHome home)
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<ProviderEndpointGrain> logger, GrainHome home,
+    Telemetry.GrainInstruments instruments)
     : Grain, IProviderEndpointGrain, IGrainMigrationParticipant
 {
     private readonly ControlPlaneOptions _options = options.Value;
@@ -142,6 +143,7 @@ internal sealed partial class ProviderEndpointGrain(
     // then this activation holds changes storage refused, and the next one starts from what storage has.
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        instruments.Forget("endpoint", this.GetPrimaryKeyString());
         ForgetAlertGauge();
         try
         {
@@ -231,7 +233,7 @@ internal sealed partial class ProviderEndpointGrain(
     }
 
     // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
-    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _quota.GrantAsync(request, PersistQuotaAsync);
+    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => CountLease(await _quota.GrantAsync(request, PersistQuotaAsync));
 
     public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _quota.SettleAsync(nodeId, settlement, PersistQuotaAsync);
 
@@ -346,6 +348,7 @@ internal sealed partial class ProviderEndpointGrain(
         State.Version = PublicationVersion.Next(State.Version, time);
         if (events.Count > 0 || persist)
         {
+            var overrideBefore = State.Override;
             State.Override = _health.Current().Override;
             State.Breaker = _health.Endpoint.Breaker.Export();
             foreach (var e in events)
@@ -363,6 +366,7 @@ internal sealed partial class ProviderEndpointGrain(
 
             // Persist before pushing or answering: a node must never act on a change that a restart would undo.
             await PersistAsync();
+            RecordTransitions(events, overrideBefore);
             _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
             ScheduleHalfOpen();
         }

@@ -159,6 +159,20 @@ internal sealed class QuotaDesk
         return true;
     }
 
+    /// <summary>The share of the quota's tokens and requests granted out or spent (0..1); null for an unlimited one.</summary>
+    public (double? Tokens, double? Requests) Utilization()
+    {
+        if (_ledger is null)
+        {
+            return (null, null);
+        }
+
+        var quota = _ledger.Quota;
+        double? tokens = quota.Tokens is null || Limits.TokensPerPeriod <= 0 ? null : 1 - ((double)quota.AvailableTokens / Limits.TokensPerPeriod);
+        double? requests = quota.Requests is null || Limits.RequestsPerPeriod <= 0 ? null : 1 - ((double)quota.AvailableRequests / Limits.RequestsPerPeriod);
+        return (tokens, requests);
+    }
+
     /// <summary>Grants a slice and, when the state changed, persists it (<paramref name="persist"/>) before answering: a
     /// lease a node holds must survive a move. If the write fails the node gets the error; the grain reloads.</summary>
     /// <remarks>A storage outage must not become a routing outage: when the write fails for any reason but a conflict

@@ -74,7 +74,8 @@ public sealed class ClassGrainState
 [GrainType("class")]
 internal sealed partial class WorkloadClassGrain(
     [PersistentState("class", GrainStorage.Name)] IPersistentState<ClassGrainState> state,
-    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger, GrainHome home)
+    FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger, GrainHome home,
+    Telemetry.GrainInstruments instruments)
     : Grain, IWorkloadClassGrain, IGrainMigrationParticipant
 {
     private static readonly TimeSpan AlertPeriod = TimeSpan.FromMinutes(1);
@@ -292,7 +293,7 @@ internal sealed partial class WorkloadClassGrain(
     }
 
     // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
-    public Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => _budget.GrantAsync(request, PersistQuotaAsync);
+    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => CountLease(await _budget.GrantAsync(request, PersistQuotaAsync));
 
     public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _budget.SettleAsync(nodeId, settlement, PersistQuotaAsync);
 
@@ -311,6 +312,7 @@ internal sealed partial class WorkloadClassGrain(
     // then this activation holds changes storage refused, and the next one starts from what storage has.
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        instruments.Forget("class", this.GetPrimaryKeyString());
         ForgetAlertGauge();
         try
         {
@@ -358,6 +360,7 @@ internal sealed partial class WorkloadClassGrain(
 
         _requests.Expire(_slo, time.GetUtcNow());
         _alerts = _slo.EvaluateAlerts(time.GetUtcNow());
+        PublishSloGauges(time.GetUtcNow());
         await _budget.WriteDueAsync(PersistQuotaAsync);
         if (_spend.ExpireDue())
         {

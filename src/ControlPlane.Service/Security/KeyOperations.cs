@@ -1,11 +1,15 @@
 using ControlPlane.Service.Admin;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ControlPlane.Service.Security;
 
 /// <summary>Creating, listing and revoking API keys: validation, then the key store grain (which persists, audits and
 /// pushes the change). The secret is generated here, returned once and never sent to the store: only its hash is.</summary>
-internal sealed class KeyOperations(IGrainFactory grains, TimeProvider time)
+internal sealed class KeyOperations(IGrainFactory grains, TimeProvider time, ILogger<KeyOperations>? logger = null)
 {
+    private readonly ILogger _logger = logger ?? NullLogger<KeyOperations>.Instance;
+
     /// <summary>Longest key name.</summary>
     internal const int MaxNameLength = 64;
 
@@ -32,6 +36,7 @@ internal sealed class KeyOperations(IGrainFactory grains, TimeProvider time)
         var now = time.GetUtcNow();
         var record = new ApiKeyRecord(id, validName, validRoles, hash, now, actor.Principal, now + ttl);
         var stored = await Store.CreateAsync(new ApiKeyCreation(record, actor, validReason));
+        Telemetry.TelemetryLog.KeyCreated(_logger, stored.Id, stored.Name, actor.Principal, string.Join(',', stored.Roles));
         return new ApiKeyCreated(stored.Id, stored.Name, stored.Roles, token, stored.CreatedAt, stored.ExpiresAt);
     }
 
@@ -49,7 +54,9 @@ internal sealed class KeyOperations(IGrainFactory grains, TimeProvider time)
             throw new AdminException(AdminErrorKind.NotFound, "id", "unknown key: an id is 12 lower-case letters and digits");
         }
 
-        return ApiKeyView.From(await Store.RevokeAsync(id, actor, validReason));
+        var revoked = ApiKeyView.From(await Store.RevokeAsync(id, actor, validReason));
+        Telemetry.TelemetryLog.KeyRevoked(_logger, id, actor.Principal);
+        return revoked;
     }
 
     private static string RequireName(string? name)

@@ -94,7 +94,8 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     /// <summary>A node started with <paramref name="options"/> (its listen addresses are replaced by free loopback ports;
     /// the all-roles test key is its bootstrap admin key unless the options name one, or <paramref name="useTestAdminKey"/>
     /// is false: the node then generates one into its data directory as in production).</summary>
-    public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true)
+    public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true,
+        Action<WebApplicationBuilder>? configure = null)
     {
         options = options with
         {
@@ -102,7 +103,11 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminKey = options.AdminKey ?? (useTestAdminKey ? TestCredentials.AdminKey : null),
         };
-        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder => builder.Logging.ClearProviders());
+        var app = NodeHost.Build(options, fleet ?? FleetLocator.Load(null), builder =>
+        {
+            builder.Logging.ClearProviders();
+            configure?.Invoke(builder);
+        });
         try
         {
             await app.StartAsync();

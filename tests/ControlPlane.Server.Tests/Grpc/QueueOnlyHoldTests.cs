@@ -248,13 +248,13 @@ public sealed class QueueOnlyHoldTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Name is "routing.queue.depth" or "routing.queue.wait")
+            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Name is "controlplane.queue.depth" or "controlplane.queue.wait")
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<int>((_, value, tags, _) => depths[Tag(tags, "class")] = value);
-        listener.SetMeasurementEventCallback<double>((_, value, tags, _) => waits.Enqueue((Tag(tags, "class"), Tag(tags, "result"), value)));
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) => depths[Tag(tags, "controlplane.workload_class")] = value);
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) => waits.Enqueue((Tag(tags, "controlplane.workload_class"), Tag(tags, "controlplane.queue.result"), value * 1000)));
         listener.Start();
         await using var node = await StartAsync();
         await ForceOpenAsync(node, "eu");

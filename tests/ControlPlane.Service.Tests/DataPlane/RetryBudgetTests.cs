@@ -176,27 +176,24 @@ public sealed class RetryBudgetTests : IDisposable
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Name.StartsWith("routing.retries.", StringComparison.Ordinal))
+                if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Name.StartsWith("controlplane.retry_budget.", StringComparison.Ordinal)
+                    && instrument.Meter.Tags?.Any(t => t.Key == ControlPlane.Service.Telemetry.ControlPlaneTelemetry.NodeTag && Equals(t.Value, nodeId)) == true)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
-                string? node = null, workloadClass = null;
+                string? workloadClass = null;
                 foreach (var tag in tags)
                 {
-                    if (tag.Key == "node")
-                    {
-                        node = tag.Value as string;
-                    }
-                    else if (tag.Key == "class")
+                    if (tag.Key == ControlPlane.Service.Telemetry.ControlPlaneTelemetry.Keys.WorkloadClass)
                     {
                         workloadClass = tag.Value as string;
                     }
                 }
 
-                if (node == nodeId && workloadClass is not null)
+                if (workloadClass is not null)
                 {
                     lock (_counts)
                     {
@@ -207,9 +204,9 @@ public sealed class RetryBudgetTests : IDisposable
             _listener.Start();
         }
 
-        public long Admitted(string workloadClass) => Read("routing.retries.admitted", workloadClass);
+        public long Admitted(string workloadClass) => Read("controlplane.retry_budget.admitted", workloadClass);
 
-        public long Refused(string workloadClass) => Read("routing.retries.refused", workloadClass);
+        public long Refused(string workloadClass) => Read("controlplane.retry_budget.refusals", workloadClass);
 
         public void Dispose() => _listener.Dispose();
 

@@ -122,7 +122,7 @@ public sealed class RoutingNodeBookkeepingTests : IDisposable
         return read();
     }
 
-    /// <summary>The node's <c>ControlPlane.Routing</c> instruments, for one node id (tests run side by side).</summary>
+    /// <summary>The node's <c>ControlPlane</c> bookkeeping instruments, for one node id (tests run side by side).</summary>
     private sealed class NodeMeter : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -136,30 +136,25 @@ public sealed class RoutingNodeBookkeepingTests : IDisposable
             _nodeId = nodeId;
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == RoutingMetrics.MeterName)
+                if (instrument.Meter.Name == RoutingMetrics.MeterName && NodeOf(instrument) == _nodeId)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
-            _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) =>
+            _listener.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
             {
-                if (Mine(tags) && instrument.Name == "routing.outcomes.queued")
+                if (instrument.Name == "controlplane.outcome_flush.queued")
                 {
                     _queued = value;
                 }
             });
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
             {
-                if (!Mine(tags))
-                {
-                    return;
-                }
-
-                if (instrument.Name == "routing.outcomes.dropped")
+                if (instrument.Name == "controlplane.outcome_flush.dropped")
                 {
                     Interlocked.Add(ref _dropped, value);
                 }
-                else if (instrument.Name == "routing.outcomes.delivered")
+                else if (instrument.Name == "controlplane.outcome_flush.delivered")
                 {
                     Interlocked.Add(ref _delivered, value);
                 }
@@ -179,18 +174,8 @@ public sealed class RoutingNodeBookkeepingTests : IDisposable
 
         public void Dispose() => _listener.Dispose();
 
-        private bool Mine(ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "node" && Equals(tag.Value, _nodeId))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
+        private static string? NodeOf(Instrument instrument) =>
+            instrument.Meter.Tags?.FirstOrDefault(t => t.Key == ControlPlane.Service.Telemetry.ControlPlaneTelemetry.NodeTag).Value as string;
     }
 
     public void Dispose() => _storage.Dispose();
