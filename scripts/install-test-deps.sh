@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto)
+debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto prometheus)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +18,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian package starts a system redis on 6379; tests start their own on free ports.
   if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  # prometheus (promtool, and a real server for the scrape test) starts a system service on :9090: tests run their own.
+  if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  if [ -x /etc/init.d/prometheus ]; then $sudo_cmd /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi
 fi
 
 # npm packages for the grpc-js interop client, pinned by package-lock.json.
