@@ -28,12 +28,11 @@ public sealed class PrometheusScrapeTests
         var decisions = await prometheus.QueryUntilAsync(
             "sum(controlplane_route_decisions_total{controlplane_workload_class=\"customer_chat\"})",
             result => result.GetArrayLength() == 1 && Value(result[0]) >= Requests, TimeSpan.FromSeconds(90));
+        var target = Assert.Single((await prometheus.ApiAsync("targets")).GetProperty("activeTargets").EnumerateArray());
+        Assert.True(target.GetProperty("health").GetString() == "up", target.ToString());
+        Assert.Equal("", target.GetProperty("lastError").GetString());
         Assert.Equal(1, decisions.GetArrayLength());
         Assert.True(Value(decisions[0]) >= Requests, decisions.ToString());
-
-        var target = Assert.Single((await prometheus.ApiAsync("targets")).GetProperty("activeTargets").EnumerateArray());
-        Assert.Equal("up", target.GetProperty("health").GetString());
-        Assert.Equal("", target.GetProperty("lastError").GetString());
 
         // Every rule loaded and, once evaluated, healthy (a bad query or a vector-matching error makes it "err").
         var expected = File.ReadAllLines(PrometheusTools.RulesFile).Count(l => Regex.IsMatch(l, @"^\s+- (alert|record):"));
@@ -111,8 +110,8 @@ public sealed class PrometheusScrapeTests
     {
         for (var i = 0; i < Requests; i++)
         {
-            var decision = await node.RouteAsync("customer_chat");
-            Assert.NotEmpty(decision.EndpointId);
+            var decision = await node.RouteUntilAsync("customer_chat", d => d.EndpointId.Length > 0);
+            Assert.True(decision.EndpointId.Length > 0, decision.ToString());
             var outcome = new Outcome
             {
                 DecisionId = decision.DecisionId,
