@@ -5,6 +5,8 @@
 #   echo-kestrel  bare Kestrel h2c: one MapPost route copying the request body back (grpc-status 0 trailer)
 #   echo-grpc     Grpc.AspNetCore: controlplane.v1.Routing/Route parses the RouteRequest, answers a prebuilt RouteDecision
 #   route         the product (controlplane --storage memory): /controlplane.v1.Routing/Route
+#   route-notel   the same product started with --telemetry off (a second process): Route without metrics, traces or
+#                 the Prometheus exporter, so "route / route-notel" is what telemetry costs
 #   report        the product: /controlplane.v1.Routing/ReportOutcome (unary; one outcome per call)
 #   reports       the product: /controlplane.v1.Routing/ReportOutcomes (client streaming; BATCH outcomes per call, so
 #                 outcomes/s = calls/s x BATCH: the way a proxy's batching reporter sends them)
@@ -13,7 +15,8 @@
 # Usage: bench/grpc-h2load.sh [--rounds N] [--seconds S | -n REQUESTS] [--concurrency C] [--streams M]
 # Env (flags win): ROUNDS (5), SECONDS (10 per target per round), N (requests per run; replaces SECONDS),
 #   CONCURRENCY (h2load -c, connections; 8), STREAMS (h2load -m, streams per connection; 8),
-#   THREADS (h2load -t; 1), WARMUP (seconds per target before round 1; 5), TARGETS ("echo-kestrel echo-grpc route report reports"),
+#   THREADS (h2load -t; 1), WARMUP (seconds per target before round 1; 5), TARGETS ("echo-kestrel echo-grpc route report reports";
+#   add route-notel for telemetry on vs off),
 #   BATCH (outcomes per ReportOutcomes call; 100, at most 127),
 #   FLEET (fleet file for the product; default: deploy/fleet.sample.yaml with every endpoint limit and class budget
 #   raised to 1e11 tokens / 1e9 requests per minute, so quota never runs dry and Route answers its normal decision),
@@ -138,24 +141,37 @@ admin_auth=(-H "authorization: Bearer $admin_key")
 data_plane_key=$(curl -sf "${admin_auth[@]}" -H 'content-type: application/json' -X POST "http://127.0.0.1:$admin_port/admin/v1/keys" \
   -d '{"name":"bench-h2load","roles":["data-plane"],"reason":"bench/grpc-h2load.sh load run"}' | sed -nE 's/.*"key":"([^"]+)".*/\1/p') || true
 [[ $data_plane_key == cpk_* ]] || { log "could not create a data-plane key through POST /admin/v1/keys"; exit 1; }
-grpc_headers+=(-H "authorization: Bearer $data_plane_key")
+declare -A key_of=([echo-kestrel]=$data_plane_key [echo-grpc]=$data_plane_key [route]=$data_plane_key [report]=$data_plane_key [reports]=$data_plane_key)
+notel_port=; notel_pid=
+if [[ " ${targets[*]} " == *" route-notel "* ]]; then
+  notel_port=$(free_port); notel_admin=$(free_port)
+  CONTROLPLANE_ADMIN_KEY=$admin_key "$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" --telemetry off \
+    --grpc-listen "127.0.0.1:$notel_port" --admin-listen "127.0.0.1:$notel_admin" \
+    > "$out/controlplane-notel.log" 2>&1 & pids+=($!); notel_pid=$!
+  wait_for "$out/controlplane-notel.log" 'gRPC listening' 120 "$notel_pid"
+  wait_for "$out/controlplane-notel.log" 'Admin listening' 30 "$notel_pid"
+  key_of[route-notel]=$(curl -sf "${admin_auth[@]}" -H 'content-type: application/json' -X POST "http://127.0.0.1:$notel_admin/admin/v1/keys" \
+    -d '{"name":"bench-h2load","roles":["data-plane"],"reason":"bench/grpc-h2load.sh load run"}' | sed -nE 's/.*"key":"([^"]+)".*/\1/p') || true
+  [[ ${key_of[route-notel]} == cpk_* ]] || { log "could not create a data-plane key on the --telemetry off node"; exit 1; }
+fi
 
 declare -A url pid frame path_of
 path_of[echo-kestrel]=/controlplane.v1.Routing/Route;  url[echo-kestrel]=http://127.0.0.1:$kestrel_port; pid[echo-kestrel]=$kestrel_pid; frame[echo-kestrel]=$route_frame
 path_of[echo-grpc]=/controlplane.v1.Routing/Route;     url[echo-grpc]=http://127.0.0.1:$grpc_port;       pid[echo-grpc]=$grpc_pid;       frame[echo-grpc]=$route_frame
 path_of[route]=/controlplane.v1.Routing/Route;         url[route]=http://127.0.0.1:$product_port;        pid[route]=$product_pid;        frame[route]=$route_frame
+path_of[route-notel]=/controlplane.v1.Routing/Route;   url[route-notel]=http://127.0.0.1:$notel_port;     pid[route-notel]=$notel_pid;    frame[route-notel]=$route_frame
 path_of[report]=/controlplane.v1.Routing/ReportOutcome; url[report]=http://127.0.0.1:$product_port;      pid[report]=$product_pid;       frame[report]=$outcome_frame
 path_of[reports]=/controlplane.v1.Routing/ReportOutcomes; url[reports]=http://127.0.0.1:$product_port;   pid[reports]=$product_pid;      frame[reports]=$outcomes_frame
-declare -A answer_type=([echo-kestrel]=route-request [echo-grpc]=route-decision [route]=route-decision [report]=outcome-ack [reports]=outcome-ack)
+declare -A answer_type=([echo-kestrel]=route-request [echo-grpc]=route-decision [route]=route-decision [route-notel]=route-decision [report]=outcome-ack [reports]=outcome-ack)
 # Every answer's DATA bytes: a failed gRPC call (trailers only) carries none, so bytes / size counts the good answers.
 declare -A answer_size=([echo-kestrel]=$route_frame_size [echo-grpc]=$decision_frame_size [report]=$ack_frame_size)
 
 # One call with nghttp: HTTP status and grpc-status from the headers and trailers, the answer decoded.
 probe() { # target -> prints the decoded answer; fails unless :status 200 and grpc-status 0
   local t=$1 target_url="${url[$1]}${path_of[$1]}"
-  nghttp -v -n -d "${frame[$t]}" "${grpc_headers[@]}" "$target_url" > "$out/probe-$t.txt" 2>&1 || true
+  nghttp -v -n -d "${frame[$t]}" "${grpc_headers[@]}" -H "authorization: Bearer ${key_of[$t]}" "$target_url" > "$out/probe-$t.txt" 2>&1 || true
   grep -q ':status: 200' "$out/probe-$t.txt" && grep -q 'grpc-status: 0$' "$out/probe-$t.txt" || { cat "$out/probe-$t.txt" >&2; return 1; }
-  nghttp -d "${frame[$t]}" "${grpc_headers[@]}" "$target_url" > "$out/probe-$t.bin"
+  nghttp -d "${frame[$t]}" "${grpc_headers[@]}" -H "authorization: Bearer ${key_of[$t]}" "$target_url" > "$out/probe-$t.bin"
   "$echo_bin" decode "${answer_type[$t]}" "$out/probe-$t.bin"
 }
 # Route's decision ids end in the node's decision counter (hex), which every answered Route advances by one.
@@ -163,13 +179,13 @@ probe() { # target -> prints the decoded answer; fails unless :status 200 and gr
 # the answer bytes alone decide (a failed call carries no DATA).
 # The node's decision counter, read from a fresh decision id: base64url of a 45-byte record whose bytes 5..12 are the
 # decision number, big-endian (src/ControlPlane.Service/DataPlane/DecisionIds.cs).
-decision_number() {
-  local id; id=$(probe route | sed -nE 's/.*"decisionId": "([^"]*)".*/\1/p') || true
+decision_number() { # target (route or route-notel)
+  local id; id=$(probe "$1" | sed -nE 's/.*"decisionId": "([^"]*)".*/\1/p') || true
   /usr/bin/python3 -c 'import base64, sys
 s = sys.argv[1]
 try:
     b = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-    print(int.from_bytes(b[5:13], "big") if len(b) == 45 else "n/a")
+    print(int.from_bytes(b[5:13], "big") if len(b) in (45, 48) else "n/a")
 except Exception:
     print("n/a")' "$id"
 }
@@ -193,11 +209,12 @@ for t in "${targets[@]}"; do
   answer=$(probe "$t") || { log "  $t: FAILED"; exit 1; }
   log "  $t ${path_of[$t]}: HTTP 200, grpc-status 0: $answer"
 done
-if [[ " ${targets[*]} " == *" route "* ]]; then
-  sed -n 's/.*"endpointId": "\([^"]*\)".*/\1/p' "$out/sanity-route.json" | grep -q . || { log "route answered without an endpoint (no capacity?)"; exit 1; }
+if [[ " ${targets[*]} " == *" route "* || " ${targets[*]} " == *" route-notel "* ]]; then
+  first_route=route; [[ " ${targets[*]} " == *" route "* ]] || first_route=route-notel
+  sed -n 's/.*"endpointId": "\([^"]*\)".*/\1/p' "$out/sanity-$first_route.json" | grep -q . || { log "route answered without an endpoint (no capacity?)"; exit 1; }
   # Decision ids have a fixed length; answers differ by the chosen endpoint's names (gpt-4o vs gpt-4.1): the byte
   # count is a floor of good answers at the smallest one, and the node's decision counter is the exact figure.
-  route_min_size=$(( $(stat -c %s "$out/probe-route.bin") - 8 ))
+  route_min_size=$(( $(stat -c %s "$out/probe-$first_route.bin") - 8 ))
 fi
 
 h2load_args=(-c "$concurrency" -m "$streams" -t "$threads" "${grpc_headers[@]}")
@@ -206,7 +223,7 @@ h2load_cmd="h2load -c $concurrency -m $streams -t $threads ${run_args[*]} -d FRA
 
 log "warm-up: ${warmup}s per target"
 for t in "${targets[@]}"; do
-  timeout $(( warmup + 60 )) h2load "${h2load_args[@]}" -D "$warmup" -d "${frame[$t]}" "${url[$t]}${path_of[$t]}" > "$out/warmup-$t.txt" 2>&1 \
+  timeout $(( warmup + 60 )) h2load "${h2load_args[@]}" -H "authorization: Bearer ${key_of[$t]}" -D "$warmup" -d "${frame[$t]}" "${url[$t]}${path_of[$t]}" > "$out/warmup-$t.txt" 2>&1 \
     || { log "warm-up of $t failed"; cat "$out/warmup-$t.txt" >&2; exit 1; }
 done
 
@@ -223,9 +240,9 @@ for r in $(seq 1 "$rounds"); do
   for t in "${order[@]}"; do
     run=$out/r$r-$t
     before_server=; events=n/a
-    case $t in route) before_server=$(decision_number) ;; report|reports) before_server=$(settled_class_events) ;; esac
+    case $t in route|route-notel) before_server=$(decision_number "$t") ;; report|reports) before_server=$(settled_class_events) ;; esac
     c0=$(cpu_ticks "${pid[$t]}"); h0=$(client_ticks)
-    timeout "$limit" h2load "${h2load_args[@]}" "${run_args[@]}" -d "${frame[$t]}" --log-file "$run.log" "${url[$t]}${path_of[$t]}" > "$run.txt" 2>&1 \
+    timeout "$limit" h2load "${h2load_args[@]}" -H "authorization: Bearer ${key_of[$t]}" "${run_args[@]}" -d "${frame[$t]}" --log-file "$run.log" "${url[$t]}${path_of[$t]}" > "$run.txt" 2>&1 \
       || { log "h2load failed for $t:"; cat "$run.txt" >&2; exit 1; }
     c1=$(cpu_ticks "${pid[$t]}"); h1=$(client_ticks)
     secs=$(num "$run.txt" 's/^finished in ([0-9.]+)s,.*/\1/p')
@@ -235,8 +252,8 @@ for r in $(seq 1 "$rounds"); do
     # gRPC-level successes: exact by the answer bytes where every good answer has the same size, and by the server's
     # own count for the product (Route: the decision counter; report: outcomes the class grain recorded).
     case $t in
-      route)
-        after_server=$(decision_number)
+      route|route-notel)
+        after_server=$(decision_number "$t")
         server_ok=n/a; [[ $after_server == n/a || $before_server == n/a ]] || server_ok=$(( after_server - before_server - 1 )) # minus the probe
         by_bytes=$(( data / route_min_size ))
         grpc_ok=$(( by_bytes < http_ok ? by_bytes : http_ok )); [[ $server_ok == n/a ]] || grpc_ok=$(( server_ok < grpc_ok ? server_ok : grpc_ok ))
@@ -287,11 +304,15 @@ fi
 echo "(medians over rounds; calls/s counts calls answered with HTTP 200 and grpc-status 0; report: 1 outcome per call, so outcomes/s = calls/s;"
 echo " server us/call: utime+stime of the server process over the run / calls; h2load us/call: the client's own CPU)"
 for base in echo-kestrel echo-grpc; do
-  for t in route report; do
+  for t in route route-notel report; do
     [[ " ${targets[*]} " == *" $t "* && " ${targets[*]} " == *" $base "* ]] || continue
     per=(); for r in $(seq 1 "$rounds"); do per+=("$(ratio "${calls_s[$t,$r]}" "${calls_s[$base,$r]}")"); done
     echo "$t / $base: $(ratio "$(col "$t" calls_s %.1f)" "$(col "$base" calls_s %.1f)") % of the medians; per round ${per[*]} %; median per round $(median "${per[@]}") %"
   done
 done
+if [[ " ${targets[*]} " == *" route "* && " ${targets[*]} " == *" route-notel "* ]]; then
+  per=(); for r in $(seq 1 "$rounds"); do per+=("$(ratio "${calls_s[route,$r]}" "${calls_s[route-notel,$r]}")"); done
+  echo "route (telemetry on) / route-notel (off): $(ratio "$(col route calls_s %.1f)" "$(col route-notel calls_s %.1f)") % of the medians; per round ${per[*]} %; server us/call $(col route cpu %.1f) vs $(col route-notel cpu %.1f)"
+fi
 echo "work dir $out"
 [[ $failed_total -eq 0 ]]

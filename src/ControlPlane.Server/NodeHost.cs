@@ -131,6 +131,10 @@ internal static class NodeHost
             });
         }
 
+        // The data plane's authorization fast path (DataPlaneAuthorization) admits calls without running the
+        // authorization middleware, which the endpoint middleware would otherwise take for a missing UseAuthorization.
+        // Every endpoint is still covered: Security/RoleMatrixTests call every route and rpc without credentials.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SuppressCheckForUnhandledSecurityMetadata = true);
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
@@ -200,12 +204,24 @@ internal static class NodeHost
         });
         // Every endpoint needs a credential (the fallback policy) unless it allows anonymous callers (gRPC health, for
         // probes); RequireRoles names each action's roles (docs/security.md).
-        app.UseAuthentication();
-        // Admin requests are rate limited per principal (per address without credentials), and failed authentications
-        // per address; after authentication (it names the principal), around authorization (it answers 401). The data
-        // plane is not limited.
-        app.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
-        app.UseAuthorization();
+        // A data-plane call with a key this node already verified, to an endpoint that needs only roles the key holds,
+        // skips the standard pipeline (DataPlaneAuthorization); everything else goes through it.
+        var fastPath = new DataPlaneAuthorization(app.Services.GetRequiredService<ApiKeyCache>());
+        // WebApplication adds UseAuthentication/UseAuthorization at the very start of the pipeline (before routing, so
+        // with the fallback policy for every request) unless the app's own builder says it has them; a branch's builder
+        // does not tell it. These are the flags UseAuthentication/UseAuthorization set (AuthAppBuilderExtensions,
+        // AuthorizationAppBuilderExtensions). RoleMatrixTests' anonymous gRPC health probe fails if they stop working.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
+        ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
+        app.UseWhen(context => !fastPath.TryAuthorize(context, IsOnAdminPort(context)), standard =>
+        {
+            standard.UseAuthentication();
+            // Admin requests are rate limited per principal (per address without credentials), and failed
+            // authentications per address; after authentication (it names the principal), around authorization (it
+            // answers 401). The data plane is not limited.
+            standard.UseWhen(IsOnAdminPort, admin => admin.UseAdminRateLimiting());
+            standard.UseAuthorization();
+        });
         app.MapGrpcService<AdminGrpcService>();
         if (servesDataPlane)
         {

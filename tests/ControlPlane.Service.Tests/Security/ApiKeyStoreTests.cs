@@ -91,14 +91,22 @@ public sealed class ApiKeyStoreTests : IDisposable
             var respelled = revoked.Key[..^1] + (char)(last == '_' ? '-' : last + 1);
             Assert.Null(cache.Authenticate(respelled, out _));
             Assert.NotNull(cache.Authenticate(expiring.Key, out _));
+            // The fast path admits a verified key holding a role of every required set, and nothing else.
+            Assert.True(cache.TryAuthorizeKnown(expiring.Key, [["admin", "reporter"]], out var principal));
+            Assert.Equal("frank", principal.Identity!.Name);
+            Assert.False(cache.TryAuthorizeKnown(expiring.Key, [["reporter"], ["viewer"]], out _));
+            Assert.True(cache.TryAuthorizeKnown(revoked.Key, [["viewer"], ["operator", "admin"]], out _));
+            Assert.False(cache.TryAuthorizeKnown(respelled, [], out _));
 
             await keys.RevokeAsync(revoked.Id, "left", TestActors.Named("root"));
             Assert.Null(cache.Authenticate(revoked.Key, out var why));
             Assert.Equal("the API key was revoked", why);
+            Assert.False(cache.TryAuthorizeKnown(revoked.Key, [], out _));
 
             _time.Advance(TimeSpan.FromSeconds(60));
             Assert.Null(cache.Authenticate(expiring.Key, out var expired));
             Assert.Equal("the API key has expired", expired);
+            Assert.False(cache.TryAuthorizeKnown(expiring.Key, [], out _));
         }
         finally
         {
