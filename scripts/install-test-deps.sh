@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
 fi
 
 # npm packages for the grpc-js interop client, pinned by package-lock.json.
-for dir in "$root"/tests/interop/node; do
+for dir in "$root"/tests/interop/node "$root"/deploy/validate; do
   if [ -f "$dir/package-lock.json" ]; then
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
       echo "install-test-deps: npm ci in ${dir#$root/}"

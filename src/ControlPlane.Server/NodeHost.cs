@@ -123,6 +123,12 @@ internal static class NodeHost
             builder.UseOrleans(silo =>
             {
                 ConfigureSilo(silo, options, nodeName);
+                if (options.Kubernetes)
+                {
+                    // Pod labels, pod watch (a deleted pod's silo is declared dead at once), pod deletion of dead silos.
+                    silo.UseKubernetesHosting(k => k.Configure(o => o.DeleteDefunctSiloPods = true));
+                }
+
                 if (options.Dashboard)
                 {
                     // It adds a profiling filter to every grain call: off unless asked for.
@@ -341,6 +347,7 @@ internal static class NodeHost
     {
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(options.RedisEndpoint!);
         redis.ClientName = "controlplane";
+        redis.Password = options.RedisPassword ?? redis.Password;
         return redis;
     }
 

@@ -9,7 +9,7 @@ namespace ControlPlane.Server;
 /// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
 /// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]
 /// [--tls-cert FILE --tls-key FILE] [--admin-tls-cert FILE --admin-tls-key FILE]</c>.</summary>
-internal sealed record NodeOptions
+internal sealed partial record NodeOptions
 {
     public const int DefaultGrpcPort = 50051;
 
@@ -69,6 +69,9 @@ internal sealed record NodeOptions
           --tls-key FILE            The certificate's unencrypted PEM private key (RSA or ECDSA). Needs --tls-cert.
           --admin-tls-cert FILE     Another PEM certificate for the admin listener only (with --admin-tls-key FILE).
           --admin-tls-key FILE      Its private key.
+          --kubernetes              Run as a pod (with --redis): Orleans' Kubernetes hosting; the node is named after
+                                    POD_NAME, advertises POD_IP, takes its cluster id from ORLEANS_CLUSTER_ID.
+                                    The Redis password comes from CONTROLPLANE_REDIS_PASSWORD (docs/operations.md).
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -216,6 +219,9 @@ internal sealed record NodeOptions
                     break;
                 case "--accept-unrouted-outcomes" when inlineValue is null:
                     options = options with { AcceptUnroutedOutcomes = true };
+                    break;
+                case "--kubernetes" when inlineValue is null:
+                    options = options with { Kubernetes = true };
                     break;
                 case "--dashboard" when inlineValue is null:
                     options = options with { Dashboard = true };
@@ -371,13 +377,19 @@ internal sealed record NodeOptions
             return false;
         }
 
+        if (options.Kubernetes && (!options.IsClusterNode || options.Role == NodeRole.DataPlane))
+        {
+            error = "Option '--kubernetes' needs '--redis HOST:PORT' and a silo ('--role both' or 'silo'): it hosts the pod's Orleans silo.";
+            return false;
+        }
+
         if (options.IsClusterNode && options.LocalStorageGiven)
         {
             error = "Options '--storage' and '--data-dir' do not apply with '--redis': a cluster node keeps grain state in Redis.";
             return false;
         }
 
-        if (options.IsClusterNode && options.Role != NodeRole.DataPlane && options.AdvertiseAddress is null
+        if (options.IsClusterNode && options.Role != NodeRole.DataPlane && options.AdvertiseAddress is null && !options.Kubernetes
             && (options.GrpcEndpoint.Address.Equals(IPAddress.Any) || options.GrpcEndpoint.Address.Equals(IPAddress.IPv6Any)))
         {
             error = $"Option '--advertise IP' is required with '--redis' when gRPC listens on {options.GrpcEndpoint.Address}: other silos need an address to call.";

@@ -62,6 +62,13 @@ internal static class Program
             return 0;
         }
 
+        // The Redis password and, with --kubernetes, the pod's identity (docs/operations.md).
+        if (!Deploy.NodeEnvironment.TryApply(options, Environment.GetEnvironmentVariable, out options, out var environmentError))
+        {
+            await Console.Error.WriteLineAsync($"controlplane: {environmentError}").ConfigureAwait(false);
+            return 2;
+        }
+
         FleetDefinition fleet;
         try
         {
