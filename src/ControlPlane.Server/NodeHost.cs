@@ -84,6 +84,8 @@ internal static class NodeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        // Request log records go to OTLP (--request-log-otlp), never to the console.
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(ControlPlane.Service.RequestLog.RequestLogWriter.Category, LogLevel.None);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = HostShutdownTimeout);
         builder.Services.AddGrpc(grpc =>
         {
@@ -97,6 +99,7 @@ internal static class NodeHost
             o.NodeId = nodeName;
             o.DecisionKey = options.DecisionKey ?? o.DecisionKey;
             o.AcceptUnroutedOutcomes |= options.AcceptUnroutedOutcomes;
+            options.ApplyRequestLog(o.RequestLog);
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").

@@ -72,6 +72,13 @@ internal sealed partial record NodeOptions
           --kubernetes              Run as a pod (with --redis): Orleans' Kubernetes hosting; the node is named after
                                     POD_NAME, advertises POD_IP, takes its cluster id from ORLEANS_CLUSTER_ID.
                                     The Redis password comes from CONTROLPLANE_REDIS_PASSWORD (docs/operations.md).
+          --request-log FILE|off    The request log: one JSON line per accepted outcome (docs/request-log.md).
+                                    Default DATA-DIR/requests.jsonl; off with --storage memory and no --data-dir.
+          --request-log-sample RATE Share of successful primary requests logged, per request (0-1, default 1);
+                                    errors, fallbacks and quality failures are always logged.
+          --request-log-max-mb N    Rotate the file at N MiB (1-102400, default 100).
+          --request-log-files N     Files kept in all, the current one included (1-100, default 5).
+          --request-log-otlp        Also write each record to the ControlPlane.RequestLog logger (OTLP logs when OTLP is on).
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
@@ -344,6 +351,13 @@ internal sealed partial record NodeOptions
                         default:
                             error = $"Invalid --storage '{text}': expected sqlite or memory.";
                             return false;
+                    }
+
+                    break;
+                case "--request-log" or "--request-log-sample" or "--request-log-max-mb" or "--request-log-files" or "--request-log-otlp":
+                    if (!TryParseRequestLog(arg, inlineValue, args, ref i, ref options, out error))
+                    {
+                        return false;
                     }
 
                     break;

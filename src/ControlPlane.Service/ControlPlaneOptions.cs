@@ -102,6 +102,10 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 1 min and 90 days. Defaults to 7 days.</value></summary>
     public TimeSpan ProposalLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>The request log (one JSON line per accepted outcome: <c>docs/request-log.md</c>). Off unless a path or
+    /// OTLP is set.</summary>
+    public RequestLog.RequestLogOptions RequestLog { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -149,6 +153,7 @@ public sealed class ControlPlaneOptions
         Router.Validate();
         Spend.Validate();
         Queue.Validate();
+        RequestLog.Validate();
         Check(ProposalLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), nameof(ProposalLifetime));
         return this;
     }

@@ -75,6 +75,8 @@ public static class ControlPlaneServiceCollectionExtensions
             return services;
         }
 
+        // Before the routing node: the container disposes it after the node, so the log drains the node's last records.
+        services.AddSingleton<RequestLog.RequestLogWriter>();
         services.AddSingleton<RoutingNode>();
         services.AddHostedService<RoutingNodeHostedService>();
         // Singletons: Grpc.AspNetCore would otherwise construct a service object per call.

@@ -160,6 +160,14 @@ public sealed class RoutingSnapshot
         }
     }
 
+    /// <summary>The endpoint index of the class's first compiled primary (what the class would use when nothing is
+    /// wrong); -1 when it has none. Allocation-free.</summary>
+    public int FirstPrimaryOf(int classIndex)
+    {
+        var primaries = Classes[classIndex].Primaries;
+        return primaries.Length > 0 ? primaries[0] : -1;
+    }
+
     /// <summary>The compiled candidates of a class: primaries, then eligible fallbacks in order (indices).</summary>
     public (IReadOnlyList<int> Primaries, IReadOnlyList<int> Fallbacks) CandidatesOf(int classIndex) =>
         (Classes[classIndex].Primaries, Classes[classIndex].Fallbacks);

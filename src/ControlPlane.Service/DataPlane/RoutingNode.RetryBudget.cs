@@ -30,10 +30,16 @@ internal sealed partial class RoutingNode
     internal int RetryBudgetNodes(int classIndex) => _retryBudgets.NodesOf(classIndex);
 
     // A decision id like any other (no endpoint), so the refusal is traceable.
-    private Wire.RouteDecision RetryBudgetRefusal(Wire.RouteRequest request) => new()
+    private Wire.RouteDecision RetryBudgetRefusal(Wire.RouteRequest request, RoutingSnapshot snapshot, int classIndex)
     {
-        DecisionId = Ids.Issue(_nodeTag, Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
-            request.Attempt, _time.GetUtcNow(), "", request.WorkloadClass),
-        RouteReason = RouteReason.RetryBudgetExhausted.ToWireName(),
-    };
+        var primary = snapshot.FirstPrimaryOf(classIndex);
+        var reply = new Wire.RouteDecision
+        {
+            DecisionId = Ids.Issue(_nodeTag, Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
+                request.Attempt, _time.GetUtcNow(), "", request.WorkloadClass, RouteReason.RetryBudgetExhausted, primary),
+            RouteReason = RouteReason.RetryBudgetExhausted.ToWireName(),
+        };
+        SetPrimary(reply, snapshot, primary);
+        return reply;
+    }
 }

@@ -98,8 +98,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     private bool _subscribeRetryDue;
 
     public RoutingNode(FleetCatalog catalog, IGrainFactory grains, TimeProvider time, IOptions<ControlPlaneOptions> options, ILogger<RoutingNode> logger,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null, RequestLog.RequestLogWriter? requestLog = null)
     {
+        _requestLog = requestLog is { Enabled: true } ? requestLog : null;
         _catalog = catalog;
         _grains = grains;
         _time = time;
@@ -310,7 +311,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         if (countAttempt && !AdmitAttempt(classIndex, request.Attempt))
         {
-            return RetryBudgetRefusal(request);
+            return RetryBudgetRefusal(request, snapshot, classIndex);
         }
 
         Span<int> fallbacks = stackalloc int[MaxFallbacks];
@@ -374,14 +375,17 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
+        var primary = snapshot.FirstPrimaryOf(classIndex);
         var reply = new Wire.RouteDecision
         {
             DecisionId = Ids.Issue(_nodeTag, number != 0 ? number : Interlocked.Increment(ref _decisionCounter), DecisionIds.RequestKey(request.RequestId),
-                request.Attempt, _time.GetUtcNow(), decision.HasEndpoint ? snapshot.EndpointAt(decision.EndpointIndex).Id : "", request.WorkloadClass),
+                request.Attempt, _time.GetUtcNow(), decision.HasEndpoint ? snapshot.EndpointAt(decision.EndpointIndex).Id : "", request.WorkloadClass,
+                decision.Reason, primary),
             RouteReason = decision.Reason.ToWireName(),
             TimeoutMs = remaining is { } budget ? Math.Min((long)decision.Timeout.TotalMilliseconds, (long)budget.TotalMilliseconds)
                 : (long)decision.Timeout.TotalMilliseconds,
         };
+        SetPrimary(reply, snapshot, primary);
         if (decision.HasEndpoint)
         {
             var endpoint = snapshot.EndpointAt(decision.EndpointIndex);
@@ -509,8 +513,14 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             }
         }
 
-        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId),
+        var fallback = !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId);
+        _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback,
             claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel });
+        if (_requestLog is not null)
+        {
+            LogRequest(outcome, snapshot, classIndex, endpoint, sample, claim, fallback);
+        }
+
         // A counter, not ConcurrentQueue.Count, which walks the segments under a lock once the queue spans several.
         if (Interlocked.Increment(ref _queuedOutcomes) > _options.MaxQueuedOutcomes)
         {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ControlPlane.Domain.Routing;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Tests.Support;
@@ -34,6 +35,7 @@ public sealed class DecisionIdTests(ITestOutputHelper output) : IDisposable
             (Tamper(decision.DecisionId), decision.EndpointId, "customer_chat"),
             (decision.DecisionId[..40], decision.EndpointId, "customer_chat"),
             (new string('A', 60), decision.EndpointId, "customer_chat"),
+            (new string('A', 64), decision.EndpointId, "customer_chat"),
             (new string('!', 60), decision.EndpointId, "customer_chat"),
             (new string('A', 100_000), decision.EndpointId, "customer_chat"),
         })
@@ -191,7 +193,7 @@ public sealed class DecisionIdTests(ITestOutputHelper output) : IDisposable
         var at = DateTimeOffset.UnixEpoch.AddDays(20_000);
         for (var i = 0; i < 1_000; i++)
         {
-            ids.Issue(7, i + 1, 42, 0, at, "openai-gpt4o-us", "customer_chat");
+            ids.Issue(7, i + 1, 42, 0, at, "openai-gpt4o-us", "customer_chat", RouteReason.PrimaryBreakerOpen, 3);
         }
 
         const int calls = 20_000;
@@ -199,15 +201,16 @@ public sealed class DecisionIdTests(ITestOutputHelper output) : IDisposable
         var watch = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < calls; i++)
         {
-            ids.Issue(7, i + 1, 42, 0, at, "openai-gpt4o-us", "customer_chat");
+            ids.Issue(7, i + 1, 42, 0, at, "openai-gpt4o-us", "customer_chat", RouteReason.PrimaryBreakerOpen, 3);
         }
 
         watch.Stop();
         var perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)calls;
-        // One 60-character string (144 B with its header); the rest of the call lives on the stack.
-        Assert.InRange(perCall, 0, 145);
-        Assert.True(ids.TryVerify(ids.Issue(7, 1, 42, 3, at, "e", "c"), "e", "c", out var claim));
+        // One 64-character string (152 B with its header); the rest of the call lives on the stack.
+        Assert.InRange(perCall, 0, 153);
+        Assert.True(ids.TryVerify(ids.Issue(7, 1, 42, 3, at, "e", "c", RouteReason.Drained, 12), "e", "c", out var claim));
         Assert.Equal((7u, 1L, 42L, 3, at.ToUnixTimeMilliseconds()), (claim.NodeTag, claim.Number, claim.RequestKey, claim.Attempt, claim.IssuedAtUnixMs));
+        Assert.Equal((RouteReason.Drained, 12), (claim.Reason, claim.PrimaryIndex));
         // For scale on a shared machine: one SHA-256 of 64 bytes, same loop.
         Span<byte> digest = stackalloc byte[32];
         var block = new byte[64];

@@ -34,7 +34,7 @@ public sealed class RoutingNodeBookkeepingTests : IDisposable
         var decisions = Enumerable.Range(0, 3).Select(_ => node.Route("tokens", input: 1_000, maxOutput: 500)).ToList();
         Assert.All(decisions, d => Assert.Equal("tok", d.EndpointId));
         // A fixed-size signed record (DecisionIds), base64url.
-        Assert.All(decisions, d => Assert.Matches("^[A-Za-z0-9_-]{60}$", d.DecisionId));
+        Assert.All(decisions, d => Assert.Matches("^[A-Za-z0-9_-]{64}$", d.DecisionId));
         Assert.Equal(3, decisions.Select(d => d.DecisionId).Distinct(StringComparer.Ordinal).Count());
         Assert.Equal(3, node.Node.PendingDecisionCount);
 
