@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the .NET SDK on a fresh Debian machine:
-# Debian packages (real redis-server, Python grpcio C-core client, nghttp2 tools, gRPC protos)
+# Debian packages (real redis-server, Python grpcio C-core client, nghttp2 tools, gRPC protos, chromium for the
+# dashboard's Playwright tests: the driver ships in the Microsoft.Playwright NuGet package with its own node)
 # and the pinned npm packages of the grpc-js interop client. Idempotent and quick when warm.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto prometheus)
+debs=(redis-server python3-grpcio python3-protobuf nghttp2-client grpc-proto chromium prometheus)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

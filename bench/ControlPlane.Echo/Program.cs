@@ -97,7 +97,8 @@ internal static class Program
     /// <summary>The answer of the gRPC echo: shaped like the product's answer to <see cref="SampleRouteRequest"/>.</summary>
     internal static RouteDecision SampleDecision() => new()
     {
-        DecisionId = "bench-node.8c1f-1a2b3c",
+        // As long as the product's (64 characters: a version-3 decision id, src/ControlPlane.Service/DataPlane/DecisionIds.cs).
+        DecisionId = "AwAAAAEAAAAAAAAAAQAAAAAAAAAAAAABm0cUvHQAAAAAAAAAAAAAAAAAAAAAAAAA",
         EndpointId = "openai-gpt4o-us",
         Provider = "openai",
         Model = "gpt-4o",
@@ -107,6 +108,8 @@ internal static class Program
         Reservation = new TokenReservation { InputTokens = 1_850, OutputTokens = 600, Requests = 1 },
         ModelVersion = "gpt-4o-2024-08-06",
         Region = "us-east",
+        PrimaryEndpointId = "openai-gpt4o-us",
+        PrimaryModel = "gpt-4o",
     };
 
     private static async Task ServeAsync(string mode, IPEndPoint listen)

@@ -6,6 +6,7 @@ using ControlPlane.Server.Diagnostics;
 using ControlPlane.Server.Security;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
+using ControlPlane.Service.Dashboard;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
 using Grpc.AspNetCore.Server;
@@ -134,7 +135,7 @@ internal static class NodeHost
 
                 if (options.Dashboard)
                 {
-                    // It adds a profiling filter to every grain call: off unless asked for.
+                    // On by default (--dashboard off): it adds a profiling filter to every grain call.
                     silo.AddDashboard();
                 }
             });
@@ -148,6 +149,7 @@ internal static class NodeHost
         builder.Services.AddProblemDetails();
         builder.Services.AddControlPlaneAuthentication(o => ConfigureSecurity(o, options));
         builder.Services.AddAdminRateLimiting();
+        builder.Services.AddControlPlaneDashboard();
         configure?.Invoke(builder);
         var app = builder.Build();
         _ = app.Services.GetRequiredService<ListenerTls>();
@@ -244,6 +246,7 @@ internal static class NodeHost
         }
 
         app.MapAdminApi().MapKeysApi();
+        app.MapDashboard();
         app.MapOpenApi();
         if (options.Dashboard)
         {

@@ -6,7 +6,7 @@ namespace ControlPlane.Server;
 /// <summary>The node's command line: <c>controlplane [--grpc-listen HOST:PORT] [--admin-listen HOST:PORT] [--fleet FILE]
 /// [--data-dir DIR] [--storage sqlite|memory] [--redis HOST:PORT [--node-name NAME] [--advertise HOST:PORT]
 /// [--cluster-prefix ID] [--role both|silo|data-plane] [--silo-port P] [--gateway-port P] [--membership fast|orleans]]
-/// [--dashboard] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
+/// [--dashboard on|off] [--enable-diagnostics] [--decision-key BASE64] [--accept-unrouted-outcomes] [--admin-key-file FILE]
 /// [--jwt-issuer ISS --jwt-audience AUD --jwt-key-file FILE]
 /// [--tls-cert FILE --tls-key FILE] [--admin-tls-cert FILE --admin-tls-key FILE]</c>.</summary>
 internal sealed partial record NodeOptions
@@ -50,7 +50,7 @@ internal sealed partial record NodeOptions
           --cluster-prefix ID       The Orleans cluster id (Redis keys are scoped by it). Default cp.
           --membership fast|orleans Failure detection: fast (default; probe 1 s, max probe 2 s, 3 missed probes,
                                     2 votes) or orleans (Orleans' defaults: probe 5 s, max 20 s).
-          --dashboard               Serve the Orleans Dashboard under /dashboard on the admin port.
+          --dashboard on|off        The Orleans Dashboard under /dashboard on the admin port (role viewer). Default on.
           --decision-key BASE64     The cluster's decision key (base64 of 32-64 random bytes, the same on every node):
                                     decision ids carry a MAC under it. Default: the CONTROLPLANE_DECISION_KEY
                                     environment variable, else a key generated once per cluster and kept in its storage.
@@ -126,8 +126,8 @@ internal sealed partial record NodeOptions
     /// <summary>Orleans' default failure detection instead of the tuned one.</summary>
     public bool OrleansDefaultMembership { get; init; }
 
-    /// <summary>Serve the Orleans Dashboard on the admin port.</summary>
-    public bool Dashboard { get; init; }
+    /// <summary>Serve the Orleans Dashboard on the admin port (default on; <c>--dashboard off</c> disables it).</summary>
+    public bool Dashboard { get; init; } = true;
 
     /// <summary>True when the node joins a cluster.</summary>
     public bool IsClusterNode => RedisEndpoint is not null;
@@ -230,8 +230,16 @@ internal sealed partial record NodeOptions
                 case "--kubernetes" when inlineValue is null:
                     options = options with { Kubernetes = true };
                     break;
-                case "--dashboard" when inlineValue is null:
-                    options = options with { Dashboard = true };
+                case "--dashboard":
+                    // Bare --dashboard keeps meaning on; an on|off value may follow (inline or as the next argument).
+                    var dashboard = inlineValue ?? (i + 1 < args.Count && args[i + 1] is "on" or "off" ? args[++i] : "on");
+                    if (dashboard is not ("on" or "off"))
+                    {
+                        error = $"Invalid --dashboard '{dashboard}': expected on or off.";
+                        return false;
+                    }
+
+                    options = options with { Dashboard = dashboard == "on" };
                     break;
                 case "--fleet" or "--data-dir" or "--storage" or "--redis" or "--node-name" or "--advertise" or "--cluster-prefix"
                     or "--role" or "--silo-port" or "--gateway-port" or "--membership" or "--decision-key"

@@ -12,7 +12,7 @@ public sealed class NodeOptionsTests
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 50051), options.GrpcEndpoint);
         Assert.False(options.EnableDiagnostics);
         Assert.False(options.ShowHelp);
-        Assert.False(options.Dashboard);
+        Assert.True(options.Dashboard);
     }
 
     [Theory]
@@ -55,6 +55,20 @@ public sealed class NodeOptionsTests
         Assert.Equal("/var/lib/cp", options.DataDirectory);
         Assert.Equal(ControlPlane.Service.ControlPlaneStorage.Memory, options.Storage);
         Assert.True(options.Dashboard);
+    }
+
+    [Theory]
+    [InlineData(new string[0], true)]
+    [InlineData(new[] { "--dashboard" }, true)]
+    [InlineData(new[] { "--dashboard", "on" }, true)]
+    [InlineData(new[] { "--dashboard", "off" }, false)]
+    [InlineData(new[] { "--dashboard=off" }, false)]
+    [InlineData(new[] { "--dashboard", "--storage", "memory" }, true)]
+    public void The_Orleans_dashboard_is_on_unless_turned_off(string[] args, bool expected)
+    {
+        Assert.True(NodeOptions.TryParse(args, out var options, out var error), error);
+
+        Assert.Equal(expected, options.Dashboard);
     }
 
     [Fact]
@@ -215,7 +229,7 @@ public sealed class NodeOptionsTests
     [InlineData(new[] { "--grpc-listen", "example.com:80" }, "host 'example.com'")]
     [InlineData(new[] { "--frobnicate" }, "Unknown argument '--frobnicate'")]
     [InlineData(new[] { "--disable-diagnostics=yes" }, "Unknown argument")]
-    [InlineData(new[] { "--dashboard=yes" }, "Unknown argument")]
+    [InlineData(new[] { "--dashboard=yes" }, "Invalid --dashboard 'yes'")]
     public void Bad_arguments_are_rejected_with_a_message_naming_them(string[] args, string expected)
     {
         Assert.False(NodeOptions.TryParse(args, out _, out var error));

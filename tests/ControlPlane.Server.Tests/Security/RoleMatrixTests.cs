@@ -77,6 +77,9 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["GET catalog entry"] = (false, true, "GET", "admin/v1/catalog/openai-gpt4o-us", "", [Roles.Viewer]),
         ["POST model-change ack"] = (false, true, "POST", "admin/v1/endpoints/openai-gpt4o-us/model-change/ack", "{}", [Roles.Operator]),
         ["Admin/GetCatalog"] = (true, true, "", "/controlplane.v1.Admin/GetCatalog", "", [Roles.Viewer]),
+        ["GET dashboard snapshot"] = (false, true, "GET", "admin/v1/dashboard/snapshot", "", [Roles.Viewer]),
+        ["GET dashboard history"] = (false, true, "GET", "admin/v1/dashboard/history?minutes=5", "", [Roles.Viewer]),
+        ["GET Orleans dashboard"] = (false, true, "GET", "dashboard/", "", [Roles.Viewer]),
     };
 
     [Theory]
