@@ -41,13 +41,14 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams");
         if (top is null)
         {
             return null;
         }
 
         (string? name, string? version) = ReadFleet(top);
+        ReadAlerting(top);
         if (top.Required("endpoints") is { } endpoints)
         {
             ReadEndpoints(endpoints, top.Child("endpoints"));
@@ -59,6 +60,7 @@ internal sealed partial class FleetConfigReader
             ReadClasses(classes, top.Child("classes"));
         }
 
+        var alerting = ReadAlertingAndTeams(top);
         if (_errors.Count > 0)
         {
             return null;
@@ -69,7 +71,7 @@ internal sealed partial class FleetConfigReader
             name,
             version,
             [.. _endpointOrder.Select(e => e.ToEntry())],
-            [.. _classes]);
+            [.. _classes]) { Alerting = alerting };
     }
 
     private (string? Name, string? Version) ReadFleet(MappingReader top)
@@ -110,7 +112,7 @@ internal sealed partial class FleetConfigReader
             node, path, _errors,
             [
                 "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
-                "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline", .. ModelPinReader.Keys,
+                "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline", .. ModelPinReader.Keys, "alerts",
             ]);
         if (reader is null)
         {
@@ -141,6 +143,7 @@ internal sealed partial class FleetConfigReader
         var (deprecationDate, migrateTo) = ReadDeprecation(reader);
         var baseline = BaselineSeedReader.Read(reader, _errors);
         var (acceptedAlias, onModelChange) = ModelPinReader.Read(reader, descriptor.Model, descriptor.ModelVersion, _errors);
+        var alertOverrides = ReadAlertOverrides(reader);
 
         if (idNode is null)
         {
@@ -159,6 +162,8 @@ internal sealed partial class FleetConfigReader
             Baseline = baseline,
             AcceptedAlias = acceptedAlias,
             OnModelChange = onModelChange,
+            AlertOverrides = alertOverrides,
+            Alerts = alertOverrides.Over(_alertDefaults),
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -310,7 +315,7 @@ internal sealed partial class FleetConfigReader
             node, path, _errors,
             "name", "description", "owner", "mode", "priority", "weight", "primary", "fallbacks", "prohibited",
             "conditions", "panic", "budget", "slo", "queue",
-            "retry_budget", "regulated");
+            "retry_budget", "regulated", "production", "alerts");
         if (reader is null)
         {
             return;
@@ -349,6 +354,8 @@ internal sealed partial class FleetConfigReader
         var retryBudget = ReadRetryBudget(reader);
         var queue = QueueLimitsReader.Read(reader, policy.Mode, _errors);
         var regulated = ReadRegulated(reader, _errors);
+        var production = ReadProduction(reader, _errors);
+        var classAlerts = ReadAlertOverrides(reader).Over(_alertDefaults);
 
         foreach (var error in PolicyValidator.Validate(policy, catalog))
         {
@@ -359,7 +366,7 @@ internal sealed partial class FleetConfigReader
         if (_errors.Count == errorsBefore && slo is not null)
         {
             _classes.Add(new WorkloadClassDefinition { Policy = policy, Owner = owner, Description = description, Slo = slo, Queue = queue }
-                with { RetryBudget = retryBudget, Regulated = regulated });
+                with { RetryBudget = retryBudget, Regulated = regulated, Production = production, Alerts = classAlerts });
         }
     }
 
@@ -758,6 +765,10 @@ internal sealed partial class FleetConfigReader
 
         public ModelChangeAction OnModelChange { get; init; }
 
+        public AlertThresholds AlertOverrides { get; init; } = new();
+
+        public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
+
         public EndpointCatalogEntry ToEntry() => new()
         {
             Descriptor = Descriptor,
@@ -767,6 +778,8 @@ internal sealed partial class FleetConfigReader
             AcceptedAlias = AcceptedAlias,
             OnModelChange = OnModelChange,
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
+            AlertOverrides = AlertOverrides,
+            Alerts = Alerts,
         };
     }
 }

@@ -58,6 +58,10 @@ public sealed class FleetDefinition
     /// <summary>The class policies in file order, the shape a routing snapshot is built from.</summary>
     public ImmutableArray<WorkloadClassPolicy> Policies { get; }
 
+    /// <summary>Where alerts are delivered: the <c>teams:</c> with their receivers and the runbook base
+    /// (<c>alerting.runbook_base_url</c>); <see cref="AlertingDefinition.Empty"/> when the file gives neither.</summary>
+    public AlertingDefinition Alerting { get; internal init; } = AlertingDefinition.Empty;
+
     /// <summary>Looks an endpoint up by id.</summary>
     public bool TryGetEndpoint(string id, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out EndpointCatalogEntry entry) =>
         _endpointsById.TryGetValue(id, out entry);
@@ -96,6 +100,14 @@ public sealed record EndpointCatalogEntry
     /// <summary>What the endpoint does when outcomes report another model version than the pinned one
     /// (<c>on_model_change</c>; <see cref="ModelChangeAction.Alert"/> when not given).</summary>
     public ModelChangeAction OnModelChange { get; init; }
+
+    /// <summary>The endpoint's alert thresholds: its own <c>alerts:</c> over the fleet's <c>alerting.thresholds</c> over
+    /// the seeds' defaults (see <c>docs/alerts.md</c>).</summary>
+    public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
+
+    /// <summary>The endpoint's own <c>alerts:</c> as given (null members: not given), so class overrides can apply
+    /// where the endpoint sets nothing.</summary>
+    public AlertThresholds AlertOverrides { get; init; } = new();
 
     /// <summary>True when the endpoint's deprecation date is on or before <paramref name="day"/>.</summary>
     public bool IsDeprecatedOn(DateOnly day) => Deprecation is { } deprecation && deprecation.Date <= day;
@@ -138,6 +150,14 @@ public sealed record WorkloadClassDefinition
     /// <summary>A regulated class (<c>regulated: true</c>): a change to its policy needs a <c>compliance-approver</c>'s
     /// approval besides the <c>policy-approver</c>'s. Defaults to false.</summary>
     public bool Regulated { get; init; }
+
+    /// <summary>A production class (<c>production: true|false</c>; defaults to true): the endpoints it uses page on their
+    /// error rate (<c>provider-error-rate</c>).</summary>
+    public bool Production { get; init; } = true;
+
+    /// <summary>The class's alert thresholds: its own <c>alerts:</c> over the fleet's <c>alerting.thresholds</c> over
+    /// the seeds' defaults.</summary>
+    public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
 }
 
 /// <summary>Service-level objectives of a workload class; the error budget is <c>1 - Availability</c> over <see cref="Window"/>.</summary>

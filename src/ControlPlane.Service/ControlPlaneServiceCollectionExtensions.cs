@@ -70,6 +70,7 @@ public static class ControlPlaneServiceCollectionExtensions
         // every node (silo-only ones too).
         services.AddSingleton<AdminGrpcService>();
         services.AddFleetReload();
+        services.AddSingleton<Alerting.Delivery.AlertDeliveryOperations>();
         if (!dataPlane)
         {
             return services;
@@ -106,6 +107,10 @@ public static class ControlPlaneServiceCollectionExtensions
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.Services.AddPlacementDirector<Placement.SpreadPlacement, Placement.SpreadPlacementDirector>();
         silo.Services.AddSingleton<Placement.GrainHome>();
+        // Delivery first: its IAlertNotifier (team outboxes) is the one registered; alerting's logging notifier is the default
+        // only where delivery is absent, and every accepted change is logged either way.
+        Alerting.Delivery.AlertDeliveryServiceCollectionExtensions.AddAlertDelivery(silo.Services);
+        Alerting.AlertingServices.AddAlerting(silo.Services);
         switch (storage)
         {
             case ControlPlaneStorage.Sqlite:

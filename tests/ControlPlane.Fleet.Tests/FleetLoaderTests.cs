@@ -108,7 +108,7 @@ public sealed class FleetLoaderTests
             [
                 "test.yaml:3:5: endpoints.ep-a.on_call: is required",
                 "test.yaml:13:5: endpoints.ep-a.on_cal: unknown key; did you mean 'on_call'?",
-                "test.yaml:29:5: classes.chat.colour: unknown key; expected one of name, description, owner, mode, priority, weight, primary, fallbacks, prohibited, conditions, panic, budget, slo, queue, retry_budget, regulated",
+                "test.yaml:29:5: classes.chat.colour: unknown key; expected one of name, description, owner, mode, priority, weight, primary, fallbacks, prohibited, conditions, panic, budget, slo, queue, retry_budget, regulated, production, alerts",
             ],
             errors.Select(e => e.ToString()));
     }

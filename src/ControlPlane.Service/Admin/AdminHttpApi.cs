@@ -44,6 +44,7 @@ internal static class AdminHttpApi
         });
 
         group.MapFleetReload();
+        Alerting.AlertHttpApi.MapAlerts(group);
         group.MapGet("/fleet", (AdminOperations ops) => ops.GetFleetAsync())
             .RequireRoles(Roles.Viewer).WithName("GetFleet").WithSummary("Endpoints and workload classes with live state.");
         group.MapGet("/endpoints/{id}", (string id, AdminOperations ops) => ops.GetEndpointAsync(id))
@@ -107,6 +108,7 @@ internal static class AdminHttpApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPolicyGovernance();
+        Alerting.Delivery.AlertDeliveryHttpApi.MapAlertDeliveries(group);
         return group;
     }
 

@@ -7,7 +7,8 @@ namespace ControlPlane.Service.Dashboard;
 /// <summary>Builds the dashboard snapshot from the admin views (<see cref="AdminOperations.GetFleetAsync"/> and the
 /// audit query) and shares one build among every caller within <see cref="DashboardOptions.SnapshotInterval"/>, so any
 /// number of open pages costs one fan-out of grain calls per interval.</summary>
-internal sealed class DashboardSnapshots(AdminOperations admin, IOptions<DashboardOptions> options, IOptions<ControlPlaneOptions> node, TimeProvider time)
+internal sealed class DashboardSnapshots(AdminOperations admin, FleetCatalog catalog, IGrainFactory grains, IOptions<DashboardOptions> options,
+    IOptions<ControlPlaneOptions> node, TimeProvider time)
 {
     private readonly DashboardOptions _options = options.Value;
     private readonly SemaphoreSlim _building = new(1, 1);
@@ -45,40 +46,48 @@ internal sealed class DashboardSnapshots(AdminOperations admin, IOptions<Dashboa
     private async Task<DashboardSnapshot> BuildAsync()
     {
         var fleetTask = admin.GetFleetAsync();
+        // The firing alerts as their owning grains decided them (the same list as GET /admin/v1/alerts?state=firing).
+        var alertsTask = new Alerting.AlertOperations(catalog, grains).ListAsync("firing");
         var audit = _options.AuditEntries == 0 ? null : await admin.QueryAuditAsync(new AuditQuery(_options.AuditEntries)).ConfigureAwait(false);
         var fleet = await fleetTask.ConfigureAwait(false);
-        return Compose(fleet, audit?.Entries ?? [], node.Value.NodeId, time.GetUtcNow());
+        var firing = await alertsTask.ConfigureAwait(false);
+        return Compose(fleet, firing.Alerts, audit?.Entries ?? [], node.Value.NodeId, time.GetUtcNow());
     }
 
-    /// <summary>The snapshot of <paramref name="fleet"/> and <paramref name="audit"/> (newest first).</summary>
-    internal static DashboardSnapshot Compose(FleetView fleet, IReadOnlyList<Grains.AuditEntry> audit, string node, DateTimeOffset at)
+    /// <summary>The snapshot of <paramref name="fleet"/>, the <paramref name="firing"/> alerts and <paramref name="audit"/>
+    /// (newest first).</summary>
+    internal static DashboardSnapshot Compose(FleetView fleet, IReadOnlyList<Alerting.AlertView> firing, IReadOnlyList<Grains.AuditEntry> audit,
+        string node, DateTimeOffset at)
     {
         var deprecations = new Dictionary<string, string>(StringComparer.Ordinal);
-        var alerts = new List<DashboardAlert>();
         foreach (var alert in fleet.Alerts)
         {
             if (alert.Kind == Catalog.CatalogAlertView.DeprecationKind)
             {
                 deprecations.TryAdd(alert.EndpointId, alert.Message);
             }
+        }
 
-            alerts.Add(new DashboardAlert(alert.Kind, alert.Severity, "endpoint", alert.EndpointId, alert.Message, alert.Since));
+        var alerts = new List<DashboardAlert>(firing.Count);
+        var classAlerts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var alert in firing)
+        {
+            alerts.Add(new DashboardAlert(alert.Rule, alert.Severity, alert.TargetKind, alert.TargetId, alert.Summary, alert.StartedAt));
+            if (alert.TargetKind == "class")
+            {
+                classAlerts[alert.TargetId] = classAlerts.GetValueOrDefault(alert.TargetId) + 1;
+            }
         }
 
         var classes = new List<DashboardClassCard>(fleet.Classes.Count);
         foreach (var c in fleet.Classes)
         {
-            foreach (var alert in c.Alerts)
-            {
-                alerts.Add(new DashboardAlert(alert.Name, alert.Severity, "class", c.Name,
-                    $"{alert.Name}: {alert.Value:0.###} over {alert.Threshold:0.###} ({alert.Window})", alert.At));
-            }
 
             var successes = c.Availability.Events - c.Availability.BadEvents;
             double? costPerSuccess = c.Spend is { } spend && successes > 0 ? (double)spend.MonthSpentUsd / successes : null;
             classes.Add(new DashboardClassCard(c.Name, c.Mode, c.Priority, DashboardSlo.From(c.Availability), DashboardSlo.From(c.Quality),
                 c.Latency is { } latency ? DashboardSlo.From(latency) : null, c.FallbackRate5m, c.ServedByFallback, costPerSuccess,
-                c.Alerts.Count, c.BreakGlass is not null));
+                classAlerts.GetValueOrDefault(c.Name), c.BreakGlass is not null));
         }
 
         var endpoints = new List<DashboardEndpointRow>(fleet.Endpoints.Count);

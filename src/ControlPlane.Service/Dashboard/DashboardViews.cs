@@ -10,7 +10,7 @@ namespace ControlPlane.Service.Dashboard;
 /// <param name="FleetVersion">The fleet file's version, if any.</param>
 /// <param name="Endpoints">The fleet grid: one row per endpoint, in fleet order.</param>
 /// <param name="Classes">One card per workload class, in fleet order.</param>
-/// <param name="Alerts">The firing alerts the class and catalog views carry.</param>
+/// <param name="Alerts">The firing alerts, as their owning grains decided them (<c>GET /admin/v1/alerts?state=firing</c>).</param>
 /// <param name="Audit">The latest audit entries, newest first.</param>
 internal sealed record DashboardSnapshot(
     DateTimeOffset At,

@@ -515,7 +515,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
 
         var fallback = !IsPrimary(snapshot.ClassAt(classIndex), outcome.EndpointId);
         _outcomes.Enqueue(new OutcomeRecord(outcome.EndpointId, outcome.WorkloadClass, sample, fallback,
-            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel });
+            claim.Key, claim.RequestKey, claim.Attempt) { ReturnedModelVersion = changedModel, WorkflowVerdict = outcome.WorkflowVerdict });
         if (_requestLog is not null)
         {
             LogRequest(outcome, snapshot, classIndex, endpoint, sample, claim, fallback);

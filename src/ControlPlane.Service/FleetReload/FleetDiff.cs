@@ -6,7 +6,8 @@ namespace ControlPlane.Service.FleetReload;
 
 /// <summary>What a fleet reload changes, and what it must refuse. A reload applies changes to existing endpoints'
 /// attributes (limits, prices, owner, on-call, deprecation, baseline, context window, capabilities, model) and
-/// to the fleet's name and version. It refuses a change to a class's fallback policy (that is a two-person change:
+/// to the fleet's name and version, and alert thresholds (a class's <c>production</c> and <c>alerts</c>, an endpoint's
+/// <c>alerts</c>, <c>alerting.thresholds</c> through them). It refuses a change to a class's fallback policy (that is a two-person change:
 /// proposals), whether a class is regulated, an endpoint's region or provider, removing an endpoint a class still
 /// references, and changes the running nodes cannot take in place
 /// (adding, removing or reordering endpoints or classes; a class's SLO, retry budget or queue limits).</summary>
@@ -88,6 +89,8 @@ internal static class FleetDiff
 
             Note(changes, $"classes.{old.Name}.owner", old.Owner, next.Owner);
             Note(changes, $"classes.{old.Name}.description", old.Description, next.Description);
+            Note(changes, $"classes.{old.Name}.production", old.Production ? "true" : "false", next.Production ? "true" : "false");
+            Note(changes, $"classes.{old.Name}.alerts", Alerting.AlertThresholdsText.Describe(old.Alerts), Alerting.AlertThresholdsText.Describe(next.Alerts));
         }
 
         foreach (var added in after.Classes.Where(c => !before.TryGetClass(c.Name, out _)))
@@ -96,6 +99,7 @@ internal static class FleetDiff
                 "is new: adding workload classes is not applied by a reload yet; restart the cluster with the new file"));
         }
 
+        Alerting.Delivery.AlertingDiff.Compare(changes, before.Alerting, after.Alerting);
         if (refusals.Count == 0 && !SameShape(before, after))
         {
             refusals.Add(new FleetReloadProblem("endpoints",
@@ -128,6 +132,7 @@ internal static class FleetDiff
         Note(changes, p + ".on_call", old.OnCall, next.OnCall);
         Note(changes, p + ".deprecation", Deprecation(old.Deprecation), Deprecation(next.Deprecation));
         Note(changes, p + ".baseline", old.Baseline?.ToString(), next.Baseline?.ToString());
+        Note(changes, p + ".alerts", Alerting.AlertThresholdsText.Describe(old.Alerts), Alerting.AlertThresholdsText.Describe(next.Alerts));
     }
 
     private static bool References(WorkloadClassDefinition c, string endpointId) =>

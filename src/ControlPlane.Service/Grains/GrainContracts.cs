@@ -200,6 +200,10 @@ public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, Outc
     /// <summary>The model version the provider returned when it differs from the endpoint's pinned one; null when the
     /// outcome reported none or the pinned one (a silent model change otherwise: see <c>docs/governance.md</c>).</summary>
     public string? ReturnedModelVersion { get; init; }
+
+    /// <summary>The outcome's workflow verdict (<c>Outcome.workflow_verdict</c>): whether the task this call was part of
+    /// completed; unspecified when the caller does not know. Feeds the class's <c>workflow-failure-rate</c> alert.</summary>
+    public Contracts.V1.WorkflowVerdict WorkflowVerdict { get; init; }
 }
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>

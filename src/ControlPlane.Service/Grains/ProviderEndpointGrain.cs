@@ -50,6 +50,10 @@ public sealed class EndpointGrainState
     /// <summary>Audit entries of changes persisted here and not yet known to be in the trail (written with the change).</summary>
     [Id(61)]
     public AuditOutboxState? AuditOutbox { get; set; }
+
+    /// <summary>The endpoint's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
+    [Id(70)]
+    public Alerting.AlertBookState? Alerts { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -131,12 +135,14 @@ internal sealed partial class ProviderEndpointGrain(
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
         AuditOutbox.Resume();
+        await ResumeAlertsAsync();
     }
 
     // Baselines are written on deactivation too (a restart, a move to the home silo), unless a write already failed:
     // then this activation holds changes storage refused, and the next one starts from what storage has.
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        ForgetAlertGauge();
         try
         {
             await PersistBaselinesAsync();
@@ -165,6 +171,7 @@ internal sealed partial class ProviderEndpointGrain(
             }
 
             _health.Record(outcome.Sample, outcome.WorkloadClass);
+            _alertRules.Record(outcome);
             changedModel ??= outcome.ReturnedModelVersion;
         }
 
@@ -325,6 +332,7 @@ internal sealed partial class ProviderEndpointGrain(
         }
 
         await PublishAsync(events, refreshLoad: true);
+        await EvaluateAlertRulesAsync();
     }
 
     private async Task PublishAsync(IReadOnlyList<HealthEvent> events, bool refreshLoad, bool persist = false, Func<Task>? audit = null)
@@ -373,6 +381,7 @@ internal sealed partial class ProviderEndpointGrain(
     {
         State.Quota = _quota.Export();
         State.Baselines = BaselineStates.Export(_health);
+        ExportAlertCounts();
         try
         {
             await state.WriteOrReloadAsync(this);
@@ -400,6 +409,7 @@ internal sealed partial class ProviderEndpointGrain(
 
         State.Quota = _quota.Export();
         State.Baselines = BaselineStates.Export(_health);
+        ExportAlertCounts();
         if (breaker)
         {
             State.Breaker = _health.Endpoint.Breaker.Export();

@@ -60,6 +60,10 @@ public sealed class ClassGrainState
     /// <summary>The active break-glass, if any: its mode applies over <see cref="Policy"/>.</summary>
     [Id(38)]
     public Governance.ActiveBreakGlass? BreakGlass { get; set; }
+
+    /// <summary>The class's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
+    [Id(70)]
+    public Alerting.AlertBookState? Alerts { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -68,7 +72,7 @@ public sealed class ClassGrainState
 /// with the 80 %/100 % ceiling alerts and the runaway-cost alert.</summary>
 [SpreadPlacement]
 [GrainType("class")]
-internal sealed class WorkloadClassGrain(
+internal sealed partial class WorkloadClassGrain(
     [PersistentState("class", GrainStorage.Name)] IPersistentState<ClassGrainState> state,
     FleetCatalog catalog, IOptions<ControlPlaneOptions> options, TimeProvider time, ILogger<WorkloadClassGrain> logger, GrainHome home)
     : Grain, IWorkloadClassGrain, IGrainMigrationParticipant
@@ -138,7 +142,7 @@ internal sealed class WorkloadClassGrain(
             return Task.CompletedTask;
         }, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         AuditOutbox.Resume();
-        return Task.CompletedTask;
+        return ResumeAlertsAsync();
     }
 
     public Task RecordOutcomesAsync(OutcomeBatch batch)
@@ -163,6 +167,7 @@ internal sealed class WorkloadClassGrain(
             _requests.Record(_slo, outcome, available, now);
             _sloChanged = true;
             _runaway.Record(outcome.Sample.At, outcome.Sample.Cost, status == OutcomeStatus.Success);
+            _alertRules.Record(outcome);
         }
 
         return Task.CompletedTask;
@@ -306,6 +311,7 @@ internal sealed class WorkloadClassGrain(
     // then this activation holds changes storage refused, and the next one starts from what storage has.
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        ForgetAlertGauge();
         try
         {
             await PersistSloAsync();
@@ -330,6 +336,7 @@ internal sealed class WorkloadClassGrain(
         State.SloCounts = _slo.Export();
         State.Spend = _spend.Export();
         State.Runaway = _runaway.Export();
+        ExportAlertCounts();
         try
         {
             await state.WriteOrKeepAsync(this);
@@ -356,6 +363,8 @@ internal sealed class WorkloadClassGrain(
         {
             await PersistAsync();
         }
+
+        await EvaluateAlertRulesAsync(time.GetUtcNow(), [.. _alerts, .. SpendAlertsNow(time.GetUtcNow())]);
     }
 
     // Every write carries the ledger as of now, so no write stores an older ledger.
@@ -366,6 +375,7 @@ internal sealed class WorkloadClassGrain(
         _sloChanged = false;
         State.Spend = _spend.Export();
         State.Runaway = _runaway.Export();
+        ExportAlertCounts();
         try
         {
             await state.WriteOrReloadAsync(this);

@@ -87,6 +87,27 @@ public sealed class DashboardHttpTests
         Assert.Equal("provider incident 42", audit.GetProperty("reason").GetString());
     }
 
+    [Fact]
+    public async Task The_alerts_panel_lists_the_firing_alerts_of_the_owning_grains()
+    {
+        await using var node = await DashboardNode.StartAsync();
+        using var viewer = TestCredentials.Client(node.AdminAddress, await node.KeyForAsync("vera", Roles.Viewer));
+
+        // The sample fleet's openai-gpt4o-us is deprecated on 2026-12-31: its grain raises deprecation-notice (a
+        // strategic alert of the state machine, not a class view's alert).
+        var snapshot = await PollAsync(viewer, s => s.GetProperty("alerts").EnumerateArray().Any(IsDeprecation));
+        var alert = snapshot.GetProperty("alerts").EnumerateArray().Single(IsDeprecation);
+        Assert.Equal("endpoint", alert.GetProperty("targetKind").GetString());
+        var listed = (await node.GetJsonAsync("admin/v1/alerts?state=firing")).GetProperty("alerts").EnumerateArray()
+            .Select(a => (a.GetProperty("rule").GetString(), a.GetProperty("targetId").GetString())).ToHashSet();
+        Assert.Contains(("deprecation-notice", "openai-gpt4o-us"), listed);
+        Assert.All(snapshot.GetProperty("alerts").EnumerateArray(),
+            a => Assert.Contains((a.GetProperty("rule").GetString(), a.GetProperty("targetId").GetString()), listed));
+
+        static bool IsDeprecation(JsonElement a) =>
+            a.GetProperty("rule").GetString() == "deprecation-notice" && a.GetProperty("targetId").GetString() == "openai-gpt4o-us";
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("61")]

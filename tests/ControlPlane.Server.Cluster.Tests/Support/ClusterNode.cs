@@ -70,7 +70,8 @@ internal sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Builds and starts a cluster node on <paramref name="redis"/>.</summary>
     public static async Task<ClusterNode> StartAsync(string redis, string clusterId, string name, FleetDefinition fleet, NodeRole role,
-        Action<ControlPlaneOptions>? configure = null, ITestOutputHelper? output = null, Action<ControlPlane.Service.Security.SecurityOptions>? configureSecurity = null)
+        Action<ControlPlaneOptions>? configure = null, ITestOutputHelper? output = null, Action<ControlPlane.Service.Security.SecurityOptions>? configureSecurity = null,
+        Action<IServiceCollection>? services = null)
     {
         var options = new NodeOptions
         {
@@ -93,6 +94,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
                 builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));
             }
+
+            services?.Invoke(builder.Services);
         }, o =>
         {
             // The cluster tests report outcomes of their own making (breakers, leases): unrouted outcomes allowed.

@@ -29,6 +29,27 @@ public sealed class FleetDiffTests
     }
 
     [Fact]
+    public void Alert_thresholds_and_the_production_flag_are_changes_a_reload_applies()
+    {
+        var changed = ("alerting:\n  thresholds:\n    fallback_activation: { for: 1h }\n" + Fleet)
+            .Replace("slo: { availability: 0.99 } }", "slo: { availability: 0.99 }, production: false, alerts: { provider_error_rate: { threshold: 0.02 } } }", StringComparison.Ordinal)
+            .Replace("model_version: v3, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t }",
+                "model_version: v3, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t, alerts: { provider_latency_p95: { factor: 3 } } }", StringComparison.Ordinal);
+
+        var diff = FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(changed));
+
+        Assert.Empty(diff.Refusals);
+        Assert.Equal(
+            [
+                "endpoints.a.alerts: defaults -> fallback_activation.for=1h",
+                "endpoints.b.alerts: defaults -> fallback_activation.for=1h",
+                "endpoints.c.alerts: defaults -> provider_latency_p95.factor=3, fallback_activation.for=1h",
+                "classes.chat.production: true -> false",
+                "classes.chat.alerts: defaults -> provider_error_rate.threshold=0.02, fallback_activation.for=1h",
+            ], diff.Changes);
+    }
+
+    [Fact]
     public void Removing_an_unreferenced_endpoint_reordering_or_changing_an_slo_is_refused()
     {
         var withoutC = string.Join('\n', Fleet.Split('\n').Where(l => !l.Contains("id: c", StringComparison.Ordinal)));
