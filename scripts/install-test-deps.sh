@@ -19,8 +19,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian package starts a system redis on 6379; tests start their own on free ports.
   if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
-  # prometheus: the tests use its promtool only; the package starts a server on :9090.
+  # prometheus (promtool, and a real server for the scrape test) starts a system service on :9090: tests run their own.
   if command -v systemctl >/dev/null 2>&1; then $sudo_cmd systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  if [ -x /etc/init.d/prometheus ]; then $sudo_cmd /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi
 fi
 
 # npm packages for the grpc-js interop client, pinned by package-lock.json.
