@@ -52,7 +52,7 @@ public sealed class NodeHostTests
     [Fact]
     public async Task Node_reports_its_identity_and_bound_addresses()
     {
-        await using var node = await ControlPlaneNode.StartInMemoryAsync();
+        await using var node = await ControlPlaneNode.StartAsync(new NodeOptions { Storage = ControlPlane.Service.ControlPlaneStorage.Memory }, null, defaultNodeName: true);
 
         var identity = node.Services.GetRequiredService<NodeIdentity>();
 

@@ -131,6 +131,8 @@ internal sealed partial class WorkloadClassGrain(
         _spend = SpendDesk.Create(_policy.Spend, State.Spend, _options.Lease, time);
         _runaway = new RunawayCost(_options.Spend.RunawayCost);
         _runaway.Restore(State.Runaway);
+        // The SLO gauges exist from activation (then refreshed every alert period), not only after the first minute.
+        PublishSloGauges(time.GetUtcNow());
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
         this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>

@@ -87,6 +87,8 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
             DataDirectory = dataDirectory, Storage = ControlPlaneStorage.Sqlite, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes,
         }, fleet);
 
+    private static int s_started;
+
     /// <summary>A node keeping grain state in memory (unrouted outcomes as in <see cref="StartAsync(string, FleetDefinition?, bool, bool)"/>).</summary>
     public static Task<ControlPlaneNode> StartInMemoryAsync(bool enableDiagnostics = false, FleetDefinition? fleet = null, bool acceptUnroutedOutcomes = true) =>
         StartAsync(new NodeOptions { Storage = ControlPlaneStorage.Memory, EnableDiagnostics = enableDiagnostics, AcceptUnroutedOutcomes = acceptUnroutedOutcomes }, fleet);
@@ -95,10 +97,13 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     /// the all-roles test key is its bootstrap admin key unless the options name one, or <paramref name="useTestAdminKey"/>
     /// is false: the node then generates one into its data directory as in production).</summary>
     public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null, bool defaultNodeName = false)
     {
         options = options with
         {
+            // Nodes of one test process need names of their own: the node name tags the node's meters, and the
+            // OpenTelemetry SDK merges (and on disposal ends) the streams of meters with the same name and tags.
+            NodeName = options.NodeName ?? (defaultNodeName ? null : $"test-node-{Interlocked.Increment(ref s_started)}"),
             GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminKey = options.AdminKey ?? (useTestAdminKey ? TestCredentials.AdminKey : null),

