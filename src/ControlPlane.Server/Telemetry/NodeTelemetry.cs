@@ -24,6 +24,18 @@ internal static class NodeTelemetry
     private static readonly string[] OtlpVariables =
         ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"];
 
+    /// <summary>ASP.NET Core's meters, named rather than through <c>AddAspNetCoreInstrumentation()</c>, which on .NET 10
+    /// also takes <c>Microsoft.AspNetCore.MemoryPool</c>: a measurement for every buffer Kestrel rents and returns, several
+    /// per gRPC call, which cost the data plane a measurable share of Route's CPU in bench/grpc-h2load.sh
+    /// (docs/benchmarks.md). The data plane's own requests are also left out of <c>http.server.request.duration</c>
+    /// (NodeHost: <c>DisableHttpMetrics</c> on the Routing service); the admin listener's are in it.</summary>
+    internal static readonly string[] AspNetCoreMeters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections",
+        "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics", "Microsoft.AspNetCore.RateLimiting",
+        "Microsoft.AspNetCore.Authentication", "Microsoft.AspNetCore.Authorization",
+    ];
+
     /// <summary>True when OTLP export is on: <c>--otlp-endpoint</c>, or a standard endpoint variable.</summary>
     public static bool OtlpEnabled(NodeOptions options) =>
         options.OtlpEndpoint is not null || OtlpVariables.Any(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
@@ -42,7 +54,7 @@ internal static class NodeTelemetry
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(ControlPlaneTelemetry.MeterName, ControlPlaneTelemetry.OrleansMeterName)
-                    .AddAspNetCoreInstrumentation()
+                    .AddMeter(AspNetCoreMeters)
                     .AddRuntimeInstrumentation()
                     .AddPrometheusExporter();
                 if (otlp)

@@ -30,7 +30,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         }
 
         // Null (no cost) unless sampled: a caller's sampled traceparent, or the --trace-sample share of roots.
-        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(RouteSpan);
+        using var activity = Telemetry.ControlPlaneTelemetry.StartIfSampled(RouteSpan);
         try
         {
             // Completed at once unless a queue_only class's call is held; waiting holds no thread.
@@ -59,7 +59,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
             throw NotReady();
         }
 
-        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(ReportSpan);
+        using var activity = Telemetry.ControlPlaneTelemetry.StartIfSampled(ReportSpan);
         try
         {
             node.Report(outcome);
@@ -85,7 +85,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
             throw NotReady();
         }
 
-        using var activity = Telemetry.ControlPlaneTelemetry.Source.StartActivity(ReportBatchSpan);
+        using var activity = Telemetry.ControlPlaneTelemetry.StartIfSampled(ReportBatchSpan);
         var ack = new OutcomeAck();
         var index = 0;
         while (await outcomes.MoveNext(context.CancellationToken).ConfigureAwait(false))
