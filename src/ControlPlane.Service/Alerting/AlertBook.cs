@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ControlPlane.Domain.Slo;
 
 namespace ControlPlane.Service.Alerting;
@@ -101,6 +102,45 @@ internal sealed class AlertBook(AlertBookState state)
         {
             record.Published = true;
         }
+    }
+
+    /// <summary>Hands each of <paramref name="notices"/> (already persisted with the grain's state) to the silo's
+    /// <see cref="IAlertNotifier"/>, marks the accepted ones published, and writes every accepted change's log line
+    /// (whichever notifier delivers it); a notice the notifier refuses stays unpublished in storage and is published again
+    /// by the next activation. Returns how many were accepted (the marks are then worth a soft write).</summary>
+    public async Task<int> PublishAsync(IReadOnlyList<AlertNotice> notices, IServiceProvider services, Microsoft.Extensions.Logging.ILogger logger, string owner)
+    {
+        ArgumentNullException.ThrowIfNull(notices);
+        ArgumentNullException.ThrowIfNull(services);
+        if (notices.Count == 0)
+        {
+            return 0;
+        }
+
+        var notifier = services.GetRequiredService<IAlertNotifier>();
+        var log = services.GetRequiredService<LoggingAlertNotifier>();
+        var published = 0;
+        foreach (var notice in notices)
+        {
+            try
+            {
+                await notifier.PublishAsync(notice);
+                MarkPublished(notice);
+                if (!ReferenceEquals(notifier, log))
+                {
+                    await log.PublishAsync(notice);
+                }
+
+                published++;
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, error,
+                    "{Owner}: alert notice {AlertKey} #{Sequence} not accepted by the notifier.", owner, notice.Key, notice.Sequence);
+            }
+        }
+
+        return published;
     }
 
     /// <summary>The alert of every record matching <paramref name="filter"/>, as notices (their last state change).</summary>

@@ -53,36 +53,7 @@ internal sealed partial class ProviderEndpointGrain : IEndpointAlertsGrain
 
     private async Task PublishNoticesAsync(IReadOnlyList<AlertNotice> notices)
     {
-        if (notices.Count == 0)
-        {
-            return;
-        }
-
-        var notifier = ServiceProvider.GetRequiredService<IAlertNotifier>();
-        // Every accepted change writes one log line, whichever notifier delivers it.
-        var log = ServiceProvider.GetRequiredService<LoggingAlertNotifier>();
-        var published = 0;
-        foreach (var notice in notices)
-        {
-            try
-            {
-                await notifier.PublishAsync(notice);
-                Alerts.MarkPublished(notice);
-                if (!ReferenceEquals(notifier, log))
-                {
-                    await log.PublishAsync(notice);
-                }
-
-                published++;
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                // Still marked unpublished in storage: the next activation publishes it again.
-                logger.LogWarning(error, "Endpoint {Endpoint}: alert notice {AlertKey} #{Sequence} not accepted by the notifier.", _descriptor.Id, notice.Key, notice.Sequence);
-            }
-        }
-
-        if (published > 0)
+        if (await Alerts.PublishAsync(notices, ServiceProvider, logger, $"Endpoint {_descriptor.Id}") > 0)
         {
             // The marks are soft state (a lost one only means one idempotent republish): written without risking the
             // activation.
