@@ -16,10 +16,11 @@ internal sealed class AlertGauge : IDisposable
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
 
-    public AlertGauge(IMeterFactory? meterFactory = null)
+    public AlertGauge(IMeterFactory? meterFactory = null, ILocalSiloDetails? silo = null)
     {
         _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        // Tagged with the silo: one meter identity per silo (the OpenTelemetry SDK merges meters of one identity).
+        _meter = Telemetry.ControlPlaneTelemetry.CreateMeter(meterFactory, silo?.Name);
         _meter.CreateObservableGauge("controlplane.alerts.active", Observe, "{alert}", "Pending and firing alerts owned by grains on this silo.");
     }
 

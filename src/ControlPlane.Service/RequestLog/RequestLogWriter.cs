@@ -51,7 +51,8 @@ internal sealed partial class RequestLogWriter : IAsyncDisposable
         _records = loggers.CreateLogger(Category);
         _logger = loggers.CreateLogger<RequestLogWriter>();
         _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        // Tagged with the node, like the node's other instruments: one meter identity per node.
+        _meter = Telemetry.ControlPlaneTelemetry.CreateMeter(meterFactory, options.Value.NodeId);
         _written = _meter.CreateCounter<long>("controlplane.request_log.records", "{record}", "Request log records written, by sink (file, otlp).");
         _dropped = _meter.CreateCounter<long>("controlplane.request_log.dropped", "{record}",
             "Request log records dropped: the writer's queue was full (the oldest goes) or the file could not be written.");

@@ -18,10 +18,11 @@ internal sealed class AlertDeliveryMetrics
 
     private readonly Counter<long> _notifications;
 
-    public AlertDeliveryMetrics(IMeterFactory meterFactory)
+    public AlertDeliveryMetrics(IMeterFactory meterFactory, ILocalSiloDetails? silo = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        _notifications = meterFactory.Create(MeterName).CreateCounter<long>(InstrumentName, "{notification}",
+        // Tagged with the silo: one meter identity per silo (the OpenTelemetry SDK merges meters of one identity).
+        _notifications = Telemetry.ControlPlaneTelemetry.CreateMeter(meterFactory, silo?.Name).CreateCounter<long>(InstrumentName, "{notification}",
             "Alert notices sent to receivers, by receiver type and result (delivered, retried, failed: given up).");
     }
 
