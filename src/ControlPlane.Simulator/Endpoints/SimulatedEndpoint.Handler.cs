@@ -26,6 +26,10 @@ internal sealed partial class SimulatedEndpoint
     /// <summary>Content frames a <c>reset_mid_stream</c> outage lets through before the reset.</summary>
     private const int DeltasBeforeReset = 2;
 
+    /// <summary>Wall time between the last frame sent and a mid-stream reset: a reset drops data the peer's socket has
+    /// not read yet, so the peer gets this long to read the frames it was sent (network time, not simulated time).</summary>
+    private static readonly TimeSpan ResetGrace = TimeSpan.FromMilliseconds(200);
+
     private async Task HandleAsync(HttpContext context)
     {
         var cancellationToken = context.RequestAborted;
@@ -217,6 +221,7 @@ internal sealed partial class SimulatedEndpoint
             await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (reset && i + 1 >= DeltasBeforeReset)
             {
+                await Task.Delay(ResetGrace, TimeProvider.System, cancellationToken).ConfigureAwait(false);
                 Reset(context);
                 return;
             }
@@ -224,6 +229,7 @@ internal sealed partial class SimulatedEndpoint
 
         if (reset)
         {
+            await Task.Delay(ResetGrace, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             Reset(context);
             return;
         }
