@@ -278,7 +278,8 @@ public sealed class TwoRegionCluster : IAsyncDisposable
                 "--silo-port", Port(SiloPort),
                 "--gateway-port", Port(GatewayPort),
                 "--cluster-prefix", Region.ClusterPrefix,
-                "--membership", "fast",
+                // Orleans' own failure detection: "fast" declared a joining silo dead while a busy CI machine starved it.
+                "--membership", "orleans",
                 "--dashboard", "off",
                 "--fleet", fleetPath,
             ];
