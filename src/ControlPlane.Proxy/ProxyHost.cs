@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 
 namespace ControlPlane.Proxy;
 
-/// <summary>A running proxy: Kestrel on <see cref="ProxyOptions.Listen"/> serving <c>POST /v1/chat/completions</c> (and
+/// <summary>A running proxy: Kestrel (HTTP/1.1) on <see cref="ProxyOptions.Listen"/> serving <c>POST /v1/chat/completions</c> (and
 /// <c>GET /healthz</c>), one control-plane client, one batching outcome reporter and one pooled upstream client.</summary>
 public sealed class ProxyHost : IAsyncDisposable
 {
@@ -73,12 +73,12 @@ public sealed class ProxyHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
-            kestrel.Listen(options.Listen, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(options.Listen, listen => listen.Protocols = HttpProtocols.Http1);
         });
         var app = builder.Build();
         app.MapPost("/v1/chat/completions", handler.HandleAsync);
         app.MapGet("/healthz", static context => context.Response.WriteAsync("ok", context.RequestAborted));
-        app.Run(static context => OpenAiErrors.WriteAsync(context.Response, 404, "invalid_request_error", "unknown_url",
+        app.MapFallback(static context => OpenAiErrors.WriteAsync(context.Response, 404, "invalid_request_error", "unknown_url",
             "This proxy serves POST /v1/chat/completions.", context.RequestAborted));
         try
         {

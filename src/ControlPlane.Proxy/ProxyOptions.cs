@@ -17,7 +17,7 @@ public sealed class ProxyOptions
     /// <summary>Where each fleet endpoint is reached (the upstreams file, <see cref="UpstreamsFile"/>). Required.</summary>
     public IReadOnlyDictionary<string, UpstreamEndpoint>? Upstreams { get; set; }
 
-    /// <summary>Where the proxy listens (HTTP/1.1 and h2c).
+    /// <summary>Where the proxy listens (HTTP/1.1).
     /// <value>Defaults to 127.0.0.1:8080; port 0 picks a free port (see <see cref="ProxyHost.BaseUri"/>).</value></summary>
     public IPEndPoint Listen { get; set; } = new(IPAddress.Loopback, 8080);
 
