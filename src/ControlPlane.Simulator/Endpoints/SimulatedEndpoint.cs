@@ -50,7 +50,16 @@ internal sealed partial class SimulatedEndpoint : IAsyncDisposable
     public int Port { get; private set; }
 
     /// <summary>The endpoint's base URL.</summary>
-    public Uri Url => new($"http://{(_address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + _address + "]" : _address.ToString())}:{Port}");
+    /// <remarks>Listening on every address (0.0.0.0, ::) the URL names loopback, which reaches it from this machine.</remarks>
+    public Uri Url
+    {
+        get
+        {
+            var address = _address.Equals(IPAddress.Any) ? IPAddress.Loopback : _address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : _address;
+            string host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + address + "]" : address.ToString();
+            return new Uri($"http://{host}:{Port}");
+        }
+    }
 
     /// <summary>The endpoint's latency parameters.</summary>
     public LatencyModel Latency { get; }

@@ -147,4 +147,37 @@ public sealed class AdminApiTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task HostStatsAndClockMatchTheAdminApi()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+        await using var run = await SimRun.StartAsync("name: c\nfaults:\n  - { endpoint: ep-mini, kind: outage, start: 10s }", o =>
+        {
+            o.TimeProvider = time;
+            o.Hold = true;
+        });
+        await run.ChatAsync("ep-mini", "one");
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(time.GetUtcNow(), await run.Host.StartClockAsync(CancellationToken.None));
+        time.Advance(TimeSpan.FromSeconds(10));
+        using (var failed = await run.PostAsync("ep-mini", SimRun.ChatBody("two")))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        }
+
+        var stats = run.Host.GetStats()["ep-mini"];
+        var overHttp = await run.StatsAsync("ep-mini");
+        Assert.Equal((2L, 1L, 1L, 1L), (stats.Requests, stats.ByStatus["200"], stats.ByStatus["500"], stats.DuringFault));
+        Assert.Equal(overHttp.GetProperty("output_tokens").GetInt64(), stats.OutputTokens);
+        Assert.Equal(overHttp.GetProperty("requests").GetInt64(), stats.Requests);
+    }
+
+    [Fact]
+    public async Task ListeningOnEveryAddressPublishesLoopbackUrls()
+    {
+        await using var run = await SimRun.StartAsync(configure: o => o.Host = "0.0.0.0");
+        Assert.All(run.Host.EndpointUris.Values, u => Assert.Equal("127.0.0.1", u.Host));
+        await run.ChatAsync("ep-anthropic", "any address");
+    }
 }
