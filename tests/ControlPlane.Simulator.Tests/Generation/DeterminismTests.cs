@@ -32,6 +32,47 @@ public sealed class DeterminismTests
     }
 
     [Fact]
+    public async Task ContextWindowShareHitsExactlyTheRequestsTheGeneratorPicks()
+    {
+        const string scenario = """
+            name: ctx
+            faults:
+              - { endpoint: ep-mini, kind: context_window, share: 0.3 }
+            """;
+        await using var run = await SimRun.StartAsync(scenario, o => o.Seed = 5);
+        var random = RequestDraw.CreateRandom(5, "ep-mini");
+        var statuses = new List<int>();
+        var predicted = new List<int>();
+        for (int i = 0; i < 30; i++)
+        {
+            using var response = await run.PostAsync("ep-mini", SimRun.ChatBody("q" + i));
+            statuses.Add((int)response.StatusCode);
+            predicted.Add(RequestDraw.Next(random).Shares[(int)FaultKind.ContextWindow] < 0.3 ? 400 : 200);
+        }
+
+        Assert.Equal(predicted, statuses);
+        Assert.InRange(statuses.Count(s => s == 400), 3, 20);
+    }
+
+    [Theory]
+    [InlineData("gpt-4.1-mini", 250, 150)]
+    [InlineData("gemini-2.0-flash", 250, 150)]
+    [InlineData("claude-3-5-haiku", 250, 150)]
+    [InlineData("gemini-2.5-pro", 900, 45)]
+    [InlineData("claude-opus-4", 900, 45)]
+    [InlineData("gpt-4o", 450, 80)]
+    [InlineData("claude-sonnet-4", 450, 80)]
+    public void ModelFamiliesSetTheLatencyMedians(string model, double ttftMs, double tokensPerSecond)
+    {
+        var latency = LatencyModel.For(model, null);
+        Assert.Equal((ttftMs, tokensPerSecond), (latency.TtftMedianMs, latency.TokensPerSecond));
+        Assert.Equal(TimeSpan.FromMilliseconds(ttftMs), latency.Ttft(0));
+        Assert.True(latency.Ttft(1) > latency.Ttft(0) && latency.Ttft(0) > latency.Ttft(-1));
+        var overridden = LatencyModel.For(model, new LatencyOverride(50, null));
+        Assert.Equal((50.0, tokensPerSecond), (overridden.TtftMedianMs, overridden.TokensPerSecond));
+    }
+
+    [Fact]
     public void EndpointGeneratorsDependOnSeedAndEndpointOnly()
     {
         static double[] Sequence(int seed, string id)
