@@ -243,10 +243,11 @@ public sealed class SimulatorHost : IAsyncDisposable
             {
                 await ReconcileAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // A port that cannot be rebound yet: the next tick tries again.
-                await Console.Error.WriteLineAsync("simulator: " + e.Message).ConfigureAwait(false);
+                // A port that cannot be rebound yet (or a listener that failed to stop): the next tick tries again, so
+                // one failure never leaves a port closed after its refused outage ended.
+                await Console.Error.WriteLineAsync("simulator: reconciling listeners failed, retrying: " + e.Message).ConfigureAwait(false);
             }
         }
     }
