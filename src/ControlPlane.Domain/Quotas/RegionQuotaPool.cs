@@ -192,9 +192,14 @@ public sealed class RegionQuotaPool
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
         ExpireDue();
-        _carriedTokens = checked(_carriedTokens + settlement.CarriedTokens);
         if (!_nodeLeases.TryGetValue(settlement.LeaseId, out var open))
         {
+            // A carry-only settlement counts; a repeat (or a lease of an earlier activation) does not count twice.
+            if (settlement.LeaseId == 0)
+            {
+                _carriedTokens = checked(_carriedTokens + settlement.CarriedTokens);
+            }
+
             return false;
         }
 
@@ -204,6 +209,7 @@ public sealed class RegionQuotaPool
         }
 
         _nodeLeases.Remove(settlement.LeaseId);
+        _carriedTokens = checked(_carriedTokens + settlement.CarriedTokens);
         long unusedTokens = Math.Clamp(settlement.UnusedTokens, 0, open.Lease.Tokens);
         long unusedRequests = Math.Clamp(settlement.UnusedRequests, 0, open.Lease.Requests);
         if (open.Source == 0)
