@@ -65,6 +65,28 @@ public sealed class RegionQuotaPool
     /// <summary>Node leases open now.</summary>
     public int OpenNodeLeases => _nodeLeases.Count;
 
+    /// <summary>Units granted in the live (unexpired) region leases: with <see cref="Uncarved"/>, what this region may still
+    /// spend from the home's grants.</summary>
+    public (long Tokens, long Requests) Live
+    {
+        get
+        {
+            var now = _time.GetUtcNow();
+            long tokens = 0;
+            long requests = 0;
+            foreach (var held in _regionLeases)
+            {
+                if (held.Lease.ExpiresAt > now)
+                {
+                    tokens += held.Lease.Tokens;
+                    requests += held.Lease.Requests;
+                }
+            }
+
+            return (tokens, requests);
+        }
+    }
+
     /// <summary>Units of the live region leases not carved into node leases.</summary>
     public (long Tokens, long Requests) Uncarved
     {

@@ -96,8 +96,8 @@ internal sealed partial class ProviderEndpointGrain : IRegionQuotaGrain
 
         if (_follower is { } follower)
         {
-            var newest = follower.Pool.Newest;
-            _regionMetrics.Set(follower.HomeRegion, _descriptor.Id, newest?.Tokens ?? 0, newest?.Requests ?? 0, follower.Pool.Partitioned);
+            var (tokens, requests) = follower.Pool.Live;
+            _regionMetrics.Set(follower.HomeRegion, _descriptor.Id, tokens, requests, follower.Pool.Partitioned);
             return;
         }
 

@@ -17,6 +17,7 @@ internal sealed partial class QuotaDesk
 {
     private RegionLeaseLedger? _regions;
     private RegionLeaseBookSnapshot? _savedRegionBook;
+    private TimeSpan _regionLeaseDuration;
 
     /// <summary>The region book, when attached (<see cref="AttachRegions"/>).</summary>
     public RegionLeaseLedger? RegionBook => _regions;
@@ -37,6 +38,7 @@ internal sealed partial class QuotaDesk
         }
 
         _regions = book;
+        _regionLeaseDuration = options.Duration;
         _savedRegionBook = null;
     }
 
@@ -51,7 +53,17 @@ internal sealed partial class QuotaDesk
             return null;
         }
 
-        var lease = _regions.Grant(region, requestId, tokens, requests, heldLeaseId);
+        // Sized like a node's ask: a contended bucket is split between the home's nodes and the regions by stated demand
+        // (a region states its ask per lease; its rate is that ask per lease duration).
+        var now = _time.GetUtcNow();
+        _ledger!.ExpireDue();
+        SweepRegions();
+        var quota = _ledger.Quota;
+        var sizing = new LeaseRequest(RegionLeaseLedger.HolderOf(region), requestId, tokens, requests, PerMinute(tokens), PerMinute(requests));
+        var (sizedTokens, sizedRequests) = _demand.Size(sizing, quota.Tokens is null ? long.MaxValue : quota.AvailableTokens,
+            quota.Requests is null ? long.MaxValue : quota.AvailableRequests, now);
+        var lease = _regions.Grant(region, requestId, sizedTokens, sizedRequests, heldLeaseId);
+        _demand.Record(sizing, lease.Tokens, lease.Requests, now);
         try
         {
             await persist();
@@ -80,6 +92,9 @@ internal sealed partial class QuotaDesk
         await TryWriteAsync(persist);
         return returned;
     }
+
+    private long PerMinute(long perLease) =>
+        _regionLeaseDuration <= TimeSpan.Zero ? perLease : (long)Math.Min(long.MaxValue / 2.0, perLease * (TimeSpan.FromMinutes(1) / _regionLeaseDuration));
 
     private bool SweepRegions() => _regions?.Sweep() ?? false;
 

@@ -5,7 +5,7 @@ using ControlPlane.Service.Telemetry;
 namespace ControlPlane.Service.Federation.Quotas;
 
 /// <summary>Global quota gauges on the <c>ControlPlane</c> meter, one row per (peer region, endpoint) this silo's grains
-/// hold: <c>controlplane.federation.lease.tokens</c> / <c>.requests</c> (a follower: units of its newest region lease from
+/// hold: <c>controlplane.federation.lease.tokens</c> / <c>.requests</c> (a follower: units of its live region leases from
 /// the home; a home: units in the peer's live region leases) and <c>controlplane.federation.partition_share.active</c>
 /// (1 while a follower spends its partition share, or a home reserves it for a peer).</summary>
 internal sealed class RegionQuotaMetrics : IDisposable
@@ -20,7 +20,7 @@ internal sealed class RegionQuotaMetrics : IDisposable
     {
         _meter = ControlPlaneTelemetry.CreateMeter(meterFactory, silo?.Name);
         _meter.CreateObservableGauge("controlplane.federation.lease.tokens", () => Read(row => row.Tokens), "{token}",
-            "Tokens of region leases: a follower's newest lease from the endpoint's home, or a home's live leases to the peer.");
+            "Tokens of live region leases: a follower's from the endpoint's home, or a home's to the peer.");
         _meter.CreateObservableGauge("controlplane.federation.lease.requests", () => Read(row => row.Requests), "{request}",
             "Requests of region leases, as controlplane.federation.lease.tokens.");
         _meter.CreateObservableGauge("controlplane.federation.partition_share.active", () => Read(row => row.Partitioned ? 1 : 0), "1",
