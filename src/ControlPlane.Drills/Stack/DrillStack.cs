@@ -1,0 +1,23 @@
+using ControlPlane.Drills.Targets;
+
+namespace ControlPlane.Drills.Stack;
+
+/// <summary>The drill's default moving parts: the control plane the executable starts, the provider simulator and
+/// our proxy as the target.</summary>
+public static class DrillStack
+{
+    /// <summary>The components with <paramref name="startControlPlane"/> as the control plane.</summary>
+    public static DrillComponents Create(Func<ControlPlaneLaunch, CancellationToken, Task<IDrillControlPlane>> startControlPlane) =>
+        new(startControlPlane, StartSimulatorAsync, [new ProxyTargetFactory()]);
+
+    private static Task<IDrillSimulator> StartSimulatorAsync(string fleetPath, int seed, string workDirectory, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The provider simulator (src/ControlPlane.Simulator) has not landed in this build.");
+
+    private sealed class ProxyTargetFactory : IDrillTargetFactory
+    {
+        public string Name => "proxy";
+
+        public Task<IDrillTargetHost> StartAsync(DrillTargetContext context, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("The reference proxy (src/ControlPlane.Proxy) has not landed in this build.");
+    }
+}
