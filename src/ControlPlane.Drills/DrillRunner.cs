@@ -80,7 +80,7 @@ public sealed class DrillRunner
             await using var controlPlane = await _components.StartControlPlane(
                 new ControlPlaneLaunch(options.FleetPath, fleet, options.Tuning, options.ClusterNodes, work), cancellationToken).ConfigureAwait(false);
             await Log($"control plane: {controlPlane.Description}, admin {controlPlane.AdminUri}").ConfigureAwait(false);
-            await using var simulator = await _components.StartSimulator(options.FleetPath, scenario.Seed, work, cancellationToken).ConfigureAwait(false);
+            await using var simulator = await _components.StartSimulator(options.FleetPath, options.ScenarioPath, scenario.Seed, work, cancellationToken).ConfigureAwait(false);
             await Log($"simulator: admin {simulator.AdminUri}").ConfigureAwait(false);
             await using var target = await factory.StartAsync(new DrillTargetContext(controlPlane, simulator, fleet, options.Replicas, work), cancellationToken).ConfigureAwait(false);
             await Log($"target: {string.Join(", ", target.Replicas.Select(r => r.BaseUri))}").ConfigureAwait(false);

@@ -20,9 +20,9 @@ internal static class DrillTargets
     {
         var lines = new List<TargetLine>();
         var moving = incidents.Where(i => i.MoveExpected).ToList();
-        if (moving.Count == 0)
+        if (incidents.Count == 0)
         {
-            lines.Add(new TargetLine("route_around", null, "no fault of a kind that moves traffic (" + string.Join(", ", incidents.Select(i => i.Kind).Distinct()) + ")"));
+            lines.Add(new TargetLine("route_around", null, "the scenario has no faults"));
         }
 
         foreach (var i in moving)

@@ -32,7 +32,7 @@ public sealed record IncidentReport(string Endpoint, string Kind, double StartSe
     /// <summary>How <see cref="MoveLimitSeconds"/> was computed.</summary>
     public string MoveLimitBasis { get; init; } = "";
 
-    /// <summary>Fault end → first second from which the endpoint's share was back at 80 % of <see cref="PreShare"/>
+    /// <summary>Fault end → first second from which the endpoint's share was back above 80 % of <see cref="PreShare"/>
     /// for <see cref="IncidentAnalyzer.RecoveredWindow"/> seconds; null when not seen.</summary>
     public double? RecoverSeconds { get; init; }
 
@@ -123,7 +123,7 @@ internal static class IncidentAnalyzer
                 for (var s = (int)Math.Ceiling(end); s + RecoveredWindow <= seconds; s++)
                 {
                     var req = Sum(classRequests, s, s + RecoveredWindow);
-                    if (req > 0 && (double)Sum(attempts, s, s + RecoveredWindow) / req >= 0.8 * share)
+                    if (req > 0 && (double)Sum(attempts, s, s + RecoveredWindow) / req > 0.8 * share)
                     {
                         recovered = s - end;
                         break;

@@ -24,7 +24,8 @@ public static partial class DrillScenarioReader
     /// <summary>Longest drill.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(6);
 
-    private static readonly string[] TopFields = ["name", "description", "duration", "seed", "traffic", "faults"];
+    // latency: per-endpoint latency overrides the simulator reads (docs/simulator.md); the drill passes the file on.
+    private static readonly string[] TopFields = ["name", "description", "duration", "seed", "traffic", "faults", "latency"];
     private static readonly string[] FaultFields = ["endpoint", "kind", "start", "end", "share", "mode", "retry_after", "tpm", "factor", "model_version", "output_factor"];
     private static readonly string[] OutageModes = ["http_500", "http_503", "refused", "reset_mid_stream"];
 

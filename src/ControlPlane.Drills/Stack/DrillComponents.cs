@@ -65,9 +65,10 @@ public interface IDrillTargetFactory
 /// <summary>How a drill gets its moving parts: the control plane (from the executable, which owns the node host),
 /// the simulator, and the targets by name.</summary>
 /// <param name="StartControlPlane">Starts the control plane.</param>
-/// <param name="StartSimulator">Starts the simulator for a fleet file and seed in a work folder.</param>
+/// <param name="StartSimulator">Starts the simulator (fleet file, scenario file, seed, work folder) with its clock held:
+/// the drill posts the (possibly scaled) faults itself when its clock starts.</param>
 /// <param name="Targets">The targets <c>--target</c> can name.</param>
 public sealed record DrillComponents(
     Func<ControlPlaneLaunch, CancellationToken, Task<IDrillControlPlane>> StartControlPlane,
-    Func<string, int, string, CancellationToken, Task<IDrillSimulator>> StartSimulator,
+    Func<string, string, int, string, CancellationToken, Task<IDrillSimulator>> StartSimulator,
     IReadOnlyList<IDrillTargetFactory> Targets);

@@ -8,10 +8,7 @@ public static class DrillStack
 {
     /// <summary>The components with <paramref name="startControlPlane"/> as the control plane.</summary>
     public static DrillComponents Create(Func<ControlPlaneLaunch, CancellationToken, Task<IDrillControlPlane>> startControlPlane) =>
-        new(startControlPlane, StartSimulatorAsync, [new ProxyTargetFactory()]);
-
-    private static Task<IDrillSimulator> StartSimulatorAsync(string fleetPath, int seed, string workDirectory, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("The provider simulator (src/ControlPlane.Simulator) has not landed in this build.");
+        new(startControlPlane, SimulatorComponent.StartAsync, [new ProxyTargetFactory()]);
 
     private sealed class ProxyTargetFactory : IDrillTargetFactory
     {
