@@ -16,6 +16,8 @@ namespace ControlPlane.Drills;
 /// simulator; then measures, judges the targets and writes <c>report.html</c> and <c>summary.json</c>.</summary>
 public sealed class DrillRunner
 {
+    private static readonly TimeSpan WarmUpBudget = TimeSpan.FromSeconds(60);
+
     private readonly DrillComponents _components;
     private readonly TextWriter _log;
     private readonly bool _interactive;
@@ -98,7 +100,7 @@ public sealed class DrillRunner
         var classes = fleet.Classes.Select(c => c.Name).ToArray();
         using var http = TrafficDriver.CreateClient();
         var clock = new DrillClock(_time);
-        await WarmUpAsync(http, target.Replicas, classes, clock, scenario.Name, cancellationToken).ConfigureAwait(false);
+        await WarmUpAsync(http, target.Replicas, fleet, controlPlane, clock, scenario.Name, cancellationToken).ConfigureAwait(false);
 
         using var cpWatcher = new ControlPlaneWatcher(controlPlane.AdminUri, controlPlane.ApiKey, clock, [.. fleet.Endpoints.Select(e => e.Id)]);
         using var simWatcher = new SimulatorWatcher(simulator.AdminUri, clock);
@@ -183,31 +185,54 @@ public sealed class DrillRunner
         _ => false,
     };
 
-    private async Task WarmUpAsync(HttpClient http, IReadOnlyList<IDrillTarget> targets, string[] classes, DrillClock clock, string scenario, CancellationToken cancellationToken)
+    private async Task WarmUpAsync(HttpClient http, IReadOnlyList<IDrillTarget> targets, FleetDefinition fleet, IDrillControlPlane controlPlane, DrillClock clock,
+        string scenario, CancellationToken cancellationToken)
     {
         // One answered request per class and replica before the clock starts: the stack is up, leases are held, and
-        // a drill never measures start-up as an incident.
+        // a drill rarely measures start-up as an incident. A class that gets no answer within the warm-up budget is
+        // reported (with its primaries' admin views) and drilled anyway: its unavailability then shows in the report.
         var deadline = Stopwatch.StartNew();
         var probe = new TrafficDriver(http, targets, clock, scenario + "-warmup", TimeSpan.FromSeconds(30));
-        foreach (var name in classes)
+        foreach (var definition in fleet.Classes)
         {
             for (var i = 0; i < targets.Count; i++)
             {
-                while (true)
+                for (var attempt = 1; ; attempt++)
                 {
-                    var sample = await probe.SendOneAsync(name, i, i, cancellationToken).ConfigureAwait(false);
+                    var sample = await probe.SendOneAsync(definition.Name, attempt, i, cancellationToken).ConfigureAwait(false);
                     if (sample.Ok)
                     {
                         break;
                     }
 
-                    if (deadline.Elapsed > TimeSpan.FromSeconds(90))
+                    await Log($"warm-up: {definition.Name} via {targets[i].BaseUri}: {sample.Error} (served by {sample.Served.Endpoint ?? "-"}, {sample.Served.Attempts} attempt(s))").ConfigureAwait(false);
+                    if (deadline.Elapsed > WarmUpBudget)
                     {
-                        throw new InvalidOperationException($"Warm-up: class {name} got no answer through {targets[i].BaseUri} in 90 s (last: {sample.Error}).");
+                        await LogEndpointsAsync(controlPlane, definition.Policy.Primary, cancellationToken).ConfigureAwait(false);
+                        await Log($"warm-up: {definition.Name} got no answer within {WarmUpBudget.TotalSeconds:0} s; drilling it anyway").ConfigureAwait(false);
+                        break;
                     }
 
                     await Task.Delay(500, cancellationToken).ConfigureAwait(false);
                 }
+            }
+        }
+    }
+
+    private async Task LogEndpointsAsync(IDrillControlPlane controlPlane, IEnumerable<string> endpoints, CancellationToken cancellationToken)
+    {
+        using var admin = new HttpClient { BaseAddress = controlPlane.AdminUri, Timeout = TimeSpan.FromSeconds(5) };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", controlPlane.ApiKey);
+        foreach (var id in endpoints)
+        {
+            try
+            {
+                var view = await admin.GetStringAsync($"admin/v1/endpoints/{Uri.EscapeDataString(id)}", cancellationToken).ConfigureAwait(false);
+                await Log($"endpoint {id}: {(view.Length > 2000 ? view[..2000] : view)}").ConfigureAwait(false);
+            }
+            catch (HttpRequestException e)
+            {
+                await Log($"endpoint {id}: admin view unavailable: {e.Message}").ConfigureAwait(false);
             }
         }
     }

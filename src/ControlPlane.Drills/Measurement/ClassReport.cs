@@ -21,6 +21,9 @@ public sealed record ClassReport(string Class, int Requests, int Available, doub
     double? QualityPassRate, IReadOnlyDictionary<string, int> ByRouteReason, IReadOnlyDictionary<string, int> ByEndpoint, double FallbackShare,
     long InputTokens, long OutputTokens, decimal CostUsd, IReadOnlyDictionary<string, int> Errors)
 {
+    /// <summary>The first failure's text for each key of <see cref="Errors"/>.</summary>
+    public IReadOnlyDictionary<string, string> ErrorExamples { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Figures of <paramref name="samples"/> (one class); <paramref name="price"/> gives an endpoint's
     /// input and output price per 1k tokens.</summary>
     public static ClassReport Of(string workloadClass, IEnumerable<RequestSample> samples, Func<string, (decimal Input, decimal Output)?> price)
@@ -45,8 +48,11 @@ public sealed record ClassReport(string Class, int Requests, int Available, doub
             Percentiles.Of(ok.Select(s => s.LatencyMs), 0.95), Percentiles.Of(ok.Where(s => s.TtftMs is not null).Select(s => s.TtftMs!.Value), 0.95),
             graded.Count == 0 ? null : (double)graded.Count(s => s.QualityPass == true) / graded.Count,
             reasons, endpoints, ok.Count == 0 ? 0 : 1 - (double)primary / ok.Count,
-            ok.Sum(s => s.InputTokens), ok.Sum(s => s.OutputTokens), decimal.Round(cost, 6), errors);
+            ok.Sum(s => s.InputTokens), ok.Sum(s => s.OutputTokens), decimal.Round(cost, 6), errors)
+        {
+            ErrorExamples = counted.Where(s => !s.Ok).GroupBy(ErrorKey).ToDictionary(g => g.Key, g => g.First().Error ?? "", StringComparer.Ordinal),
+        };
     }
 
-    private static string ErrorKey(RequestSample s) => s.Status > 0 ? $"HTTP {s.Status}" : (s.Error ?? "error").Split(':')[0];
+    private static string ErrorKey(RequestSample s) => s.Status is > 0 and not 200 ? $"HTTP {s.Status}" : (s.Error ?? "error").Split(':')[0];
 }

@@ -1,5 +1,3 @@
-using ControlPlane.Drills.Targets;
-
 namespace ControlPlane.Drills.Stack;
 
 /// <summary>The drill's default moving parts: the control plane the executable starts, the provider simulator and
@@ -8,13 +6,5 @@ public static class DrillStack
 {
     /// <summary>The components with <paramref name="startControlPlane"/> as the control plane.</summary>
     public static DrillComponents Create(Func<ControlPlaneLaunch, CancellationToken, Task<IDrillControlPlane>> startControlPlane) =>
-        new(startControlPlane, SimulatorComponent.StartAsync, [new ProxyTargetFactory()]);
-
-    private sealed class ProxyTargetFactory : IDrillTargetFactory
-    {
-        public string Name => "proxy";
-
-        public Task<IDrillTargetHost> StartAsync(DrillTargetContext context, CancellationToken cancellationToken) =>
-            throw new NotSupportedException("The reference proxy (src/ControlPlane.Proxy) has not landed in this build.");
-    }
+        new(startControlPlane, SimulatorComponent.StartAsync, [new ProxyComponent.Factory()]);
 }
