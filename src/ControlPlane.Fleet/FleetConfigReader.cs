@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "evals");
         if (top is null)
         {
             return null;
@@ -49,6 +49,7 @@ internal sealed partial class FleetConfigReader
 
         (string? name, string? version) = ReadFleet(top);
         ReadAlerting(top);
+        ReadEvals(top);
         if (top.Required("endpoints") is { } endpoints)
         {
             ReadEndpoints(endpoints, top.Child("endpoints"));
@@ -113,6 +114,7 @@ internal sealed partial class FleetConfigReader
             [
                 "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
                 "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline", .. ModelPinReader.Keys, "alerts",
+                "recovery_gate",
             ]);
         if (reader is null)
         {
@@ -144,6 +146,7 @@ internal sealed partial class FleetConfigReader
         var baseline = BaselineSeedReader.Read(reader, _errors);
         var (acceptedAlias, onModelChange) = ModelPinReader.Read(reader, descriptor.Model, descriptor.ModelVersion, _errors);
         var alertOverrides = ReadAlertOverrides(reader);
+        var recoveryGate = ReadEndpointGate(reader);
 
         if (idNode is null)
         {
@@ -164,6 +167,7 @@ internal sealed partial class FleetConfigReader
             OnModelChange = onModelChange,
             AlertOverrides = alertOverrides,
             Alerts = alertOverrides.Over(_alertDefaults),
+            RecoveryGate = recoveryGate,
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -769,6 +773,8 @@ internal sealed partial class FleetConfigReader
 
         public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
 
+        public RecoveryGateSettings? RecoveryGate { get; init; }
+
         public EndpointCatalogEntry ToEntry() => new()
         {
             Descriptor = Descriptor,
@@ -780,6 +786,7 @@ internal sealed partial class FleetConfigReader
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
             AlertOverrides = AlertOverrides,
             Alerts = Alerts,
+            RecoveryGate = RecoveryGate,
         };
     }
 }
