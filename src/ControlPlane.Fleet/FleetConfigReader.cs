@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "evals");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "regions", "evals");
         if (top is null)
         {
             return null;
@@ -62,6 +62,8 @@ internal sealed partial class FleetConfigReader
         }
 
         var alerting = ReadAlertingAndTeams(top);
+        var regions = ReadRegions(top);
+        CheckEndpointRegions(regions);
         if (_errors.Count > 0)
         {
             return null;
@@ -72,7 +74,7 @@ internal sealed partial class FleetConfigReader
             name,
             version,
             [.. _endpointOrder.Select(e => e.ToEntry())],
-            [.. _classes]) { Alerting = alerting };
+            [.. _classes]) { Alerting = alerting, Regions = regions };
     }
 
     private (string? Name, string? Version) ReadFleet(MappingReader top)
@@ -168,6 +170,7 @@ internal sealed partial class FleetConfigReader
             AlertOverrides = alertOverrides,
             Alerts = alertOverrides.Over(_alertDefaults),
             RecoveryGate = recoveryGate,
+            RegionNode = reader.Optional("region"),
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -774,6 +777,8 @@ internal sealed partial class FleetConfigReader
         public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
 
         public RecoveryGateSettings? RecoveryGate { get; init; }
+
+        public ConfigNode? RegionNode { get; init; }
 
         public EndpointCatalogEntry ToEntry() => new()
         {
