@@ -28,11 +28,19 @@ public sealed partial class EndpointBreaker
 
     /// <summary>Feeds one synthetic outcome (a prober's graded golden-set answer, not a routed request). While the breaker
     /// is open and its cooldown has elapsed it counts toward the recovery gate (a pass is a success graded
-    /// <see cref="QualityVerdict.Pass"/>; anything else fails); otherwise it is an outcome like any other
-    /// (<see cref="OnOutcome"/>: consecutive failures, half-open probes, 429 cooling).</summary>
+    /// <see cref="QualityVerdict.Pass"/>; anything else fails); while half-open a success is ignored (real requests
+    /// holding probe permits close the breaker) and a failure re-opens it; otherwise it is an outcome like any other
+    /// (<see cref="OnOutcome"/>: consecutive failures, 429 cooling).</summary>
     public void OnSyntheticOutcome(in OutcomeSample sample)
     {
         Advance(sample.At);
+        if (_state == BreakerState.HalfOpen && sample.Status == OutcomeStatus.Success)
+        {
+            // Half-open is closed by the probe permits' real requests, not by the prober's calls (which took no permit);
+            // a synthetic failure still re-opens it below.
+            return;
+        }
+
         if (_gate is null || _state != BreakerState.Open || sample.At < _openUntil || _gatePassedAt is not null)
         {
             OnOutcome(sample);

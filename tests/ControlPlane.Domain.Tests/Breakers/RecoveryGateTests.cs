@@ -128,6 +128,27 @@ public sealed class RecoveryGateTests
     }
 
     [Fact]
+    public void A_half_open_breaker_is_closed_by_real_probes_not_by_synthetic_passes_but_a_synthetic_failure_reopens_it()
+    {
+        var breaker = TrippedAt(Samples.T0, new RecoveryGateOptions { MinProbes = 1 });
+        var t = Samples.T0 + Cooldown;
+        breaker.OnSyntheticOutcome(Pass(t));
+        Assert.Equal(BreakerState.HalfOpen, breaker.Current(t).State);
+        breaker.OnSyntheticOutcome(Pass(t.AddSeconds(1)));
+        breaker.OnSyntheticOutcome(Pass(t.AddSeconds(2)));
+        Assert.Equal(BreakerState.HalfOpen, breaker.Current(t.AddSeconds(2)).State);
+
+        Assert.True(breaker.TryAcquireProbe(t.AddSeconds(3)));
+        breaker.OnOutcome(Samples.Ok(t.AddSeconds(3)));
+        Assert.Equal(BreakerState.Closed, breaker.Current(t.AddSeconds(3)).State);
+
+        var again = TrippedAt(Samples.T0, new RecoveryGateOptions { MinProbes = 1 });
+        again.OnSyntheticOutcome(Pass(t));
+        again.OnSyntheticOutcome(Samples.Fail(t.AddSeconds(1)));
+        Assert.Equal(BreakerState.Open, again.Current(t.AddSeconds(1)).State);
+    }
+
+    [Fact]
     public void Synthetic_outcomes_of_a_closed_breaker_count_like_any_outcome()
     {
         var breaker = new EndpointBreaker(new BreakerOptions { ConsecutiveFailures = 3 });
