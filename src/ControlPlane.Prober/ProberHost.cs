@@ -5,6 +5,7 @@ using System.Text.Json;
 using ControlPlane.Client;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
+using ControlPlane.Providers;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -30,7 +31,7 @@ public sealed partial class ProberHost : IAsyncDisposable
     private readonly IReadOnlyList<GoldenPrompt> _golden;
     private readonly IReadOnlyList<UpstreamEndpoint> _endpoints;
     private readonly IReadOnlyDictionary<string, (decimal Input, decimal Output)> _prices;
-    private readonly HttpClient _http;
+    private readonly ProviderClient _providers;
     private readonly UpstreamCaller _caller;
     private readonly GrpcChannel _channel;
     private readonly ControlPlaneClient _client;
@@ -52,11 +53,8 @@ public sealed partial class ProberHost : IAsyncDisposable
         _golden = golden;
         _endpoints = endpoints;
         _prices = prices;
-        _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-        _caller = new UpstreamCaller(_http);
+        _providers = new ProviderClient(new ProviderClientOptions { MaxResponseBytes = 1024 * 1024 });
+        _caller = new UpstreamCaller(_providers);
         var clientOptions = new ControlPlaneClientOptions { ApiKey = options.Credential };
         _channel = ControlPlaneClient.CreateChannel(options.ControlPlane!, clientOptions);
         _client = new ControlPlaneClient(_channel, clientOptions);
@@ -73,14 +71,14 @@ public sealed partial class ProberHost : IAsyncDisposable
     /// <summary>Loads the files, starts the status endpoint and the probing loops.</summary>
     /// <exception cref="ArgumentException">An invalid option.</exception>
     /// <exception cref="GoldenSetException">A malformed golden set.</exception>
-    /// <exception cref="InvalidDataException">A malformed upstreams file.</exception>
+    /// <exception cref="UpstreamsFileException">A malformed upstreams file.</exception>
     /// <exception cref="FleetConfigException">A malformed fleet file.</exception>
     public static async Task<ProberHost> StartAsync(ProberOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var golden = ControlPlane.Prober.GoldenSet.Load(options.GoldenSetPath);
-        var endpoints = Upstreams.Load(options.UpstreamsPath!);
+        var endpoints = UpstreamsFile.Load(options.UpstreamsPath!).Values.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
         var prices = new Dictionary<string, (decimal, decimal)>(StringComparer.Ordinal);
         if (options.FleetPath is { } fleetPath)
         {
@@ -130,7 +128,7 @@ public sealed partial class ProberHost : IAsyncDisposable
 
         _client.Dispose();
         _channel.Dispose();
-        _http.Dispose();
+        _providers.Dispose();
         _stop.Dispose();
         _reportGate.Dispose();
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using ControlPlane.Fleet;
+using ControlPlane.Providers;
 
 namespace ControlPlane.Prober;
 
@@ -45,7 +46,7 @@ public static class Program
         {
             host = await ProberHost.StartAsync(options, stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is GoldenSetException or InvalidDataException or FleetConfigException or ArgumentException or IOException)
+        catch (Exception e) when (e is GoldenSetException or UpstreamsFileException or FleetConfigException or ArgumentException or IOException)
         {
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
