@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "regions");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "regions", "evals");
         if (top is null)
         {
             return null;
@@ -49,6 +49,7 @@ internal sealed partial class FleetConfigReader
 
         (string? name, string? version) = ReadFleet(top);
         ReadAlerting(top);
+        ReadEvals(top);
         if (top.Required("endpoints") is { } endpoints)
         {
             ReadEndpoints(endpoints, top.Child("endpoints"));
@@ -115,6 +116,7 @@ internal sealed partial class FleetConfigReader
             [
                 "id", "provider", "model", "model_version", "region", "context_window", "capabilities",
                 "price_per_1k", "limits", "owner_team", "on_call", "deprecation", "baseline", .. ModelPinReader.Keys, "alerts",
+                "recovery_gate",
             ]);
         if (reader is null)
         {
@@ -146,6 +148,7 @@ internal sealed partial class FleetConfigReader
         var baseline = BaselineSeedReader.Read(reader, _errors);
         var (acceptedAlias, onModelChange) = ModelPinReader.Read(reader, descriptor.Model, descriptor.ModelVersion, _errors);
         var alertOverrides = ReadAlertOverrides(reader);
+        var recoveryGate = ReadEndpointGate(reader);
 
         if (idNode is null)
         {
@@ -166,6 +169,7 @@ internal sealed partial class FleetConfigReader
             OnModelChange = onModelChange,
             AlertOverrides = alertOverrides,
             Alerts = alertOverrides.Over(_alertDefaults),
+            RecoveryGate = recoveryGate,
             RegionNode = reader.Optional("region"),
         };
         _endpoints.Add(id, draft);
@@ -772,6 +776,8 @@ internal sealed partial class FleetConfigReader
 
         public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
 
+        public RecoveryGateSettings? RecoveryGate { get; init; }
+
         public ConfigNode? RegionNode { get; init; }
 
         public EndpointCatalogEntry ToEntry() => new()
@@ -785,6 +791,7 @@ internal sealed partial class FleetConfigReader
             Deprecation = deprecationDate is { } date ? new EndpointDeprecation { Date = date, MigrateTo = MigrateTo?.Value } : null,
             AlertOverrides = AlertOverrides,
             Alerts = Alerts,
+            RecoveryGate = RecoveryGate,
         };
     }
 }

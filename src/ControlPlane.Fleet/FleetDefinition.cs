@@ -113,6 +113,9 @@ public sealed record EndpointCatalogEntry
     /// where the endpoint sets nothing.</summary>
     public AlertThresholds AlertOverrides { get; init; } = new();
 
+    /// <summary>The endpoint's recovery gate (its <c>recovery_gate:</c> over <c>evals.recovery_gate</c>); null: none.</summary>
+    public RecoveryGateSettings? RecoveryGate { get; init; }
+
     /// <summary>True when the endpoint's deprecation date is on or before <paramref name="day"/>.</summary>
     public bool IsDeprecatedOn(DateOnly day) => Deprecation is { } deprecation && deprecation.Date <= day;
 }

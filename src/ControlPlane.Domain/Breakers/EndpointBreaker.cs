@@ -13,7 +13,7 @@ namespace ControlPlane.Domain.Breakers;
 /// failures. Admin overrides win over all of it. Time only moves forward: every call takes the caller's
 /// <c>now</c> (from its <see cref="TimeProvider"/>) and earlier times never undo a transition. Every transition
 /// is queued as a <see cref="BreakerEvent"/>; take them with <see cref="DrainEvents"/>. Not thread-safe.</summary>
-public sealed class EndpointBreaker
+public sealed partial class EndpointBreaker
 {
     private readonly BreakerOptions _options;
     private readonly List<BreakerEvent> _events = [];
@@ -216,7 +216,7 @@ public sealed class EndpointBreaker
     public BreakerSnapshot Export() => new(
         _state, _reason, _since, _openUntil, _clock, _trips, _consecutiveFailures, _degraded, _degradedPeriods,
         _clearPeriods, _openLatencyPeriods, _probesAcquired, _probeSuccesses, _lastProbeAt, _rampStart, _rateLimitedUntil, _override,
-        _rampHealthy, _rampCheckedAt);
+        _rampHealthy, _rampCheckedAt, _gatePasses, _gateProbes, _gateConsecutive, _gatePassedAt);
 
     /// <summary>Rebuilds a breaker from <see cref="Export"/>.</summary>
     public static EndpointBreaker Restore(BreakerOptions options, BreakerSnapshot snapshot)
@@ -243,6 +243,10 @@ public sealed class EndpointBreaker
             _rampCheckedAt = snapshot.RampCheckedAt,
             _rateLimitedUntil = snapshot.RateLimitedUntil,
             _override = snapshot.Override,
+            _gatePasses = snapshot.GatePasses,
+            _gateProbes = snapshot.GateProbes,
+            _gateConsecutive = snapshot.GateConsecutive,
+            _gatePassedAt = snapshot.GatePassedAt,
         };
     }
 
@@ -353,7 +357,8 @@ public sealed class EndpointBreaker
         while (true)
         {
             // Time-driven transitions in due order: cooldown end and override expiry.
-            DateTimeOffset? openDue = _state == BreakerState.Open && _openUntil <= t ? _openUntil : null;
+            // With a recovery gate (EndpointBreaker.RecoveryGate.cs) the cooldown's end waits for the golden set.
+            DateTimeOffset? openDue = _state == BreakerState.Open && _openUntil <= t ? GateDue(t) : null;
             DateTimeOffset? expiryDue = _override is { ExpiresAt: { } e } && e <= t ? e : null;
             if (openDue is null && expiryDue is null)
             {
@@ -368,7 +373,8 @@ public sealed class EndpointBreaker
                 _probesAcquired = 0;
                 _probeSuccesses = 0;
                 _lastProbeAt = o;
-                Emit(BreakerEventKind.StateChanged, from, o, Invariant($"cooldown ended; admitting {_options.HalfOpenProbes} probes"));
+                Emit(BreakerEventKind.StateChanged, from, o, Invariant($"cooldown ended{GateDetail()}; admitting {_options.HalfOpenProbes} probes"));
+                ResetGate();
             }
             else
             {
@@ -400,9 +406,10 @@ public sealed class EndpointBreaker
         _since = at;
         _openUntil = at + cooldown;
         ResetSignals();
+        ResetGate();
         _rampStart = null;
         _rampHealthy = TimeSpan.Zero;
-        Emit(BreakerEventKind.StateChanged, from, at, Invariant($"{detail}; trip {_trips}, cooldown {cooldown}"));
+        Emit(BreakerEventKind.StateChanged, from, at, Invariant($"{detail}; trip {_trips}, cooldown {cooldown}{GateNote()}"));
     }
 
     private void Close(DateTimeOffset at)

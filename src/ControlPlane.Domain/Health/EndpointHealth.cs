@@ -60,6 +60,15 @@ public sealed class EndpointHealth
         }
     }
 
+    /// <summary>Records one synthetic outcome (a prober's graded call made directly, not routed): it feeds the endpoint-wide
+    /// window (errors, latency, quality, so drift is seen without user traffic) and the endpoint-wide breaker's recovery
+    /// gate (<see cref="EndpointBreaker.OnSyntheticOutcome"/>), never a workload class's track (it belongs to no class).</summary>
+    public void RecordSynthetic(in OutcomeSample sample)
+    {
+        Endpoint.Window.Record(sample);
+        Endpoint.Breaker.OnSyntheticOutcome(sample);
+    }
+
     /// <summary>The track of <paramref name="workloadClass"/> (endpoint-wide when null), created when missing; null when
     /// <see cref="EndpointHealthOptions.MaxWorkloadClasses"/> is reached. Used to restore persisted baselines.</summary>
     public HealthTrack? Track(string? workloadClass) => workloadClass is null ? Endpoint : TrackFor(workloadClass);

@@ -431,6 +431,13 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             throw Invalid("endpoint_id", $"unknown endpoint '{outcome.EndpointId}'");
         }
 
+        if (outcome.Synthetic)
+        {
+            // A prober's outcome (RoutingNode.Synthetic.cs): no class, no decision, no reservation.
+            ReportSynthetic(outcome, snapshot, endpointIndex);
+            return;
+        }
+
         if (string.IsNullOrEmpty(outcome.WorkloadClass))
         {
             throw Invalid("workload_class", "is required");
@@ -634,7 +641,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 calls.Add(Deliver(true, group.Key, NewBatch(group.ToList())));
             }
 
-            foreach (var group in batch.GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
+            // Synthetic outcomes belong to no class: they reach the endpoint grains only.
+            foreach (var group in batch.Where(o => !o.Synthetic).GroupBy(o => o.WorkloadClass, StringComparer.Ordinal))
             {
                 calls.Add(Deliver(false, group.Key, NewBatch(group.ToList())));
             }

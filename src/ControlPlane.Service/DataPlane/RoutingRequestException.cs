@@ -8,6 +8,9 @@ internal enum RequestErrorKind
 
     /// <summary>The named workload class does not exist.</summary>
     NotFound,
+
+    /// <summary>The caller's roles do not allow this request (a synthetic outcome without the prober role).</summary>
+    PermissionDenied,
 }
 
 /// <summary>A refused data-plane request, naming the field (mapped to INVALID_ARGUMENT / NOT_FOUND).</summary>

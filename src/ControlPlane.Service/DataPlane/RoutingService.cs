@@ -50,7 +50,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         }
     }
 
-    [RequireRoles(Roles.DataPlane, Roles.Reporter)]
+    [RequireRoles(Roles.DataPlane, Roles.Reporter, Roles.Prober)]
     public override Task<OutcomeAck> ReportOutcome(Outcome outcome, ServerCallContext context)
     {
         // Once stopping, the final flush has run: an outcome accepted now would be acknowledged and lost.
@@ -62,6 +62,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         using var activity = Telemetry.ControlPlaneTelemetry.StartIfSampled(ReportSpan);
         try
         {
+            ReportOutcomeCaller.Of(context).Admit(outcome);
             node.Report(outcome);
             if (activity is not null)
             {
@@ -77,7 +78,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         return Task.FromResult(new OutcomeAck { Accepted = 1 });
     }
 
-    [RequireRoles(Roles.DataPlane, Roles.Reporter)]
+    [RequireRoles(Roles.DataPlane, Roles.Reporter, Roles.Prober)]
     public override async Task<OutcomeAck> ReportOutcomes(IAsyncStreamReader<Outcome> outcomes, ServerCallContext context)
     {
         if (!node.IsReady)
@@ -88,10 +89,12 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         using var activity = Telemetry.ControlPlaneTelemetry.StartIfSampled(ReportBatchSpan);
         var ack = new OutcomeAck();
         var index = 0;
+        var caller = ReportOutcomeCaller.Of(context);
         while (await outcomes.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
             try
             {
+                caller.Admit(outcomes.Current);
                 node.Report(outcomes.Current);
                 ack.Accepted++;
             }
@@ -113,7 +116,7 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         return ack;
     }
 
-    [RequireRoles(Roles.DataPlane)]
+    [RequireRoles(Roles.DataPlane, Roles.Prober)]
     public override async Task WatchRoutingTable(WatchRoutingTableRequest request, IServerStreamWriter<RoutingTable> responses, ServerCallContext context)
     {
         if (!node.IsReady)
@@ -164,5 +167,10 @@ internal sealed partial class RoutingService(RoutingNode node, TimeProvider time
         new(new Status(StatusCode.Unavailable, "This node's routing table is not synchronized (starting or stopping); retry another node or shortly."));
 
     private static RpcException ToRpc(RoutingRequestException error) =>
-        new(new Status(error.Kind == RequestErrorKind.NotFound ? StatusCode.NotFound : StatusCode.InvalidArgument, error.Message));
+        new(new Status(error.Kind switch
+        {
+            RequestErrorKind.NotFound => StatusCode.NotFound,
+            RequestErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+            _ => StatusCode.InvalidArgument,
+        }, error.Message));
 }

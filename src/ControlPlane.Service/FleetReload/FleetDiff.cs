@@ -133,7 +133,11 @@ internal static class FleetDiff
         Note(changes, p + ".deprecation", Deprecation(old.Deprecation), Deprecation(next.Deprecation));
         Note(changes, p + ".baseline", old.Baseline?.ToString(), next.Baseline?.ToString());
         Note(changes, p + ".alerts", Alerting.AlertThresholdsText.Describe(old.Alerts), Alerting.AlertThresholdsText.Describe(next.Alerts));
+        Note(changes, p + ".recovery_gate", Gate(old.RecoveryGate), Gate(next.RecoveryGate));
     }
+
+    private static string Gate(RecoveryGateSettings? gate) => gate is null ? "off" : string.Create(CultureInfo.InvariantCulture,
+        $"min_probes {gate.MinProbes}, pass_rate {gate.PassRate}, release_without_probes_seconds {gate.ReleaseWithoutProbesAfter.TotalSeconds}");
 
     private static bool References(WorkloadClassDefinition c, string endpointId) =>
         c.Policy.Primary.Contains(endpointId, StringComparer.Ordinal)

@@ -204,6 +204,10 @@ public sealed record OutcomeRecord(string EndpointId, string WorkloadClass, Outc
     /// <summary>The outcome's workflow verdict (<c>Outcome.workflow_verdict</c>): whether the task this call was part of
     /// completed; unspecified when the caller does not know. Feeds the class's <c>workflow-failure-rate</c> alert.</summary>
     public Contracts.V1.WorkflowVerdict WorkflowVerdict { get; init; }
+
+    /// <summary>A prober's synthetic outcome (<c>Outcome.synthetic</c>): it goes to the endpoint grain only (its health
+    /// and recovery gate), never to a class grain; <see cref="WorkloadClass"/> is empty.</summary>
+    public bool Synthetic { get; init; }
 }
 
 /// <summary>Outcomes for one grain from one node's flush.</summary>

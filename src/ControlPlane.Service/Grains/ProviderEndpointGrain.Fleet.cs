@@ -70,6 +70,7 @@ internal sealed partial class ProviderEndpointGrain : IFleetMemberGrain
             _health.SeedBaselines(seed);
         }
 
+        ApplyRecoveryGate(entry);
         if (previous.TokensPerMinute != _descriptor.TokensPerMinute || previous.RequestsPerMinute != _descriptor.RequestsPerMinute)
         {
             _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), _quota.Export(),

@@ -125,6 +125,7 @@ internal sealed partial class ProviderEndpointGrain(
             _rampPersisted = _health.Endpoint.Breaker.RampHealthyTime;
         }
 
+        ApplyRecoveryGate(entry);
         if (State.Override is { } saved && saved.IsActive(time.GetUtcNow()))
         {
             _health.SetOverride(saved);
@@ -174,8 +175,17 @@ internal sealed partial class ProviderEndpointGrain(
                 continue;
             }
 
-            _health.Record(outcome.Sample, outcome.WorkloadClass);
-            _alertRules.Record(outcome);
+            if (outcome.Synthetic)
+            {
+                // A prober's outcome: endpoint-wide health and the recovery gate only (ProviderEndpointGrain.Evals.cs).
+                _health.RecordSynthetic(outcome.Sample);
+            }
+            else
+            {
+                _health.Record(outcome.Sample, outcome.WorkloadClass);
+                _alertRules.Record(outcome);
+            }
+
             changedModel ??= outcome.ReturnedModelVersion;
         }
 
@@ -339,7 +349,7 @@ internal sealed partial class ProviderEndpointGrain(
         var breaker = _options.Health.Breaker;
         var rampStep = (breaker.RampObservation + breaker.RampDuration) / 12;
         bool rampMoved = rampStep > TimeSpan.Zero && (_health.Endpoint.Breaker.RampHealthyTime - _rampPersisted).Duration() >= rampStep;
-        if (rampMoved && events.Count == 0)
+        if ((rampMoved || GateMoved()) && events.Count == 0)
         {
             // Ramp progress is learned state: written like the baselines, never at the cost of the activation.
             await PersistLearnedAsync(breaker: true);

@@ -129,7 +129,7 @@ public sealed class ApiKeyTests : IDisposable
         { """{"name":"a","roles":"viewer","reason":"r"}""", "roles" },
         { """{"name":"a","roles":["root"],"reason":"r"}""", "roles[0]" },
         { """{"name":"a","roles":["viewer",7],"reason":"r"}""", "roles[1]" },
-        { """{"name":"a","roles":["viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer"],"reason":"r"}""", "roles" },
+        { """{"name":"a","roles":["viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer","viewer"],"reason":"r"}""", "roles" },
         { """{"name":"a","roles":["viewer"],"ttlSeconds":0,"reason":"r"}""", "ttlSeconds" },
         { """{"name":"a","roles":["viewer"],"ttlSeconds":99999999999,"reason":"r"}""", "ttlSeconds" },
         { """{"name":"a","roles":["viewer"]}""", "reason" },

@@ -29,6 +29,22 @@ public sealed class FleetDiffTests
     }
 
     [Fact]
+    public void A_recovery_gate_is_a_change_a_reload_applies()
+    {
+        var changed = "evals:\n  recovery_gate: { min_probes: 4 }\n" + Fleet.Replace("model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t }",
+            "model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t, recovery_gate: { golden_set: false } }", StringComparison.Ordinal);
+
+        var diff = FleetDiff.Compare(ServiceNode.Fleet(Fleet), ServiceNode.Fleet(changed));
+
+        Assert.Empty(diff.Refusals);
+        Assert.Equal(
+            [
+                "endpoints.a.recovery_gate: off -> min_probes 4, pass_rate 0.8, release_without_probes_seconds 900",
+                "endpoints.c.recovery_gate: off -> min_probes 4, pass_rate 0.8, release_without_probes_seconds 900",
+            ], diff.Changes);
+    }
+
+    [Fact]
     public void Alert_thresholds_and_the_production_flag_are_changes_a_reload_applies()
     {
         var changed = ("alerting:\n  thresholds:\n    fallback_activation: { for: 1h }\n" + Fleet)
