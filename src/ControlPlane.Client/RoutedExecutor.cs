@@ -212,8 +212,8 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         return jittered;
     }
 
-    // A queue_only class held the first attempt (route_reason queue_only_hold): wait the node's retry_after_ms and ask
-    // again, as long as the wait ends within the caller's deadline (or MaxQueueHoldWait without one). The last hold
+    // A queue_only class held the first attempt (route_reason queue_only_hold): wait the node's retry_after_ms (at most
+    // QueueHoldPollInterval) and ask again, as long as the wait ends within the caller's deadline (or MaxQueueHoldWait without one). The last hold
     // decision comes back when no room is left; the caller turns it into NoRouteException.
     private async Task<RouteDecision> WaitOutHoldsAsync(RouteRequest request, RouteDecision decision, long started, TimeSpan? deadline,
         CancellationToken cancellationToken)
@@ -221,7 +221,7 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         var limit = deadline ?? _options.MaxQueueHoldWait;
         while (string.IsNullOrEmpty(decision.EndpointId) && decision.RouteReason == QueueOnlyHold)
         {
-            var wait = TimeSpan.FromMilliseconds(Math.Clamp(decision.RetryAfterMs, 10, (long)_options.MaxRetryAfter.TotalMilliseconds + 10));
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp(decision.RetryAfterMs, 10, (long)_options.QueueHoldPollInterval.TotalMilliseconds));
             var left = limit - _time.GetElapsedTime(started);
             if (wait >= left)
             {

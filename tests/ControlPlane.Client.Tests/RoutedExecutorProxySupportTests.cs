@@ -59,15 +59,15 @@ public sealed class RoutedExecutorProxySupportTests
     public async Task A_held_first_attempt_waits_retry_after_and_asks_again_when_the_executor_waits_on_holds()
     {
         await using var node = await RoutingNode.StartAsync();
-        node.Routing.RouteAnswers.Enqueue((_, _) => Task.FromResult(new RouteDecision { DecisionId = "d-held", RouteReason = "queue_only_hold", RetryAfterMs = 2_000 }));
+        node.Routing.RouteAnswers.Enqueue((_, _) => Task.FromResult(new RouteDecision { DecisionId = "d-held", RouteReason = "queue_only_hold", RetryAfterMs = 800 }));
         using var client = new ControlPlaneClient(node.Address);
         await using var reporter = new OutcomeReporter(client, time: _time);
         var executor = new RoutedExecutor(client, reporter, _time, new RoutedExecutorOptions { WaitOnQueueHold = true });
 
         var run = executor.ExecuteAsync(Chat(), (target, _) => ValueTask.FromResult(new ProviderResult<string>("from " + target.EndpointId, 1, 1)));
-        await Eventually.TrueAsync(() => _time.Timers.Contains(TimeSpan.FromSeconds(2)), "the executor waits the hold's retry_after_ms");
+        await Eventually.TrueAsync(() => _time.Timers.Contains(TimeSpan.FromMilliseconds(800)), "the executor waits the hold's retry_after_ms");
         Assert.False(run.IsCompleted);
-        _time.Advance(TimeSpan.FromSeconds(2));
+        _time.Advance(TimeSpan.FromMilliseconds(800));
 
         Assert.Equal("from ep-a", await run.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(2, node.Routing.Routes.Count);
