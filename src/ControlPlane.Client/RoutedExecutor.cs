@@ -74,6 +74,16 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly RoutedExecutorOptions _options = (options ?? new RoutedExecutorOptions()).Validate();
 
+    // One timeout pipeline for every attempt (Polly pipelines are built once and reused); each attempt's timeout
+    // travels in its ResilienceContext.
+    private static readonly ResiliencePropertyKey<TimeSpan> s_attemptTimeout = new("controlplane.attempt-timeout");
+    private readonly ResiliencePipeline _pipeline = new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
+        .AddTimeout(new TimeoutStrategyOptions
+        {
+            TimeoutGenerator = static args => new ValueTask<TimeSpan>(args.Context.Properties.GetValue(s_attemptTimeout, TimeSpan.FromSeconds(30))),
+        })
+        .Build();
+
     /// <summary>Routes <paramref name="request"/> and runs <paramref name="call"/> against the chosen endpoint; if it
     /// fails, asks Route again for the next attempt (excluding every endpoint that failed) until an attempt succeeds,
     /// <see cref="RoutedExecutorOptions.MaxAttempts"/> are spent, the node answers no endpoint for a retry (no approved
@@ -147,14 +157,12 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
                 timeout = budget;
             }
 
-            var pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }.AddTimeout(timeout).Build();
             var attemptStarted = _time.GetTimestamp();
             TimeSpan? retryAfter = null;
             var backOff = false;
             try
             {
-                var result = await pipeline.ExecuteAsync(static (state, token) => state.call(state.target, token), (call, target), cancellationToken)
-                    .ConfigureAwait(false);
+                var result = await RunAttemptAsync(call, target, timeout, cancellationToken).ConfigureAwait(false);
                 Report(request, decision, OutcomeStatus.Success, attemptStarted, result.InputTokens, result.OutputTokens, result.TimeToFirstTokenMs,
                     modelVersion: result.ModelVersion, quality: result.Quality, requestId: requestId, attempt: attempt);
                 return result.Value;
@@ -195,6 +203,22 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         throw last ?? new TimeoutRejectedException("The caller's deadline had passed before the first attempt.");
     }
 
+    private async ValueTask<ProviderResult<T>> RunAttemptAsync<T>(Func<RouteTarget, CancellationToken, ValueTask<ProviderResult<T>>> call, RouteTarget target,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            context.Properties.Set(s_attemptTimeout, timeout);
+            return await _pipeline.ExecuteAsync(static (context, state) => state.call(state.target, context.CancellationToken), context, (call, target))
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
     /// <summary>The wait before the retry after attempt <paramref name="attempt"/>: exponential from
     /// <see cref="RoutedExecutorOptions.BaseBackoff"/> up to <see cref="RoutedExecutorOptions.MaxBackoff"/>, drawn from
     /// [half, all] of it, and at least the provider's Retry-After capped by <see cref="RoutedExecutorOptions.MaxRetryAfter"/>.</summary>
@@ -212,8 +236,8 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         return jittered;
     }
 
-    // A queue_only class held the first attempt (route_reason queue_only_hold): wait the node's retry_after_ms and ask
-    // again, as long as the wait ends within the caller's deadline (or MaxQueueHoldWait without one). The last hold
+    // A queue_only class held the first attempt (route_reason queue_only_hold): wait the node's retry_after_ms (at most
+    // QueueHoldPollInterval) and ask again, as long as the wait ends within the caller's deadline (or MaxQueueHoldWait without one). The last hold
     // decision comes back when no room is left; the caller turns it into NoRouteException.
     private async Task<RouteDecision> WaitOutHoldsAsync(RouteRequest request, RouteDecision decision, long started, TimeSpan? deadline,
         CancellationToken cancellationToken)
@@ -221,7 +245,7 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         var limit = deadline ?? _options.MaxQueueHoldWait;
         while (string.IsNullOrEmpty(decision.EndpointId) && decision.RouteReason == QueueOnlyHold)
         {
-            var wait = TimeSpan.FromMilliseconds(Math.Clamp(decision.RetryAfterMs, 10, (long)_options.MaxRetryAfter.TotalMilliseconds + 10));
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp(decision.RetryAfterMs, 10, (long)_options.QueueHoldPollInterval.TotalMilliseconds));
             var left = limit - _time.GetElapsedTime(started);
             if (wait >= left)
             {

@@ -33,6 +33,12 @@ public sealed class RoutedExecutorOptions
     /// <value>Must be between 0 and 10 min. Defaults to 30 s.</value></summary>
     public TimeSpan MaxQueueHoldWait { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Longest single wait between a hold and the next Route call under <see cref="WaitOnQueueHold"/>: the node's
+    /// <c>retry_after_ms</c> when shorter. The node holds each Route call itself and answers as soon as the primary can
+    /// serve, so asking again soon costs little and notices a primary that came back early.
+    /// <value>Must be between 10 ms and 1 min. Defaults to 1 s.</value></summary>
+    public TimeSpan QueueHoldPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad option.</summary>
     public RoutedExecutorOptions Validate()
     {
@@ -45,6 +51,7 @@ public sealed class RoutedExecutorOptions
         Check(nameof(MaxBackoff), MaxBackoff, BaseBackoff, TimeSpan.FromMinutes(1));
         Check(nameof(MaxRetryAfter), MaxRetryAfter, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         Check(nameof(MaxQueueHoldWait), MaxQueueHoldWait, TimeSpan.Zero, TimeSpan.FromMinutes(10));
+        Check(nameof(QueueHoldPollInterval), QueueHoldPollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         return this;
     }
 

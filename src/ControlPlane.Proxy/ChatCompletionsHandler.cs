@@ -37,6 +37,11 @@ internal sealed class ChatCompletionsHandler(
         var aborted = context.RequestAborted;
         var httpRequest = context.Request;
         var response = context.Response;
+        // Every answer names its attempts; these stand until an attempt is made.
+        response.Headers[EndpointHeader] = string.Empty;
+        response.Headers[RouteReasonHeader] = string.Empty;
+        response.Headers[AttemptsHeader] = "0";
+        response.Headers[DecisionHeader] = string.Empty;
         if (!TryResolveClass(httpRequest, out var workloadClass, out var status, out var code, out var message)
             || !TryReadHeaders(httpRequest, out var deadlineMs, out var expect, out var requestId, out code, out message))
         {
@@ -52,6 +57,8 @@ internal sealed class ChatCompletionsHandler(
         }
         catch (BadHttpRequestException error) when (error.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
+            // The rest of the body is not read: the connection cannot carry another request.
+            response.Headers.Connection = "close";
             await OpenAiErrors.WriteAsync(response, 413, "invalid_request_error", "request_too_large",
                 $"The request body is larger than {options.MaxRequestBytes} bytes.", aborted).ConfigureAwait(false);
             return;

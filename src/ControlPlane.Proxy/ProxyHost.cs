@@ -56,6 +56,7 @@ public sealed class ProxyHost : IAsyncDisposable
             MaxBackoff = options.Executor.MaxBackoff,
             MaxRetryAfter = options.Executor.MaxRetryAfter,
             MaxQueueHoldWait = options.Executor.MaxQueueHoldWait,
+            QueueHoldPollInterval = options.Executor.QueueHoldPollInterval,
             WaitOnQueueHold = true,
         };
         var executor = new RoutedExecutor(client, reporter, options.Time, executorOptions);

@@ -44,17 +44,8 @@ public sealed class BadInputTests
         Assert.Equal(1, CountRequests(await stack.SimAdmin.GetFromJsonAsync<JsonElement>("sim/v1/stats")));
     }
 
-    private static long CountRequests(JsonElement stats)
-    {
-        long total = 0;
-        var endpoints = stats.TryGetProperty("endpoints", out var inner) ? inner : stats;
-        foreach (var endpoint in endpoints.ValueKind == JsonValueKind.Array ? endpoints.EnumerateArray().ToList() : endpoints.EnumerateObject().Select(p => p.Value).ToList())
-        {
-            total += endpoint.GetProperty("requests").GetInt64();
-        }
-
-        return total;
-    }
+    private static long CountRequests(JsonElement stats) =>
+        stats.GetProperty("endpoints").EnumerateObject().Sum(e => e.Value.GetProperty("requests").GetInt64());
 
     private static HttpRequestMessage Raw(string body, string? key, string? workloadClass = null)
     {

@@ -16,7 +16,7 @@ public sealed class QueueHoldTests
         await using var stack = await ProxyStack.StartAsync(options =>
         {
             options.RouteTimeout = TimeSpan.FromSeconds(2);
-            options.Executor.MaxRetryAfter = TimeSpan.FromMilliseconds(300);
+            options.Executor.QueueHoldPollInterval = TimeSpan.FromMilliseconds(300);
         });
         await ProxyHttp.PostAsync(stack.Admin, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"proxy hold test"}""");
 
