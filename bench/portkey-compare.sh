@@ -8,7 +8,7 @@
 # DIR/portkey/<scenario>/..., DIR/overhead.json and DIR/comparison.md (default DIR: artifacts/comparison).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-scenario="provider-outage"; replicas=3; cluster=1; out="$root/artifacts/comparison"; short=(); overhead=1
+scenario="outage"; replicas=3; cluster=1; out="$root/artifacts/comparison"; short=(); overhead=1
 while (($#)); do
   case "$1" in
     --short) short=(--short); shift ;;
