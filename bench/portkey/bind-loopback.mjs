@@ -53,3 +53,11 @@ net.Server.prototype.listen = function listenOnLoopback(...args) {
   });
   return originalListen.apply(this, args);
 };
+
+// PORTKEY_EXIT_WITH_PARENT=1 (set by the drill's launcher, which keeps the write end of our stdin): exit when stdin
+// reaches its end, i.e. when the parent process is gone, even killed with SIGKILL, so no replica outlives its drill.
+if (process.env.PORTKEY_EXIT_WITH_PARENT === '1') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}

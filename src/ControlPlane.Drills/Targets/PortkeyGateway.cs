@@ -11,7 +11,7 @@ namespace ControlPlane.Drills.Targets;
 /// <c>bind-loopback.mjs</c> rewrites its <c>listen()</c> to 127.0.0.1 before the socket is bound and prints
 /// <c>portkey-listening 127.0.0.1:PORT</c>, which this class waits for (and checks is loopback). Its output is drained
 /// continuously (the gateway logs every failed upstream call), the last lines kept for error messages. Disposing kills
-/// the process tree.
+/// the process tree; if this process dies first, the replica exits when its stdin (held here) reaches its end.
 /// </summary>
 internal sealed partial class PortkeyGateway : IAsyncDisposable
 {
@@ -50,6 +50,8 @@ internal sealed partial class PortkeyGateway : IAsyncDisposable
         start.ArgumentList.Add("--headless");
         start.Environment["NODE_ENV"] = "production";
         start.Environment["PORTKEY_BIND_HOST"] = "127.0.0.1";
+        // We hold the write end of its stdin: if this process dies (even SIGKILL), the replica sees EOF and exits.
+        start.Environment["PORTKEY_EXIT_WITH_PARENT"] = "1";
         // The gateway would read these for its Redis cache; a drill replica keeps no shared state.
         start.Environment.Remove("REDIS_CONNECTION_STRING");
 

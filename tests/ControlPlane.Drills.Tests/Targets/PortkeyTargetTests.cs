@@ -131,6 +131,43 @@ public sealed class PortkeyTargetTests
         Assert.DoesNotContain("listening", await stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_replica_exits_when_its_parent_goes_away()
+    {
+        // The launcher sets PORTKEY_EXIT_WITH_PARENT and holds the replica's stdin; a dead parent closes it.
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = PortkeyTestLayout.GatewayDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add("--import");
+        start.ArgumentList.Add(new Uri(Path.Combine(PortkeyTestLayout.GatewayDirectory, PortkeyInstall.LoopbackPreload)).AbsoluteUri);
+        start.ArgumentList.Add("-e");
+        start.ArgumentList.Add("require('node:http').createServer().listen(0)");
+        start.Environment["PORTKEY_EXIT_WITH_PARENT"] = "1";
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            Assert.StartsWith("portkey-listening 127.0.0.1:", line, StringComparison.Ordinal);
+            Assert.False(process.HasExited);
+
+            process.StandardInput.Close();
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static async Task<(HttpStatusCode Status, string Body, ServedBy Served)> SendAsync(
         HttpClient http, IDrillTarget target, string workloadClass, string prompt, bool stream, CancellationToken cancellationToken)
     {
