@@ -24,8 +24,18 @@ if ((${#missing[@]})); then
   if [ -x /etc/init.d/prometheus ]; then $sudo_cmd /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi
 fi
 
-# npm packages for the grpc-js interop client, pinned by package-lock.json.
-for dir in "$root"/tests/interop/node "$root"/deploy/validate; do
+# Node.js and npm (Debian's nodejs/npm) for the npm packages below, when the machine has none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "install-test-deps: apt-get install nodejs npm"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# npm packages for the grpc-js interop client, the schema validator and the Portkey gateway of the comparison
+# (bench/portkey, run by tests/ControlPlane.Drills.Tests/Targets/PortkeyTargetTests), pinned by package-lock.json.
+for dir in "$root"/tests/interop/node "$root"/deploy/validate "$root"/bench/portkey; do
   if [ -f "$dir/package-lock.json" ]; then
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
       echo "install-test-deps: npm ci in ${dir#$root/}"
