@@ -41,7 +41,7 @@ internal sealed partial class FleetConfigReader
 
     private FleetDefinition? Read(ConfigNode root)
     {
-        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams");
+        var top = MappingReader.Create(root, "", _errors, "fleet", "endpoints", "classes", "alerting", "teams", "regions");
         if (top is null)
         {
             return null;
@@ -61,6 +61,8 @@ internal sealed partial class FleetConfigReader
         }
 
         var alerting = ReadAlertingAndTeams(top);
+        var regions = ReadRegions(top);
+        CheckEndpointRegions(regions);
         if (_errors.Count > 0)
         {
             return null;
@@ -71,7 +73,7 @@ internal sealed partial class FleetConfigReader
             name,
             version,
             [.. _endpointOrder.Select(e => e.ToEntry())],
-            [.. _classes]) { Alerting = alerting };
+            [.. _classes]) { Alerting = alerting, Regions = regions };
     }
 
     private (string? Name, string? Version) ReadFleet(MappingReader top)
@@ -164,6 +166,7 @@ internal sealed partial class FleetConfigReader
             OnModelChange = onModelChange,
             AlertOverrides = alertOverrides,
             Alerts = alertOverrides.Over(_alertDefaults),
+            RegionNode = reader.Optional("region"),
         };
         _endpoints.Add(id, draft);
         _endpointOrder.Add(draft);
@@ -768,6 +771,8 @@ internal sealed partial class FleetConfigReader
         public AlertThresholds AlertOverrides { get; init; } = new();
 
         public AlertThresholds Alerts { get; init; } = AlertThresholds.Defaults;
+
+        public ConfigNode? RegionNode { get; init; }
 
         public EndpointCatalogEntry ToEntry() => new()
         {

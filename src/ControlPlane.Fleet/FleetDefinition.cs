@@ -62,6 +62,10 @@ public sealed class FleetDefinition
     /// (<c>alerting.runbook_base_url</c>); <see cref="AlertingDefinition.Empty"/> when the file gives neither.</summary>
     public AlertingDefinition Alerting { get; internal init; } = AlertingDefinition.Empty;
 
+    /// <summary>The fleet's <c>regions:</c> (federation between regional clusters); <see cref="FleetRegions.None"/> when
+    /// the file lists none (single-region, federation off).</summary>
+    public FleetRegions Regions { get; internal init; } = FleetRegions.None;
+
     /// <summary>Looks an endpoint up by id.</summary>
     public bool TryGetEndpoint(string id, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out EndpointCatalogEntry entry) =>
         _endpointsById.TryGetValue(id, out entry);

@@ -7,6 +7,7 @@ using ControlPlane.Server.Security;
 using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Dashboard;
+using ControlPlane.Service.Federation;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
 using Grpc.AspNetCore.Server;
@@ -103,6 +104,8 @@ internal static class NodeHost
             options.ApplyRequestLog(o.RequestLog);
             configureControlPlane?.Invoke(o);
         }, dataPlane: servesDataPlane);
+        // Federation between regional clusters (docs/regions.md); off without --region.
+        builder.Services.AddControlPlaneFederation(options.ResolveFederation(fleet));
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
         builder.Services.AddHostedService<SighupReload>();
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));

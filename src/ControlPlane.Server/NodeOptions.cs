@@ -88,7 +88,7 @@ internal sealed partial record NodeOptions
           --enable-diagnostics      Serve controlplane.v1.Diagnostics (an echo service for interop checks; off by default).
           --disable-diagnostics     Do not serve it (the default).
           -h, --help                Show this help.
-        """;
+        """ + "\n" + FederationUsage;
 
     /// <summary>Where gRPC listens.</summary>
     public IPEndPoint GrpcEndpoint { get; init; } = new(IPAddress.Loopback, DefaultGrpcPort);
@@ -370,6 +370,13 @@ internal sealed partial record NodeOptions
                     break;
                 case "--telemetry" or "--otlp-endpoint" or "--trace-sample":
                     if (!TryParseTelemetry(arg, inlineValue ?? (i + 1 < args.Count ? args[++i] : null), ref options, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case "--region" or "--federation-peer" or "--federation-credential-file":
+                    if (!TryParseFederation(arg, inlineValue ?? (i + 1 < args.Count ? args[++i] : null), ref options, out error))
                     {
                         return false;
                     }

@@ -56,6 +56,12 @@ internal static class Program
             return 2;
         }
 
+        if (!NodeOptions.TryLoadFederationCredential(options, Environment.GetEnvironmentVariable, out options, out var federationError))
+        {
+            await Console.Error.WriteLineAsync($"controlplane: {federationError}").ConfigureAwait(false);
+            return 2;
+        }
+
         if (options.ShowHelp)
         {
             Console.WriteLine(NodeOptions.Usage);
@@ -79,6 +85,17 @@ internal static class Program
             // Nothing is started on a bad fleet: the message lists every file:line:col: field: problem.
             await Console.Error.WriteLineAsync($"controlplane: {ex.Message}").ConfigureAwait(false);
             return 1;
+        }
+
+        try
+        {
+            // --region and --federation-peer against the fleet's regions: (docs/regions.md).
+            _ = options.ResolveFederation(fleet);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"controlplane: {ex.Message}").ConfigureAwait(false);
+            return 2;
         }
 
         var terminate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

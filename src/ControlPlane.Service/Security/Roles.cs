@@ -29,9 +29,12 @@ public static class Roles
     /// <summary>Reports outcomes only (an eval runner, a batch reporter).</summary>
     public const string Reporter = "reporter";
 
+    /// <summary>A peer region's federation link: the change feed, forwarded outcomes and overrides (<c>docs/regions.md</c>).</summary>
+    public const string Federation = "federation";
+
     /// <summary>Every role, in the order the docs list them.</summary>
     public static readonly IReadOnlyList<string> All =
-        [Viewer, Operator, PolicyAuthor, PolicyApprover, ComplianceApprover, Admin, DataPlane, Reporter];
+        [Viewer, Operator, PolicyAuthor, PolicyApprover, ComplianceApprover, Admin, DataPlane, Reporter, Federation];
 
     /// <summary>True for one of <see cref="All"/> (exact, lower case).</summary>
     public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
