@@ -8,6 +8,7 @@ using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Dashboard;
 using ControlPlane.Service.Federation;
+using ControlPlane.Service.Federation.Quotas;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
 using Grpc.AspNetCore.Server;
@@ -106,6 +107,7 @@ internal static class NodeHost
         }, dataPlane: servesDataPlane);
         // Federation between regional clusters (docs/regions.md); off without --region.
         builder.Services.AddControlPlaneFederation(options.ResolveFederation(fleet));
+        builder.Services.AddFederationQuotas();
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
         builder.Services.AddHostedService<SighupReload>();
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));
@@ -260,6 +262,7 @@ internal static class NodeHost
             // histogram (six tags, aggregated per call) costs about 3 µs of CPU per Route, a fifth of the whole call
             // (docs/benchmarks.md). The admin listener's requests keep it.
             app.MapGrpcService<RoutingService>().DisableHttpMetrics();
+            app.MapGrpcService<ControlPlane.Service.Federation.Quotas.FederationQuotaService>();
             app.MapGrpcHealthChecksService().AllowAnonymous();
             app.MapGrpcReflectionService();
             if (options.EnableDiagnostics)

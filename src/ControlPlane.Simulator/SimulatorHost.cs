@@ -172,8 +172,13 @@ public sealed class SimulatorHost : IAsyncDisposable
         return full;
     }
 
-    /// <summary>(Re)starts the scenario clock now and applies the faults' effect on listeners at once.</summary>
-    internal async Task<DateTimeOffset> StartClockAsync(CancellationToken cancellationToken)
+    /// <summary>Each endpoint's cumulative counters by endpoint id (what <c>GET /sim/v1/stats</c> shows).</summary>
+    public IReadOnlyDictionary<string, EndpointStatsSnapshot> GetStats() =>
+        Endpoints.ToDictionary(e => e.Id, e => e.Stats.Snapshot(), StringComparer.Ordinal);
+
+    /// <summary>(Re)starts the scenario clock now (what <c>POST /sim/v1/clock/start</c> does): the scenario's faults are
+    /// placed from now, posted faults stay, and refused ports close or open at once. Returns the clock's start.</summary>
+    public async Task<DateTimeOffset> StartClockAsync(CancellationToken cancellationToken)
     {
         var started = Faults.StartClock(Scenario?.Faults ?? []);
         await ReconcileAsync(cancellationToken).ConfigureAwait(false);
@@ -238,10 +243,11 @@ public sealed class SimulatorHost : IAsyncDisposable
             {
                 await ReconcileAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // A port that cannot be rebound yet: the next tick tries again.
-                await Console.Error.WriteLineAsync("simulator: " + e.Message).ConfigureAwait(false);
+                // A port that cannot be rebound yet (or a listener that failed to stop): the next tick tries again, so
+                // one failure never leaves a port closed after its refused outage ended.
+                await Console.Error.WriteLineAsync("simulator: reconciling listeners failed, retrying: " + e.Message).ConfigureAwait(false);
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Sockets;
 using ControlPlane.Simulator.Faults;
@@ -25,6 +26,10 @@ internal sealed partial class SimulatedEndpoint
 
     /// <summary>Content frames a <c>reset_mid_stream</c> outage lets through before the reset.</summary>
     private const int DeltasBeforeReset = 2;
+
+    /// <summary>Wall time between the last frame sent and a mid-stream reset: a reset drops data the peer's socket has
+    /// not read yet, so the peer gets this long to read the frames it was sent (network time, not simulated time).</summary>
+    private static readonly TimeSpan ResetGrace = TimeSpan.FromMilliseconds(200);
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -203,20 +208,37 @@ internal sealed partial class SimulatedEndpoint
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["x-request-id"] = answer.Id;
-        await context.Response.Body.WriteAsync(format.StreamStart(answer), cancellationToken).ConfigureAwait(false);
         var pieces = Split(answer.Content, MaxStreamDeltas);
         double tokensPerPiece = (double)outputTokens / pieces.Count;
+        var pause = TimeSpan.FromSeconds(tokensPerPiece / throughput);
+        if (!reset && Scaled(pause) < 1)
+        {
+            // Nothing to pace (latency scale 0, the proxy-overhead benchmark): the same frames in one write.
+            var frames = new ArrayBufferWriter<byte>(4096);
+            frames.Write(format.StreamStart(answer));
+            foreach (string piece in pieces)
+            {
+                frames.Write(format.StreamDelta(answer, piece));
+            }
+
+            frames.Write(format.StreamEnd(answer));
+            await context.Response.Body.WriteAsync(frames.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await context.Response.Body.WriteAsync(format.StreamStart(answer), cancellationToken).ConfigureAwait(false);
         for (int i = 0; i < pieces.Count; i++)
         {
             if (i > 0)
             {
-                await DelayAsync(TimeSpan.FromSeconds(tokensPerPiece / throughput), cancellationToken).ConfigureAwait(false);
+                await DelayAsync(pause, cancellationToken).ConfigureAwait(false);
             }
 
             await context.Response.Body.WriteAsync(format.StreamDelta(answer, pieces[i]), cancellationToken).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (reset && i + 1 >= DeltasBeforeReset)
             {
+                await Task.Delay(ResetGrace, TimeProvider.System, cancellationToken).ConfigureAwait(false);
                 Reset(context);
                 return;
             }
@@ -224,6 +246,7 @@ internal sealed partial class SimulatedEndpoint
 
         if (reset)
         {
+            await Task.Delay(ResetGrace, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             Reset(context);
             return;
         }
@@ -255,9 +278,12 @@ internal sealed partial class SimulatedEndpoint
         await context.Response.Body.WriteAsync(format.Error(kind, message, param), cancellationToken).ConfigureAwait(false);
     }
 
+    // A simulated delay after the latency scale, in milliseconds.
+    private double Scaled(TimeSpan delay) => delay.TotalMilliseconds * _options.LatencyScale;
+
     private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        double scaled = delay.TotalMilliseconds * _options.LatencyScale;
+        double scaled = Scaled(delay);
         return scaled < 1 || !double.IsFinite(scaled)
             ? Task.CompletedTask
             : Task.Delay(TimeSpan.FromMilliseconds(Math.Min(scaled, TimeSpan.FromHours(1).TotalMilliseconds)), _options.TimeProvider, cancellationToken);

@@ -4,8 +4,6 @@ using ControlPlane.Simulator.Faults;
 using ControlPlane.Simulator.Generation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -48,11 +46,20 @@ internal sealed partial class SimulatedEndpoint : IAsyncDisposable
     /// <summary><c>anthropic</c> for provider anthropic, else <c>openai</c>.</summary>
     public string Api { get; }
 
-    /// <summary>The endpoint's port (fixed after the first bind; 0 before it when the port is chosen by the OS).</summary>
+    /// <summary>The endpoint's port (kept across refused outages; 0 until the first bind picks one when none was given).</summary>
     public int Port { get; private set; }
 
     /// <summary>The endpoint's base URL.</summary>
-    public Uri Url => new($"http://{(_address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + _address + "]" : _address.ToString())}:{Port}");
+    /// <remarks>Listening on every address (0.0.0.0, ::) the URL names loopback, which reaches it from this machine.</remarks>
+    public Uri Url
+    {
+        get
+        {
+            var address = _address.Equals(IPAddress.Any) ? IPAddress.Loopback : _address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : _address;
+            string host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + address + "]" : address.ToString();
+            return new Uri($"http://{host}:{Port}");
+        }
+    }
 
     /// <summary>The endpoint's latency parameters.</summary>
     public LatencyModel Latency { get; }
@@ -125,9 +132,16 @@ internal sealed partial class SimulatedEndpoint : IAsyncDisposable
 
     private async Task<WebApplication> StartAppAsync(CancellationToken cancellationToken)
     {
-        // The port may linger for a moment after a refused outage closed it: retry the bind briefly.
+        // A port chosen here may be taken by the time Kestrel binds it: choose again. A port that is the endpoint's
+        // already (given, or kept across a refused outage) may linger for a moment after closing: retry it briefly.
+        bool chosen = Port == 0;
         for (int attempt = 0; ; attempt++)
         {
+            if (chosen && (Port == 0 || attempt > 0))
+            {
+                Port = PortPicker.Next(_address);
+            }
+
             var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
             builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
             {
@@ -141,21 +155,16 @@ internal sealed partial class SimulatedEndpoint : IAsyncDisposable
             try
             {
                 await app.StartAsync(cancellationToken).ConfigureAwait(false);
+                return app;
             }
             catch (IOException) when (attempt < 50 && !cancellationToken.IsCancellationRequested)
             {
                 await app.DisposeAsync().ConfigureAwait(false);
-                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
-                continue;
+                if (!chosen)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                }
             }
-
-            if (Port == 0)
-            {
-                string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-                Port = new Uri(address).Port;
-            }
-
-            return app;
         }
     }
 
