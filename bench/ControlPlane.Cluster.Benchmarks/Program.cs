@@ -27,6 +27,7 @@ namespace ControlPlane.Cluster.Benchmarks;
 /// again); every node's <c>WatchRoutingTable</c> stream also timestamps when its pushed table shows the change.
 /// Reported next to the node's own Grpc.AspNetCore echo (<c>Diagnostics/Echo</c>) round trip measured in the same run.
 /// <c>dotnet run -c Release --project bench/ControlPlane.Cluster.Benchmarks -- [--flips N] [--echo N]</c>.
+/// With <c>--federation</c>: propagation between two federated regions instead (<see cref="FederationPropagation"/>).
 /// </summary>
 internal static class Program
 {
@@ -34,6 +35,12 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--federation"))
+        {
+            // Two federated regions as real processes: FederationPropagation.cs.
+            return await FederationPropagation.RunAsync(args);
+        }
+
         int flips = Arg(args, "--flips", 100), echoCalls = Arg(args, "--echo", 2000);
         var fleet = BenchFleet();
         await using var redis = await RedisServerFixture.StartNewAsync();

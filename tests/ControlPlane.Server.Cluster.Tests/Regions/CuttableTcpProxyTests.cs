@@ -129,6 +129,25 @@ public sealed class CuttableTcpProxyTests
     }
 
     [Fact]
+    public async Task A_close_does_not_cross_a_black_hole_until_restored()
+    {
+        await using var echo = EchoServer.Start("a");
+        await using var proxy = CuttableTcpProxy.Start(echo.EndPoint);
+        using var open = await ConnectAsync(proxy);
+        Assert.Equal("a:1", await RoundTripAsync(open, "1"));
+
+        proxy.Cut(CutMode.BlackHole, resetOpenConnections: false);
+        open.Client.Shutdown(SocketShutdown.Send);
+        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        Assert.Equal(1, echo.Open);
+
+        proxy.Restore();
+
+        await Poll(() => echo.Open == 0, "the target saw the client's FIN after the restore");
+        Assert.Equal(0, proxy.ConnectionsReset);
+    }
+
+    [Fact]
     public async Task Dispose_resets_every_connection_and_stops_listening()
     {
         await using var echo = EchoServer.Start("a");

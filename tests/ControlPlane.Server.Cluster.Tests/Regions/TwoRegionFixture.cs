@@ -22,13 +22,33 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
     /// <summary>How long a condition that the regions reach eventually may take before the test fails.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    private readonly ITestOutputHelper _output;
+    private readonly List<string> _unprinted = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Dictionary<RegionNode, (GrpcChannel Channel, Routing.RoutingClient Client)> _grpc = [];
     private readonly HttpClient _http = new(TestCredentials.Handler()) { Timeout = Timeout.InfiniteTimeSpan };
+    private ITestOutputHelper? _output;
     private TwoRegionCluster? _cluster;
 
-    private TwoRegionFixture(ITestOutputHelper output) => _output = output;
+    private TwoRegionFixture(ITestOutputHelper? output) => _output = output;
+
+    /// <summary>Where <see cref="Print"/> writes: the current test's output (a class fixture serves several tests);
+    /// lines printed while none is set are written to the next one set.</summary>
+    public ITestOutputHelper? Output
+    {
+        get => _output;
+        set
+        {
+            lock (_unprinted)
+            {
+                _output = value;
+                if (value is not null)
+                {
+                    _unprinted.ForEach(value.WriteLine);
+                    _unprinted.Clear();
+                }
+            }
+        }
+    }
 
     /// <summary>The processes, Redis servers and proxies.</summary>
     public TwoRegionCluster Cluster => _cluster ?? throw new InvalidOperationException("Not started.");
@@ -43,7 +63,7 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
     public TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>Starts both regions and waits until every node routes both classes of <see cref="RegionFleets.Basic"/>.</summary>
-    public static async Task<TwoRegionFixture> StartAsync(ITestOutputHelper output, bool federation = true, string? fleetYaml = null)
+    public static async Task<TwoRegionFixture> StartAsync(ITestOutputHelper? output, bool federation = true, string? fleetYaml = null)
     {
         var fixture = new TwoRegionFixture(output);
         try
@@ -68,7 +88,27 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
     }
 
     /// <summary>Writes a line to the test output, stamped with the fixture's clock.</summary>
-    public void Print(string line) => _output.WriteLine($"[{_clock.Elapsed.TotalSeconds,7:F2}s] {line}");
+    public void Print(string line)
+    {
+        var stamped = $"[{_clock.Elapsed.TotalSeconds,7:F2}s] {line}";
+        lock (_unprinted)
+        {
+            if (_output is null)
+            {
+                _unprinted.Add(stamped);
+                return;
+            }
+
+            try
+            {
+                _output.WriteLine(stamped);
+            }
+            catch (InvalidOperationException)
+            {
+                // The test that set the output has finished (a late line from a background poll).
+            }
+        }
+    }
 
     /// <summary>The gRPC Routing client of a node (one channel per node, reconnecting within a second).</summary>
     public Routing.RoutingClient Routing(RegionNode node)
@@ -210,6 +250,10 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
             return true;
         });
 
+    /// <summary>Starts a Route load: per node, one caller cycling through <paramref name="classes"/>, a call every
+    /// <paramref name="pause"/>; every call's node, class, time and error is kept.</summary>
+    public RouteLoad StartLoad(IEnumerable<RegionNode> nodes, IReadOnlyList<string> classes, TimeSpan pause) => new(this, [.. nodes], classes, pause);
+
     /// <summary>Cuts the federation link both ways.</summary>
     public void CutLink(CutMode mode = CutMode.Refuse, bool resetOpenConnections = true) => Cluster.CutLink(mode, resetOpenConnections);
 
@@ -233,4 +277,57 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
 
         _http.Dispose();
     }
+
+    /// <summary>Route calls in a loop on some nodes.</summary>
+    internal sealed class RouteLoad : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task[] _callers;
+
+        public RouteLoad(TwoRegionFixture fixture, IReadOnlyList<RegionNode> nodes, IReadOnlyList<string> classes, TimeSpan pause)
+        {
+            _callers = [.. nodes.Select(node => Task.Run(async () =>
+            {
+                for (var i = 0; !_stop.IsCancellationRequested; i++)
+                {
+                    var workloadClass = classes[i % classes.Count];
+                    var start = fixture.Elapsed;
+                    try
+                    {
+                        var decision = await fixture.RouteAsync(node, workloadClass);
+                        Calls.Add(new RouteCall(node, workloadClass, start, fixture.Elapsed, null, decision.EndpointId));
+                    }
+                    catch (RpcException ex)
+                    {
+                        Calls.Add(new RouteCall(node, workloadClass, start, fixture.Elapsed, $"{ex.StatusCode}: {ex.Status.Detail}", null));
+                    }
+
+                    try
+                    {
+                        await Task.Delay(pause, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }))];
+        }
+
+        public System.Collections.Concurrent.ConcurrentBag<RouteCall> Calls { get; } = [];
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await _stop.CancelAsync();
+            }
+
+            await Task.WhenAll(_callers);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>One Route call of a load.</summary>
+    internal sealed record RouteCall(RegionNode Node, string WorkloadClass, TimeSpan Start, TimeSpan End, string? Error, string? EndpointId);
 }

@@ -309,23 +309,25 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
         {
             // A black hole holds a new connection here: accepted, never connected onwards.
             await Gate().WaitAsync(connection.Token).ConfigureAwait(false);
-            connection.Target = await ConnectAsync(connection.Token).ConfigureAwait(false);
-            if (connection.Target is null)
+            var connected = await ConnectAsync(connection.Token).ConfigureAwait(false);
+            if (connected is null || !connection.TrySetTarget(connected))
             {
+                // No target answered, or a cut reset the connection while it connected.
+                Abort(connected);
                 ResetConnection(connection);
                 return;
             }
 
             using var client = new NetworkStream(connection.Client, ownsSocket: false);
-            using var target = new NetworkStream(connection.Target, ownsSocket: false);
-            var up = PumpAsync(connection, client, connection.Target, target, toTarget: true);
+            using var target = new NetworkStream(connected, ownsSocket: false);
+            var up = PumpAsync(connection, client, connected, target, toTarget: true);
             var down = PumpAsync(connection, target, connection.Client, client, toTarget: false);
             await Task.WhenAll(up, down).ConfigureAwait(false);
             if (!connection.Token.IsCancellationRequested)
             {
                 // Both sides finished cleanly (FIN each way): close without RST.
                 connection.Client.Dispose();
-                connection.Target.Dispose();
+                connected.Dispose();
             }
         }
         catch (OperationCanceledException)
@@ -377,6 +379,8 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
             {
                 await Gate().WaitAsync(connection.Token).ConfigureAwait(false);
                 var read = await from.ReadAsync(buffer, connection.Token).ConfigureAwait(false);
+                // Read (or a FIN seen) just before a cut: held until the restore, never dropped.
+                await Gate().WaitAsync(connection.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     // Half-close: pass the FIN on.
@@ -384,8 +388,6 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
                     return;
                 }
 
-                // Read just before a cut: held until the restore, never dropped.
-                await Gate().WaitAsync(connection.Token).ConfigureAwait(false);
                 await to.WriteAsync(buffer.AsMemory(0, read), connection.Token).ConfigureAwait(false);
                 Interlocked.Add(ref toTarget ? ref _bytesToTarget : ref _bytesFromTarget, read);
             }
@@ -403,21 +405,23 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
 
     private void ResetConnection(Connection connection)
     {
-        if (!connection.TryReset())
+        if (!connection.TryReset(out var target))
         {
             return;
         }
 
         Interlocked.Increment(ref _resets);
         Abort(connection.Client);
-        Abort(connection.Target);
+        Abort(target);
     }
 
     private sealed class Connection : IDisposable
     {
+        private readonly object _lock = new();
         private readonly CancellationTokenSource _reset = new();
-        private int _resetOnce;
-        private int _disposed;
+        private Socket? _target;
+        private bool _wasReset;
+        private bool _disposed;
 
         public Connection(Socket client)
         {
@@ -427,28 +431,47 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
 
         public Socket Client { get; }
 
-        public Socket? Target { get; set; }
-
         /// <summary>Cancelled when the connection is reset (read once, so it stays valid after disposal).</summary>
         public CancellationToken Token { get; }
 
-        public bool TryReset()
+        /// <summary>Sets the target side unless the connection was reset meanwhile.</summary>
+        public bool TrySetTarget(Socket target)
         {
-            if (Interlocked.Exchange(ref _resetOnce, 1) != 0)
+            lock (_lock)
             {
-                return false;
+                if (_wasReset)
+                {
+                    return false;
+                }
+
+                _target = target;
+                return true;
+            }
+        }
+
+        /// <summary>Marks the connection reset (once) and cancels its pumps; <paramref name="target"/> is the target
+        /// side to abort, if it was connected.</summary>
+        public bool TryReset(out Socket? target)
+        {
+            lock (_lock)
+            {
+                target = _target;
+                if (_wasReset)
+                {
+                    return false;
+                }
+
+                _wasReset = true;
             }
 
-            if (Volatile.Read(ref _disposed) == 0)
+            // Outside the lock: cancellation runs the pumps' continuations, which dispose the connection.
+            try
             {
-                try
-                {
-                    _reset.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // Finished meanwhile.
-                }
+                _reset.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection finished meanwhile.
             }
 
             return true;
@@ -456,9 +479,13 @@ public sealed class CuttableTcpProxy : IAsyncDisposable
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            lock (_lock)
             {
-                _reset.Dispose();
+                if (!_disposed)
+                {
+                    _disposed = true;
+                    _reset.Dispose();
+                }
             }
         }
     }
