@@ -69,6 +69,15 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
     /// after success changes nothing; without a model change it is a conflict.</summary>
     [Alias("model-change.ack")]
     Task<EndpointDetails> AcknowledgeModelChangeAsync(Catalog.ModelChangeAck ack);
+
+    /// <summary>Federation, in a follower region: adopts the home region's state when it is newer than the one held
+    /// (persisted, then pushed to every node); false when not newer or the grain is not a follower.</summary>
+    [Alias("fed.adopt")]
+    Task<bool> AdoptHomeStateAsync(Federation.FollowedEndpoint followed);
+
+    /// <summary>Federation: the home version of the state this follower holds (0: none, so the feed sends it in full).</summary>
+    [Alias("fed.version"), ReadOnly]
+    Task<long> GetFollowedVersionAsync();
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>

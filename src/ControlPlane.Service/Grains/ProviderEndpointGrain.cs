@@ -54,6 +54,10 @@ public sealed class EndpointGrainState
     /// <summary>The endpoint's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
     [Id(70)]
     public Alerting.AlertBookState? Alerts { get; set; }
+
+    /// <summary>In a follower region (federation): the home region's state last adopted (<c>docs/regions.md</c>).</summary>
+    [Id(80)]
+    public Federation.FollowedEndpoint? Followed { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -450,7 +454,7 @@ internal sealed partial class ProviderEndpointGrain(
             $"override {previous}; breaker {AdminNames.Breaker(before.State)}", $"override {after}; breaker {AdminNames.Breaker(current.State)}{expiry}");
     }
 
-    private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);
+    private EndpointStatus Status() => new(_descriptor.Id, RoutingView(), RoutingLoad(), State.Version);
 
     private EndpointDetails Details()
     {
@@ -460,7 +464,7 @@ internal sealed partial class ProviderEndpointGrain(
         var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
-        return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
+        return new EndpointDetails(_descriptor, RoutingView(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
             health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity)
         {
             Baseline = _health.Endpoint.Baseline.Current,
