@@ -9,7 +9,7 @@ namespace ControlPlane.Service.Federation;
 /// <summary>The <c>controlplane.v1.Federation</c> service peer regions call (role <c>federation</c>, data-plane
 /// listener; <c>docs/regions.md</c>).</summary>
 internal sealed partial class FederationService(
-    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time)
+    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time, IGrainFactory grains)
     : Contracts.V1.Federation.FederationBase
 {
     /// <summary>Longest id (endpoint, class, region, batch or request id) accepted on the wire.</summary>
@@ -99,6 +99,86 @@ internal sealed partial class FederationService(
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Longest override reason or actor accepted from a peer.</summary>
+    internal const int MaxReasonLength = 1024;
+
+    /// <summary>Longest override lifetime accepted (30 days).</summary>
+    internal const long MaxTtlSeconds = 30L * 24 * 3600;
+
+    private static readonly HashSet<string> AuditActions = new(StringComparer.Ordinal)
+    {
+        "breaker.force_open", "breaker.force_closed", "breaker.auto", "endpoint.drain", "endpoint.undrain",
+    };
+
+    [RequireRoles(Roles.Federation)]
+    public override async Task<ApplyOverrideReply> ApplyOverride(ApplyOverrideRequest request, ServerCallContext context)
+    {
+        RequireEnabled();
+        RequirePeer(request.OriginRegion, "origin_region");
+        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > MaxIdLength)
+        {
+            throw Invalid("request_id", $"is required, at most {MaxIdLength} characters");
+        }
+
+        if (request.Sequence <= 0)
+        {
+            throw Invalid("sequence", "must be positive");
+        }
+
+        if (request.EndpointId.Length > MaxIdLength || !catalog.Endpoints.TryGetValue(request.EndpointId, out var entry))
+        {
+            throw NotFound("endpoint_id", $"unknown endpoint '{Shorten(request.EndpointId)}'");
+        }
+
+        if (entry.Descriptor.Region != Options.Region)
+        {
+            throw Invalid("endpoint_id", $"endpoint '{entry.Id}' is homed in region '{entry.Descriptor.Region}', not here");
+        }
+
+        if (!Enum.IsDefined(request.Kind) || (!request.Clear && request.Kind == FederatedOverrideKind.None))
+        {
+            throw Invalid("kind", "must name an override (FORCE_OPEN, FORCE_CLOSED or DRAIN) unless clear is set");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Actor) || request.Actor.Length > MaxIdLength)
+        {
+            throw Invalid("actor", $"is required, at most {MaxIdLength} characters");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Length > MaxReasonLength)
+        {
+            throw Invalid("reason", $"is required, at most {MaxReasonLength} characters");
+        }
+
+        if (request.TtlSeconds is < 0 or > MaxTtlSeconds)
+        {
+            throw Invalid("ttl_seconds", $"must be between 0 and {MaxTtlSeconds}");
+        }
+
+        if (!AuditActions.Contains(request.AuditAction))
+        {
+            throw Invalid("audit_action", $"must be one of {string.Join(", ", AuditActions)}");
+        }
+
+        var kind = request.Kind == FederatedOverrideKind.None ? (Domain.Endpoints.OverrideKind?)null : (Domain.Endpoints.OverrideKind)(int)request.Kind;
+        var caller = context.GetHttpContext().User.Identity?.Name ?? "federation";
+        var forwarded = new ForwardedOverride(request.OriginRegion, request.Sequence, request.Clear ? null : kind, request.Clear ? kind : null,
+            new AdminActor(request.Actor, [], caller, $"region:{request.OriginRegion}", request.RequestId), request.Reason,
+            request.TtlSeconds > 0 ? TimeSpan.FromSeconds(request.TtlSeconds) : null, request.AuditAction);
+        try
+        {
+            var details = await grains.GetGrain<IProviderEndpointGrain>(entry.Id).ApplyForwardedOverrideAsync(forwarded);
+            return new ApplyOverrideReply
+            {
+                State = FederatedStates.ToWire(new EndpointStatus(entry.Id, details.View, default, details.Version)),
+            };
+        }
+        catch (Admin.AdminException e)
+        {
+            throw new RpcException(new Status(e.Kind == Admin.AdminErrorKind.Conflict ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument, e.Message));
         }
     }
 

@@ -19,7 +19,7 @@ internal sealed partial class ProviderEndpointGrain
 
     /// <summary>What nodes route on: the home region's adopted state in a follower, else this grain's own health.</summary>
     private Domain.Endpoints.EndpointHealthView RoutingView() =>
-        IsFollower && State.Followed is { } followed ? followed.View : _health.Current();
+        !IsFollower ? _health.Current() : WithPendingOverride(State.Followed?.View ?? Domain.Endpoints.EndpointHealthView.Healthy);
 
     private Domain.Routing.EndpointLoad RoutingLoad() => IsFollower && State.Followed is { } followed ? followed.Load : _load;
 

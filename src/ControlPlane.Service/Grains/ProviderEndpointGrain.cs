@@ -58,6 +58,22 @@ public sealed class EndpointGrainState
     /// <summary>In a follower region (federation): the home region's state last adopted (<c>docs/regions.md</c>).</summary>
     [Id(80)]
     public Federation.FollowedEndpoint? Followed { get; set; }
+
+    /// <summary>In a follower region: overrides made here, oldest first, not yet acknowledged by the home region.</summary>
+    [Id(81)]
+    public List<Federation.ForwardedOverride>? FederationOutbox { get; set; }
+
+    /// <summary>The last sequence given to a change in <see cref="FederationOutbox"/>.</summary>
+    [Id(82)]
+    public long FederationSequence { get; set; }
+
+    /// <summary>In a follower region: the override the newest pending change set here (null: cleared).</summary>
+    [Id(83)]
+    public AdminOverride? FederationLocalOverride { get; set; }
+
+    /// <summary>In the home region: the last forwarded sequence applied, by origin region.</summary>
+    [Id(84)]
+    public Dictionary<string, long>? ForwardedApplied { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -140,6 +156,7 @@ internal sealed partial class ProviderEndpointGrain(
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
         AuditOutbox.Resume();
+        ResumeFederationOutbox();
         await ResumeAlertsAsync();
     }
 
@@ -199,6 +216,11 @@ internal sealed partial class ProviderEndpointGrain(
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
+        if (IsFollower)
+        {
+            return await ChangeOverrideAsFollowerAsync(change);
+        }
+
         await AuditOutbox.EnsureRoomAsync();
         var now = time.GetUtcNow();
         var before = _health.Current();
@@ -470,6 +492,7 @@ internal sealed partial class ProviderEndpointGrain(
             Baseline = _health.Endpoint.Baseline.Current,
             PerOutputTokenMs = _health.Pace.PerTokenMs(now),
             ModelChange = State.ModelChange,
+            Federation = FederationView(),
         };
     }
 

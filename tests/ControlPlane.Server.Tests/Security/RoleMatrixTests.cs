@@ -73,6 +73,8 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["Routing/ReportOutcome"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcome", "", [Roles.DataPlane, Roles.Reporter]),
         ["Routing/ReportOutcomes"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcomes", "", [Roles.DataPlane, Roles.Reporter]),
         ["Routing/WatchRoutingTable"] = (true, false, "", "/controlplane.v1.Routing/WatchRoutingTable", "", [Roles.DataPlane]),
+        ["Federation/WatchChanges"] = (true, false, "", "/controlplane.v1.Federation/WatchChanges", "", [Roles.Federation]),
+        ["Federation/ApplyOverride"] = (true, false, "", "/controlplane.v1.Federation/ApplyOverride", "", [Roles.Federation]),
         ["Reflection"] = (true, false, "", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", Any),
         ["GET catalog"] = (false, true, "GET", "admin/v1/catalog", "", [Roles.Viewer]),
         ["GET catalog entry"] = (false, true, "GET", "admin/v1/catalog/openai-gpt4o-us", "", [Roles.Viewer]),
