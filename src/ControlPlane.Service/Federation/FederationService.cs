@@ -182,6 +182,114 @@ internal sealed partial class FederationService(
         }
     }
 
+    /// <summary>Longest latency or retry-after accepted on a forwarded outcome (one day, in ms).</summary>
+    internal const long MaxMilliseconds = 86_400_000;
+
+    /// <summary>Most tokens accepted on a forwarded outcome.</summary>
+    internal const long MaxTokens = 100_000_000;
+
+    [RequireRoles(Roles.Federation)]
+    public override async Task<ForwardOutcomesReply> ForwardOutcomes(ForwardOutcomesRequest request, ServerCallContext context)
+    {
+        RequireEnabled();
+        RequirePeer(request.Region, "region");
+        if (string.IsNullOrEmpty(request.BatchId) || request.BatchId.Length > MaxIdLength)
+        {
+            throw Invalid("batch_id", $"is required, at most {MaxIdLength} characters");
+        }
+
+        if (request.Outcomes.Count == 0 || request.Outcomes.Count > Options.MaxForwardBatch)
+        {
+            throw Invalid("outcomes", $"between 1 and {Options.MaxForwardBatch} outcomes, got {request.Outcomes.Count}");
+        }
+
+        var now = time.GetUtcNow();
+        var byEndpoint = new Dictionary<string, List<OutcomeRecord>>(StringComparer.Ordinal);
+        for (int i = 0; i < request.Outcomes.Count; i++)
+        {
+            var forwarded = request.Outcomes[i];
+            string field = $"outcomes[{i}]";
+            var outcome = forwarded.Outcome ?? throw Invalid(field + ".outcome", "is required");
+            if (outcome.EndpointId.Length > MaxIdLength || !catalog.Endpoints.TryGetValue(outcome.EndpointId, out var entry))
+            {
+                throw NotFound(field + ".outcome.endpoint_id", $"unknown endpoint '{Shorten(outcome.EndpointId)}'");
+            }
+
+            if (entry.Descriptor.Region != Options.Region)
+            {
+                throw Invalid(field + ".outcome.endpoint_id", $"endpoint '{entry.Id}' is homed in region '{entry.Descriptor.Region}', not here");
+            }
+
+            if (outcome.WorkloadClass.Length > MaxIdLength || !catalog.Classes.ContainsKey(outcome.WorkloadClass))
+            {
+                throw NotFound(field + ".outcome.workload_class", $"unknown workload class '{Shorten(outcome.WorkloadClass)}'");
+            }
+
+            if (outcome.Status is <= OutcomeStatus.Unspecified or > OutcomeStatus.ClientError)
+            {
+                throw Invalid(field + ".outcome.status", "must be set to a known OUTCOME_STATUS value");
+            }
+
+            if (outcome.LatencyMs is < 0 or > MaxMilliseconds || outcome.TtftMs is < 0 or > MaxMilliseconds
+                || outcome.RetryAfterMs is < 0 or > MaxMilliseconds)
+            {
+                throw Invalid(field + ".outcome", $"latency_ms, ttft_ms and retry_after_ms must be between 0 and {MaxMilliseconds}");
+            }
+
+            if (outcome.InputTokens is < 0 or > MaxTokens || outcome.OutputTokens is < 0 or > MaxTokens)
+            {
+                throw Invalid(field + ".outcome", $"input_tokens and output_tokens must be between 0 and {MaxTokens}");
+            }
+
+            if (outcome.Quality is { HasScore: true } q && !(q.Score is >= 0 and <= 1))
+            {
+                throw Invalid(field + ".outcome.quality.score", "must be in [0, 1]");
+            }
+
+            if (outcome.ReturnedModelVersion.Length > 128)
+            {
+                throw Invalid(field + ".outcome.returned_model_version", "at most 128 characters");
+            }
+
+            // A sample from the future or older than a day is placed now (the home region's windows are its own clock).
+            var at = forwarded.AtUnixMs > 0 && forwarded.AtUnixMs <= now.ToUnixTimeMilliseconds() && forwarded.AtUnixMs > now.AddDays(-1).ToUnixTimeMilliseconds()
+                ? DateTimeOffset.FromUnixTimeMilliseconds(forwarded.AtUnixMs)
+                : now;
+            var d = entry.Descriptor;
+            var sample = new Domain.Health.OutcomeSample
+            {
+                At = at,
+                Status = (Domain.Endpoints.OutcomeStatus)((int)outcome.Status - 1),
+                Latency = TimeSpan.FromMilliseconds(outcome.LatencyMs),
+                TimeToFirstToken = TimeSpan.FromMilliseconds(outcome.TtftMs),
+                InputTokens = (int)outcome.InputTokens,
+                OutputTokens = (int)outcome.OutputTokens,
+                Cost = (double)((d.PricePer1kInput * outcome.InputTokens) + (d.PricePer1kOutput * outcome.OutputTokens)) / 1000.0,
+                Quality = outcome.Quality?.Verdict switch
+                {
+                    QualityVerdict.Pass => Domain.Endpoints.QualityVerdict.Pass,
+                    QualityVerdict.Fail => Domain.Endpoints.QualityVerdict.Fail,
+                    _ => Domain.Endpoints.QualityVerdict.None,
+                },
+                QualityScore = outcome.Quality is { HasScore: true } scored ? scored.Score : null,
+                RetryAfter = outcome.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(outcome.RetryAfterMs) : null,
+            };
+            var changed = Catalog.ReturnedModelVersion.Changed(outcome.ReturnedModelVersion, d.ModelVersion);
+            if (!byEndpoint.TryGetValue(entry.Id, out var list))
+            {
+                byEndpoint[entry.Id] = list = [];
+            }
+
+            list.Add(new OutcomeRecord(entry.Id, outcome.WorkloadClass, sample, forwarded.Fallback, forwarded.DecisionKey, forwarded.RequestKey,
+                Math.Clamp(outcome.Attempt, 0, 1000)) { ReturnedModelVersion = changed, WorkflowVerdict = outcome.WorkflowVerdict });
+        }
+
+        // Counted once per (origin region, batch id, endpoint): a retried batch is acknowledged without counting again.
+        await Task.WhenAll(byEndpoint.Select(e => grains.GetGrain<IProviderEndpointGrain>(e.Key)
+            .RecordOutcomesAsync(new OutcomeBatch($"region:{request.Region}", $"{request.BatchId}/{e.Key}", e.Value))));
+        return new ForwardOutcomesReply { Accepted = request.Outcomes.Count };
+    }
+
     private void RequireEnabled()
     {
         if (!Options.Enabled)

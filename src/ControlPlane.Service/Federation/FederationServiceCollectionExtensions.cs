@@ -24,6 +24,8 @@ public static class FederationServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<FederationFeedSource>());
         services.TryAddSingleton<FederationLinkReader>();
         services.AddHostedService(sp => sp.GetRequiredService<FederationLinkReader>());
+        services.TryAddSingleton<FederationOutcomeForwarder>();
+        services.AddHostedService(sp => sp.GetRequiredService<FederationOutcomeForwarder>());
         services.TryAddSingleton<FederationService>();
         return services;
     }

@@ -40,5 +40,8 @@ internal sealed partial class ProviderEndpointGrain
         return true;
     }
 
+    private void ForwardOutcomes(OutcomeBatch batch) =>
+        ServiceProvider.GetService<FederationOutcomeForwarder>()?.Enqueue(_descriptor.Region, batch.Outcomes);
+
     public Task<long> GetFollowedVersionAsync() => Task.FromResult(State.Followed?.HomeVersion ?? 0);
 }

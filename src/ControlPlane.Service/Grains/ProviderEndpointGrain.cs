@@ -184,6 +184,13 @@ internal sealed partial class ProviderEndpointGrain(
             return;
         }
 
+        if (IsFollower)
+        {
+            // Shared health: the home region's grain counts them (docs/regions.md).
+            ForwardOutcomes(batch);
+            return;
+        }
+
         var now = time.GetUtcNow();
         string? changedModel = null;
         foreach (var outcome in batch.Outcomes)

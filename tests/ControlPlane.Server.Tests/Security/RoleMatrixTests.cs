@@ -74,6 +74,7 @@ public sealed class RoleMatrixTests(NodeFixture fixture) : IClassFixture<NodeFix
         ["Routing/ReportOutcomes"] = (true, false, "", "/controlplane.v1.Routing/ReportOutcomes", "", [Roles.DataPlane, Roles.Reporter]),
         ["Routing/WatchRoutingTable"] = (true, false, "", "/controlplane.v1.Routing/WatchRoutingTable", "", [Roles.DataPlane]),
         ["Federation/WatchChanges"] = (true, false, "", "/controlplane.v1.Federation/WatchChanges", "", [Roles.Federation]),
+        ["Federation/ForwardOutcomes"] = (true, false, "", "/controlplane.v1.Federation/ForwardOutcomes", "", [Roles.Federation]),
         ["Federation/ApplyOverride"] = (true, false, "", "/controlplane.v1.Federation/ApplyOverride", "", [Roles.Federation]),
         ["Reflection"] = (true, false, "", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "", Any),
         ["GET catalog"] = (false, true, "GET", "admin/v1/catalog", "", [Roles.Viewer]),
