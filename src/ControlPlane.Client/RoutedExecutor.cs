@@ -14,7 +14,15 @@ public sealed record RouteTarget(string EndpointId, int Attempt, RouteDecision D
 
 /// <summary>What a successful provider call consumed.</summary>
 /// <typeparam name="T">The provider's answer.</typeparam>
-public sealed record ProviderResult<T>(T Value, long InputTokens, long OutputTokens, long TimeToFirstTokenMs = 0);
+public sealed record ProviderResult<T>(T Value, long InputTokens, long OutputTokens, long TimeToFirstTokenMs = 0)
+{
+    /// <summary>The model version the provider says it served (its response's <c>model</c> field), reported as the
+    /// outcome's <c>returned_model_version</c>; null or empty when unknown. Longer than 128 characters is cut.</summary>
+    public string? ModelVersion { get; init; }
+
+    /// <summary>The grader's verdict on the answer, when one ran; reported as the outcome's quality.</summary>
+    public QualityVerdict Quality { get; init; }
+}
 
 /// <summary>Thrown by a provider call to say how it failed (5xx, 429 with Retry-After, content filter, ...).</summary>
 public sealed class ProviderCallException : Exception
@@ -36,6 +44,10 @@ public sealed class ProviderCallException : Exception
 
     /// <summary>The provider's Retry-After, if any.</summary>
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>True when the caller already received part of the answer (a stream failed after its first bytes went
+    /// out): the attempt is reported, but no other endpoint is tried.</summary>
+    public bool Final { get; init; }
 }
 
 /// <summary>The control plane decided not to route the request (queue-only hold, no capacity).</summary>
@@ -56,6 +68,9 @@ public sealed class NoRouteException(RouteDecision decision)
 /// outcome is reported. Caller faults (client errors, content filter) are not retried.</summary>
 public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter reporter, TimeProvider? time = null, RoutedExecutorOptions? options = null)
 {
+    /// <summary>The route reason of a queue_only class's held answer (no endpoint, <c>retry_after_ms</c> set).</summary>
+    public const string QueueOnlyHold = "queue_only_hold";
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly RoutedExecutorOptions _options = (options ?? new RoutedExecutorOptions()).Validate();
 
@@ -95,6 +110,10 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
             try
             {
                 decision = await RouteAsync(attemptRequest, remaining, cancellationToken).ConfigureAwait(false);
+                if (last is null && _options.WaitOnQueueHold)
+                {
+                    decision = await WaitOutHoldsAsync(attemptRequest, decision, started, deadline, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (RpcException error) when (last is not null && error.StatusCode == StatusCode.DeadlineExceeded)
             {
@@ -136,18 +155,20 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
             {
                 var result = await pipeline.ExecuteAsync(static (state, token) => state.call(state.target, token), (call, target), cancellationToken)
                     .ConfigureAwait(false);
-                Report(request, decision, OutcomeStatus.Success, attemptStarted, result.InputTokens, result.OutputTokens, result.TimeToFirstTokenMs);
+                Report(request, decision, OutcomeStatus.Success, attemptStarted, result.InputTokens, result.OutputTokens, result.TimeToFirstTokenMs,
+                    modelVersion: result.ModelVersion, quality: result.Quality, requestId: requestId, attempt: attempt);
                 return result.Value;
             }
             catch (TimeoutRejectedException error)
             {
-                Report(request, decision, OutcomeStatus.Timeout, attemptStarted);
+                Report(request, decision, OutcomeStatus.Timeout, attemptStarted, requestId: requestId, attempt: attempt);
                 last = error;
             }
             catch (ProviderCallException error)
             {
-                Report(request, decision, error.Status, attemptStarted, httpStatus: error.HttpStatus, retryAfter: error.RetryAfter);
-                if (error.Status is OutcomeStatus.ClientError or OutcomeStatus.ContentFilter)
+                Report(request, decision, error.Status, attemptStarted, httpStatus: error.HttpStatus, retryAfter: error.RetryAfter,
+                    requestId: requestId, attempt: attempt);
+                if (error.Final || error.Status is OutcomeStatus.ClientError or OutcomeStatus.ContentFilter)
                 {
                     throw;
                 }
@@ -191,6 +212,35 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
         return jittered;
     }
 
+    // A queue_only class held the first attempt (route_reason queue_only_hold): wait the node's retry_after_ms and ask
+    // again, as long as the wait ends within the caller's deadline (or MaxQueueHoldWait without one). The last hold
+    // decision comes back when no room is left; the caller turns it into NoRouteException.
+    private async Task<RouteDecision> WaitOutHoldsAsync(RouteRequest request, RouteDecision decision, long started, TimeSpan? deadline,
+        CancellationToken cancellationToken)
+    {
+        var limit = deadline ?? _options.MaxQueueHoldWait;
+        while (string.IsNullOrEmpty(decision.EndpointId) && decision.RouteReason == QueueOnlyHold)
+        {
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp(decision.RetryAfterMs, 10, (long)_options.MaxRetryAfter.TotalMilliseconds + 10));
+            var left = limit - _time.GetElapsedTime(started);
+            if (wait >= left)
+            {
+                return decision;
+            }
+
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+            var remaining = deadline is null ? (TimeSpan?)null : deadline - _time.GetElapsedTime(started);
+            if (remaining is { } r && r < TimeSpan.FromMilliseconds(1))
+            {
+                return decision;
+            }
+
+            decision = await RouteAsync(request, remaining, cancellationToken).ConfigureAwait(false);
+        }
+
+        return decision;
+    }
+
     // The Route call ends with the caller's deadline when there is one (the node sees it as deadline_ms and as the
     // call's grpc-timeout); otherwise the client's default Route timeout applies.
     private Task<RouteDecision> RouteAsync(RouteRequest request, TimeSpan? remaining, CancellationToken cancellationToken)
@@ -206,9 +256,10 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
     }
 
     private void Report(RouteRequest request, RouteDecision decision, OutcomeStatus status, long started,
-        long inputTokens = 0, long outputTokens = 0, long ttftMs = 0, int httpStatus = 0, TimeSpan? retryAfter = null)
+        long inputTokens = 0, long outputTokens = 0, long ttftMs = 0, int httpStatus = 0, TimeSpan? retryAfter = null,
+        string? modelVersion = null, QualityVerdict quality = QualityVerdict.Unspecified, string? requestId = null, int attempt = 0)
     {
-        reporter.Enqueue(new Outcome
+        var outcome = new Outcome
         {
             DecisionId = decision.DecisionId,
             EndpointId = decision.EndpointId,
@@ -220,6 +271,19 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
             InputTokens = inputTokens,
             OutputTokens = outputTokens,
             RetryAfterMs = (long)(retryAfter?.TotalMilliseconds ?? 0),
-        });
+            RequestId = requestId ?? string.Empty,
+            Attempt = attempt,
+        };
+        if (!string.IsNullOrEmpty(modelVersion))
+        {
+            outcome.ReturnedModelVersion = modelVersion.Length > 128 ? modelVersion[..128] : modelVersion;
+        }
+
+        if (quality != QualityVerdict.Unspecified)
+        {
+            outcome.Quality = new Quality { Verdict = quality };
+        }
+
+        reporter.Enqueue(outcome);
     }
 }

@@ -23,6 +23,16 @@ public sealed class RoutedExecutorOptions
     /// <value>Must be between 0 and 5 min. Defaults to 10 s.</value></summary>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Whether a first attempt held by a <c>queue_only</c> class (route reason <c>queue_only_hold</c>) waits the
+    /// node's <c>retry_after_ms</c> and asks again, until the caller's deadline (or <see cref="MaxQueueHoldWait"/>)
+    /// leaves no room; off, the hold is thrown at once as <see cref="NoRouteException"/>.
+    /// <value>Defaults to false.</value></summary>
+    public bool WaitOnQueueHold { get; set; }
+
+    /// <summary>How long <see cref="WaitOnQueueHold"/> waits in all when the request has no deadline of its own.
+    /// <value>Must be between 0 and 10 min. Defaults to 30 s.</value></summary>
+    public TimeSpan MaxQueueHoldWait { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad option.</summary>
     public RoutedExecutorOptions Validate()
     {
@@ -34,6 +44,7 @@ public sealed class RoutedExecutorOptions
         Check(nameof(BaseBackoff), BaseBackoff, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10));
         Check(nameof(MaxBackoff), MaxBackoff, BaseBackoff, TimeSpan.FromMinutes(1));
         Check(nameof(MaxRetryAfter), MaxRetryAfter, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+        Check(nameof(MaxQueueHoldWait), MaxQueueHoldWait, TimeSpan.Zero, TimeSpan.FromMinutes(10));
         return this;
     }
 

@@ -8,6 +8,7 @@ using ControlPlane.Service;
 using ControlPlane.Service.Admin;
 using ControlPlane.Service.Dashboard;
 using ControlPlane.Service.Federation;
+using ControlPlane.Service.Federation.Quotas;
 using ControlPlane.Service.DataPlane;
 using ControlPlane.Service.Security;
 using Grpc.AspNetCore.Server;
@@ -106,6 +107,7 @@ internal static class NodeHost
         }, dataPlane: servesDataPlane);
         // Federation between regional clusters (docs/regions.md); off without --region.
         builder.Services.AddControlPlaneFederation(options.ResolveFederation(fleet));
+        builder.Services.AddFederationQuotas();
         // SIGHUP reloads the fleet file (docs/governance.md, "Fleet reload").
         builder.Services.AddHostedService<SighupReload>();
         builder.Services.AddSingleton(new NodeIdentity(nodeName, options.Role, options.IsClusterNode ? options.RedisEndpoint : null, options.ClusterPrefix));
@@ -264,6 +266,7 @@ internal static class NodeHost
             {
                 // Peer regions' federation link (docs/regions.md); not served with federation off.
                 app.MapGrpcService<FederationService>();
+                app.MapGrpcService<ControlPlane.Service.Federation.Quotas.FederationQuotaService>();
             }
 
             app.MapGrpcHealthChecksService().AllowAnonymous();

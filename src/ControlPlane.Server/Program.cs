@@ -14,6 +14,11 @@ internal static class Program
             return await AdminCli.AdminCliApp.RunAsync(args[1..], AdminCli.CliContext.FromConsole()).ConfigureAwait(false);
         }
 
+        if (args.Length > 0 && args[0] == ControlPlane.Drills.DrillCommand.Verb)
+        {
+            return await Drills.DrillApp.RunAsync(args[1..]).ConfigureAwait(false);
+        }
+
         if (!NodeOptions.TryParse(args, out var options, out var error))
         {
             await Console.Error.WriteLineAsync($"controlplane: {error}").ConfigureAwait(false);

@@ -45,9 +45,15 @@ public sealed class QuotaLeaseLedger
 
     /// <summary>Grants <paramref name="nodeId"/> up to the asked slice, less if the bucket holds less.
     /// Fails (no lease) when nothing at all can be granted in a limited dimension.</summary>
-    public bool TryGrant(string nodeId, long tokens, long requests, out QuotaLease lease)
+    public bool TryGrant(string nodeId, long tokens, long requests, out QuotaLease lease) =>
+        TryGrant(nodeId, tokens, requests, _options.Duration, out lease);
+
+    /// <summary><see cref="TryGrant(string, long, long, out QuotaLease)"/> for a lease living <paramref name="duration"/>
+    /// instead of the ledger's default (a region lease, see <see cref="RegionLeaseLedger"/>).</summary>
+    public bool TryGrant(string nodeId, long tokens, long requests, TimeSpan duration, out QuotaLease lease)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         ArgumentOutOfRangeException.ThrowIfNegative(requests);
         ExpireDue();
@@ -63,7 +69,7 @@ public sealed class QuotaLeaseLedger
         _quota.Tokens?.TryHold(grantTokens);
         _quota.Requests?.TryHold(grantRequests);
         var now = _time.GetUtcNow();
-        lease = new QuotaLease(_nextId++, nodeId, grantTokens, grantRequests, now, now + _options.Duration);
+        lease = new QuotaLease(_nextId++, nodeId, grantTokens, grantRequests, now, now + duration);
         _live.Add(lease.Id, new HeldLease(lease, _quota.Tokens is null ? 0 : grantTokens, _quota.Requests is null ? 0 : grantRequests));
         return true;
     }

@@ -133,6 +133,7 @@ internal sealed partial class ProviderEndpointGrain(
         // (it documents what happens when the fleet changed the limits meanwhile).
         _quota = QuotaDesk.Create(QuotaLimits.PerMinute(_descriptor.TokensPerMinute, _descriptor.RequestsPerMinute), State.Quota,
             _options.Lease, time, _options.LeaseOutageShare);
+        StartRegionQuota();
 
         // The automatic breaker carries on from its last persisted transition (an open breaker stays open, its
         // cooldown and trip count intact); the admin's decision is restored exactly from its own record.
@@ -165,6 +166,7 @@ internal sealed partial class ProviderEndpointGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         instruments.Forget("endpoint", this.GetPrimaryKeyString());
+        _regionMetrics?.Remove(this.GetPrimaryKeyString());
         ForgetAlertGauge();
         try
         {
@@ -266,9 +268,19 @@ internal sealed partial class ProviderEndpointGrain(
     }
 
     // Lease writes keep the activation through a storage outage (the desk grants up to its outage share meanwhile).
-    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) => CountLease(await _quota.GrantAsync(request, PersistQuotaAsync));
+    public async Task<QuotaLease?> GrantLeaseAsync(LeaseRequest request) =>
+        CountLease(_follower is null ? await _quota.GrantAsync(request, PersistQuotaAsync) : await GrantFollowerLeaseAsync(request));
 
-    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement) => _quota.SettleAsync(nodeId, settlement, PersistQuotaAsync);
+    public Task SettleLeaseAsync(string nodeId, LeaseSettlement settlement)
+    {
+        if (_follower is { } follower)
+        {
+            follower.Settle(nodeId, settlement);
+            return Task.CompletedTask;
+        }
+
+        return _quota.SettleAsync(nodeId, settlement, PersistQuotaAsync);
+    }
 
     public Task<string> GetHostAsync() => Task.FromResult(RuntimeIdentity);
 

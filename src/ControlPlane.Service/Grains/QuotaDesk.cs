@@ -5,7 +5,7 @@ namespace ControlPlane.Service.Grains;
 
 /// <summary>What a <see cref="QuotaDesk"/> persists: the ledger, plus what makes grants and settlements safe to retry
 /// (the last grant answered to each node, by request id, and the newest lease each node settled).</summary>
-public sealed class QuotaDeskState
+public sealed partial class QuotaDeskState
 {
     /// <summary>The lease ledger (null when the quota is unlimited).</summary>
     public QuotaLedgerSnapshot? Ledger { get; set; }
@@ -26,7 +26,7 @@ public sealed record GrantRecord(string RequestId, QuotaLease Lease);
 /// budget): a <see cref="QuotaLeaseLedger"/> restored from the grain's persisted state, or nothing when the quota is
 /// unlimited. Each operation says whether its state changed, so the grain persists it before answering.
 /// Use it from grain turns only.</summary>
-internal sealed class QuotaDesk
+internal sealed partial class QuotaDesk
 {
     private readonly QuotaLeaseLedger? _ledger;
     private readonly LeaseReplies _replies;
@@ -74,7 +74,7 @@ internal sealed class QuotaDesk
             ledger.Restore(snapshot);
         }
 
-        return new QuotaDesk(limits, ledger, saved, options, time, outageShare);
+        return new QuotaDesk(limits, ledger, saved, options, time, outageShare) { _savedRegionBook = saved?.RegionBook };
     }
 
     /// <summary>Grants a slice; null when unlimited or when the bucket has nothing left. A request id that was already
@@ -122,6 +122,7 @@ internal sealed class QuotaDesk
         }
 
         bool expired = _ledger.ExpireDue() > 0;
+        expired |= SweepRegions();
         // Sized from every recent asker's demand and the bucket's level: a contended bucket is split by demand.
         var now = _time.GetUtcNow();
         var quota = _ledger.Quota;
@@ -272,7 +273,7 @@ internal sealed class QuotaDesk
         && (_ledger.Quota.Requests is null || _unwrittenRequests + lease.Requests <= _outageRequests);
 
     /// <summary>Forfeits leases past their expiry; true when any was.</summary>
-    public bool ExpireDue() => _ledger?.ExpireDue() > 0;
+    public bool ExpireDue() => (_ledger?.ExpireDue() > 0) | SweepRegions();
 
     /// <summary>The state to persist.</summary>
     public QuotaDeskState Export() => new()
@@ -280,6 +281,7 @@ internal sealed class QuotaDesk
         Ledger = _ledger?.Export(),
         LastGrants = _replies.ExportGrants(),
         LastSettled = _replies.ExportSettled(),
+        RegionBook = ExportRegionBook(),
     };
 
     /// <summary>Levels for the admin view.</summary>
