@@ -262,7 +262,13 @@ internal static class NodeHost
             // histogram (six tags, aggregated per call) costs about 3 µs of CPU per Route, a fifth of the whole call
             // (docs/benchmarks.md). The admin listener's requests keep it.
             app.MapGrpcService<RoutingService>().DisableHttpMetrics();
-            app.MapGrpcService<ControlPlane.Service.Federation.Quotas.FederationQuotaService>();
+            if (options.Region is not null)
+            {
+                // Peer regions' federation link (docs/regions.md); not served with federation off.
+                app.MapGrpcService<FederationService>();
+                app.MapGrpcService<ControlPlane.Service.Federation.Quotas.FederationQuotaService>();
+            }
+
             app.MapGrpcHealthChecksService().AllowAnonymous();
             app.MapGrpcReflectionService();
             if (options.EnableDiagnostics)

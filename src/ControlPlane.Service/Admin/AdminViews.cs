@@ -46,6 +46,7 @@ internal sealed record EndpointView(
             Baseline = new BaselineView(d.Baseline.LatencyP95?.TotalMilliseconds, d.Baseline.TtftP95?.TotalMilliseconds,
                 d.Baseline.QualityPassRate, d.Baseline.CostPerSuccess),
             PerOutputTokenMs = d.PerOutputTokenMs,
+            Federation = d.Federation,
         };
     }
 
@@ -54,6 +55,10 @@ internal sealed record EndpointView(
 
     /// <summary>Time per output token used by the adaptive timeout, in ms (null: no samples).</summary>
     public double? PerOutputTokenMs { get; init; }
+
+    /// <summary>Federation (null when off): the home region, whether this region follows it, and changes made here still
+    /// pending at the home region ("accepted, pending home region").</summary>
+    public Federation.FederationStatus? Federation { get; init; }
 }
 
 /// <summary>An endpoint's rolling baselines; null members are not trusted yet.</summary>

@@ -18,6 +18,15 @@ public static class FederationServiceCollectionExtensions
         }).ValidateOnStart();
         services.TryAddSingleton<FederationChannels>();
         services.TryAddSingleton<IRegionQuotaSource, LocalRegionQuotaSource>();
+        services.TryAddSingleton<FederationMetrics>();
+        // The feed's serving side and the per-peer readers do nothing with federation off.
+        services.TryAddSingleton<FederationFeedSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<FederationFeedSource>());
+        services.TryAddSingleton<FederationLinkReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<FederationLinkReader>());
+        services.TryAddSingleton<FederationOutcomeForwarder>();
+        services.AddHostedService(sp => sp.GetRequiredService<FederationOutcomeForwarder>());
+        services.TryAddSingleton<FederationService>();
         return services;
     }
 }

@@ -69,6 +69,21 @@ public interface IProviderEndpointGrain : IQuotaOwnerGrain
     /// after success changes nothing; without a model change it is a conflict.</summary>
     [Alias("model-change.ack")]
     Task<EndpointDetails> AcknowledgeModelChangeAsync(Catalog.ModelChangeAck ack);
+
+    /// <summary>Federation, in a follower region: adopts the home region's state when it is newer than the one held
+    /// (persisted, then pushed to every node); false when not newer or the grain is not a follower.</summary>
+    [Alias("fed.adopt")]
+    Task<bool> AdoptHomeStateAsync(Federation.FollowedEndpoint followed);
+
+    /// <summary>Federation: the home version of the state this follower holds (0: none, so the feed sends it in full).</summary>
+    [Alias("fed.version"), ReadOnly]
+    Task<long> GetFollowedVersionAsync();
+
+    /// <summary>Federation, in the home region: applies an override forwarded by a follower region, once per origin
+    /// sequence and in order; persisted and audited with the origin region (<see cref="AdminActor.Source"/>
+    /// <c>region:NAME</c>), then pushed.</summary>
+    [Alias("fed.override")]
+    Task<EndpointDetails> ApplyForwardedOverrideAsync(Federation.ForwardedOverride forwarded);
 }
 
 /// <summary>One workload class, keyed by class name: policy (fallback approval matrix), SLO and error budget, alerts.</summary>
@@ -316,6 +331,9 @@ public sealed record EndpointDetails(
 
     /// <summary>The silent model change the endpoint last observed (acknowledged or not); null when none.</summary>
     public Catalog.ModelChangeRecord? ModelChange { get; init; }
+
+    /// <summary>Federation: home region, follower or not, changes pending at the home region; null when federation is off.</summary>
+    public Federation.FederationStatus? Federation { get; init; }
 }
 
 /// <summary>The admin view of a workload class.</summary>

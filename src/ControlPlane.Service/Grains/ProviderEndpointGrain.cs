@@ -54,6 +54,26 @@ public sealed class EndpointGrainState
     /// <summary>The endpoint's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
     [Id(70)]
     public Alerting.AlertBookState? Alerts { get; set; }
+
+    /// <summary>In a follower region (federation): the home region's state last adopted (<c>docs/regions.md</c>).</summary>
+    [Id(80)]
+    public Federation.FollowedEndpoint? Followed { get; set; }
+
+    /// <summary>In a follower region: overrides made here, oldest first, not yet acknowledged by the home region.</summary>
+    [Id(81)]
+    public List<Federation.ForwardedOverride>? FederationOutbox { get; set; }
+
+    /// <summary>The last sequence given to a change in <see cref="FederationOutbox"/>.</summary>
+    [Id(82)]
+    public long FederationSequence { get; set; }
+
+    /// <summary>In a follower region: the override the newest pending change set here (null: cleared).</summary>
+    [Id(83)]
+    public AdminOverride? FederationLocalOverride { get; set; }
+
+    /// <summary>In the home region: the last forwarded sequence applied, by origin region.</summary>
+    [Id(84)]
+    public Dictionary<string, long>? ForwardedApplied { get; set; }
 }
 
 /// <summary>The authority for one provider endpoint: outcomes go in, breaker transitions and overrides come out
@@ -138,6 +158,7 @@ internal sealed partial class ProviderEndpointGrain(
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();
         AuditOutbox.Resume();
+        ResumeFederationOutbox();
         await ResumeAlertsAsync();
     }
 
@@ -163,6 +184,13 @@ internal sealed partial class ProviderEndpointGrain(
         ArgumentNullException.ThrowIfNull(batch);
         if (!_batches.TryAdd(batch.NodeId, batch.BatchId))
         {
+            return;
+        }
+
+        if (IsFollower)
+        {
+            // Shared health: the home region's grain counts them (docs/regions.md).
+            ForwardOutcomes(batch);
             return;
         }
 
@@ -207,6 +235,11 @@ internal sealed partial class ProviderEndpointGrain(
         ArgumentNullException.ThrowIfNull(change);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Actor.Principal);
         ArgumentException.ThrowIfNullOrWhiteSpace(change.Reason);
+        if (IsFollower)
+        {
+            return await ChangeOverrideAsFollowerAsync(change);
+        }
+
         await AuditOutbox.EnsureRoomAsync();
         var now = time.GetUtcNow();
         var before = _health.Current();
@@ -472,7 +505,7 @@ internal sealed partial class ProviderEndpointGrain(
             $"override {previous}; breaker {AdminNames.Breaker(before.State)}", $"override {after}; breaker {AdminNames.Breaker(current.State)}{expiry}");
     }
 
-    private EndpointStatus Status() => new(_descriptor.Id, _health.Current(), _load, State.Version);
+    private EndpointStatus Status() => new(_descriptor.Id, RoutingView(), RoutingLoad(), State.Version);
 
     private EndpointDetails Details()
     {
@@ -482,12 +515,13 @@ internal sealed partial class ProviderEndpointGrain(
         var health = new HealthFigures(window.Requests, window.Successes, window.Failures, window.RateLimited, window.ErrorRate,
             window.LatencyP50?.TotalMilliseconds, window.LatencyP95?.TotalMilliseconds, window.LatencyP99?.TotalMilliseconds,
             window.QualityPassRate, _health.Endpoint.Window.DroppedLate);
-        return new EndpointDetails(_descriptor, _health.Current(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
+        return new EndpointDetails(_descriptor, RoutingView(), breaker.AutomaticState, breaker.Trips, breaker.OpenUntil,
             health, _quota.Levels(), _quota.Holders(now), [.. State.RecentEvents], State.Version, RuntimeIdentity)
         {
             Baseline = _health.Endpoint.Baseline.Current,
             PerOutputTokenMs = _health.Pace.PerTokenMs(now),
             ModelChange = State.ModelChange,
+            Federation = FederationView(),
         };
     }
 

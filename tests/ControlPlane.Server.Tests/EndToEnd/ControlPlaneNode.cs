@@ -97,14 +97,14 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     /// the all-roles test key is its bootstrap admin key unless the options name one, or <paramref name="useTestAdminKey"/>
     /// is false: the node then generates one into its data directory as in production).</summary>
     public static async Task<ControlPlaneNode> StartAsync(NodeOptions options, FleetDefinition? fleet, bool useTestAdminKey = true,
-        Action<WebApplicationBuilder>? configure = null, bool defaultNodeName = false)
+        Action<WebApplicationBuilder>? configure = null, bool defaultNodeName = false, IPEndPoint? grpcEndpoint = null)
     {
         options = options with
         {
             // Nodes of one test process need names of their own: the node name tags the node's meters, and the
             // OpenTelemetry SDK merges (and on disposal ends) the streams of meters with the same name and tags.
             NodeName = options.NodeName ?? (defaultNodeName ? null : $"test-node-{Interlocked.Increment(ref s_started)}"),
-            GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            GrpcEndpoint = grpcEndpoint ?? new IPEndPoint(IPAddress.Loopback, 0),
             AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
             AdminKey = options.AdminKey ?? (useTestAdminKey ? TestCredentials.AdminKey : null),
         };
