@@ -123,8 +123,9 @@ public sealed class DrillRunner
 
         await simWatcher.PollOnceAsync(cancellationToken).ConfigureAwait(false);
         var budgets = await cpWatcher.ReadBudgetsAsync(classes, cancellationToken).ConfigureAwait(false);
+        var endpointHealth = await cpWatcher.ReadEndpointsAsync(cancellationToken).ConfigureAwait(false);
         var summary = Measure(fleet, scenario, options, clock.StartedAt, driver.Sent, driver.Samples, simWatcher.Counts, cpWatcher.Breakers, cpWatcher.Alerts, budgets)
-            with { FailedAdminPolls = cpWatcher.FailedPolls };
+            with { FailedAdminPolls = cpWatcher.FailedPolls, ControlPlaneEndpoints = endpointHealth };
         await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), summary.ToJson(), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(outDir, "report.html"), ReportHtml.Render(summary), cancellationToken).ConfigureAwait(false);
         foreach (var line in summary.Targets)

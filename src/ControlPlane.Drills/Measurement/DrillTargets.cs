@@ -67,7 +67,7 @@ internal static class DrillTargets
         foreach (var i in recoveries)
         {
             lines.Add(new TargetLine("recovery", i.RecoverSeconds is { } r && r <= i.RecoverLimitSeconds,
-                $"{i.Endpoint} back to ≥ 80 % of its pre-fault share " + (i.RecoverSeconds is { } s ? $"{F(s)} s after the fault ended" : "— never")
+                $"{i.Endpoint} back above 80 % of its pre-fault share " + (i.RecoverSeconds is { } s ? $"{F(s)} s after the fault ended" : "— never")
                 + $" (limit {F(i.RecoverLimitSeconds!.Value)} s: cooldown after {i.TripsAtEnd} trip(s) + ramp observation + ramp + 2 evaluations)"));
         }
 

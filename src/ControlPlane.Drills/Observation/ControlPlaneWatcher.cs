@@ -161,6 +161,43 @@ internal sealed class ControlPlaneWatcher : IDisposable
         return result;
     }
 
+    /// <summary>Each endpoint's breaker and health figures as the control plane holds them.</summary>
+    public async Task<IReadOnlyList<EndpointHealthSample>> ReadEndpointsAsync(CancellationToken cancellationToken)
+    {
+        var result = new List<EndpointHealthSample>();
+        foreach (var id in _endpoints)
+        {
+            try
+            {
+                using var doc = await GetAsync($"admin/v1/endpoints/{Uri.EscapeDataString(id)}", cancellationToken).ConfigureAwait(false);
+                if (doc is null)
+                {
+                    continue;
+                }
+
+                var root = doc.RootElement;
+                var breaker = root.TryGetProperty("breaker", out var b) ? b : default;
+                var health = root.TryGetProperty("health", out var h) ? h : default;
+                result.Add(new EndpointHealthSample(id,
+                    breaker.ValueKind == JsonValueKind.Object ? Text(breaker, "state") ?? "unknown" : "unknown",
+                    breaker.ValueKind == JsonValueKind.Object ? (int)Long(breaker, "trips") : 0,
+                    health.ValueKind == JsonValueKind.Object ? Long(health, "requests") : 0,
+                    health.ValueKind == JsonValueKind.Object ? Long(health, "failures") : 0,
+                    health.ValueKind == JsonValueKind.Object ? Double(health, "latencyP95Ms") : null,
+                    Double(root, "perOutputTokenMs")));
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException or OperationCanceledException or InvalidOperationException)
+            {
+                Interlocked.Increment(ref _failedPolls);
+            }
+        }
+
+        return result;
+    }
+
+    private static double? Double(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? Math.Round(v.GetDouble(), 3) : null;
+
     private async Task<JsonDocument?> GetAsync(string path, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync(path, cancellationToken).ConfigureAwait(false);

@@ -37,3 +37,13 @@ public sealed record SimulatorCount(double At, string Endpoint, long Requests, l
 /// <param name="DaySpentUsd">Spent today per the control plane.</param>
 /// <param name="ServedByFallback">Requests the class grain counted as served by a fallback.</param>
 public sealed record ClassBudgetSample(string Class, long TokensPerMinute, long RequestsPerMinute, decimal? UsdPerDay, decimal? DaySpentUsd, long ServedByFallback);
+
+/// <summary>An endpoint's health as the control plane held it at the end of the drill.</summary>
+/// <param name="Endpoint">Endpoint id.</param>
+/// <param name="State">Breaker state.</param>
+/// <param name="Trips">Breaker trips.</param>
+/// <param name="Requests">Outcomes in its health window.</param>
+/// <param name="Failures">Failed outcomes in its window.</param>
+/// <param name="LatencyP95Ms">p95 latency of its window.</param>
+/// <param name="PerOutputTokenMs">Time per output token the adaptive timeout uses.</param>
+public sealed record EndpointHealthSample(string Endpoint, string State, int Trips, long Requests, long Failures, double? LatencyP95Ms, double? PerOutputTokenMs);

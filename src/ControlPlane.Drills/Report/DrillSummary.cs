@@ -45,6 +45,9 @@ public sealed record DrillSummary
     /// <summary>Budgets and spend as the control plane held them at the end.</summary>
     public IReadOnlyList<ClassBudgetSample> ControlPlaneBudgets { get; init; } = [];
 
+    /// <summary>Endpoints' breaker and health figures as the control plane held them at the end.</summary>
+    public IReadOnlyList<EndpointHealthSample> ControlPlaneEndpoints { get; init; } = [];
+
     /// <summary>The targets and verdicts.</summary>
     public IReadOnlyList<TargetLine> Targets { get; init; } = [];
 

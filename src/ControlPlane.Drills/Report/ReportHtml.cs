@@ -67,6 +67,15 @@ internal static class ReportHtml
                 .Append(b.DaySpentUsd?.ToString("0.####", CultureInfo.InvariantCulture) ?? "—").Append("</td><td>").Append(b.ServedByFallback).Append("</td></tr>");
         }
 
+        html.Append("</table><h2>Endpoints (control plane view at the end)</h2><table><tr><th>endpoint</th><th>breaker</th><th>trips</th><th>window requests</th>")
+            .Append("<th>window failures</th><th>p95 latency ms</th><th>ms per output token</th></tr>");
+        foreach (var e in s.ControlPlaneEndpoints)
+        {
+            html.Append("<tr><td>").Append(E(e.Endpoint)).Append("</td><td>").Append(E(e.State)).Append("</td><td>").Append(e.Trips).Append("</td><td>")
+                .Append(e.Requests).Append("</td><td>").Append(e.Failures).Append("</td><td>").Append(N(e.LatencyP95Ms)).Append("</td><td>")
+                .Append(N(e.PerOutputTokenMs)).Append("</td></tr>");
+        }
+
         html.Append("</table><p>Admin polls failed: ").Append(s.FailedAdminPolls).Append(". Data: <code>summary.json</code>.</p></body></html>");
         return html.ToString();
     }

@@ -16,6 +16,10 @@ internal sealed class TrafficDriver
     /// <summary>Most requests in flight at once.</summary>
     public const int MaxInFlight = 4096;
 
+    /// <summary>The <c>max_tokens</c> of every drill request: short answers (under 2 s on the simulator's slowest
+    /// model family), so a drill measures the fault it plays rather than timeouts of long generations.</summary>
+    public const int MaxTokens = 48;
+
     /// <summary>Longest a drill response body is read.</summary>
     public const int MaxResponseBytes = 4 * 1024 * 1024;
 
@@ -139,7 +143,7 @@ internal sealed class TrafficDriver
         {
             model = workloadClass,
             messages = new[] { new { role = "user", content = prompt } },
-            max_tokens = 256,
+            max_tokens = MaxTokens,
             stream,
         });
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.BaseUri, "v1/chat/completions"))
