@@ -103,4 +103,8 @@ public readonly record struct HealthSnapshot
 
     /// <summary>99th percentile time to first token.</summary>
     public TimeSpan? TtftP99 { get; init; }
+
+    /// <summary>Latency of the longest timed-out attempt (about the budget it was cut at); null without timeouts.
+    /// Timeouts never feed the latency percentiles, which therefore only see answers faster than the budget.</summary>
+    public TimeSpan? LongestTimeout { get; init; }
 }

@@ -26,6 +26,8 @@ public sealed class HealthWindow
     private const int ScoreCountIx = InputTokensIx + 4;
     private const int LatencyCountIx = InputTokensIx + 5;
     private const int TtftCountIx = InputTokensIx + 6;
+    // Not summed: the longest timed-out attempt in the slot, in microseconds (the budget it was cut at).
+    private const int TimeoutMaxIx = InputTokensIx + 7;
     private const int CounterStride = 16;
     private const int CostIx = 0;
     private const int ScoreSumIx = 1;
@@ -126,6 +128,10 @@ public sealed class HealthWindow
             _counters[c + LatencyCountIx]++;
             _latency[h + LatencyHistogram.IndexOf(LatencyHistogram.ToMicros(sample.Latency))]++;
         }
+        else if (sample.Status == OutcomeStatus.Timeout && sample.Latency.Ticks / TimeSpan.TicksPerMicrosecond > _counters[c + TimeoutMaxIx])
+        {
+            _counters[c + TimeoutMaxIx] = sample.Latency.Ticks / TimeSpan.TicksPerMicrosecond;
+        }
 
         if (sample.TimeToFirstToken > TimeSpan.Zero)
         {
@@ -153,7 +159,7 @@ public sealed class HealthWindow
             var counters = _counters.AsSpan(slot * CounterStride, CounterStride);
             for (var i = 0; i < CounterStride; i++)
             {
-                totals[i] += counters[i];
+                totals[i] = i == TimeoutMaxIx ? Math.Max(totals[i], counters[i]) : totals[i] + counters[i];
             }
 
             cost += _sums[(slot * SumStride) + CostIx];
@@ -213,6 +219,7 @@ public sealed class HealthWindow
             TtftP50 = t50,
             TtftP95 = t95,
             TtftP99 = t99,
+            LongestTimeout = totals[TimeoutMaxIx] > 0 ? TimeSpan.FromTicks(totals[TimeoutMaxIx] * TimeSpan.TicksPerMicrosecond) : null,
         };
     }
 

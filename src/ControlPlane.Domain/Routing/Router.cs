@@ -21,6 +21,9 @@ namespace ControlPlane.Domain.Routing;
 /// </summary>
 public sealed class Router
 {
+    // Factor by which a budget whose attempts keep timing out grows past the budget they were cut at.
+    private const double TimeoutBackoff = 2;
+
     private readonly RouterOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -250,9 +253,10 @@ public sealed class Router
     }
 
     /// <summary>The adaptive timeout budget for an attempt on an endpoint with <paramref name="load"/>:
-    /// headroom × (p95 fixed latency + p95 per-output-token latency × max output tokens), clamped to
-    /// [floor, ceiling], then capped by the remaining deadline; with no max output tokens, headroom × the p95 of a
-    /// whole request when known. Without figures, the default timeout.</summary>
+    /// headroom × (p95 fixed latency + p95 per-output-token latency × max output tokens), at least twice
+    /// <see cref="EndpointLoad.TimedOutAtMs"/>, clamped to [floor, ceiling], then capped by the remaining deadline;
+    /// with no max output tokens, headroom × the p95 of a whole request when known. Without figures, the default
+    /// timeout.</summary>
     public TimeSpan TimeoutBudget(in EndpointLoad load, long maxOutputTokens, TimeSpan? remainingDeadline)
     {
         TimeSpan budget;
@@ -268,6 +272,9 @@ public sealed class Router
         if (fixedMs > 0 || perTokenMs > 0)
         {
             double ms = _options.TimeoutHeadroom * (fixedMs + (perTokenMs * Math.Max(0, maxOutputTokens)));
+            // Timeouts never feed the percentiles, so many timeouts mean the real p95 is above the budget they were
+            // cut at: back off multiplicatively past it (bounded by the ceiling) instead of spiralling at the floor.
+            ms = Math.Max(ms, TimeoutBackoff * load.TimedOutAtMs);
             ms = Math.Ceiling(Math.Clamp(ms, _floorMs, _ceilingMs));
             budget = TimeSpan.FromMilliseconds(ms);
         }

@@ -525,21 +525,6 @@ internal sealed partial class ProviderEndpointGrain(
         };
     }
 
-    // The adaptive timeout is headroom x (fixed part + per-token pace x max output tokens). With a pace and streamed
-    // answers, the fixed part is the time to first token; without first-token times (the endpoint does not stream) it
-    // stays the whole latency (the pace, latency / tokens, then double-counts: generous, never too short); without a
-    // pace, the whole latency as before. A request without max output tokens gets the whole request's p95.
-    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs)
-    {
-        var ttft = perTokenMs is not null && window.TtftSamples > 0;
-        return new()
-        {
-            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-            ErrorRate = window.ErrorRate,
-            P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
-            P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
-            PerOutputTokenMs = perTokenMs ?? 0,
-            P95RequestLatencyMs = window.LatencyP95?.TotalMilliseconds ?? 0,
-        };
-    }
+    // The adaptive timeout's figures (fixed part, per-token pace, censoring by timeouts): see EndpointLoad.FromWindow.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs) => EndpointLoad.FromWindow(window, perTokenMs);
 }
