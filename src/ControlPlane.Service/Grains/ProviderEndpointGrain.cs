@@ -364,7 +364,9 @@ internal sealed partial class ProviderEndpointGrain(
         if (refreshLoad)
         {
             var now = time.GetUtcNow();
-            _load = LoadOf(_health.Endpoint.Window.Snapshot(now), _health.Pace.PerTokenMs(now));
+            var window = _health.Endpoint.Window;
+            _load = LoadOf(window.Snapshot(now), window.Snapshot(now, notBefore: _health.Endpoint.Breaker.SignalsSince),
+                _health.Pace.PerTokenMs(now));
         }
 
         State.Version = PublicationVersion.Next(State.Version, time);
@@ -495,13 +497,16 @@ internal sealed partial class ProviderEndpointGrain(
     // answers, the fixed part is the time to first token; without first-token times (the endpoint does not stream) it
     // stays the whole latency (the pace, latency / tokens, then double-counts: generous, never too short); without a
     // pace, the whole latency as before. A request without max output tokens gets the whole request's p95.
-    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs)
+    // The balancing figures (latency, errors) count only signals since the breaker's last state change, as the breaker
+    // does: a recovered primary is not priced out by the outage that opened it, which it could never dilute while
+    // power-of-two-choices keeps it unpicked. The timeout percentiles keep the whole window.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, in HealthSnapshot signals, double? perTokenMs)
     {
         var ttft = perTokenMs is not null && window.TtftSamples > 0;
         return new()
         {
-            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-            ErrorRate = window.ErrorRate,
+            LatencyEwmaMs = (signals.LatencyP50 ?? window.LatencyP50)?.TotalMilliseconds ?? 0,
+            ErrorRate = signals.ErrorRate,
             P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
             P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
             PerOutputTokenMs = perTokenMs ?? 0,
