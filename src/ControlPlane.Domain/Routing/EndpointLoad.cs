@@ -38,14 +38,25 @@ public readonly record struct EndpointLoad
     /// time to first token; without first-token times it stays the whole latency (the pace, latency / tokens, then
     /// double-counts: generous, never too short); without a pace, the whole latency. A request without max output
     /// tokens gets the whole request's p95.</summary>
-    public static EndpointLoad FromWindow(in HealthSnapshot window, double? perTokenMs)
+    public static EndpointLoad FromWindow(in HealthSnapshot window, double? perTokenMs) => FromWindow(window, window, perTokenMs);
+
+    /// <summary>As <see cref="FromWindow(in HealthSnapshot, double?)"/>, with the balancing figures (latency EWMA
+    /// stand-in, error rate) taken from <paramref name="signals"/>: the part of the window since the breaker's last
+    /// state change, as the breaker reads it. A recovered primary is then not priced out by the outage that opened it,
+    /// which it could never dilute while power-of-two-choices keeps it unpicked. The timeout figures keep the whole
+    /// window.</summary>
+    /// <param name="window">The whole health window.</param>
+    /// <param name="signals">The window since the breaker's last state change.</param>
+    /// <param name="perTokenMs">The p95 per-output-token pace, when known.</param>
+    /// <returns>The load figures.</returns>
+    public static EndpointLoad FromWindow(in HealthSnapshot window, in HealthSnapshot signals, double? perTokenMs)
     {
         var ttft = perTokenMs is not null && window.TtftSamples > 0;
         var censored = window.LongestTimeout is { } longest && window.Timeouts * 20 > window.Successes + window.Timeouts;
         return new()
         {
-            LatencyEwmaMs = window.LatencyP50?.TotalMilliseconds ?? 0,
-            ErrorRate = window.ErrorRate,
+            LatencyEwmaMs = (signals.LatencyP50 ?? window.LatencyP50)?.TotalMilliseconds ?? 0,
+            ErrorRate = signals.ErrorRate,
             P50LatencyMs = (ttft ? window.TtftP50 : window.LatencyP50)?.TotalMilliseconds ?? 0,
             P95LatencyMs = (ttft ? window.TtftP95 : window.LatencyP95)?.TotalMilliseconds ?? 0,
             PerOutputTokenMs = perTokenMs ?? 0,

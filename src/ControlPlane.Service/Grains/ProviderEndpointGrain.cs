@@ -397,7 +397,9 @@ internal sealed partial class ProviderEndpointGrain(
         if (refreshLoad)
         {
             var now = time.GetUtcNow();
-            _load = LoadOf(_health.Endpoint.Window.Snapshot(now), _health.Pace.PerTokenMs(now));
+            var window = _health.Endpoint.Window;
+            _load = LoadOf(window.Snapshot(now), window.Snapshot(now, notBefore: _health.Endpoint.Breaker.SignalsSince),
+                _health.Pace.PerTokenMs(now));
         }
 
         State.Version = PublicationVersion.Next(State.Version, time);
@@ -525,6 +527,8 @@ internal sealed partial class ProviderEndpointGrain(
         };
     }
 
-    // The adaptive timeout's figures (fixed part, per-token pace, censoring by timeouts): see EndpointLoad.FromWindow.
-    private static EndpointLoad LoadOf(in HealthSnapshot window, double? perTokenMs) => EndpointLoad.FromWindow(window, perTokenMs);
+    // The adaptive timeout's figures (fixed part, per-token pace, censoring by timeouts) and the balancing figures
+    // (since the breaker's last state change): see EndpointLoad.FromWindow.
+    private static EndpointLoad LoadOf(in HealthSnapshot window, in HealthSnapshot signals, double? perTokenMs) =>
+        EndpointLoad.FromWindow(window, signals, perTokenMs);
 }

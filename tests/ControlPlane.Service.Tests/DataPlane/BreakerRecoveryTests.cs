@@ -99,6 +99,67 @@ public sealed class BreakerRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_recovered_primary_takes_its_traffic_back_from_the_other_primary()
+    {
+        // Drill finding: prim and peer are both primaries; prim (faster) had the class. After its outage the 503s stayed
+        // in its 5-minute window, so its published error rate priced it out of power-of-two-choices against peer: it got
+        // no traffic, so nothing ever diluted them, and peer kept the class after the breaker closed and the ramp ended.
+        var fleet = Fleet.Replace("primary: [prim]", "primary: [prim, back]").Replace("fallbacks: [back]", "fallbacks: [spare]")
+            .Replace("classes:", """
+              - id: spare
+                provider: google
+                model: gemini
+                model_version: gemini-1
+                region: us-east
+                context_window: 32000
+                price_per_1k: { input: 0, output: 0 }
+                owner_team: t
+                on_call: t
+            classes:
+            """, StringComparison.Ordinal);
+        await using var node = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(fleet), Configure);
+        var grain = node.Grains.GetGrain<IProviderEndpointGrain>("prim");
+        var peer = node.Grains.GetGrain<IProviderEndpointGrain>("back");
+
+        // Before: both answer, prim in 200 ms and back in 300 ms; once the figures are published prim takes the class.
+        double before = 0;
+        for (var second = 0; second < 3; second++)
+        {
+            var counts = Route(node, 20, providerUp: true, primLatencyMs: 200);
+            before = counts.Where(c => c.Key.Endpoint == "prim").Sum(c => c.Value) / 20.0;
+            await node.Node.FlushOutcomesAsync();
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await grain.GetDetailsAsync();
+            await peer.GetDetailsAsync();
+        }
+
+        Assert.Equal(1.0, before);
+
+        // The outage: prim answers 503s (20 of them) and opens; back takes the class.
+        node.Fail("prim", "chat", 20);
+        await node.Node.FlushOutcomesAsync();
+        Assert.Equal(20, Route(node, 20, providerUp: false)[("back", "primary")]);
+
+        // Fixed after the cooldown: the probes close the breaker; then the ramp (20 s + 40 s) and a little more.
+        _time.Advance(TimeSpan.FromSeconds(60));
+        await RouteUntilAsync(node, providerUp: true, s => s.Breaker == BreakerState.Closed, primLatencyMs: 200);
+        var shares = new List<double>();
+        for (var second = 0; second < 80; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await grain.GetDetailsAsync();
+            await peer.GetDetailsAsync();
+            var counts = Route(node, 100, providerUp: true, primLatencyMs: 200);
+            shares.Add(counts.Where(c => c.Key.Endpoint == "prim").Sum(c => c.Value) / 100.0);
+            await node.Node.FlushOutcomesAsync();
+        }
+
+        var view = (await grain.GetDetailsAsync()).View;
+        Assert.Equal((BreakerState.Closed, 1.0), (view.State, view.TrafficFraction));
+        Assert.True(shares.Skip(70).Average() >= 0.9, $"prim's share after the ramp: {string.Join(" ", shares.Skip(60))}");
+    }
+
+    [Fact]
     public async Task Probe_slots_a_node_holds_go_when_the_breaker_leaves_half_open()
     {
         await using var node = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), Configure);
@@ -153,7 +214,7 @@ public sealed class BreakerRecoveryTests : IDisposable
     private static bool HalfOpen(ServiceNode node) =>
         node.Node.BuildTable([]).Endpoints.Single(e => e.EndpointId == "prim").BreakerState == "half_open";
 
-    private static Dictionary<(string Endpoint, string Reason), int> Route(ServiceNode node, int requests, bool providerUp)
+    private static Dictionary<(string Endpoint, string Reason), int> Route(ServiceNode node, int requests, bool providerUp, int primLatencyMs = 300)
     {
         var counts = new Dictionary<(string, string), int>();
         for (var i = 0; i < requests; i++)
@@ -161,13 +222,13 @@ public sealed class BreakerRecoveryTests : IDisposable
             var decision = node.Route("chat");
             var key = (decision.EndpointId, decision.RouteReason);
             counts[key] = counts.GetValueOrDefault(key) + 1;
-            Report(node, decision, providerUp || decision.EndpointId != "prim");
+            Report(node, decision, providerUp || decision.EndpointId != "prim", decision.EndpointId == "prim" ? primLatencyMs : 300);
         }
 
         return counts;
     }
 
-    private static void Report(ServiceNode node, Wire.RouteDecision decision, bool success) =>
+    private static void Report(ServiceNode node, Wire.RouteDecision decision, bool success, int latencyMs = 300) =>
         node.Node.Report(new Wire.Outcome
         {
             DecisionId = decision.DecisionId,
@@ -175,12 +236,13 @@ public sealed class BreakerRecoveryTests : IDisposable
             WorkloadClass = "chat",
             Status = success ? Wire.OutcomeStatus.Success : Wire.OutcomeStatus.ServerError,
             HttpStatus = success ? 200 : 503,
-            LatencyMs = 300,
+            LatencyMs = latencyMs,
         });
 
     // Steps of 50 ms (the node's loop period): ask for permits, route a few requests, report their outcomes, flush;
     // until the grain's breaker satisfies done. Counts the probes routed in the half-open period.
-    private async Task<(int Probes, int MaxProbesPerStep)> RouteUntilAsync(ServiceNode node, bool providerUp, Func<(BreakerState Breaker, int Step), bool> done)
+    private async Task<(int Probes, int MaxProbesPerStep)> RouteUntilAsync(ServiceNode node, bool providerUp, Func<(BreakerState Breaker, int Step), bool> done,
+        int primLatencyMs = 300)
     {
         var grain = node.Grains.GetGrain<IProviderEndpointGrain>("prim");
         var probes = 0;
@@ -189,7 +251,7 @@ public sealed class BreakerRecoveryTests : IDisposable
         for (var step = 0; step < 400; step++)
         {
             await node.Node.AskForProbesAsync();
-            var counts = Route(node, 5, providerUp);
+            var counts = Route(node, 5, providerUp, primLatencyMs);
             var stepProbes = counts.Where(c => c.Key.Reason == "half_open_probe").Sum(c => c.Value);
             Assert.All(counts.Where(c => c.Key.Reason == "half_open_probe"), c => Assert.Equal("prim", c.Key.Endpoint));
             probes += stepProbes;
