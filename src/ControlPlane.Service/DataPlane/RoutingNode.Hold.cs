@@ -60,10 +60,17 @@ internal sealed partial class RoutingNode
             remaining = call;
         }
 
+        // The answer must reach the caller before its own clock runs out: the node's deadline starts when the call
+        // arrived, the caller's when it was sent, and a busy node or network adds to both ends. So the margin grows with
+        // the deadline (a tenth of it), never below ReplyMargin.
         var wait = limits.MaxWait;
-        if (remaining is { } left && left - _holds.ReplyMargin < wait)
+        if (remaining is { } left)
         {
-            wait = left - _holds.ReplyMargin;
+            var margin = left / 10 > _holds.ReplyMargin ? left / 10 : _holds.ReplyMargin;
+            if (left - margin < wait)
+            {
+                wait = left - margin;
+            }
         }
 
         var held = limits.Holds

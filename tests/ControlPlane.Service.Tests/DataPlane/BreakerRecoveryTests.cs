@@ -248,7 +248,7 @@ public sealed class BreakerRecoveryTests : IDisposable
         var probes = 0;
         var maxPerStep = 0;
         var halfOpenSeen = false;
-        for (var step = 0; step < 400; step++)
+        for (var step = 0; step < 1200; step++)
         {
             await node.Node.AskForProbesAsync();
             var counts = Route(node, 5, providerUp, primLatencyMs);
