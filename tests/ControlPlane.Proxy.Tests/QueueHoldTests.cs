@@ -15,13 +15,15 @@ public sealed class QueueHoldTests
     {
         await using var stack = await ProxyStack.StartAsync(options =>
         {
-            options.RouteTimeout = TimeSpan.FromSeconds(2);
+            options.RouteTimeout = TimeSpan.FromSeconds(5);
             options.Executor.QueueHoldPollInterval = TimeSpan.FromMilliseconds(300);
         });
         await ProxyHttp.PostAsync(stack.Admin, "admin/v1/endpoints/anthropic-sonnet-eu/drain", """{"reason":"proxy hold test"}""");
 
-        // No deadline of its own: each Route call is held by the node for the proxy's Route timeout (2 s), answered
-        // queue_only_hold, and asked again after retry_after_ms, until the primary is back.
+        // No deadline of its own: the Route call is held by the node for up to the proxy's Route timeout (5 s, long
+        // enough that a busy machine cannot push the node's answer past the caller's deadline), answered
+        // queue_only_hold and asked again after retry_after_ms if the primary is still away, or served by the primary
+        // from the hold queue as soon as it is back (the re-asking itself: Client.Tests/RoutedExecutorProxySupportTests).
         var clock = Stopwatch.StartNew();
         var pending = stack.Http.SendAsync(ProxyStack.Chat("legal_draft", "Draft a clause."));
         await Task.Delay(3_000);
