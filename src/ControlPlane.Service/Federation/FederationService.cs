@@ -30,6 +30,7 @@ internal sealed partial class FederationService(
         }
 
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
+        var sentClasses = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < request.Known.Count; i++)
         {
             var item = request.Known[i];
@@ -53,6 +54,16 @@ internal sealed partial class FederationService(
             {
                 throw Invalid(field + ".id", $"endpoint '{item.Id}' is listed twice");
             }
+
+            if (item.Kind == FederationItemKind.Class && (item.Id.Length > MaxIdLength || !catalog.Classes.ContainsKey(item.Id)))
+            {
+                throw Invalid(field + ".id", $"unknown class '{Shorten(item.Id)}'");
+            }
+
+            if (item.Kind == FederationItemKind.Class && !sentClasses.TryAdd(item.Id, item.Version))
+            {
+                throw Invalid(field + ".id", $"class '{item.Id}' is listed twice");
+            }
         }
 
         var token = context.CancellationToken;
@@ -73,11 +84,22 @@ internal sealed partial class FederationService(
                 }
             }
 
+            // The policy home's class states (none elsewhere).
+            foreach (var state in feed.CurrentClasses)
+            {
+                if (!sentClasses.TryGetValue(state.ClassName, out long held) || state.Version > held)
+                {
+                    sentClasses[state.ClassName] = state.Version;
+                    await responses.WriteAsync(new FederationChange { ClassState = state }, token).ConfigureAwait(false);
+                    written++;
+                }
+            }
+
             if (!synced)
             {
-                // Everything this node has seen of the homed endpoints; live changes follow.
+                // Everything this node has seen of the homed endpoints (and classes); live changes follow.
                 firstSync += written;
-                if (feed.Current.Count() >= feed.HomedEndpoints.Count)
+                if (feed.Current.Count() >= feed.HomedEndpoints.Count && feed.CurrentClasses.Count >= feed.ExpectedClasses)
                 {
                     synced = true;
                     await responses.WriteAsync(new FederationChange { Synced = new FederationSynced { ItemsSent = firstSync } }, token).ConfigureAwait(false);
