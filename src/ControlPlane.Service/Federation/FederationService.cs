@@ -2,6 +2,7 @@ using ControlPlane.Contracts.V1;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Federation;
@@ -9,7 +10,8 @@ namespace ControlPlane.Service.Federation;
 /// <summary>The <c>controlplane.v1.Federation</c> service peer regions call (role <c>federation</c>, data-plane
 /// listener; <c>docs/regions.md</c>).</summary>
 internal sealed partial class FederationService(
-    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time, IGrainFactory grains)
+    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time, IGrainFactory grains,
+    IHostApplicationLifetime lifetime)
     : Contracts.V1.Federation.FederationBase
 {
     /// <summary>Longest id (endpoint, class, region, batch or request id) accepted on the wire.</summary>
@@ -66,7 +68,21 @@ internal sealed partial class FederationService(
             }
         }
 
-        var token = context.CancellationToken;
+        // The stream ends when the node stops (not only when the peer goes): an open feed would hold the server's
+        // graceful shutdown for its whole timeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await StreamChangesAsync(responses, sent, sentClasses, stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task StreamChangesAsync(IServerStreamWriter<FederationChange> responses, Dictionary<string, long> sent, Dictionary<string, long> sentClasses,
+        CancellationToken token)
+    {
         var heartbeat = Options.HeartbeatInterval;
         bool synced = false;
         int firstSync = 0;

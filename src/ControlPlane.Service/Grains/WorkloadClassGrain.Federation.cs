@@ -34,9 +34,11 @@ internal sealed partial class WorkloadClassGrain : IClassFederationGrain
 
     public Task<long> GetFollowedClassVersionAsync() => Task.FromResult(State.FollowedClass?.HomeVersion ?? 0);
 
-    public Task<ClassFederationStatus?> GetClassFederationAsync() => Task.FromResult(FederationSettings is { Region: not null, PolicyHome: { } home }
+    public Task<ClassFederationStatus?> GetClassFederationAsync() => Task.FromResult(ClassFederation());
+
+    private ClassFederationStatus? ClassFederation() => FederationSettings is { Region: not null, PolicyHome: { } home }
         ? new ClassFederationStatus(home, IsPolicyFollower, State.ClassOutbox?.Count ?? 0, State.FollowedClass?.HomeVersion ?? 0)
-        : null);
+        : null;
 
     public async Task<bool> AdoptHomeClassAsync(FollowedClass followed)
     {
@@ -176,7 +178,11 @@ internal sealed partial class WorkloadClassGrain : IClassFederationGrain
         State.Policy = approved;
         State.PolicyVersion = followed.PolicyVersion;
         State.PolicyChangedBy = followed.ChangedBy;
-        State.BreakGlass = followed.BreakGlass;
+        // A break-glass made here comes back under the id the policy home gave it ("{region}/{id}"): it is this region's own.
+        string own = FederationSettings.Region + "/";
+        State.BreakGlass = followed.BreakGlass is { } glass && glass.Id.StartsWith(own, StringComparison.Ordinal)
+            ? glass with { Id = glass.Id[own.Length..] }
+            : followed.BreakGlass;
         State.Version = PublicationVersion.Next(State.Version, time);
         await PersistAsync();
         _approved = approved;

@@ -472,6 +472,7 @@ internal sealed partial class WorkloadClassGrain(
             PolicyVersion = PolicyVersion,
             BreakGlass = State.BreakGlass is { } glass && glass.IsActive(now) ? glass : null,
             ApprovedPolicy = _approved,
+            Federation = ClassFederation(),
         };
     }
 

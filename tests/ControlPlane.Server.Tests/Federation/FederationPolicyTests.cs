@@ -101,8 +101,10 @@ public sealed class FederationPolicyTests
             Assert.True(glass.IsSuccessStatusCode, await glass.Content.ReadAsStringAsync());
         }
 
-        Assert.Equal(("fail", 2L), PolicyOf(await ClassAsync(regions.Eu)));
-        Assert.Equal(2, (await Grain(regions.Eu).GetClassFederationAsync())!.PendingHome);
+        var pending = await ClassAsync(regions.Eu);
+        Assert.Equal(("fail", 2L), PolicyOf(pending));
+        Assert.Equal(2, pending.GetProperty("federation").GetProperty("pendingHome").GetInt32());
+        Assert.Equal("us-east", pending.GetProperty("federation").GetProperty("policyHome").GetString());
 
         // The link returns: us-east (its storage fresh) applies both, in order, once each.
         var us = await TwoRegions.StartRegionAsync("us-east", regions.UsPort, "eu-west", regions.EuPort, null);
@@ -114,6 +116,11 @@ public sealed class FederationPolicyTests
             Assert.Equal(("fail", 2L), PolicyOf(home));
             Assert.Equal("fail", home.GetProperty("breakGlass").GetProperty("mode").GetString());
             Assert.Equal(["class.policy", "class.break_glass"], await ForwardedAuditAsync(us));
+            // eu-west holds the policy home's state now, its break-glass under the id eu-west gave it.
+            var follower = await UntilAsync(() => ClassAsync(regions.Eu), c => c.GetProperty("federation").GetProperty("homeVersion").GetInt64() > 0
+                && PolicyOf(c) == ("fail", 2L), "eu-west adopted the home's state");
+            Assert.Equal("chat~bg1", follower.GetProperty("breakGlass").GetProperty("id").GetString());
+            Assert.Equal("eu-west/chat~bg1", home.GetProperty("breakGlass").GetProperty("id").GetString());
 
             // A retried or old sequence is acknowledged without applying it again.
             var client = new Contracts.V1.Federation.FederationClient(us.Channel);
