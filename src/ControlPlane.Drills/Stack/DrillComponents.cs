@@ -9,6 +9,10 @@ public interface IDrillControlPlane : IAsyncDisposable
     /// <summary>The data-plane gRPC address (what a proxy's <c>--control-plane</c> names).</summary>
     Uri GrpcUri { get; }
 
+    /// <summary>Every node's data-plane gRPC address, <see cref="GrpcUri"/> first: a target spreads its replicas over
+    /// them (replica i on node i mod count).</summary>
+    IReadOnlyList<Uri> GrpcUris => [GrpcUri];
+
     /// <summary>The admin API's base address.</summary>
     Uri AdminUri { get; }
 

@@ -6,7 +6,7 @@ using ControlPlane.Proxy;
 namespace ControlPlane.Drills.Stack;
 
 /// <summary><c>--target proxy</c>: N replicas of our reference proxy (<see cref="ProxyHost"/>) in process, each on its
-/// own loopback port, routing through the drill's control plane with its key and calling the simulator's endpoints
+/// own loopback port, routing through the drill's control plane with its key (replica i through node i mod nodes) and calling the simulator's endpoints
 /// from the upstreams file.</summary>
 internal sealed class ProxyComponent : IDrillTargetHost
 {
@@ -23,6 +23,12 @@ internal sealed class ProxyComponent : IDrillTargetHost
     public static async Task<IDrillTargetHost> StartAsync(DrillTargetContext context, CancellationToken cancellationToken)
     {
         var upstreams = UpstreamsFile.Load(context.Simulator.UpstreamsPath);
+        var nodes = context.ControlPlane.GrpcUris;
+        if (nodes.Count == 0)
+        {
+            throw new InvalidOperationException("The drill's control plane named no gRPC address.");
+        }
+
         var hosts = new List<ProxyHost>();
         try
         {
@@ -30,7 +36,7 @@ internal sealed class ProxyComponent : IDrillTargetHost
             {
                 hosts.Add(await ProxyHost.StartAsync(new ProxyOptions
                 {
-                    ControlPlane = context.ControlPlane.GrpcUri,
+                    ControlPlane = ReplicaNode(nodes, i),
                     Credential = context.ControlPlane.ApiKey,
                     Upstreams = upstreams,
                     Listen = new IPEndPoint(IPAddress.Loopback, 0),
@@ -49,6 +55,10 @@ internal sealed class ProxyComponent : IDrillTargetHost
 
         return new ProxyComponent(hosts);
     }
+
+    /// <summary>The control-plane node replica <paramref name="replica"/> routes through: replicas spread over the nodes
+    /// round-robin (replica i on node i mod count), so a cluster's every node serves Route calls.</summary>
+    internal static Uri ReplicaNode(IReadOnlyList<Uri> nodes, int replica) => nodes[replica % nodes.Count];
 
     public async ValueTask DisposeAsync()
     {

@@ -27,12 +27,12 @@ internal sealed class EmbeddedDrillControlPlane : IDrillControlPlane
 
     public string Description => "embedded node (memory storage)";
 
-    /// <summary>Starts the node for <paramref name="launch"/>; only one node (<c>--cluster 1</c>) is supported.</summary>
+    /// <summary>Starts the node for <paramref name="launch"/>; one node (<c>--cluster 1</c>; <see cref="ClusterDrillControlPlane"/> runs <c>--cluster 3</c>).</summary>
     public static async Task<IDrillControlPlane> StartAsync(ControlPlaneLaunch launch, CancellationToken cancellationToken)
     {
         if (launch.Nodes != 1)
         {
-            throw new NotSupportedException("--cluster 3 is not built yet: drills run against one embedded node.");
+            throw new ArgumentOutOfRangeException(nameof(launch), launch.Nodes, "--cluster: an embedded control plane is one node (ClusterDrillControlPlane runs --cluster 3).");
         }
 
         var (_, key, _) = Service.Security.ApiKeyTokens.Generate();

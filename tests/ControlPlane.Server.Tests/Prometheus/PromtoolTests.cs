@@ -16,6 +16,17 @@ public sealed class PromtoolTests
     private static readonly string[] s_strategic =
         ["fallback-activation", "cost-per-success", "primary-rate-limit-trend", "fallback-quality-decline", "deprecation-notice", "model-version-change"];
 
+    /// <summary>The region alerts (federation links, <c>docs/regions.md</c>) and their kind: a link down pages, a slow
+    /// link opens a ticket.</summary>
+    private static readonly Dictionary<string, string> s_region = new(StringComparer.Ordinal)
+    {
+        ["region-link-down"] = "tactical",
+        ["region-lag-high"] = "strategic",
+    };
+
+    /// <summary>The steps of a region runbook, as its section headings.</summary>
+    private static readonly string[] s_regionPlaybook = ["Verify", "Assess impact", "Fall back", "Escalate", "Recover"];
+
     /// <summary>The steps of the playbook every tactical runbook follows, as its section headings.</summary>
     private static readonly string[] s_playbook =
         ["Verify", "Assess impact", "Fall back", "Move high-risk classes to queue", "Escalate", "Recover gradually", "Post-incident record"];
@@ -81,7 +92,14 @@ public sealed class PromtoolTests
             Assert.True(alert.Labels.TryGetValue("rule", out var rule), $"{name}: no rule label");
             Assert.Contains(alert.Labels.GetValueOrDefault("severity"), (string[])["page", "critical", "ticket"]);
             Assert.Contains(alert.Labels.GetValueOrDefault("kind"), (string[])["tactical", "strategic"]);
-            Assert.Contains(alert.Labels.GetValueOrDefault("target_kind"), (string[])["endpoint", "class"]);
+            Assert.Contains(alert.Labels.GetValueOrDefault("target_kind"), (string[])["endpoint", "class", "region"]);
+            if (alert.Labels["target_kind"] == "region")
+            {
+                // Routed by region and peer region; both come from the link's series.
+                Assert.Equal("{{ $labels.controlplane_region }}", alert.Labels.GetValueOrDefault("region"));
+                Assert.Equal("{{ $labels.controlplane_region_peer }}", alert.Labels.GetValueOrDefault("peer_region"));
+            }
+
             foreach (var annotation in new[] { "summary", "description", "runbook_url" })
             {
                 Assert.False(string.IsNullOrWhiteSpace(alert.Annotations.GetValueOrDefault(annotation)), $"{name}: no {annotation}");
@@ -102,12 +120,13 @@ public sealed class PromtoolTests
             if (!rule!.Contains("{{", StringComparison.Ordinal))
             {
                 Assert.Equal(rule.Replace('-', '_'), name);
-                Assert.Equal(s_tactical.Contains(rule) ? "tactical" : "strategic", alert.Labels["kind"]);
+                Assert.Equal(s_tactical.Contains(rule) ? "tactical" : s_region.GetValueOrDefault(rule, "strategic"), alert.Labels["kind"]);
             }
         }
 
         var rules = alerts.Select(a => a.Labels["rule"]).ToHashSet(StringComparer.Ordinal);
-        Assert.All(s_tactical.Concat(s_strategic), r => Assert.Contains(r, rules));
+        Assert.All(s_tactical.Concat(s_strategic).Concat(s_region.Keys), r => Assert.Contains(r, rules));
+        Assert.All(alerts.Where(a => s_region.ContainsKey(a.Labels["rule"])), a => Assert.Equal("region", a.Labels["target_kind"]));
         Assert.Contains(alerts, a => a.Labels["rule"] == "provider-error-rate" && a.Labels["severity"] == "critical");
         Assert.All(alerts.Where(a => a.Labels["kind"] == "strategic"), a => Assert.Equal("ticket", a.Labels["severity"]));
     }
@@ -126,9 +145,19 @@ public sealed class PromtoolTests
             Assert.Contains(LoadAlerts(), a => a.Labels["rule"] == rule && a.Annotations["runbook_url"] == $"docs/runbooks/{rule}.md");
         }
 
+        foreach (var rule in s_region.Keys)
+        {
+            var text = File.ReadAllText(Path.Combine(directory, rule + ".md"));
+            var headings = Regex.Matches(text, @"^## (.+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()).ToList();
+            Assert.Equal(s_regionPlaybook, headings.Where(h => s_regionPlaybook.Contains(h)).ToArray());
+            Assert.Contains("controlplane_federation_", text, StringComparison.Ordinal);
+            Assert.Contains(LoadAlerts(), a => a.Labels["rule"] == rule && a.Annotations["runbook_url"] == $"docs/runbooks/{rule}.md");
+        }
+
         var index = File.ReadAllText(Path.Combine(directory, "README.md"));
         Assert.All(s_tactical, rule => Assert.Contains($"({rule}.md)", index, StringComparison.Ordinal));
-        Assert.All(s_strategic, rule => Assert.Contains($"\n## {rule}\n", index, StringComparison.Ordinal));
+        Assert.All(s_strategic.Concat(s_region.Keys), rule => Assert.Contains($"\n## {rule}\n", index, StringComparison.Ordinal));
+        Assert.All(s_region.Keys, rule => Assert.Contains($"({rule}.md)", index, StringComparison.Ordinal));
     }
 
     private static List<AlertRule> LoadAlerts()

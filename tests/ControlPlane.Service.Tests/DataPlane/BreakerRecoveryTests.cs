@@ -269,7 +269,8 @@ public sealed class BreakerRecoveryTests : IDisposable
         }
 
         var d = await grain.GetDetailsAsync();
-        throw new TimeoutException($"the breaker did not get there; {probes} probes routed; {d.AutomaticState} {node.Node.ProbesGranted} slots {node.Node.Snapshot.ProbeSlotsAt(0)} {string.Join(" | ", d.RecentEvents.Select(e => e.Detail))} {string.Join(",", Route(node, 5, providerUp).Keys)}");
+        var seen = node.Node.BuildTable([]).Endpoints.Single(e => e.EndpointId == "prim").BreakerState;
+        throw new TimeoutException($"the breaker did not get there; {probes} probes routed; grain {d.AutomaticState}, node sees {seen}; granted {node.Node.ProbesGranted}, slots {node.Node.Snapshot.ProbeSlotsAt(0)} {string.Join(" | ", d.RecentEvents.Select(e => e.Detail))} {string.Join(",", Route(node, 5, providerUp).Keys)}");
     }
 
     private static async Task WaitAsync(Func<bool> done)

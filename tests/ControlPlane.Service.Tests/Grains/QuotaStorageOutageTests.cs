@@ -86,8 +86,10 @@ public sealed class QuotaStorageOutageTests(ITestOutputHelper output) : IAsyncLi
                 }
             }
 
-            // Real time passes too, so the client notices the outage and reconnects after it as it would in service.
-            await Task.Delay(10);
+            // Real time passes at the fake clock's pace, so the client notices the outage and reconnects after it in
+            // the time it would in service: a faster fake clock would stretch the reconnect (real time, ~1-3 s on a
+            // loaded machine) over more fake seconds of grants than the outage share is meant to cover.
+            await Task.Delay(Step);
         }
 
         return (asked, refused);

@@ -81,6 +81,10 @@ internal sealed class ServiceNode : IAsyncDisposable
         builder.Services.AddControlPlaneNode(fleet ?? SampleFleet(), o =>
         {
             o.AcceptUnroutedOutcomes = true;
+            // Pushes are bounded in real time while these tests step a fake clock: on a loaded CI machine the default
+            // 2 s drops a node from a grain's subscribers until its renewal (20 s of fake time), which tests of
+            // breakers and ramps do not mean to test. A test of push timeouts sets its own.
+            o.PushTimeout = TimeSpan.FromSeconds(30);
             configure?.Invoke(o);
         });
         var host = builder.Build();
