@@ -106,6 +106,12 @@ public sealed class ControlPlaneOptions
     /// OTLP is set.</summary>
     public RequestLog.RequestLogOptions RequestLog { get; set; } = new();
 
+    /// <summary>How long a node counts a decision it issued as a request in flight to its endpoint when no outcome comes
+    /// back to this node (reported to another node, or never): power-of-two-choices then stops counting it. An outcome
+    /// reported here ends the count at once.
+    /// <value>Must be between 1 s and 4 min (below the 5 min a pending decision is kept). Defaults to 60 s.</value></summary>
+    public TimeSpan InFlightExpiry { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public ControlPlaneOptions Validate()
     {
@@ -155,6 +161,7 @@ public sealed class ControlPlaneOptions
         Queue.Validate();
         RequestLog.Validate();
         Check(ProposalLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), nameof(ProposalLifetime));
+        Check(InFlightExpiry, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(4), nameof(InFlightExpiry));
         return this;
     }
 

@@ -396,7 +396,7 @@ public sealed class Router
         }
 
         int b = Sample(weights, rest, skip: a);
-        return Cost(snapshot.Loads[pool[b]]) < Cost(snapshot.Loads[pool[a]]) ? pool[b] : pool[a];
+        return Cost(snapshot.Loads[pool[b]], snapshot.InFlightAt(pool[b])) < Cost(snapshot.Loads[pool[a]], snapshot.InFlightAt(pool[a])) ? pool[b] : pool[a];
     }
 
     private int Sample(ReadOnlySpan<double> weights, double sum, int skip)
@@ -422,9 +422,13 @@ public sealed class Router
         return last;
     }
 
-    private double Cost(in EndpointLoad load)
+    // Latency × (1 + requests in flight) × error penalty. In flight: the published figure plus this node's live count
+    // (RoutingSnapshot.AddInFlight), so between two primaries the faster one takes requests only until its queue makes
+    // it dearer than the slower one: both get a share (least loaded), and both keep fresh figures.
+    private double Cost(in EndpointLoad load, int liveInFlight)
     {
         double latency = load.LatencyEwmaMs > 0 ? load.LatencyEwmaMs : load.P50LatencyMs;
-        return (latency + 1.0) * (1.0 + Math.Max(0, load.InFlight)) * (1.0 + (_options.ErrorPenalty * Math.Clamp(load.ErrorRate, 0, 1)));
+        double inFlight = (double)Math.Max(0, load.InFlight) + Math.Max(0, liveInFlight);
+        return (latency + 1.0) * (1.0 + inFlight) * (1.0 + (_options.ErrorPenalty * Math.Clamp(load.ErrorRate, 0, 1)));
     }
 }

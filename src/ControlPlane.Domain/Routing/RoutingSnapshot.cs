@@ -19,6 +19,8 @@ public sealed class RoutingSnapshot
     private readonly WorkloadClassPolicy[] _policies;
     private readonly Dictionary<string, int> _endpointIndex;
     private readonly Dictionary<string, int> _classIndex;
+    // Node-local requests in flight per endpoint (see AddInFlight); shared with the snapshot this one replaces.
+    private int[] _inFlight;
 
     private RoutingSnapshot(
         long version,
@@ -35,6 +37,7 @@ public sealed class RoutingSnapshot
         Loads = new EndpointLoad[endpoints.Length];
         ProbeSlots = new int[endpoints.Length];
         ProbeDemand = new int[endpoints.Length];
+        _inFlight = new int[endpoints.Length];
         _policies = policies;
         Classes = classes;
         _endpointIndex = endpointIndex;
@@ -146,6 +149,42 @@ public sealed class RoutingSnapshot
     /// <summary>Takes every probe slot left for an endpoint (they are no longer valid, or move to a rebuilt
     /// snapshot); returns how many there were.</summary>
     public int TakeProbeSlots(int index) => Math.Max(0, Interlocked.Exchange(ref ProbeSlots[index], 0));
+
+    /// <summary>Counts one more request this node has in flight to an endpoint (a decision issued for it). Lock-free and
+    /// allocation-free: the one <see cref="Interlocked.Increment(ref int)"/> of the hot path. Power-of-two-choices adds
+    /// the count to the endpoint's published <see cref="EndpointLoad.InFlight"/>.</summary>
+    public void AddInFlight(int index) => Interlocked.Increment(ref _inFlight[index]);
+
+    /// <summary>Counts one request in flight to an endpoint as finished (its outcome arrived, or it expired unreported);
+    /// never below zero.</summary>
+    public void ReleaseInFlight(int index)
+    {
+        ref int count = ref _inFlight[index];
+        while (true)
+        {
+            int current = Volatile.Read(ref count);
+            if (current <= 0 || Interlocked.CompareExchange(ref count, current - 1, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Requests this node has in flight to an endpoint (<see cref="AddInFlight"/>).</summary>
+    public int InFlightAt(int index) => Volatile.Read(ref _inFlight[index]);
+
+    /// <summary>Carries the in-flight counts of <paramref name="previous"/> (the snapshot this one replaces, same
+    /// endpoints in the same order) over by sharing its counters: a decision still routing on the old snapshot, or an
+    /// outcome arriving after the swap, counts on the same figure. Call before publishing this snapshot; a catalog of
+    /// another size keeps its own (zero) counts.</summary>
+    public void CarryInFlightFrom(RoutingSnapshot previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        if (previous._inFlight.Length == _inFlight.Length)
+        {
+            _inFlight = previous._inFlight;
+        }
+    }
 
     /// <summary>True once (then reset) after a decision wanted to probe the half-open endpoint but found no slot: the
     /// node's background loop then asks the endpoint's grain for a probe permit.</summary>

@@ -71,6 +71,23 @@ internal sealed class PendingDecisions
         return false;
     }
 
+    /// <summary>When decision <paramref name="number"/> is pending: when it was made and its endpoint.</summary>
+    public bool TryGetMadeAt(long number, out long madeAtTicks, out int endpointIndex)
+    {
+        if (number > 0)
+        {
+            ref var slot = ref SlotOf(number, allocate: false);
+            if (!Unsafe.IsNullRef(ref slot) && slot.Number == number)
+            {
+                (madeAtTicks, endpointIndex) = (slot.MadeAtTicks, slot.Ticket.EndpointIndex);
+                return true;
+            }
+        }
+
+        (madeAtTicks, endpointIndex) = (0, -1);
+        return false;
+    }
+
     /// <summary>Stops tracking the decisions of page <paramref name="page"/> made before <paramref name="cutoffTicks"/>;
     /// returns how many.</summary>
     public int RemoveMadeBefore(int page, long cutoffTicks)

@@ -34,6 +34,7 @@ internal sealed partial class RoutingNode
                 }
             }
 
+            rebuilt.CarryInFlightFrom(current);
             Volatile.Write(ref _snapshot, rebuilt);
             _quota.SetPriorities(rebuilt);
             for (var i = 0; i < descriptors.Length; i++)

@@ -348,7 +348,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 {
                     // Tracked under the lock that spent it, so a racing outcome always finds the ticket.
                     number = Interlocked.Increment(ref _decisionCounter);
-                    _decisions.Add(number, ticket, madeAt);
+                    TrackDecision(snapshot, number, ticket, madeAt);
                 }
             }
 
@@ -515,6 +515,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 reconciled = _decisions.TryRemove(claim.Number, out var ticket);
                 if (reconciled)
                 {
+                    ReleaseDecision(claim.Number, ticket);
                     _quota.Reconcile(ticket, outcome.InputTokens, outcome.OutputTokens);
                 }
             }
@@ -923,6 +924,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                     await RenewLeasesAsync();
                     await AskForProbesAsync();
                     var now = _time.GetUtcNow();
+                    ExpireInFlight(now);
                     // Renewal period, a cluster view change (at once), or a failed subscription (at most once a second).
                     if (now - _lastSubscribe >= _options.SubscriptionExpiry / 3
                         || Interlocked.Exchange(ref _resubscribeRequested, false)
@@ -1105,6 +1107,7 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
                 rebuilt.AddProbeSlots(i, current.TakeProbeSlots(i));
             }
 
+            rebuilt.CarryInFlightFrom(current);
             Volatile.Write(ref _snapshot, rebuilt);
             _quota.SetPriorities(rebuilt);
             BumpTable();
