@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using ControlPlane.Contracts.V1;
 using ControlPlane.Fleet;
 using ControlPlane.Server;
+using ControlPlane.Testing;
 using ControlPlane.Testing.Redis;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -59,16 +60,18 @@ internal static class Program
                 SiloPort = 0,
                 GatewayPort = 0,
                 EnableDiagnostics = true,
+                // The data plane and the admin API require a key: every node bootstraps the same test admin key.
+                AdminKey = TestCredentials.AdminKey,
             };
             var app = NodeHost.Build(options, fleet, builder => builder.Logging.ClearProviders());
             await app.StartAsync();
             apps.Add(app);
         }
 
-        var channels = apps.Select(a => GrpcChannel.ForAddress(NodeHost.GrpcAddress(a))).ToList();
+        var channels = apps.Select(a => GrpcChannel.ForAddress(NodeHost.GrpcAddress(a), new GrpcChannelOptions { HttpHandler = TestCredentials.Handler() })).ToList();
         var routing = channels.Select(c => new RoutingClient(c)).ToList();
         var diagnostics = channels.Select(c => new DiagnosticsClient(c)).ToList();
-        var admins = apps.Select(a => new HttpClient { BaseAddress = new Uri(NodeHost.AdminAddress(a) + "/") }).ToList();
+        var admins = apps.Select(a => TestCredentials.Client(new Uri(NodeHost.AdminAddress(a) + "/"))).ToList();
         var routeRequest = new RouteRequest
         {
             WorkloadClass = "customer_chat",
