@@ -68,6 +68,8 @@ clk_tck=$(getconf CLK_TCK)
 grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 
 log() { printf '%s\n' "$*" >&2; }
+# shellcheck source=lib/servers.sh
+source "$repo/bench/lib/servers.sh"
 
 # --- tools ------------------------------------------------------------------------------------------------------------
 if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
@@ -96,39 +98,14 @@ outcomes_frame=$out/frames/outcomes-x$batch.grpc
 for _ in $(seq 1 "$batch"); do cat "$outcome_frame"; done > "$outcomes_frame"
 if [[ -z ${FLEET:-} ]]; then
   FLEET=$out/fleet.bench.yaml
-  sed -E -e 's/tpm: [0-9_]+/tpm: 100_000_000_000/; s/rpm: [0-9_]+/rpm: 1_000_000_000/' \
-         -e 's/tokens_per_minute: [0-9_]+/tokens_per_minute: 100_000_000_000/; s/requests_per_minute: [0-9_]+/requests_per_minute: 1_000_000_000/' \
-         "$repo/deploy/fleet.sample.yaml" > "$FLEET"
+  raise_fleet_limits "$repo/deploy/fleet.sample.yaml" "$FLEET"
 fi
 
 # --- servers ----------------------------------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # file pattern seconds pid
-  for _ in $(seq 1 $(( $3 * 10 ))); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$4" 2>/dev/null || { log "server exited:"; cat "$1" >&2; return 1; }
-    sleep 0.1
-  done
-  log "timed out waiting for '$2' in $1"; cat "$1" >&2; return 1
-}
-
 kestrel_port=$(free_port); grpc_port=$(free_port); product_port=$(free_port); admin_port=$(free_port)
 "$echo_bin" serve --mode kestrel --listen "127.0.0.1:$kestrel_port" > "$out/echo-kestrel.log" 2>&1 & pids+=($!); kestrel_pid=$!
 "$echo_bin" serve --mode grpc --listen "127.0.0.1:$grpc_port" > "$out/echo-grpc.log" 2>&1 & pids+=($!); grpc_pid=$!
-# A fresh bootstrap admin key: cpk_<12 of [a-z0-9]>_<base64url of 32 random bytes> (never printed).
-key_id=$(head -c 1024 /dev/urandom | LC_ALL=C tr -dc 'a-z0-9')
-admin_key="cpk_${key_id:0:12}_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+admin_key=$(new_admin_key) # a fresh bootstrap admin key (never printed)
 CONTROLPLANE_ADMIN_KEY=$admin_key "$product_bin" --storage memory --accept-unrouted-outcomes --fleet "$FLEET" \
   --grpc-listen "127.0.0.1:$product_port" --admin-listen "127.0.0.1:$admin_port" \
   > "$out/controlplane.log" 2>&1 & pids+=($!); product_pid=$!
@@ -199,7 +176,6 @@ settled_class_events() {
   for _ in $(seq 1 50); do now=$(class_events); [[ $now == "$last" ]] && { echo "$now"; return; }; last=$now; sleep 0.2; done
   echo "$now"
 }
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime + stime (fields 14, 15)
 # This shell's reaped children (cutime + cstime, fields 16, 17): around one h2load run, that is h2load's CPU time.
 client_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
 
@@ -227,8 +203,6 @@ for t in "${targets[@]}"; do
     || { log "warm-up of $t failed"; cat "$out/warmup-$t.txt" >&2; exit 1; }
 done
 
-percentile() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { i = int(p * NR); if (i < p * NR) i++; if (i < 1) i = 1; printf "%.3f", a[i] / 1000 }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 num() { sed -nE "$2" "$1" | head -1; }
 
 declare -A calls_s p50 p99 cpu hcpu fails

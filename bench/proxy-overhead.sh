@@ -37,6 +37,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$(mktemp -d /tmp/proxy-overhead.XXXXXX)}
 mkdir -p "$out"
 log() { echo "proxy-overhead: $*" >&2; }
+# shellcheck source=lib/servers.sh
+source "$repo/bench/lib/servers.sh"
 command -v h2load > /dev/null || { log "h2load not found (Debian: nghttp2-client)"; exit 1; }
 clk_tck=$(getconf CLK_TCK)
 
@@ -52,38 +54,14 @@ simulator=$(bin ControlPlane.Simulator ControlPlane.Simulator.dll)
 proxy=$(bin ControlPlane.Proxy ControlPlane.Proxy.dll)
 
 fleet=$out/fleet.bench.yaml
-sed -E -e 's/tpm: [0-9_]+/tpm: 100_000_000_000/; s/rpm: [0-9_]+/rpm: 1_000_000_000/' \
-       -e 's/tokens_per_minute: [0-9_]+/tokens_per_minute: 100_000_000_000/; s/requests_per_minute: [0-9_]+/requests_per_minute: 1_000_000_000/' \
-       -e 's/usd_per_day: [0-9_]+/usd_per_day: 1_000_000_000/; s/usd_per_month: [0-9_]+/usd_per_month: 1_000_000_000/' \
-       "$repo/deploy/fleet.sample.yaml" > "$fleet"
+raise_fleet_limits "$repo/deploy/fleet.sample.yaml" "$fleet" --spend
 echo '{"messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":16}' > "$out/body.json"
 
 # --- servers ----------------------------------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-wait_for() { # file pattern seconds pid
-  for _ in $(seq 1 $(( $3 * 10 ))); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$4" 2>/dev/null || { log "server exited:"; cat "$1" >&2; return 1; }
-    sleep 0.1
-  done
-  log "timed out waiting for '$2' in $1"; cat "$1" >&2; return 1
-}
-
 sim_admin=$(free_port); cp_port=$(free_port); cp_admin=$(free_port); proxy_port=$(free_port)
 dotnet "$simulator" --fleet "$fleet" --latency-scale 0 --admin-port "$sim_admin" --upstreams-out "$out/upstreams.json" \
   > "$out/simulator.log" 2>&1 & pids+=($!); sim_pid=$!
-key_id=$(head -c 1024 /dev/urandom | LC_ALL=C tr -dc 'a-z0-9')
-admin_key="cpk_${key_id:0:12}_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+admin_key=$(new_admin_key)
 CONTROLPLANE_ADMIN_KEY=$admin_key dotnet "$product" --storage memory --fleet "$fleet" \
   --grpc-listen "127.0.0.1:$cp_port" --admin-listen "127.0.0.1:$cp_admin" > "$out/controlplane.log" 2>&1 & pids+=($!); cp_pid=$!
 wait_for "$out/simulator.log" '^upstreams:' 120 "$sim_pid"
@@ -112,9 +90,6 @@ log "warm-up: $warmup requests per target"
 for t in direct proxy; do run_h2load "$t" "$warmup" "" > "$out/warmup-$t.txt" 2>&1 || { cat "$out/warmup-$t.txt" >&2; exit 1; }; done
 
 # --- rounds -----------------------------------------------------------------------------------------------------------
-ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime + stime (fields 14, 15)
-percentile() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { i = int(p * NR); if (i < p * NR) i++; if (i < 1) i = 1; printf "%.3f", a[i] / 1000 }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 declare -A p50 p95 rps
 added=(); proxy_cpu=(); cp_cpu=(); failed=0
 printf '%-6s %-7s %9s %9s %9s %8s\n' round target req/s p50_ms p95_ms non2xx >&2
@@ -122,9 +97,9 @@ for r in $(seq 1 "$rounds"); do
   order=(direct proxy); (( r % 2 == 0 )) && order=(proxy direct)
   for t in "${order[@]}"; do
     run=$out/r$r-$t
-    if [[ $t == proxy ]]; then pc0=$(ticks "$proxy_pid"); cc0=$(ticks "$cp_pid"); fi
+    if [[ $t == proxy ]]; then pc0=$(cpu_ticks "$proxy_pid"); cc0=$(cpu_ticks "$cp_pid"); fi
     run_h2load "$t" "$requests" "$run.log" > "$run.txt" 2>&1 || { cat "$run.txt" >&2; exit 1; }
-    if [[ $t == proxy ]]; then pc1=$(ticks "$proxy_pid"); cc1=$(ticks "$cp_pid"); fi
+    if [[ $t == proxy ]]; then pc1=$(cpu_ticks "$proxy_pid"); cc1=$(cpu_ticks "$cp_pid"); fi
     ok=$(sed -nE 's/^status codes: ([0-9]+) 2xx,.*/\1/p' "$run.txt")
     bad=$(( requests - ok )); failed=$(( failed + bad ))
     awk '$2 >= 200 && $2 < 300 { print $3 }' "$run.log" > "$run.us"

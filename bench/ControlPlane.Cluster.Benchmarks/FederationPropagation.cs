@@ -8,6 +8,7 @@ using ControlPlane.Testing;
 using ControlPlane.Testing.Regions;
 using Grpc.Core;
 using Grpc.Net.Client;
+using static ControlPlane.Cluster.Benchmarks.BenchSupport;
 using RoutingClient = ControlPlane.Contracts.V1.Routing.RoutingClient;
 
 namespace ControlPlane.Cluster.Benchmarks;
@@ -39,7 +40,7 @@ internal static class FederationPropagation
         {
             foreach (var node in regions.Nodes)
             {
-                await WaitUntilRoutingAsync(new RoutingClient(channels[node]), request, TimeSpan.FromSeconds(120));
+                await WaitUntilRoutingAsync(new RoutingClient(channels[node]), request, Target, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(100));
             }
 
             using var stop = new CancellationTokenSource();
@@ -131,8 +132,6 @@ internal static class FederationPropagation
         }
     }
 
-    private static bool Lists(RouteDecision decision) => decision.EndpointId == Target || decision.Fallbacks.Contains(Target);
-
     /// <summary>Sends one breaker change and polls Route on every eu-west node until each obeys it.</summary>
     private static async Task<(long Start, double AdminMs, double[] ObeyMs)> ChangeAsync(HttpClient admin, Uri adminAddress, List<RoutingClient> routing,
         RouteRequest routeRequest, string state)
@@ -140,19 +139,7 @@ internal static class FederationPropagation
         var shouldList = state != "open";
         var start = Stopwatch.GetTimestamp();
         var posting = PostBreakerAsync(admin, adminAddress, state);
-        var polling = routing.Select(client => Task.Run(async () =>
-        {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (true)
-            {
-                var decision = await client.RouteAsync(routeRequest, cancellationToken: limit.Token);
-                var at = Stopwatch.GetTimestamp();
-                if (Lists(decision) == shouldList)
-                {
-                    return Stopwatch.GetElapsedTime(start, at).TotalMilliseconds;
-                }
-            }
-        })).ToArray();
+        var polling = routing.Select(client => Task.Run(() => RouteUntilAsync(client, routeRequest, Target, shouldList, start, TimeSpan.FromSeconds(60)))).ToArray();
         await posting;
         var adminMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         return (start, adminMs, await Task.WhenAll(polling));
@@ -168,83 +155,6 @@ internal static class FederationPropagation
         if (response.StatusCode != HttpStatusCode.OK)
         {
             throw new InvalidOperationException($"admin answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-        }
-    }
-
-    private static async Task WaitUntilRoutingAsync(RoutingClient client, RouteRequest request, TimeSpan timeout)
-    {
-        var start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            try
-            {
-                var decision = await client.RouteAsync(request);
-                if (!Lists(decision))
-                {
-                    throw new InvalidOperationException($"Route does not choose or list {Target} with its breaker closed: {decision}");
-                }
-
-                return;
-            }
-            catch (RpcException error) when (error.StatusCode == StatusCode.Unavailable && Stopwatch.GetElapsedTime(start) < timeout)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static void Row(string name, List<double> samples) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {samples.Count} | {Percentile(samples, 0.5):F2} | {Percentile(samples, 0.99):F2} | {samples.Max():F2} |"));
-
-    private static double Percentile(List<double> samples, double q)
-    {
-        var sorted = samples.Order().ToList();
-        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
-    }
-
-    /// <summary>One node's WatchRoutingTable stream: the breaker state of one endpoint and when it changed.</summary>
-    private sealed class TableWatcher(RoutingClient client, string endpointId)
-    {
-        private readonly Channel<(string State, long At)> _changes = Channel.CreateUnbounded<(string, long)>();
-        private string? _last;
-
-        public async Task RunAsync(CancellationToken cancellationToken)
-        {
-            using var call = client.WatchRoutingTable(new WatchRoutingTableRequest(), cancellationToken: cancellationToken);
-            while (await call.ResponseStream.MoveNext(cancellationToken))
-            {
-                var at = Stopwatch.GetTimestamp();
-                var state = call.ResponseStream.Current.Endpoints.Single(e => e.EndpointId == endpointId).BreakerState;
-                if (state != _last)
-                {
-                    _last = state;
-                    _changes.Writer.TryWrite((state, at));
-                }
-            }
-        }
-
-        /// <summary>The timestamp at which the endpoint's state became <paramref name="state"/> (skipping older changes).</summary>
-        public async Task<long> WaitForAsync(string state, TimeSpan timeout)
-        {
-            using var limit = new CancellationTokenSource(timeout);
-            while (true)
-            {
-                var change = await _changes.Reader.ReadAsync(limit.Token);
-                if (change.State == state)
-                {
-                    return change.At;
-                }
-            }
         }
     }
 }

@@ -12,6 +12,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
+using static ControlPlane.Cluster.Benchmarks.BenchSupport;
 using DiagnosticsClient = ControlPlane.Contracts.V1.Diagnostics.DiagnosticsClient;
 using RoutingClient = ControlPlane.Contracts.V1.Routing.RoutingClient;
 
@@ -78,7 +79,7 @@ internal static class Program
         };
         foreach (var client in routing)
         {
-            await WaitUntilRoutingAsync(client, routeRequest, TimeSpan.FromSeconds(60));
+            await WaitUntilRoutingAsync(client, routeRequest, Target, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50));
         }
 
         using var stop = new CancellationTokenSource();
@@ -195,8 +196,6 @@ internal static class Program
         return FleetLoader.Load(new StringReader(yaml), path + " (limits raised)");
     }
 
-    private static bool Lists(RouteDecision decision) => decision.EndpointId == Target || decision.Fallbacks.Contains(Target);
-
     /// <summary>Sends one breaker change and polls Route on every node until each obeys it.</summary>
     private static async Task<(long Start, double AdminMs, double[] ObeyMs, long RouteCalls)> ChangeAsync(HttpClient admin, List<RoutingClient> routing,
         RouteRequest routeRequest, string state)
@@ -205,20 +204,8 @@ internal static class Program
         long routeCalls = 0;
         var start = Stopwatch.GetTimestamp();
         var posting = PostBreakerAsync(admin, state);
-        var polling = routing.Select(client => Task.Run(async () =>
-        {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (true)
-            {
-                var decision = await client.RouteAsync(routeRequest, cancellationToken: limit.Token);
-                var at = Stopwatch.GetTimestamp();
-                Interlocked.Increment(ref routeCalls);
-                if (Lists(decision) == shouldList)
-                {
-                    return Stopwatch.GetElapsedTime(start, at).TotalMilliseconds;
-                }
-            }
-        })).ToArray();
+        var polling = routing.Select(client => Task.Run(() =>
+            RouteUntilAsync(client, routeRequest, Target, shouldList, start, TimeSpan.FromSeconds(30), () => Interlocked.Increment(ref routeCalls)))).ToArray();
         await posting;
         var adminMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         var obey = await Task.WhenAll(polling);
@@ -239,29 +226,6 @@ internal static class Program
         }
     }
 
-    // A node answers UNAVAILABLE until its routing node has the fleet's state from the grains.
-    private static async Task WaitUntilRoutingAsync(RoutingClient client, RouteRequest request, TimeSpan timeout)
-    {
-        var start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            try
-            {
-                var decision = await client.RouteAsync(request);
-                if (!Lists(decision))
-                {
-                    throw new InvalidOperationException($"Route does not choose or list {Target} with its breaker closed: {decision}");
-                }
-
-                return;
-            }
-            catch (RpcException error) when (error.StatusCode == StatusCode.Unavailable && Stopwatch.GetElapsedTime(start) < timeout)
-            {
-                await Task.Delay(50);
-            }
-        }
-    }
-
     private static async Task<List<double>> EchoSamplesAsync(List<DiagnosticsClient> clients, EchoRequest request, int calls)
     {
         var samples = new List<double>(calls);
@@ -273,60 +237,5 @@ internal static class Program
         }
 
         return samples;
-    }
-
-    private static void Row(string name, List<double> samples) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {samples.Count} | {Percentile(samples, 0.5):F2} | {Percentile(samples, 0.99):F2} | {samples.Max():F2} |"));
-
-    private static double Percentile(List<double> samples, double q)
-    {
-        var sorted = samples.Order().ToList();
-        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
-    }
-
-    /// <summary>One node's WatchRoutingTable stream: the breaker state of one endpoint and when it changed.</summary>
-    private sealed class TableWatcher(RoutingClient client, string endpointId)
-    {
-        private readonly Channel<(string State, long At)> _changes = Channel.CreateUnbounded<(string, long)>();
-        private string? _last;
-
-        public async Task RunAsync(CancellationToken cancellationToken)
-        {
-            using var call = client.WatchRoutingTable(new WatchRoutingTableRequest(), cancellationToken: cancellationToken);
-            while (await call.ResponseStream.MoveNext(cancellationToken))
-            {
-                var at = Stopwatch.GetTimestamp();
-                var state = call.ResponseStream.Current.Endpoints.Single(e => e.EndpointId == endpointId).BreakerState;
-                if (state != _last)
-                {
-                    _last = state;
-                    _changes.Writer.TryWrite((state, at));
-                }
-            }
-        }
-
-        /// <summary>The timestamp at which the endpoint's state became <paramref name="state"/> (skipping older changes).</summary>
-        public async Task<long> WaitForAsync(string state, TimeSpan timeout)
-        {
-            using var limit = new CancellationTokenSource(timeout);
-            while (true)
-            {
-                var change = await _changes.Reader.ReadAsync(limit.Token);
-                if (change.State == state)
-                {
-                    return change.At;
-                }
-            }
-        }
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using ControlPlane.Fleet;
 using ControlPlane.Providers;
+using ControlPlane.Shared;
 
 namespace ControlPlane.Prober;
 
@@ -29,17 +30,7 @@ public static class Program
             return 2;
         }
 
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+        using var stop = new ConsoleStop();
 
         ProberHost host;
         try
@@ -55,14 +46,7 @@ public static class Program
         await using (host.ConfigureAwait(false))
         {
             Console.WriteLine($"prober: {host.GoldenSet.Count} golden prompts, status {host.StatusUri}prober/v1/status");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl+C or SIGTERM.
-            }
+            await stop.WaitAsync().ConfigureAwait(false);
         }
 
         return 0;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ControlPlane.Fleet;
+using ControlPlane.Shared;
 using ControlPlane.Simulator.Scenario;
 
 namespace ControlPlane.Simulator;
@@ -26,17 +27,7 @@ public static class Program
             return 2;
         }
 
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+        using var stop = new ConsoleStop();
 
         SimulatorHost host;
         try
@@ -62,14 +53,7 @@ public static class Program
                 Console.WriteLine($"upstreams: {Path.GetFullPath(upstreams)}");
             }
 
-            try
-            {
-                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl+C or SIGTERM.
-            }
+            await stop.WaitAsync().ConfigureAwait(false);
         }
 
         return 0;

@@ -66,27 +66,7 @@ internal sealed class SimulatorWatcher : IDisposable
     }
 
     /// <summary>Polls until <paramref name="cancellationToken"/> fires.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _clock.Time);
-        do
-        {
-            await PollOnceAsync(cancellationToken).ConfigureAwait(false);
-        }
-        while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => PollLoop.RunAsync(_clock.Time, PollOnceAsync, cancellationToken);
 
     /// <summary>One poll of <c>GET /sim/v1/stats</c>.</summary>
     public async Task PollOnceAsync(CancellationToken cancellationToken)

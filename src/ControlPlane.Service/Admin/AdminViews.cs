@@ -139,7 +139,12 @@ internal sealed record ClassView(
         ServedByFallback = d.ServedByFallback,
         PolicyVersion = d.PolicyVersion,
         BreakGlass = Governance.ActiveBreakGlassView.From(d.BreakGlass),
+        Federation = d.Federation,
     };
+
+    /// <summary>Federation (null when off): the policy-home region, whether this region follows it, and policy changes
+    /// made here still pending at the policy home ("accepted, pending policy home").</summary>
+    public Federation.ClassFederationStatus? Federation { get; init; }
 }
 
 /// <summary>An approved fallback.</summary>

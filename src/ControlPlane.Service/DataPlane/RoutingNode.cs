@@ -448,63 +448,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
             throw new RoutingRequestException(RequestErrorKind.NotFound, "workload_class", $"unknown workload class '{outcome.WorkloadClass}'");
         }
 
-        var status = outcome.Status switch
-        {
-            Wire.OutcomeStatus.Success => OutcomeStatus.Success,
-            Wire.OutcomeStatus.ServerError => OutcomeStatus.ServerError,
-            Wire.OutcomeStatus.RateLimited => OutcomeStatus.RateLimited,
-            Wire.OutcomeStatus.Timeout => OutcomeStatus.Timeout,
-            Wire.OutcomeStatus.ConnectionError => OutcomeStatus.ConnectionError,
-            Wire.OutcomeStatus.InvalidResponse => OutcomeStatus.InvalidResponse,
-            Wire.OutcomeStatus.ContentFilter => OutcomeStatus.ContentFilter,
-            Wire.OutcomeStatus.ClientError => OutcomeStatus.ClientError,
-            _ => throw Invalid("status", "must be set to a known OUTCOME_STATUS value"),
-        };
-        RequireRange(outcome.LatencyMs, MaxMilliseconds, "latency_ms");
-        RequireRange(outcome.TtftMs, MaxMilliseconds, "ttft_ms");
-        RequireRange(outcome.InputTokens, MaxTokens, "input_tokens");
-        RequireRange(outcome.OutputTokens, MaxTokens, "output_tokens");
-        RequireRange(outcome.RetryAfterMs, MaxMilliseconds, "retry_after_ms");
-        RequireRange(outcome.Attempt, MaxAttempt, "attempt");
-        RequireLength(outcome.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
-
-        var verdict = QualityVerdict.None;
-        double? score = null;
-        if (outcome.Quality is { } quality)
-        {
-            verdict = quality.Verdict switch
-            {
-                Wire.QualityVerdict.Pass => QualityVerdict.Pass,
-                Wire.QualityVerdict.Fail => QualityVerdict.Fail,
-                _ => QualityVerdict.None,
-            };
-            if (quality.HasScore)
-            {
-                if (!(quality.Score is >= 0 and <= 1))
-                {
-                    throw Invalid("quality.score", "must be in [0, 1]");
-                }
-
-                score = quality.Score;
-            }
-        }
-
         var endpoint = snapshot.EndpointAt(endpointIndex);
-        var changedModel = Catalog.ReturnedModelVersion.Changed(outcome.ReturnedModelVersion, endpoint.ModelVersion);
+        var sample = ReadOutcome(outcome, endpoint, out var changedModel);
         long actualTokens = outcome.InputTokens + outcome.OutputTokens;
-        var sample = new OutcomeSample
-        {
-            At = _time.GetUtcNow(),
-            Status = status,
-            Latency = TimeSpan.FromMilliseconds(outcome.LatencyMs),
-            TimeToFirstToken = TimeSpan.FromMilliseconds(outcome.TtftMs),
-            InputTokens = (int)outcome.InputTokens,
-            OutputTokens = (int)outcome.OutputTokens,
-            Cost = (double)((endpoint.PricePer1kInput * outcome.InputTokens) + (endpoint.PricePer1kOutput * outcome.OutputTokens)) / 1000.0,
-            Quality = verdict,
-            QualityScore = score,
-            RetryAfter = outcome.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(outcome.RetryAfterMs) : null,
-        };
 
         var claim = VerifyDecision(outcome, sample.At);
         if (claim.NodeTag == _nodeTag && claim.Number != 0)

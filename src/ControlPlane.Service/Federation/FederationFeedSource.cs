@@ -53,6 +53,7 @@ internal sealed partial class FederationFeedSource(
 
         _self = grains.CreateObjectReference<IRoutingObserver>(this);
         _loop = Task.Run(() => SubscribeLoopAsync(_stop.Token), CancellationToken.None);
+        StartClasses();
         return Task.CompletedTask;
     }
 
@@ -63,6 +64,8 @@ internal sealed partial class FederationFeedSource(
         {
             await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+
+        await StopClassesAsync();
 
         if (_self is not null)
         {

@@ -150,6 +150,18 @@ internal sealed partial class FederationLinkReader(
             }
         }
 
+        if (peer == Options.PolicyHome)
+        {
+            foreach (var name in catalog.Classes.Keys)
+            {
+                long held = await grains.GetGrain<IClassFederationGrain>(name).GetFollowedClassVersionAsync().WaitAsync(cancellationToken);
+                if (held > 0)
+                {
+                    request.Known.Add(new FederationItemVersion { Kind = FederationItemKind.Class, Id = name, Version = held });
+                }
+            }
+        }
+
         var client = new Contracts.V1.Federation.FederationClient(channels.For(peer));
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         idle.CancelAfter(Options.LinkTimeout);
@@ -170,6 +182,10 @@ internal sealed partial class FederationLinkReader(
                 if (call.ResponseStream.Current.Endpoint is { } state)
                 {
                     await AdoptAsync(peer, state, cancellationToken);
+                }
+                else if (call.ResponseStream.Current.ClassState is { } classState)
+                {
+                    await AdoptClassAsync(peer, classState, cancellationToken);
                 }
             }
         }
@@ -205,6 +221,27 @@ internal sealed partial class FederationLinkReader(
         if (await grains.GetGrain<IProviderEndpointGrain>(entry.Id).AdoptHomeStateAsync(followed).WaitAsync(cancellationToken))
         {
             metrics.Adopted(peer, (time.GetUtcNow().ToUnixTimeMilliseconds() - state.PublishedUnixMs) / 1000.0);
+        }
+    }
+
+    private async Task AdoptClassAsync(string peer, FederatedClassState state, CancellationToken cancellationToken)
+    {
+        // Only from the policy home: it alone is authoritative for class policy.
+        if (peer != Options.PolicyHome || !catalog.Classes.ContainsKey(state.ClassName))
+        {
+            LogIgnored(logger, peer, state.ClassName.Length > 64 ? state.ClassName[..64] : state.ClassName);
+            return;
+        }
+
+        if (FederatedClasses.FromWire(state, catalog, out string error) is not { } followed)
+        {
+            LogIgnored(logger, peer, error);
+            return;
+        }
+
+        if (await grains.GetGrain<IClassFederationGrain>(state.ClassName).AdoptHomeClassAsync(followed).WaitAsync(cancellationToken))
+        {
+            metrics.Adopted(peer, Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - (state.Version / 1000)) / 1000.0);
         }
     }
 

@@ -2,6 +2,7 @@ using ControlPlane.Contracts.V1;
 using ControlPlane.Service.Grains;
 using ControlPlane.Service.Security;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace ControlPlane.Service.Federation;
@@ -9,7 +10,8 @@ namespace ControlPlane.Service.Federation;
 /// <summary>The <c>controlplane.v1.Federation</c> service peer regions call (role <c>federation</c>, data-plane
 /// listener; <c>docs/regions.md</c>).</summary>
 internal sealed partial class FederationService(
-    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time, IGrainFactory grains)
+    FederationFeedSource feed, FleetCatalog catalog, IOptions<FederationOptions> options, TimeProvider time, IGrainFactory grains,
+    IHostApplicationLifetime lifetime)
     : Contracts.V1.Federation.FederationBase
 {
     /// <summary>Longest id (endpoint, class, region, batch or request id) accepted on the wire.</summary>
@@ -30,6 +32,7 @@ internal sealed partial class FederationService(
         }
 
         var sent = new Dictionary<string, long>(StringComparer.Ordinal);
+        var sentClasses = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < request.Known.Count; i++)
         {
             var item = request.Known[i];
@@ -53,9 +56,33 @@ internal sealed partial class FederationService(
             {
                 throw Invalid(field + ".id", $"endpoint '{item.Id}' is listed twice");
             }
+
+            if (item.Kind == FederationItemKind.Class && (item.Id.Length > MaxIdLength || !catalog.Classes.ContainsKey(item.Id)))
+            {
+                throw Invalid(field + ".id", $"unknown class '{Shorten(item.Id)}'");
+            }
+
+            if (item.Kind == FederationItemKind.Class && !sentClasses.TryAdd(item.Id, item.Version))
+            {
+                throw Invalid(field + ".id", $"class '{item.Id}' is listed twice");
+            }
         }
 
-        var token = context.CancellationToken;
+        // The stream ends when the node stops (not only when the peer goes): an open feed would hold the server's
+        // graceful shutdown for its whole timeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            await StreamChangesAsync(responses, sent, sentClasses, stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task StreamChangesAsync(IServerStreamWriter<FederationChange> responses, Dictionary<string, long> sent, Dictionary<string, long> sentClasses,
+        CancellationToken token)
+    {
         var heartbeat = Options.HeartbeatInterval;
         bool synced = false;
         int firstSync = 0;
@@ -73,11 +100,22 @@ internal sealed partial class FederationService(
                 }
             }
 
+            // The policy home's class states (none elsewhere).
+            foreach (var state in feed.CurrentClasses)
+            {
+                if (!sentClasses.TryGetValue(state.ClassName, out long held) || state.Version > held)
+                {
+                    sentClasses[state.ClassName] = state.Version;
+                    await responses.WriteAsync(new FederationChange { ClassState = state }, token).ConfigureAwait(false);
+                    written++;
+                }
+            }
+
             if (!synced)
             {
-                // Everything this node has seen of the homed endpoints; live changes follow.
+                // Everything this node has seen of the homed endpoints (and classes); live changes follow.
                 firstSync += written;
-                if (feed.Current.Count() >= feed.HomedEndpoints.Count)
+                if (feed.Current.Count() >= feed.HomedEndpoints.Count && feed.CurrentClasses.Count >= feed.ExpectedClasses)
                 {
                     synced = true;
                     await responses.WriteAsync(new FederationChange { Synced = new FederationSynced { ItemsSent = firstSync } }, token).ConfigureAwait(false);

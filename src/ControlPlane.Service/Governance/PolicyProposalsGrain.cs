@@ -92,6 +92,7 @@ internal sealed class PolicyProposalsGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         await ExpireDueAsync();
+        await FollowClassVersionAsync();
         ApprovalRules.Require(request.Actor, "proposing a policy change", Roles.PolicyAuthor);
         if (request.BaseVersion != CurrentVersion)
         {
@@ -113,6 +114,7 @@ internal sealed class PolicyProposalsGrain(
     {
         ArgumentNullException.ThrowIfNull(actor);
         await ExpireDueAsync();
+        await FollowClassVersionAsync();
         ApprovalRules.Require(actor, "proposing a revert", Roles.PolicyAuthor);
         if (State.History.Count < 2)
         {
@@ -129,6 +131,7 @@ internal sealed class PolicyProposalsGrain(
     {
         ArgumentNullException.ThrowIfNull(actor);
         await ExpireDueAsync();
+        await FollowClassVersionAsync();
         var (index, proposal) = Find(id);
         if (proposal.Approvals.Any(a => a.Principal == actor.Principal) && proposal.State == ProposalStates.Applied)
         {
@@ -333,6 +336,26 @@ internal sealed class PolicyProposalsGrain(
         }
         await state.WriteOrReloadAsync(this);
         return proposal;
+    }
+
+    // Under federation the class's policy also changes without this grain: adopted from the policy home's feed, or in
+    // the policy home applied for a change made in another region. The history follows the class grain, so a proposal's
+    // base version is checked against the policy that is really in force.
+    private async Task FollowClassVersionAsync()
+    {
+        var details = await Class.GetDetailsAsync();
+        if (details.PolicyVersion <= CurrentVersion || details.ApprovedPolicy is not { } approved)
+        {
+            return;
+        }
+
+        State.History.Add(new PolicyVersionRecord(details.PolicyVersion, approved, time.GetUtcNow(), null, details.PolicyChangedBy ?? "federation", []));
+        if (State.History.Count > HistoryKept)
+        {
+            State.History.RemoveRange(0, State.History.Count - HistoryKept);
+        }
+
+        await state.WriteOrReloadAsync(this);
     }
 
     // Marks the proposal superseded (persisted, audited) and refuses the approval with a conflict.

@@ -370,6 +370,9 @@ public sealed record ClassDetails(
 
     /// <summary>The approved policy (differs from <see cref="Policy"/> only under a break-glass).</summary>
     public WorkloadClassPolicy? ApprovedPolicy { get; init; }
+
+    /// <summary>Federation: the policy home, follower or not, changes pending at the policy home; null when federation is off.</summary>
+    public Federation.ClassFederationStatus? Federation { get; init; }
 }
 
 /// <summary>The persisted catalog summary.</summary>

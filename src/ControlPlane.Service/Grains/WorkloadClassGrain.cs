@@ -64,6 +64,22 @@ public sealed class ClassGrainState
     /// <summary>The class's alerts (state per key) and the counts their long windows read (docs/alerts.md).</summary>
     [Id(70)]
     public Alerting.AlertBookState? Alerts { get; set; }
+
+    /// <summary>Outside the policy-home region (federation): the policy home's state last adopted (<c>docs/regions.md</c>).</summary>
+    [Id(90)]
+    public Federation.FollowedClass? FollowedClass { get; set; }
+
+    /// <summary>Outside the policy-home region: policy changes made here, oldest first, not yet acknowledged there.</summary>
+    [Id(91)]
+    public List<Federation.ForwardedClassChange>? ClassOutbox { get; set; }
+
+    /// <summary>The last sequence given to a change in <see cref="ClassOutbox"/>.</summary>
+    [Id(92)]
+    public long ClassSequence { get; set; }
+
+    /// <summary>In the policy-home region: the last forwarded sequence applied, by origin region.</summary>
+    [Id(93)]
+    public Dictionary<string, long>? ClassForwardedApplied { get; set; }
 }
 
 /// <summary>The authority for one workload class: its policy (the fallback approval matrix), its SLO rings
@@ -145,6 +161,7 @@ internal sealed partial class WorkloadClassGrain(
             return Task.CompletedTask;
         }, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
         AuditOutbox.Resume();
+        ResumeClassOutbox();
         return ResumeAlertsAsync();
     }
 
@@ -221,6 +238,7 @@ internal sealed partial class WorkloadClassGrain(
         State.Version = PublicationVersion.Next(State.Version, time);
         State.PolicyVersion = previousVersion + 1;
         State.AppliedProposalId = change.ProposalId;
+        var forward = StageClassForward(sequence => PolicyForward(sequence, change));
         // The audit entry is written with the change (one write), then delivered to the trail.
         var staged = AuditOutbox.Stage(new AuditEntry(0, time.GetUtcNow(), change.Actor,
             "class.policy", name, change.Reason, $"{AdminNames.DescribePolicy(previous)}; version {previousVersion}",
@@ -236,6 +254,7 @@ internal sealed partial class WorkloadClassGrain(
         {
             (State.Policy, State.PolicyChangedBy, State.Version, State.PolicyVersion, State.AppliedProposalId) = saved;
             State.AuditOutbox?.Pending.Remove(staged);
+            UnstageClassForward(forward);
             throw;
         }
 
@@ -244,6 +263,7 @@ internal sealed partial class WorkloadClassGrain(
         await AuditOutbox.DeliverAsync();
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
+        await ForwardStagedAsync(forward);
         return Details();
     }
 
@@ -262,7 +282,7 @@ internal sealed partial class WorkloadClassGrain(
 
         var now = time.GetUtcNow();
         var active = new ActiveBreakGlass(change.Id, change.Mode, change.Actor.Principal, change.Reason, now, now + change.Ttl);
-        await ChangeBreakGlassAsync(active, change.Actor, "class.break_glass", change.Reason);
+        await ChangeBreakGlassAsync(active, change.Actor, "class.break_glass", change.Reason, forward: true);
         return Details();
     }
 
@@ -274,7 +294,7 @@ internal sealed partial class WorkloadClassGrain(
             throw new AdminException(AdminErrorKind.Conflict, "breakGlass", $"class '{this.GetPrimaryKeyString()}' has no active break-glass");
         }
 
-        await ChangeBreakGlassAsync(null, actor, "class.break_glass.clear", reason);
+        await ChangeBreakGlassAsync(null, actor, "class.break_glass.clear", reason, forward: true);
         return active;
     }
 
@@ -403,7 +423,7 @@ internal sealed partial class WorkloadClassGrain(
     private long PolicyVersion => Math.Max(1, State.PolicyVersion);
 
     // Sets or clears the break-glass: persisted, audited in the same turn, pushed to every node.
-    private async Task ChangeBreakGlassAsync(ActiveBreakGlass? glass, AdminActor actor, string action, string reason)
+    private async Task ChangeBreakGlassAsync(ActiveBreakGlass? glass, AdminActor actor, string action, string reason, bool forward = false)
     {
         await AuditOutbox.EnsureRoomAsync();
         var before = _policy;
@@ -412,6 +432,7 @@ internal sealed partial class WorkloadClassGrain(
         var id = glass?.Id ?? saved.BreakGlass?.Id ?? "";
         State.BreakGlass = glass;
         State.Version = PublicationVersion.Next(State.Version, time);
+        var forwarded = forward ? StageClassForward(sequence => BreakGlassForward(sequence, glass, actor, reason)) : null;
         // The audit entry is written with the change (one write), then delivered to the trail.
         var staged = AuditOutbox.Stage(new AuditEntry(0, time.GetUtcNow(), actor, action, before.Name, reason, AdminNames.DescribePolicy(before),
             glass is null ? $"{AdminNames.DescribePolicy(after)} (break-glass {id} lifted)"
@@ -424,6 +445,7 @@ internal sealed partial class WorkloadClassGrain(
         {
             (State.BreakGlass, State.Version) = saved;
             State.AuditOutbox?.Pending.Remove(staged);
+            UnstageClassForward(forwarded);
             throw;
         }
 
@@ -431,6 +453,7 @@ internal sealed partial class WorkloadClassGrain(
         await AuditOutbox.DeliverAsync();
         var status = Status();
         await _subscribers.NotifyAsync(o => o.OnClassChangedAsync(status));
+        await ForwardStagedAsync(forwarded);
     }
 
     private ClassStatus Status() => new(_policy.Name, _policy, State.Version, Math.Max(1, _subscribers.Count));
@@ -449,6 +472,7 @@ internal sealed partial class WorkloadClassGrain(
             PolicyVersion = PolicyVersion,
             BreakGlass = State.BreakGlass is { } glass && glass.IsActive(now) ? glass : null,
             ApprovedPolicy = _approved,
+            Federation = ClassFederation(),
         };
     }
 

@@ -4,9 +4,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
+using ControlPlane.Server.Cluster.Tests.Support;
 using ControlPlane.Testing.Redis;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Xunit.Abstractions;
 
 namespace ControlPlane.Server.Cluster.Tests.Faults;
@@ -21,8 +21,7 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     private readonly ITestOutputHelper _output;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Dictionary<NodeProcess, (GrpcChannel Channel, Routing.RoutingClient Client)> _grpc = [];
-    private readonly HttpClient _http = new(ControlPlane.Testing.TestCredentials.Handler()) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly NodeClients _clients = new();
 
     private readonly string _prefix = "faults-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -93,7 +92,7 @@ internal sealed class FaultCluster : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(8));
         try
         {
-            using var response = await _http.SendAsync(request, cts.Token);
+            using var response = await _clients.Http.SendAsync(request, cts.Token);
             return response.StatusCode;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
@@ -129,32 +128,15 @@ internal sealed class FaultCluster : IAsyncDisposable
     /// <summary>One Route call on a node (the class <see cref="RoutedClass"/>), with a deadline.</summary>
     public async Task<RouteDecision> RouteAsync(NodeProcess node, TimeSpan? deadline = null)
     {
-        var client = Client(node);
-        return await client.RouteAsync(
+        return await _clients.Routing(node.GrpcAddress).RouteAsync(
             new RouteRequest { WorkloadClass = RoutedClass, RequestId = Guid.NewGuid().ToString("N"), EstimatedInputTokens = 200, MaxOutputTokens = 200 },
             deadline: DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(5)));
     }
 
     /// <summary>Polls a condition every 100 ms until it holds; fails the test after <paramref name="bound"/> (a hang catcher).
     /// Returns the time it took.</summary>
-    public async Task<TimeSpan> WaitUntilAsync(string what, TimeSpan bound, Func<Task<bool>> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await condition())
-            {
-                return clock.Elapsed;
-            }
-
-            if (clock.Elapsed > bound)
-            {
-                throw new TimeoutException($"Not within {bound.TotalSeconds:F0} s: {what}.\n{Logs()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public Task<TimeSpan> WaitUntilAsync(string what, TimeSpan bound, Func<Task<bool>> condition) =>
+        NodeClients.WaitUntilAsync(what, bound, condition, () => Logs());
 
     /// <summary>Starts a Route load on the given nodes: one caller per node, a call every <paramref name="pause"/>.</summary>
     public RouteLoad StartLoad(IEnumerable<NodeProcess> nodes, TimeSpan pause) => new(this, [.. nodes], pause);
@@ -165,11 +147,7 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (channel, _) in _grpc.Values)
-        {
-            channel.Dispose();
-        }
-
+        _clients.Dispose();
         await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
         // Full node output for post-mortems: $TMPDIR/cp-faults/<cluster>/<node>.log.
         var logs = Path.Combine(Path.GetTempPath(), "cp-faults", _prefix);
@@ -190,50 +168,11 @@ internal sealed class FaultCluster : IAsyncDisposable
             }
         }
 
-        _http.Dispose();
         await Redis.DisposeAsync();
     }
 
-    private Routing.RoutingClient Client(NodeProcess node)
-    {
-        lock (_grpc)
-        {
-            if (!_grpc.TryGetValue(node, out var entry))
-            {
-                // Reconnect within a second once a restarted node listens again (the default backoff grows to 2 minutes).
-                var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions
-                {
-                    HttpHandler = ControlPlane.Testing.TestCredentials.Handler(),
-                    InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
-                    MaxReconnectBackoff = TimeSpan.FromSeconds(1),
-                });
-                entry = (channel, new Routing.RoutingClient(channel));
-                _grpc[node] = entry;
-            }
-
-            return entry.Client;
-        }
-    }
-
-    private async Task<JsonElement?> TryGetJsonAsync(NodeProcess node, string path, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            using var response = await _http.GetAsync(new Uri(node.AdminAddress, path), cts.Token);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return null;
-            }
-
-            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cts.Token));
-            return document.RootElement.Clone();
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    private Task<JsonElement?> TryGetJsonAsync(NodeProcess node, string path, TimeSpan timeout) =>
+        _clients.TryGetJsonAsync(node.AdminAddress, path, timeout);
 
     /// <summary>Route calls in a loop on some nodes; every call's node, start, duration and outcome is kept.</summary>
     internal sealed class RouteLoad : IAsyncDisposable

@@ -186,6 +186,39 @@ public sealed class RegionFederationTests : IClassFixture<FederatedRegionsFixtur
         acknowledged?.Add($"{reason} via {node}: {(int)answer.Status}");
     }
 
+    [Fact]
+    public async Task A_break_glass_set_in_the_follower_region_is_applied_by_the_policy_home_and_obeyed_by_every_node_of_both()
+    {
+        var us = _regions.UsEast.Nodes;
+        var eu = _regions.EuWest.Nodes;
+        try
+        {
+            // Set in eu-west (not the policy home): forwarded to us-east, applied there, adopted back by eu-west.
+            var set = await _regions.PostAsync(eu[1], $"admin/v1/classes/{EuClass}/break-glass", new { mode = "queue_only", reason = "policy: set in eu-west", ttlSeconds = 600 });
+            Assert.True(set.Status == HttpStatusCode.OK, $"break-glass: {(int)set.Status} {set.Body}");
+            foreach (var region in _regions.Cluster.Regions)
+            {
+                var took = await _regions.WaitUntilRegionRoutesAsync(region, EuClass, d => d.EndpointId == EuEndpoint && d.Fallbacks.Count == 0,
+                    $"queue_only (no fallbacks) is obeyed in {region.Name}", PropagationBound);
+                _regions.Print($"MEASURED break-glass set in eu-west: every {region.Name} node obeys {took.TotalMilliseconds:F0} ms after the admin answer");
+            }
+
+            // The policy home's audit says where it was made.
+            var audit = await HomeAuditAsync(us[0], EuClass, ["policy: set in eu-west"]);
+            Assert.True(NamesRegion(audit[0], TwoRegionCluster.EuWest), $"the audit does not say the change was made in eu-west: {audit[0]}");
+
+            // Cleared in the policy home: obeyed in eu-west too.
+            var clear = await _regions.PostAsync(us[0], $"admin/v1/classes/{EuClass}/break-glass/clear", new { reason = "policy: cleared at home" });
+            Assert.True(clear.Status == HttpStatusCode.OK, $"clear: {(int)clear.Status} {clear.Body}");
+            await _regions.WaitUntilRegionRoutesAsync(_regions.EuWest, EuClass, d => d.Fallbacks.Contains(EuSpare), "the clear is obeyed in eu-west", PropagationBound);
+        }
+        finally
+        {
+            await _regions.PostAsync(us[0], $"admin/v1/classes/{EuClass}/break-glass/clear", new { reason = "test cleanup" });
+            await ResetAsync();
+        }
+    }
+
     /// <summary>Waits until the home region's audit (through <paramref name="node"/>) holds an entry for each reason, and
     /// checks there is exactly one each, in the given order (by sequence). Returns them oldest first.</summary>
     private async Task<IReadOnlyList<JsonElement>> HomeAuditAsync(RegionNode node, string endpoint, IReadOnlyList<string> reasons)

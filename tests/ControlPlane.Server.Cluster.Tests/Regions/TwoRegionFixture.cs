@@ -3,11 +3,11 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using ControlPlane.Contracts.V1;
+using ControlPlane.Server.Cluster.Tests.Support;
 using ControlPlane.Testing;
 using ControlPlane.Testing.Network;
 using ControlPlane.Testing.Regions;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Xunit.Abstractions;
 using RegionNode = ControlPlane.Testing.Regions.TwoRegionCluster.RegionNode;
 
@@ -24,8 +24,7 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
 
     private readonly List<string> _unprinted = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Dictionary<RegionNode, (GrpcChannel Channel, Routing.RoutingClient Client)> _grpc = [];
-    private readonly HttpClient _http = new(TestCredentials.Handler()) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly NodeClients _clients = new();
     private ITestOutputHelper? _output;
     private TwoRegionCluster? _cluster;
 
@@ -111,25 +110,7 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
     }
 
     /// <summary>The gRPC Routing client of a node (one channel per node, reconnecting within a second).</summary>
-    public Routing.RoutingClient Routing(RegionNode node)
-    {
-        lock (_grpc)
-        {
-            if (!_grpc.TryGetValue(node, out var entry))
-            {
-                var channel = GrpcChannel.ForAddress(node.GrpcAddress, new GrpcChannelOptions
-                {
-                    HttpHandler = TestCredentials.Handler(),
-                    InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
-                    MaxReconnectBackoff = TimeSpan.FromSeconds(1),
-                });
-                entry = (channel, new Routing.RoutingClient(channel));
-                _grpc[node] = entry;
-            }
-
-            return entry.Client;
-        }
-    }
+    public Routing.RoutingClient Routing(RegionNode node) => _clients.Routing(node.GrpcAddress);
 
     /// <summary>One Route call on a node (a fresh request id, small token estimates), with a deadline.</summary>
     public async Task<RouteDecision> RouteAsync(RegionNode node, string workloadClass, TimeSpan? deadline = null) =>
@@ -169,7 +150,7 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         try
         {
-            using var response = await _http.SendAsync(request, cts.Token);
+            using var response = await _clients.Http.SendAsync(request, cts.Token);
             return (response.StatusCode, await response.Content.ReadAsStringAsync(cts.Token));
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
@@ -179,25 +160,8 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
     }
 
     /// <summary>GET a JSON document from a node's admin API, or null on a non-200, a timeout or a refused connection.</summary>
-    public async Task<JsonElement?> TryGetJsonAsync(RegionNode node, string path, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        try
-        {
-            using var response = await _http.GetAsync(new Uri(node.AdminAddress, path), cts.Token);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return null;
-            }
-
-            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cts.Token));
-            return document.RootElement.Clone();
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    public Task<JsonElement?> TryGetJsonAsync(RegionNode node, string path, TimeSpan? timeout = null) =>
+        _clients.TryGetJsonAsync(node.AdminAddress, path, timeout ?? TimeSpan.FromSeconds(10));
 
     /// <summary>GET /admin/v1/endpoints/{id} through a node, or null.</summary>
     public Task<JsonElement?> TryGetEndpointAsync(RegionNode node, string endpoint) =>
@@ -216,24 +180,8 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
 
     /// <summary>Polls a condition every 100 ms until it holds; fails the test after <paramref name="bound"/> with every
     /// node's output tail. Returns the time it took.</summary>
-    public async Task<TimeSpan> WaitUntilAsync(string what, TimeSpan bound, Func<Task<bool>> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await condition())
-            {
-                return clock.Elapsed;
-            }
-
-            if (clock.Elapsed > bound)
-            {
-                throw new TimeoutException($"Not within {bound.TotalSeconds:F0} s: {what}.\n{Cluster.Logs()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public Task<TimeSpan> WaitUntilAsync(string what, TimeSpan bound, Func<Task<bool>> condition) =>
+        NodeClients.WaitUntilAsync(what, bound, condition, () => Cluster.Logs());
 
     /// <summary>Waits until every node of a region routes a class with its decision obeying <paramref name="obeys"/>.</summary>
     public Task<TimeSpan> WaitUntilRegionRoutesAsync(TwoRegionCluster.Region region, string workloadClass, Func<RouteDecision, bool> obeys, string what, TimeSpan? bound = null) =>
@@ -265,17 +213,11 @@ internal sealed class TwoRegionFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (channel, _) in _grpc.Values)
-        {
-            channel.Dispose();
-        }
-
+        _clients.Dispose();
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
         }
-
-        _http.Dispose();
     }
 
     /// <summary>Route calls in a loop on some nodes.</summary>

@@ -94,14 +94,21 @@ public sealed class FederationFeedTests
         var full = await FirstUntilSyncedAsync(client, new WatchChangesRequest { Region = "eu-west" });
         var state = Assert.Single(full.States);
         Assert.Equal("ep-us", state.EndpointId);
-        Assert.Equal(1, full.Synced.ItemsSent);
+        // us-east is the policy home: its feed carries the class states too.
+        Assert.Equal(["chat", "chat_eu"], full.Classes.Select(c => c.ClassName).Order(StringComparer.Ordinal));
+        Assert.Equal(3, full.Synced.ItemsSent);
 
         var resumed = await FirstUntilSyncedAsync(client, new WatchChangesRequest
         {
             Region = "eu-west",
-            Known = { new FederationItemVersion { Kind = FederationItemKind.Endpoint, Id = "ep-us", Version = state.Version } },
+            Known =
+            {
+                new FederationItemVersion { Kind = FederationItemKind.Endpoint, Id = "ep-us", Version = state.Version },
+                full.Classes.Select(c => new FederationItemVersion { Kind = FederationItemKind.Class, Id = c.ClassName, Version = c.Version }),
+            },
         });
         Assert.Empty(resumed.States);
+        Assert.Empty(resumed.Classes);
         Assert.Equal(0, resumed.Synced.ItemsSent);
 
         var older = await FirstUntilSyncedAsync(client, new WatchChangesRequest
@@ -121,7 +128,7 @@ public sealed class FederationFeedTests
         var denied = await Assert.ThrowsAsync<RpcException>(() => FirstUntilSyncedAsync(client, new WatchChangesRequest { Region = "eu-west" }, dataPlane));
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
         var federation = await regions.Us.GrpcAsAsync("fed-peer", Roles.Federation);
-        Assert.Equal(1, (await FirstUntilSyncedAsync(client, new WatchChangesRequest { Region = "eu-west" }, federation)).Synced.ItemsSent);
+        Assert.Equal(3, (await FirstUntilSyncedAsync(client, new WatchChangesRequest { Region = "eu-west" }, federation)).Synced.ItemsSent);
 
         (WatchChangesRequest Request, string Message)[] bad =
         [
@@ -131,6 +138,10 @@ public sealed class FederationFeedTests
             (new WatchChangesRequest { Region = "eu-west", Known = { new FederationItemVersion { Kind = FederationItemKind.Endpoint, Id = "nope", Version = 1 } } },
                 "known[0].id: unknown endpoint 'nope'"),
             (new WatchChangesRequest { Region = "eu-west", Known = { new FederationItemVersion { Id = "ep-us", Version = 1 } } }, "known[0].kind: must be ENDPOINT or CLASS"),
+            (new WatchChangesRequest { Region = "eu-west", Known = { new FederationItemVersion { Kind = FederationItemKind.Class, Id = "nope", Version = 1 } } },
+                "known[0].id: unknown class 'nope'"),
+            (new WatchChangesRequest { Region = "eu-west", Known = { Enumerable.Range(0, 2).Select(i => new FederationItemVersion { Kind = FederationItemKind.Class, Id = "chat" }) } },
+                "known[1].id: class 'chat' is listed twice"),
             (new WatchChangesRequest { Region = "eu-west", Known = { Enumerable.Range(0, 5).Select(i => new FederationItemVersion { Kind = FederationItemKind.Endpoint, Id = "ep-us" }) } },
                 "known: at most 4 entries"),
         ];
@@ -142,7 +153,7 @@ public sealed class FederationFeedTests
         }
     }
 
-    private static async Task<(List<FederatedEndpointState> States, FederationSynced Synced)> FirstUntilSyncedAsync(
+    private static async Task<(List<FederatedEndpointState> States, FederationSynced Synced, List<FederatedClassState> Classes)> FirstUntilSyncedAsync(
         Contracts.V1.Federation.FederationClient client, WatchChangesRequest request, CallOptions? options = null)
     {
         using var timeout = new CancellationTokenSource(Bound);
@@ -150,6 +161,7 @@ public sealed class FederationFeedTests
         using (call)
         {
             var states = new List<FederatedEndpointState>();
+            var classes = new List<FederatedClassState>();
             while (await call.ResponseStream.MoveNext(timeout.Token))
             {
                 var change = call.ResponseStream.Current;
@@ -157,9 +169,13 @@ public sealed class FederationFeedTests
                 {
                     states.Add(state);
                 }
+                else if (change.ClassState is { } classState)
+                {
+                    classes.Add(classState);
+                }
                 else if (change.Synced is { } synced)
                 {
-                    return (states, synced);
+                    return (states, synced, classes);
                 }
             }
 

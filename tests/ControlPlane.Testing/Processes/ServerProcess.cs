@@ -150,6 +150,22 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process!.WaitForExitAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Waits for the process to exit: its exit code, or null if it has not exited within the timeout.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException($"{Name} was never started.");
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Waits until the node printed its "Cluster node" line <paramref name="count"/> times (rejoins print it again).</summary>
     public async Task<bool> WaitForClusterLinesAsync(int count, TimeSpan timeout)
     {
