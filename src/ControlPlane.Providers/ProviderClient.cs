@@ -104,13 +104,45 @@ public sealed class ProviderClient : IDisposable
     /// write may be retried elsewhere; one after it has <see cref="ProviderCallException.Final"/> set.</summary>
     /// <exception cref="ProviderCallException">The upstream failed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> ended the call before anything was written.</exception>
+    public Task<ChatAnswer> StreamAsync(UpstreamEndpoint endpoint, ChatRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        CancellationToken cancellationToken = default) =>
+        StreamAsync(endpoint, request, write, cancellationToken, cancellationToken);
+
+    /// <summary>Streams like <see cref="StreamAsync(UpstreamEndpoint, ChatRequest, Func{ReadOnlyMemory{byte}, CancellationToken, ValueTask}, CancellationToken)"/>
+    /// under two bounds: <paramref name="firstEventToken"/> (the attempt's timeout) bounds the time until the first
+    /// event is written to the caller and is no longer observed after it; from then on the stream runs while events
+    /// keep arriving, cut when none arrives within <see cref="ProviderClientOptions.StreamIdleTimeout"/> (outcome
+    /// <see cref="OutcomeStatus.Timeout"/>) or when <paramref name="streamToken"/> (the caller's connection and
+    /// deadline) ends. Both tokens bound the stream before its first write.</summary>
+    /// <exception cref="ProviderCallException">The upstream failed, went idle, or <paramref name="streamToken"/> ended
+    /// the stream after its first write (<see cref="ProviderCallException.Final"/> set).</exception>
+    /// <exception cref="OperationCanceledException">A token ended the call before anything was written.</exception>
     public async Task<ChatAnswer> StreamAsync(UpstreamEndpoint endpoint, ChatRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
-        CancellationToken cancellationToken = default)
+        CancellationToken firstEventToken, CancellationToken streamToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(write);
         var started = _time.GetTimestamp();
+        // One token for the whole call: cancelled by the attempt's timeout until the first write, by the caller's
+        // token throughout, and by the idle timer (armed at the first write, re-armed on every event) after it.
+        using var bound = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        var firstEvent = firstEventToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), bound);
+        using var caller = streamToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), bound);
+        try
+        {
+            return await StreamCoreAsync(endpoint, request, write, started, bound, firstEvent, streamToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            firstEvent.Dispose();
+        }
+    }
+
+    private async Task<ChatAnswer> StreamCoreAsync(UpstreamEndpoint endpoint, ChatRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        long started, CancellationTokenSource bound, CancellationTokenRegistration firstEvent, CancellationToken streamToken)
+    {
+        var cancellationToken = bound.Token;
         using var message = BuildRequest(endpoint, request, stream: true);
         using var response = await SendCoreAsync(message, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -119,6 +151,7 @@ public sealed class ProviderClient : IDisposable
             throw ProviderFailures.FromStatus(response, body.Span);
         }
 
+        var idle = _options.StreamIdleTimeout;
         var wrote = false;
         long ttft = 0;
         var anthropic = endpoint.Api == UpstreamApi.Anthropic ? new AnthropicShape.StreamTranslator(_time.GetUtcNow().ToUnixTimeSeconds()) : null;
@@ -152,9 +185,27 @@ public sealed class ProviderClient : IDisposable
                     ttft = Math.Max(1, (long)_time.GetElapsedTime(started).TotalMilliseconds);
                 }
 
+                if (wrote)
+                {
+                    bound.CancelAfter(idle); // an event arrived: the stream is alive
+                }
+
                 if (!events.IsEmpty)
                 {
-                    wrote = true;
+                    if (!wrote)
+                    {
+                        // The caller sees the answer start: no other endpoint can be tried any more, so the attempt's
+                        // timeout stops applying; idleness, the caller's deadline and connection bound the rest.
+                        wrote = true;
+                        firstEvent.Dispose();
+                        if (bound.IsCancellationRequested)
+                        {
+                            throw new OperationCanceledException(cancellationToken);
+                        }
+
+                        bound.CancelAfter(idle);
+                    }
+
                     await write(events, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -177,8 +228,11 @@ public sealed class ProviderClient : IDisposable
         }
         catch (OperationCanceledException) when (wrote)
         {
-            // Out of time after the caller saw part of the answer: report it, try nowhere else.
-            throw new ProviderCallException(OutcomeStatus.Timeout, 200, null, "upstream stream outlived its timeout") { Final = true };
+            // Cut after the caller saw part of the answer: report it, try nowhere else.
+            var why = streamToken.IsCancellationRequested
+                ? "the caller's deadline or connection ended the stream"
+                : $"no stream event within the idle timeout of {(long)idle.TotalMilliseconds} ms";
+            throw new ProviderCallException(OutcomeStatus.Timeout, 200, null, "upstream stream cut: " + why) { Final = true };
         }
 
         if (!state.Done)

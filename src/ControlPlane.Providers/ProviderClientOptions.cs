@@ -23,6 +23,12 @@ public sealed class ProviderClientOptions
     /// <value>Must be between 1 min and 1 day. Defaults to 10 min.</value></summary>
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Once a stream's first event reached the caller, the longest wait for its next event before the stream
+    /// is cut (outcome Timeout). The attempt's timeout bounds only the time to the first event; a stream that keeps
+    /// producing runs past it, up to the caller's deadline.
+    /// <value>Must be between 100 ms and 10 min. Defaults to 30 s.</value></summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the bad option.</summary>
     public ProviderClientOptions Validate()
     {
@@ -39,6 +45,7 @@ public sealed class ProviderClientOptions
         Check(nameof(ConnectTimeout), ConnectTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         Check(nameof(PooledConnectionIdleTimeout), PooledConnectionIdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Check(nameof(PooledConnectionLifetime), PooledConnectionLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
+        Check(nameof(StreamIdleTimeout), StreamIdleTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         return this;
     }
 

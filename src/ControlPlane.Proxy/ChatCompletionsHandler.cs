@@ -80,7 +80,13 @@ internal sealed class ChatCompletionsHandler(
                 MaxOutputTokens = chat.MaxOutputTokens,
                 DeadlineMs = deadlineMs,
             };
-            var call = new Call(this, context, chat, expect);
+            // A stream, once started, outlives the attempt's timeout while events keep flowing: this bounds it by the
+            // caller's connection and deadline (the executor's clock starts a moment later, so this never cuts early).
+            using var streamBound = deadlineMs > 0
+                ? new CancellationTokenSource(TimeSpan.FromMilliseconds(deadlineMs), options.Time)
+                : new CancellationTokenSource(Timeout.InfiniteTimeSpan, options.Time);
+            using var abortedLink = aborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), streamBound);
+            var call = new Call(this, context, chat, expect, streamBound.Token);
             await call.RunAsync(route).ConfigureAwait(false);
         }
     }
@@ -230,7 +236,7 @@ internal sealed class ChatCompletionsHandler(
     }
 
     /// <summary>One request's attempts: the last decision (for the answer's headers), whether the stream started.</summary>
-    private sealed class Call(ChatCompletionsHandler owner, HttpContext context, ChatRequest chat, string? expect)
+    private sealed class Call(ChatCompletionsHandler owner, HttpContext context, ChatRequest chat, string? expect, CancellationToken streamBound)
     {
         private RouteDecision? _decision;
         private int _attempts;
@@ -325,7 +331,7 @@ internal sealed class ChatCompletionsHandler(
             {
                 try
                 {
-                    answer = await owner._provider.StreamAsync(upstream, chat, WriteStreamAsync, cancellationToken).ConfigureAwait(false);
+                    answer = await owner._provider.StreamAsync(upstream, chat, WriteStreamAsync, cancellationToken, streamBound).ConfigureAwait(false);
                 }
                 catch (ProviderCallException error) when (error.Final && context.RequestAborted.IsCancellationRequested)
                 {
