@@ -61,12 +61,13 @@ internal sealed partial class RoutingNode
         }
 
         // The answer must reach the caller before its own clock runs out: the node's deadline starts when the call
-        // arrived, the caller's when it was sent, and a busy node or network adds to both ends. So the margin grows with
-        // the deadline (a tenth of it), never below ReplyMargin.
+        // arrived, the caller's when it was sent, and a busy node or network adds to both ends (a loaded 2-core machine
+        // delays an answer by a few hundred ms). So the margin grows with the deadline (a quarter of it), never below
+        // ReplyMargin; a caller that waits out holds routes again with what it has left.
         var wait = limits.MaxWait;
         if (remaining is { } left)
         {
-            var margin = left / 10 > _holds.ReplyMargin ? left / 10 : _holds.ReplyMargin;
+            var margin = left / 4 > _holds.ReplyMargin ? left / 4 : _holds.ReplyMargin;
             if (left - margin < wait)
             {
                 wait = left - margin;
