@@ -152,10 +152,12 @@ internal sealed class ControlPlaneNode : IAsyncDisposable
     }
 
     /// <summary>Fails unless a good Route still gets a decision: the node keeps serving.</summary>
+    /// <remarks>Polled (up to 20 s): on a loaded machine a lease renewal can be late, and a node without a lease
+    /// answers no endpoint (quota fails closed) until it has one; a node that stopped serving never answers one.</remarks>
     public async Task AssertServingAsync()
     {
-        var decision = await RouteAsync("customer_chat");
-        Assert.NotEmpty(decision.EndpointId);
+        var decision = await RouteUntilAsync("customer_chat", d => d.EndpointId.Length > 0);
+        Assert.True(decision.EndpointId.Length > 0, $"the node stopped serving: {decision}");
     }
 
     /// <summary>POSTs to the admin API acting as <paramref name="actor"/> (an API key of that name holding every role,
