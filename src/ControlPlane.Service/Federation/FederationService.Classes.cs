@@ -16,16 +16,7 @@ internal sealed partial class FederationService
     public override async Task<ApplyClassChangeReply> ApplyClassChange(ApplyClassChangeRequest request, ServerCallContext context)
     {
         RequireEnabled();
-        RequirePeer(request.OriginRegion, "origin_region");
-        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > MaxIdLength)
-        {
-            throw Invalid("request_id", $"is required, at most {MaxIdLength} characters");
-        }
-
-        if (request.Sequence <= 0)
-        {
-            throw Invalid("sequence", "must be positive");
-        }
+        RequireForwarded(request.OriginRegion, request.RequestId, request.Sequence);
 
         if (request.ClassName.Length > MaxIdLength || !catalog.Classes.ContainsKey(request.ClassName))
         {
@@ -37,15 +28,7 @@ internal sealed partial class FederationService
             throw Invalid("class_name", $"class policy is applied by the policy home '{Options.PolicyHome}', not here");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Actor) || request.Actor.Length > MaxIdLength)
-        {
-            throw Invalid("actor", $"is required, at most {MaxIdLength} characters");
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Length > MaxReasonLength)
-        {
-            throw Invalid("reason", $"is required, at most {MaxReasonLength} characters");
-        }
+        RequireActorAndReason(request.Actor, request.Reason);
 
         var caller = context.GetHttpContext().User.Identity?.Name ?? "federation";
         var actor = new AdminActor(request.Actor, [], caller, $"region:{request.OriginRegion}", request.RequestId);

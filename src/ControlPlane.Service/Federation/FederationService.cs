@@ -155,16 +155,7 @@ internal sealed partial class FederationService(
     public override async Task<ApplyOverrideReply> ApplyOverride(ApplyOverrideRequest request, ServerCallContext context)
     {
         RequireEnabled();
-        RequirePeer(request.OriginRegion, "origin_region");
-        if (string.IsNullOrEmpty(request.RequestId) || request.RequestId.Length > MaxIdLength)
-        {
-            throw Invalid("request_id", $"is required, at most {MaxIdLength} characters");
-        }
-
-        if (request.Sequence <= 0)
-        {
-            throw Invalid("sequence", "must be positive");
-        }
+        RequireForwarded(request.OriginRegion, request.RequestId, request.Sequence);
 
         if (request.EndpointId.Length > MaxIdLength || !catalog.Endpoints.TryGetValue(request.EndpointId, out var entry))
         {
@@ -181,15 +172,7 @@ internal sealed partial class FederationService(
             throw Invalid("kind", "must name an override (FORCE_OPEN, FORCE_CLOSED or DRAIN) unless clear is set");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Actor) || request.Actor.Length > MaxIdLength)
-        {
-            throw Invalid("actor", $"is required, at most {MaxIdLength} characters");
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Length > MaxReasonLength)
-        {
-            throw Invalid("reason", $"is required, at most {MaxReasonLength} characters");
-        }
+        RequireActorAndReason(request.Actor, request.Reason);
 
         if (request.TtlSeconds is < 0 or > MaxTtlSeconds)
         {
@@ -333,6 +316,35 @@ internal sealed partial class FederationService(
         if (!Options.Enabled)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "federation is off on this cluster (no --region)"));
+        }
+    }
+
+    // A change forwarded from a peer region: its origin, its idempotency id and its place in the origin's order.
+    private void RequireForwarded(string originRegion, string requestId, long sequence)
+    {
+        RequirePeer(originRegion, "origin_region");
+        if (string.IsNullOrEmpty(requestId) || requestId.Length > MaxIdLength)
+        {
+            throw Invalid("request_id", $"is required, at most {MaxIdLength} characters");
+        }
+
+        if (sequence <= 0)
+        {
+            throw Invalid("sequence", "must be positive");
+        }
+    }
+
+    // Who made a forwarded change and why, as its audit entry records them.
+    private static void RequireActorAndReason(string actor, string reason)
+    {
+        if (string.IsNullOrWhiteSpace(actor) || actor.Length > MaxIdLength)
+        {
+            throw Invalid("actor", $"is required, at most {MaxIdLength} characters");
+        }
+
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > MaxReasonLength)
+        {
+            throw Invalid("reason", $"is required, at most {MaxReasonLength} characters");
         }
     }
 

@@ -5,6 +5,7 @@ using ControlPlane.Server.Tests.EndToEnd;
 using ControlPlane.Service.Security;
 using ControlPlane.Testing;
 using Grpc.Core;
+using static ControlPlane.Server.Tests.Federation.FederationPolling;
 
 namespace ControlPlane.Server.Tests.Federation;
 
@@ -13,32 +14,12 @@ namespace ControlPlane.Server.Tests.Federation;
 /// "pending home region", kept across a restart) and the home region applies them in order when the link returns.</summary>
 public sealed class FederationOverrideTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
     private static async Task<JsonElement> PostAsync(ControlPlaneNode node, string path, object body)
     {
         using var response = await node.Admin.PostAsJsonAsync(path, body);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, text);
         return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
-    private static async Task<JsonElement> UntilAsync(Func<Task<JsonElement>> read, Func<JsonElement, bool> done, string what)
-    {
-        using var timeout = new CancellationTokenSource(Bound);
-        JsonElement last = default;
-        while (!timeout.IsCancellationRequested)
-        {
-            last = await read();
-            if (done(last))
-            {
-                return last;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{what}; last: {last}");
     }
 
     private static string? OverrideOf(JsonElement endpoint) =>

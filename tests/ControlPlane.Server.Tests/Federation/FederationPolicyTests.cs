@@ -7,6 +7,7 @@ using ControlPlane.Service.Federation;
 using ControlPlane.Service.Security;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using static ControlPlane.Server.Tests.Federation.FederationPolling;
 
 namespace ControlPlane.Server.Tests.Federation;
 
@@ -16,26 +17,6 @@ namespace ControlPlane.Server.Tests.Federation;
 /// returns.</summary>
 public sealed class FederationPolicyTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
-
-    private static async Task<JsonElement> UntilAsync(Func<Task<JsonElement>> read, Func<JsonElement, bool> done, string what)
-    {
-        using var timeout = new CancellationTokenSource(Bound);
-        JsonElement last = default;
-        while (!timeout.IsCancellationRequested)
-        {
-            last = await read();
-            if (done(last))
-            {
-                return last;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{what}; last: {last}");
-    }
-
     private static Task<JsonElement> ClassAsync(ControlPlaneNode node) => node.GetAdminJsonAsync("admin/v1/classes/chat");
 
     private static (string Mode, long Version) PolicyOf(JsonElement view) => (view.GetProperty("mode").GetString()!, view.GetProperty("policyVersion").GetInt64());
