@@ -41,23 +41,22 @@ public sealed class ShortDrillTests(ITestOutputHelper output)
                 output.WriteLine($"{t.Verdict} {t.Target}: {t.Detail}");
             }
 
-            // The fault moved traffic within 30 s, legal_draft never left its primary, the budgets held, and the
-            // recovered primary took its share back within cooldown + ramp: with the node's in-flight counts in
-            // power-of-two-choices both customer_chat primaries keep traffic, so the recovered one's figures are fresh
-            // (before them the faster primary took the class outright and the recovered one sometimes never won it
-            // back). customer_chat's 99.5 % varies with the machine's load (98.8-99.7 % on the shared 2-core machine at
-            // a load average near 27, docs/drills.md "Known issues"): asserted here at 98 %, which a proxy that did not
-            // walk the fallback chain misses by far (the dead endpoint had over half of customer_chat for a third of
-            // the drill); the command's exit code and the report judge the 99.5 %.
+            // Every target line of the issue holds, and the run fails when one is missed: the fault moved traffic
+            // within 30 s, legal_draft never left its primary, the budgets held, the recovered primary took its share
+            // back within cooldown + ramp (the node's in-flight counts keep both customer_chat primaries in
+            // power-of-two-choices), and customer_chat kept 99.5 % (a stream is bounded by its first event, then by an
+            // idle timeout, so a slow machine no longer cuts healthy streams mid-answer; docs/drills.md "Known issues").
+            var chat = json.RootElement.GetProperty("classes").EnumerateArray().Single(c => c.GetProperty("class").GetString() == "customer_chat");
+            output.WriteLine($"customer_chat: {chat}");
             Assert.Equal("PASS", targets.Single(t => t.Target == "route_around").Verdict);
             Assert.Equal("PASS", targets.Single(t => t.Target == "legal_draft_primary_only").Verdict);
             Assert.Equal("PASS", targets.Single(t => t.Target == "budgets").Verdict);
             Assert.Equal("PASS", targets.Single(t => t.Target == "recovery").Verdict);
-            Assert.Contains(targets, t => t.Target == "customer_chat_availability" && t.Verdict is "PASS" or "FAIL");
-            var chat = json.RootElement.GetProperty("classes").EnumerateArray().Single(c => c.GetProperty("class").GetString() == "customer_chat");
-            output.WriteLine($"customer_chat: {chat}");
-            Assert.True(chat.GetProperty("availability").GetDouble() >= 0.98, $"customer_chat availability {chat.GetProperty("availability").GetDouble():P2}");
-            Assert.Equal(summary.Pass, json.RootElement.GetProperty("pass").GetBoolean());
+            Assert.Equal("PASS", targets.Single(t => t.Target == "customer_chat_availability").Verdict);
+            Assert.True(chat.GetProperty("availability").GetDouble() >= 0.995, $"customer_chat availability {chat.GetProperty("availability").GetDouble():P2}");
+            Assert.All(targets, t => Assert.Equal("PASS", t.Verdict));
+            Assert.True(summary.Pass);
+            Assert.True(json.RootElement.GetProperty("pass").GetBoolean());
             var incident = json.RootElement.GetProperty("incidents")[0];
             Assert.True(incident.TryGetProperty("detect_seconds", out _), "the breaker (or 429 cooling) was never seen acting on the faulty endpoint");
         }
