@@ -101,7 +101,12 @@ public sealed class ClientSdkTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')), new ControlPlaneClientOptions { ApiKey = TestCredentials.AdminKey });
+        // A 5 s Route timeout, and a channel already connected: the first call's grpc-timeout is computed before the
+        // connection (and, in a fresh test process, the HTTP/2 client's JIT), so the node's clock for it starts late
+        // by that much, and a held call answered near its end could reach the client after its own deadline.
+        using var client = new ControlPlaneClient(new Uri(node.GrpcAddress.ToString().TrimEnd('/')),
+            new ControlPlaneClientOptions { ApiKey = TestCredentials.AdminKey, RouteTimeout = TimeSpan.FromSeconds(5) });
+        await client.RouteAsync(Chat());
         await using var reporter = new OutcomeReporter(client);
         var executor = new RoutedExecutor(client, reporter);
         var held = await Assert.ThrowsAsync<NoRouteException>(() => executor.ExecuteAsync<string>(
