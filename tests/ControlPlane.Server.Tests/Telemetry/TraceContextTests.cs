@@ -26,7 +26,9 @@ public sealed class TraceContextTests
         var traced = await node.Routing.RouteAsync(new RouteRequest { WorkloadClass = "customer_chat", EstimatedInputTokens = 100, MaxOutputTokens = 100 },
             new Metadata { { "traceparent", $"00-{traceId.ToHexString()}-{parentId.ToHexString()}-01" } }, DateTime.UtcNow.AddSeconds(10));
 
-        var route = await WaitForAsync(spans, s => s.OperationName == "controlplane.route");
+        // Matched by trace id: the exporter listens to the process-wide ActivitySource, so spans of nodes that other
+        // tests run in this process can reach it too.
+        var route = await WaitForAsync(spans, s => s.OperationName == "controlplane.route" && s.TraceId == traceId);
         Assert.Equal(traceId, route.TraceId);
         Assert.Equal("customer_chat", route.GetTagItem("controlplane.workload_class"));
         Assert.Equal(traced.EndpointId, route.GetTagItem("controlplane.endpoint"));
@@ -44,7 +46,7 @@ public sealed class TraceContextTests
         force.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{parentId.ToHexString()}-01");
         using var response = await node.Admin.SendAsync(force);
         response.EnsureSuccessStatusCode();
-        var admin = await WaitForAsync(spans, s => s.OperationName == "controlplane.admin");
+        var admin = await WaitForAsync(spans, s => s.OperationName == "controlplane.admin" && s.TraceId == traceId);
         Assert.Equal(traceId, admin.TraceId);
         Assert.Equal("POST /admin/v1/endpoints/{id}/breaker", admin.GetTagItem("controlplane.admin.action"));
         Assert.Equal(traced.EndpointId, admin.GetTagItem("controlplane.endpoint"));
