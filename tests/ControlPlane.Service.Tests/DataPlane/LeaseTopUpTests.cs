@@ -85,6 +85,74 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_refused_call_waits_for_its_top_up_no_longer_than_its_bound_and_its_deadline_allow()
+    {
+        // Lease grants can be held back: a grain slowed by a busy silo or storage.
+        TaskCompletionSource? slowGrants = null;
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), o => o.TopUp.MaxWaiting = 16,
+            configureSilo: s => s.AddIncomingGrainCallFilter(async context =>
+            {
+                if (context.InterfaceMethod?.Name == "GrantLeaseAsync" && Volatile.Read(ref slowGrants) is { } gate)
+                {
+                    await gate.Task;
+                }
+
+                await context.Invoke();
+            }));
+        var node = host.Node;
+        for (var i = 0; i < 60; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await node.RenewLeasesAsync();
+        }
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref slowGrants, gate);
+        try
+        {
+            // 20 calls with a 2 s deadline: the quiet slice serves 6, the other 14 wait (up to MaxWait, 1 s).
+            var calls = Enumerable.Range(0, 20).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+            Assert.Equal(6, calls.Count(c => c.IsCompletedSuccessfully && c.Result.EndpointId == "spare"));
+            // 3 calls with a 400 ms deadline wait at most 300 ms (a quarter of it is the reply margin); the 17th waiter
+            // is over MaxWaiting and refused at once.
+            var shortCalls = Enumerable.Range(0, 3).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromMilliseconds(400), CancellationToken.None)).ToList();
+            Assert.Equal(16, node.TopUpWaiting);
+            var refusedAtOnce = Assert.Single(shortCalls, c => c.IsCompleted);
+            Assert.Equal("no_capacity", (await refusedAtOnce).RouteReason);
+
+            _time.Advance(TimeSpan.FromMilliseconds(300));
+            foreach (var call in shortCalls)
+            {
+                Assert.Equal("no_capacity", (await call.WaitAsync(Patience)).RouteReason);
+            }
+
+            var waiting = calls.Where(c => !c.IsCompleted).ToList();
+            Assert.Equal(14, waiting.Count);
+            Assert.Equal(14, node.TopUpWaiting);
+
+            _time.Advance(TimeSpan.FromMilliseconds(700));
+            foreach (var call in waiting)
+            {
+                Assert.Equal("no_capacity", (await call.WaitAsync(Patience)).RouteReason);
+            }
+
+            Assert.Equal(0, node.TopUpWaiting);
+        }
+        finally
+        {
+            Volatile.Write(ref slowGrants, null);
+            gate.TrySetResult();
+        }
+
+        // The grant that was held back arrives: the next call is served from it without waiting.
+        var after = await node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal("spare", after.EndpointId);
+    }
+
+    private static Wire.RouteRequest Spare() =>
+        new() { WorkloadClass = "chat", EstimatedInputTokens = 100, MaxOutputTokens = 100, ExcludeEndpointIds = { "main" } };
+
     private async Task<RoutingNode> StartNodeAsync(FleetCatalog catalog, ServiceNode host, string name, TimeSpan maxWait)
     {
         var node = new RoutingNode(catalog, host.Grains, _time,
@@ -96,9 +164,7 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
 
     private static async Task<(int Served, int Refused)> BurstAsync(RoutingNode node, int count)
     {
-        var calls = Enumerable.Range(0, count).Select(_ => node.RouteAsync(
-            new Wire.RouteRequest { WorkloadClass = "chat", EstimatedInputTokens = 100, MaxOutputTokens = 100, ExcludeEndpointIds = { "main" } },
-            TimeSpan.FromSeconds(2), CancellationToken.None));
+        var calls = Enumerable.Range(0, count).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None));
         var replies = await Task.WhenAll(calls).WaitAsync(Patience);
         Assert.All(replies, r => Assert.True(r.EndpointId == "spare" || r.RouteReason == "no_capacity", $"{r.EndpointId} {r.RouteReason}"));
         return (replies.Count(r => r.EndpointId == "spare"), replies.Count(r => r.EndpointId.Length == 0));
