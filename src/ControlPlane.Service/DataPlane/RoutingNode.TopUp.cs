@@ -154,8 +154,9 @@ internal sealed partial class RoutingNode
         }
     }
 
-    // The slots whose slice cannot pay this call (or is due for renewal anyway): every limited candidate endpoint the call
-    // does not exclude, and the class budget. Each one's shortfall grows by the call's reservation.
+    // The slots whose slice keeps this call out: every limited candidate endpoint the call does not exclude whose gate
+    // refuses it and whose slice cannot pay (or is due for renewal anyway), and the class budget's slice if it cannot pay.
+    // Each one's shortfall grows by the call's reservation.
     private List<(LeaseOwner Owner, int Index)> DrySlots(int classIndex, Wire.RouteRequest request, in TokenReservation reservation)
     {
         var snapshot = Snapshot;
@@ -167,13 +168,15 @@ internal sealed partial class RoutingNode
             for (var i = 0; i < primaries.Count + fallbacks.Count; i++)
             {
                 var e = i < primaries.Count ? primaries[i] : fallbacks[i - primaries.Count];
-                if (Volatile.Read(ref _limited[e]) && !Excluded(snapshot, request, e) && IsDry(_wallets[e], reservation, now))
+                // Only a slot that keeps this call out: an endpoint refused for its breaker with a slice that can pay is not dry.
+                if (Volatile.Read(ref _limited[e]) && !Excluded(snapshot, request, e) && !_quota.CanAdmit(classIndex, e, reservation, now)
+                    && IsDry(_wallets[e], reservation, now))
                 {
                     dry.Add((LeaseOwner.Endpoint, e));
                 }
             }
 
-            if (_classBudgeted[classIndex] && IsDry(_classWallets[classIndex], reservation, now))
+            if (_classBudgeted[classIndex] && _classWallets[classIndex] is var budget && (budget is null || !budget.CanSpend(reservation, now)))
             {
                 dry.Add((LeaseOwner.Class, classIndex));
             }
@@ -188,6 +191,7 @@ internal sealed partial class RoutingNode
         return dry;
     }
 
+    // Cannot pay, or due for renewal anyway (low, near expiry, or blocked by the priority reserve: a fresh slice pays).
     private static bool IsDry(LeaseWallet? wallet, in TokenReservation reservation, DateTimeOffset now) =>
         wallet is null || !wallet.CanSpend(reservation, now) || wallet.NeedsRenewal();
 
