@@ -16,6 +16,12 @@ public sealed class LeaseTopUpOptions
     /// <value>Must be between 1 and 100,000. Defaults to 1,000.</value></summary>
     public int MaxWaiting { get; set; } = 1_000;
 
+    /// <summary>How long a slot whose top-up brought nothing that pays (the owner's bucket is spent, not merely this node's
+    /// slice) is not topped up again while it holds that same slice: refused calls meanwhile are answered at once, so a
+    /// spent quota costs no grant (and no storage write) per refused call. A new slice from any renewal ends it early.
+    /// <value>Must be between 0 and 10 s. Defaults to 500 ms.</value></summary>
+    public TimeSpan EmptyBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public LeaseTopUpOptions Validate()
     {
@@ -27,6 +33,11 @@ public sealed class LeaseTopUpOptions
         if (MaxWaiting is < 1 or > 100_000)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxWaiting), MaxWaiting, "ControlPlaneOptions.TopUp.MaxWaiting must be between 1 and 100,000.");
+        }
+
+        if (EmptyBackoff < TimeSpan.Zero || EmptyBackoff > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(EmptyBackoff), EmptyBackoff, "ControlPlaneOptions.TopUp.EmptyBackoff must be between 0 and 10 s.");
         }
 
         return this;

@@ -25,6 +25,8 @@ internal sealed partial class RoutingNode
 
     // What calls waiting for a slot's top-up need, added to the slot's next ask (taken by RenewAsync).
     private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), (long Tokens, long Requests)> _shortfalls = new();
+    // Slots whose last top-up brought nothing that pays, with the slice it brought and until when (EmptyBackoff).
+    private readonly ConcurrentDictionary<(LeaseOwner Owner, int Index), (LeaseWallet? Wallet, DateTimeOffset Until)> _spent = new();
     private int _topUpWaiting;
 
     /// <summary>Calls waiting for a lease top-up now (for diagnostics and tests).</summary>
@@ -78,9 +80,18 @@ internal sealed partial class RoutingNode
                 }
 
                 var fresh = false;
+                var arrivedAt = _time.GetUtcNow();
                 for (var i = 0; i < dry.Count; i++)
                 {
-                    fresh |= !ReferenceEquals(before[i], Volatile.Read(ref Wallets(dry[i].Owner)[dry[i].Index]));
+                    var after = Volatile.Read(ref Wallets(dry[i].Owner)[dry[i].Index]);
+                    var renewed = !ReferenceEquals(before[i], after);
+                    fresh |= renewed;
+                    if (!renewed || GrantCannotPay(after, reservation))
+                    {
+                        // The owner gave nothing that pays for this call: refused calls are not topped up again (another
+                        // grant, another write) until the backoff ends or another renewal brings a new slice.
+                        _spent[dry[i]] = (after, arrivedAt + _options.TopUp.EmptyBackoff);
+                    }
                 }
 
                 if (!fresh)
@@ -170,13 +181,14 @@ internal sealed partial class RoutingNode
                 var e = i < primaries.Count ? primaries[i] : fallbacks[i - primaries.Count];
                 // Only a slot that keeps this call out: an endpoint refused for its breaker with a slice that can pay is not dry.
                 if (Volatile.Read(ref _limited[e]) && !Excluded(snapshot, request, e) && !_quota.CanAdmit(classIndex, e, reservation, now)
-                    && IsDry(_wallets[e], reservation, now))
+                    && IsDry(_wallets[e], reservation, now) && !InBackoff((LeaseOwner.Endpoint, e), _wallets[e], now))
                 {
                     dry.Add((LeaseOwner.Endpoint, e));
                 }
             }
 
-            if (_classBudgeted[classIndex] && _classWallets[classIndex] is var budget && (budget is null || !budget.CanSpend(reservation, now)))
+            if (_classBudgeted[classIndex] && _classWallets[classIndex] is var budget && (budget is null || !budget.CanSpend(reservation, now))
+                && !InBackoff((LeaseOwner.Class, classIndex), budget, now))
             {
                 dry.Add((LeaseOwner.Class, classIndex));
             }
@@ -189,6 +201,27 @@ internal sealed partial class RoutingNode
         }
 
         return dry;
+    }
+
+    // The slice as granted (not what other waiters have spent of it since) is too small for this call's reservation.
+    private static bool GrantCannotPay(LeaseWallet? wallet, in TokenReservation reservation) =>
+        wallet is null || wallet.Lease.Id == 0 || wallet.Lease.Tokens < reservation.Tokens || wallet.Lease.Requests < reservation.Requests;
+
+    // A slot marked spent that still holds the slice it was marked with, within its backoff.
+    private bool InBackoff((LeaseOwner Owner, int Index) slot, LeaseWallet? wallet, DateTimeOffset now)
+    {
+        if (!_spent.TryGetValue(slot, out var mark))
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(mark.Wallet, wallet) && now < mark.Until)
+        {
+            return true;
+        }
+
+        _spent.TryRemove(new KeyValuePair<(LeaseOwner, int), (LeaseWallet?, DateTimeOffset)>(slot, mark));
+        return false;
     }
 
     // Cannot pay, or due for renewal anyway (low, near expiry, or blocked by the priority reserve: a fresh slice pays).

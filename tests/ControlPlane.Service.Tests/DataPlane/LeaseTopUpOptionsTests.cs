@@ -9,9 +9,14 @@ public sealed class LeaseTopUpOptionsTests
     [InlineData(10_001, 1_000, "MaxWait")]
     [InlineData(1_000, 0, "MaxWaiting")]
     [InlineData(1_000, 100_001, "MaxWaiting")]
-    public void Top_up_options_are_range_checked_and_named(int waitMs, int waiting, string field)
+    [InlineData(1_000, 1_000, "EmptyBackoff", -1)]
+    [InlineData(1_000, 1_000, "EmptyBackoff", 10_001)]
+    public void Top_up_options_are_range_checked_and_named(int waitMs, int waiting, string field, int backoffMs = 500)
     {
-        var options = new ControlPlaneOptions { TopUp = new LeaseTopUpOptions { MaxWait = TimeSpan.FromMilliseconds(waitMs), MaxWaiting = waiting } };
+        var options = new ControlPlaneOptions
+        {
+            TopUp = new LeaseTopUpOptions { MaxWait = TimeSpan.FromMilliseconds(waitMs), MaxWaiting = waiting, EmptyBackoff = TimeSpan.FromMilliseconds(backoffMs) },
+        };
 
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => options.Validate());
         Assert.Contains("ControlPlaneOptions.TopUp." + field, error.Message, StringComparison.Ordinal);
@@ -22,6 +27,7 @@ public sealed class LeaseTopUpOptionsTests
     {
         Assert.Equal(TimeSpan.FromSeconds(1), new ControlPlaneOptions().Validate().TopUp.MaxWait);
         Assert.Equal(1_000, new ControlPlaneOptions().TopUp.MaxWaiting);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), new ControlPlaneOptions().TopUp.EmptyBackoff);
         new ControlPlaneOptions { TopUp = new LeaseTopUpOptions { MaxWait = TimeSpan.Zero } }.Validate();
     }
 }

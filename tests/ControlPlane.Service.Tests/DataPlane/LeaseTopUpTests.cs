@@ -152,6 +152,44 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("spare", after.EndpointId);
     }
 
+    [Fact]
+    public async Task Once_the_bucket_is_spent_refused_calls_are_answered_at_once_without_a_grant_each_until_the_backoff_ends()
+    {
+        var grants = 0;
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), configureSilo: s => s.AddIncomingGrainCallFilter(context =>
+        {
+            if (context.InterfaceMethod?.Name == "GrantLeaseAsync")
+            {
+                Interlocked.Increment(ref grants);
+            }
+
+            return context.Invoke();
+        }));
+        var node = host.Node;
+        for (var i = 0; i < 60; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await node.RenewLeasesAsync();
+        }
+
+        // More than the bucket holds: the top-ups take what it has, then the owner has nothing left to give.
+        var spent = await BurstAsync(node, (int)Rpm + 200);
+        output.WriteLine($"spending the bucket: {spent.Served} served, {spent.Refused} refused, {Volatile.Read(ref grants)} grants so far");
+        Assert.True(spent.Refused > 0, "the burst must spend the bucket");
+
+        // Within the backoff: every refused call is answered at once (no wait, no grant, no storage write).
+        var before = Volatile.Read(ref grants);
+        var calls = Enumerable.Range(0, 200).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+        Assert.All(calls, c => Assert.True(c.IsCompletedSuccessfully && c.Result.RouteReason == "no_capacity", "refused at once"));
+        Assert.Equal(before, Volatile.Read(ref grants));
+
+        // After it, a refused call asks the owner again (the bucket has refilled a little meanwhile).
+        _time.Advance(new LeaseTopUpOptions().EmptyBackoff + TimeSpan.FromMilliseconds(500));
+        var again = await node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        output.WriteLine($"after the backoff: {again.EndpointId}{again.RouteReason}, {Volatile.Read(ref grants) - before} grant(s)");
+        Assert.True(Volatile.Read(ref grants) > before, "a refused call after the backoff asks for a top-up again");
+    }
+
     private static Wire.RouteRequest Spare() =>
         new() { WorkloadClass = "chat", EstimatedInputTokens = 100, MaxOutputTokens = 100, ExcludeEndpointIds = { "main" } };
 
