@@ -29,15 +29,30 @@ public sealed class EndpointBaselineTests
             [
                 $"test.yaml:14:{Col(line, "0,")}: endpoints.ep-a.baseline.latency_p95_ms: must be between 1 ms and one day",
                 $"test.yaml:14:{Col(line, "1.5")}: endpoints.ep-a.baseline.quality_pass_rate: must be greater than 0 and at most 1 (e.g. 0.97), got 1.5",
-                $"test.yaml:14:{Col(line, "p99_ms")}: endpoints.ep-a.baseline.p99_ms: unknown key; expected one of latency_p95_ms, quality_pass_rate",
+                $"test.yaml:14:{Col(line, "p99_ms")}: endpoints.ep-a.baseline.p99_ms: unknown key; expected one of latency_p95_ms, quality_pass_rate, output_tokens_per_success",
             ],
             errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void An_output_length_seed_is_read_and_bounded()
+    {
+        Assert.True(Load(With((14, "    baseline: { output_tokens_per_success: 350 }"))).TryGetEndpoint("ep-a", out var a));
+        Assert.Equal(new BaselineValues { OutputTokensPerSuccess = 350 }, a.Baseline);
+
+        foreach (var value in new[] { "0", "-3", "10000001" })
+        {
+            string line = $"    baseline: {{ latency_p95_ms: 900, output_tokens_per_success: {value} }}";
+            var error = Assert.Single(Errors(With((14, line))));
+            var expected = $"test.yaml:14:{Col(line, value + " }")}: endpoints.ep-a.baseline.output_tokens_per_success: must be greater than 0 and at most 10,000,000";
+            Assert.True(error.ToString().StartsWith(expected, StringComparison.Ordinal), error.ToString());
+        }
     }
 
     [Theory]
     [InlineData("    baseline: { latency_p95_ms: \"900\" }", "\"900\"", "endpoints.ep-a.baseline.latency_p95_ms: expected an integer, got the string '900'")]
     [InlineData("    baseline: { quality_pass_rate: high }", "high", "endpoints.ep-a.baseline.quality_pass_rate: expected a number, got 'high'")]
-    [InlineData("    baseline: {}", "{", "endpoints.ep-a.baseline: must give latency_p95_ms, quality_pass_rate or both")]
+    [InlineData("    baseline: {}", "{", "endpoints.ep-a.baseline: must give latency_p95_ms, quality_pass_rate, output_tokens_per_success or several")]
     [InlineData("    baseline: 900", "900", "endpoints.ep-a.baseline: expected a mapping, got '900'")]
     public void Wrong_types_are_refused(string line, string token, string message)
     {

@@ -15,6 +15,10 @@ public readonly record struct BaselineValues
     /// <summary>Typical cost in USD per successful task.</summary>
     public double? CostPerSuccess { get; init; }
 
+    /// <summary>Typical output tokens per successful answer (only ever a seed: the <c>provider-output-length</c> alert
+    /// keeps its own learned baseline, <see cref="Slo.OutputLengthWatch"/>).</summary>
+    public double? OutputTokensPerSuccess { get; init; }
+
     /// <summary>No baselines yet.</summary>
     public static BaselineValues None => default;
 }

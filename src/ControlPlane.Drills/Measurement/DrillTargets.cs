@@ -34,7 +34,7 @@ internal static class DrillTargets
 
         foreach (var i in incidents.Where(i => !i.MoveExpected))
         {
-            lines.Add(new TargetLine("route_around", null, $"{i.Kind} on {i.Endpoint}: does not move traffic by design (detected " + (i.DetectSeconds is { } d ? $"after {F(d)} s" : "— not by the breaker") + ")"));
+            lines.Add(new TargetLine("route_around", null, $"{i.Kind} on {i.Endpoint}: does not move traffic by design (detected " + (i.DetectSeconds is { } d ? $"after {F(d)} s by {i.DetectedBy ?? "breaker"}" : "— not by the breaker nor an endpoint alert") + ")"));
         }
 
         if (classes.FirstOrDefault(c => c.Class == "customer_chat") is { } chat)

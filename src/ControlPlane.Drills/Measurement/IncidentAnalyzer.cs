@@ -7,8 +7,13 @@ namespace ControlPlane.Drills.Measurement;
 /// <summary>One fault's timeline as measured.</summary>
 public sealed record IncidentReport(string Endpoint, string Kind, double StartSeconds, double EndSeconds)
 {
-    /// <summary>Fault start → first admin poll showing the breaker open, half-open, degraded or cooling.</summary>
+    /// <summary>Fault start → first admin poll showing the breaker open, half-open, degraded or cooling; for a fault
+    /// that does not move traffic by design (runaway output, context window), the first alert firing on the endpoint
+    /// itself when the breaker saw nothing.</summary>
     public double? DetectSeconds { get; init; }
+
+    /// <summary>What detected it: <c>breaker</c>, or the endpoint alert's rule (e.g. <c>provider-output-length</c>).</summary>
+    public string? DetectedBy { get; init; }
 
     /// <summary>Fault start → first alert firing on the endpoint (or on a class it serves).</summary>
     public double? AlertSeconds { get; init; }
@@ -84,6 +89,10 @@ internal static class IncidentAnalyzer
         var alert = alerts.Where(a => a.At >= start - 1 && (a.TargetId == fault.Endpoint || (a.TargetKind == "class" && endpointClasses.Contains(a.TargetId))))
             .OrderBy(a => a.At).FirstOrDefault();
         var trips = ordered.LastOrDefault(b => b.At <= end)?.Trips ?? 0;
+        // A fault that moves no traffic is detected by the endpoint's own alert (the breaker has nothing to trip on).
+        var endpointAlert = detected is null && !moveExpected
+            ? alerts.Where(a => a.At >= start - 1 && a.At <= end + 1 && a.TargetKind == "endpoint" && a.TargetId == fault.Endpoint).OrderBy(a => a.At).FirstOrDefault()
+            : null;
 
         var preFrom = Math.Max(0, (int)Math.Floor(start) - PreWindow);
         var preTo = Math.Min(seconds, (int)Math.Floor(start));
@@ -134,7 +143,8 @@ internal static class IncidentAnalyzer
 
         return report with
         {
-            DetectSeconds = detected is null ? null : Math.Round(detected.At - start, 1),
+            DetectSeconds = detected is not null ? Math.Round(detected.At - start, 1) : endpointAlert is not null ? Math.Round(Math.Max(0, endpointAlert.At - start), 1) : null,
+            DetectedBy = detected is not null ? "breaker" : endpointAlert?.Rule,
             AlertSeconds = alert is null ? null : Math.Round(Math.Max(0, alert.At - start), 1),
             AlertRule = alert?.Rule,
             PreShare = preShare is null ? null : Math.Round(preShare.Value, 3),

@@ -10,10 +10,10 @@ using ControlPlane.Service.Grains;
 namespace ControlPlane.Service.Alerting;
 
 /// <summary>The alert rules an endpoint grain evaluates (docs/alerts.md): <c>provider-error-rate</c> (critical
-/// escalation), <c>provider-latency-p95</c>, <c>provider-rate-limited</c>, <c>fallback-quality-decline</c>,
+/// escalation), <c>provider-latency-p95</c>, <c>provider-rate-limited</c>, <c>provider-output-length</c>, <c>fallback-quality-decline</c>,
 /// <c>deprecation-notice</c> and <c>model-version-change</c>. The short windows read the endpoint's health window; the
 /// fallback quality trend keeps daily buckets of its own (persisted with the grain's state).</summary>
-internal sealed class EndpointAlertRules
+internal sealed partial class EndpointAlertRules
 {
     /// <summary>Latency samples a latency check needs.</summary>
     public const int MinLatencySamples = 20;
@@ -121,6 +121,8 @@ internal sealed class EndpointAlertRules
                     TimeSpan.Zero, $"endpoint {entry.Id}: {Percent(limited.RateLimitedRate)} of requests rate-limited (429) over {Words(span)} (threshold {Percent(threshold)})"));
             }
         }
+
+        EvaluateOutputLength(now, entry, window, conditions);
 
         // A fallback's quality pass rate: the newest day against the rest of the window.
         if (users.Any(c => c.Policy.Fallbacks.Any(f => f.EndpointId == entry.Id)))

@@ -61,6 +61,21 @@ public sealed class DrillTargetsTests
     }
 
     [Fact]
+    public void A_fault_that_does_not_move_traffic_names_what_detected_it()
+    {
+        var runaway = new IncidentReport("google-gemini-flash-eu", "runaway_output", 40, 160)
+        {
+            MoveExpected = false, MoveLimitSeconds = 30, DetectSeconds = 23.4, DetectedBy = "provider-output-length",
+        };
+        var line = Judge(Healthy(), runaway).Single(l => l.Target == "route_around");
+        Assert.Null(line.Pass);
+        Assert.Equal("runaway_output on google-gemini-flash-eu: does not move traffic by design (detected after 23.4 s by provider-output-length)", line.Detail);
+
+        var unseen = Judge(Healthy(), runaway with { DetectSeconds = null, DetectedBy = null }).Single(l => l.Target == "route_around");
+        Assert.EndsWith("(detected — not by the breaker nor an endpoint alert)", unseen.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Budgets_fail_when_a_60_s_window_holds_more_than_twice_the_per_minute_budget()
     {
         // customer_chat: 1,500,000 tokens a minute. 31 answers of 100,000 tokens within one minute: 3.1 M > 3 M.

@@ -92,6 +92,30 @@ public sealed class IncidentAnalyzerTests
     }
 
     [Fact]
+    public void A_fault_that_moves_no_traffic_is_detected_by_the_first_alert_on_the_endpoint_itself()
+    {
+        var fault = new DrillFault("e1", FaultKind.RunawayOutput, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(160), 1, 1);
+        var alerts = new[]
+        {
+            new AlertSample(20, "provider-output-length", "endpoint", "e1", []),
+            new AlertSample(50, "cost-per-success", "class", "customer_chat", []),
+            new AlertSample(55, "provider-output-length", "endpoint", "e2", []),
+            new AlertSample(63.4, "provider-output-length", "endpoint", "e1", []),
+        };
+        var (attempts, requests) = Series(240, 0.5, movedAt: 500, backAt: 500);
+        var report = IncidentAnalyzer.Analyze(fault, TimeSpan.FromSeconds(240), attempts, requests, [], alerts, Classes, false, Tuning);
+        Assert.Equal((23.4, "provider-output-length"), (report.DetectSeconds!.Value, report.DetectedBy));
+        Assert.Equal((10.0, "cost-per-success"), (report.AlertSeconds!.Value, report.AlertRule));
+
+        // A breaker that saw it wins; a fault expected to move traffic is never "detected" by an alert.
+        var breakers = new[] { new BreakerSample(45, "e1", "closed", true, false, 1, 0) };
+        var byBreaker = IncidentAnalyzer.Analyze(fault, TimeSpan.FromSeconds(240), attempts, requests, breakers, alerts, Classes, false, Tuning);
+        Assert.Equal((5.0, "breaker"), (byBreaker.DetectSeconds!.Value, byBreaker.DetectedBy));
+        var moving = IncidentAnalyzer.Analyze(fault, TimeSpan.FromSeconds(240), attempts, requests, [], alerts, Classes, true, Tuning);
+        Assert.Equal(((double?)null, (string?)null), (moving.DetectSeconds, moving.DetectedBy));
+    }
+
+    [Fact]
     public void Quality_drift_gets_the_time_its_minimum_sample_count_takes_at_the_endpoints_rate()
     {
         // 1 attempt a second: 50 verdicts take 50 s, plus a 10 s evaluation.

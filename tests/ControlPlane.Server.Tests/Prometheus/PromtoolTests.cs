@@ -14,7 +14,7 @@ public sealed class PromtoolTests
         ["provider-error-rate", "provider-latency-p95", "provider-rate-limited", "workflow-failure-rate", "quality-slo-burn"];
 
     private static readonly string[] s_strategic =
-        ["fallback-activation", "cost-per-success", "primary-rate-limit-trend", "fallback-quality-decline", "deprecation-notice", "model-version-change"];
+        ["fallback-activation", "cost-per-success", "primary-rate-limit-trend", "fallback-quality-decline", "deprecation-notice", "model-version-change", "provider-output-length"];
 
     /// <summary>The region alerts (federation links, <c>docs/regions.md</c>) and their kind: a link down pages, a slow
     /// link opens a ticket.</summary>

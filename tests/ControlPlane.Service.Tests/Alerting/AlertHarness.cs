@@ -49,7 +49,7 @@ internal sealed class AlertHarness : IAsyncDisposable
         endpoints:
           - { id: prim, provider: openai, model: gpt, model_version: gpt-1-2025-01-01, region: us, context_window: 32000, price_per_1k: { input: 1, output: 0 }, owner_team: ai-platform, on_call: "#ai-oncall", baseline: { latency_p95_ms: 100 } }
           - { id: back, provider: anthropic, model: claude, model_version: claude-1-2025-01-01, region: us, context_window: 32000, price_per_1k: { input: 1, output: 0 }, owner_team: ai-platform, on_call: "#ai-oncall", alerts: { fallback_quality_decline: { window: 2d } } }
-          - { id: side, provider: openai, model: gpt, model_version: gpt-1-2025-01-01, region: eu, context_window: 32000, price_per_1k: { input: 1, output: 0 }, owner_team: ml-infra, on_call: ml-oncall, alerts: { provider_error_rate: { threshold: 0.2 } } }
+          - { id: side, provider: openai, model: gpt, model_version: gpt-1-2025-01-01, region: eu, context_window: 32000, price_per_1k: { input: 1, output: 0 }, owner_team: ml-infra, on_call: ml-oncall, alerts: { provider_error_rate: { threshold: 0.2 } }, baseline: { output_tokens_per_success: 100 } }
           - { id: lab, provider: vllm, model: llama, model_version: llama-3-r1, region: eu, context_window: 32000, price_per_1k: { input: 1, output: 0 }, owner_team: ml-infra, on_call: ml-oncall, deprecation: { date: 2027-01-15 } }
         classes:
           - { name: chat, owner: chat-team, mode: auto_fallback, priority: interactive, primary: [prim], fallbacks: [back], slo: { availability: 0.99, quality: 0.999 }, alerts: { provider_error_rate: { threshold: 0.02 } } }
@@ -89,7 +89,7 @@ internal sealed class AlertHarness : IAsyncDisposable
     /// <summary>Reports <paramref name="count"/> outcomes and flushes them to the grains.</summary>
     public async Task ReportAsync(string endpoint, string workloadClass, int count, Wire.OutcomeStatus status = Wire.OutcomeStatus.Success,
         long latencyMs = 50, Wire.QualityVerdict quality = Wire.QualityVerdict.Unspecified, Wire.WorkflowVerdict workflow = Wire.WorkflowVerdict.Unspecified,
-        long inputTokens = 0, string returnedModelVersion = "")
+        long inputTokens = 0, string returnedModelVersion = "", long outputTokens = 0)
     {
         for (var i = 0; i < count; i++)
         {
@@ -106,6 +106,7 @@ internal sealed class AlertHarness : IAsyncDisposable
                 },
                 LatencyMs = latencyMs,
                 InputTokens = inputTokens,
+                OutputTokens = outputTokens,
                 Quality = quality == Wire.QualityVerdict.Unspecified ? null : new Wire.Quality { Verdict = quality },
                 WorkflowVerdict = workflow,
                 ReturnedModelVersion = returnedModelVersion,
