@@ -112,28 +112,46 @@ internal static class Program
 
         // A cluster node whose Redis came back empty (its incarnation is gone) stops its silo and joins the new
         // incarnation as a new silo, in-process: state is rebuilt from the fleet file and what the new Redis holds.
+        var rejoining = false;
+        var rejoinFailures = 0;
         while (true)
         {
-            WebApplication app;
+            WebApplication? app = null;
+            Exception? failed = null;
             try
             {
                 app = NodeHost.Build(options, fleet);
                 await app.StartAsync().ConfigureAwait(false);
             }
-            catch (StackExchange.Redis.RedisConnectionException ex)
+            catch (Exception ex) when (IsStartFailure(ex))
             {
-                // StackExchange.Redis does not say which server it could not reach.
-                await Console.Error.WriteLineAsync($"controlplane: failed to start: Connecting to Redis at {options.RedisEndpoint} failed: {ex.Message}").ConfigureAwait(false);
-                return 1;
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
-                or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
-                or StackExchange.Redis.RedisException or OrleansException or TimeoutException)
-            {
-                await Console.Error.WriteLineAsync($"controlplane: failed to start: {ex.Message}").ConfigureAwait(false);
-                return 1;
+                failed = ex;
             }
 
+            if (failed is not null || app is null)
+            {
+                if (!rejoining || terminate.Task.IsCompleted)
+                {
+                    // The first start: nothing was serving, the operator (or the orchestrator) sees the reason.
+                    await Console.Error.WriteLineAsync($"controlplane: failed to start: {StartFailureText(failed!, options)}").ConfigureAwait(false);
+                    return 1;
+                }
+
+                if (app is not null)
+                {
+                    await DisposeQuietlyAsync(app).ConfigureAwait(false);
+                }
+
+                // A rejoin after a lost incarnation: the node served before and its Redis is back, so it keeps trying
+                // (with a growing pause) rather than leave the region a node short until someone restarts it.
+                var pause = RejoinBackoff(++rejoinFailures);
+                await Console.Error.WriteLineAsync(
+                    $"controlplane: rejoin attempt {rejoinFailures} failed: {StartFailureText(failed!, options)}; retrying in {pause.TotalSeconds:0.#} s.").ConfigureAwait(false);
+                await Task.WhenAny(terminate.Task, Task.Delay(pause)).ConfigureAwait(false);
+                continue;
+            }
+
+            rejoinFailures = 0;
             bool rejoin;
             await using (app.ConfigureAwait(false))
             {
@@ -182,6 +200,8 @@ internal static class Program
             {
                 return 0;
             }
+
+            rejoining = true;
         }
 
         void Terminate(PosixSignalContext context)
@@ -198,6 +218,32 @@ internal static class Program
                     // That stop has just finished.
                 }
             }
+        }
+    }
+
+    private static bool IsStartFailure(Exception ex) =>
+        ex is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException
+            or System.Data.Common.DbException or Microsoft.Extensions.Options.OptionsValidationException
+            or StackExchange.Redis.RedisException or OrleansException or TimeoutException;
+
+    private static string StartFailureText(Exception ex, NodeOptions options) => ex is StackExchange.Redis.RedisConnectionException
+        // StackExchange.Redis does not say which server it could not reach.
+        ? $"Connecting to Redis at {options.RedisEndpoint} failed: {ex.Message}"
+        : ex.Message;
+
+    /// <summary>1, 2, 4, 8, then 10 s between rejoin attempts.</summary>
+    private static TimeSpan RejoinBackoff(int failures) => TimeSpan.FromSeconds(Math.Min(10, 1 << Math.Min(failures - 1, 4)));
+
+    private static async Task DisposeQuietlyAsync(WebApplication app)
+    {
+        try
+        {
+            // Bounded: a host whose silo never joined can take long to give up.
+            await app.DisposeAsync().AsTask().WaitAsync(StopBudget).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsStartFailure(ex) || ex is OperationCanceledException or AggregateException)
+        {
+            // A host that failed to start can fail to stop too; the next attempt builds a new one.
         }
     }
 

@@ -30,7 +30,7 @@ public sealed partial class EndpointBreaker
     /// is open and its cooldown has elapsed it counts toward the recovery gate (a pass is a success graded
     /// <see cref="QualityVerdict.Pass"/>; anything else fails); while half-open a success is ignored (real requests
     /// holding probe permits close the breaker) and a failure re-opens it; otherwise it is an outcome like any other
-    /// (<see cref="OnOutcome"/>: consecutive failures, 429 cooling).</summary>
+    /// (<see cref="OnOutcome(in OutcomeSample)"/>: consecutive failures, 429 cooling).</summary>
     public void OnSyntheticOutcome(in OutcomeSample sample)
     {
         Advance(sample.At);

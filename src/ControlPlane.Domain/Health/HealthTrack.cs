@@ -37,11 +37,11 @@ public sealed class HealthTrack
     /// (after a restart or a hand-off), so an open breaker stays open and its cooldown and trip count carry on.</summary>
     public void RestoreBreaker(BreakerSnapshot snapshot) => Breaker = EndpointBreaker.Restore(_breakerOptions, snapshot);
 
-    /// <summary>Records one outcome in the window and the breaker.</summary>
+    /// <summary>Records one outcome in the window and the breaker (a half-open probe is judged against the baseline's latency).</summary>
     public void Record(in OutcomeSample sample)
     {
         Window.Record(sample);
-        Breaker.OnOutcome(sample);
+        Breaker.OnOutcome(sample, Baseline.Current);
     }
 
     /// <summary>One evaluation period at <paramref name="now"/>.</summary>

@@ -273,6 +273,47 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_rejoin_that_fails_because_redis_refuses_writes_is_retried_until_the_node_is_back()
+    {
+        await using var cluster = await FaultCluster.StartAsync(output);
+        // Redis refuses every write (out of memory, no eviction) and loses the incarnation: each node sees the loss and
+        // its rejoin cannot start a silo. The process must keep trying, not exit.
+        await cluster.Redis.CliAsync("CONFIG", "SET", "maxmemory", "1");
+        await cluster.Redis.CliAsync("FLUSHALL");
+        cluster.Print("Redis emptied and refusing writes");
+        foreach (var node in cluster.Nodes)
+        {
+            await cluster.WaitUntilAsync($"{node.Name} reports a failed rejoin", TimeSpan.FromSeconds(120),
+                () => Task.FromResult(node.Logged("rejoin attempt 1 failed")));
+            Assert.False(node.HasExited, $"{node.Name} exited after a failed rejoin.\n{cluster.Logs()}");
+        }
+
+        await cluster.Redis.CliAsync("CONFIG", "SET", "maxmemory", "0");
+        cluster.Print("Redis accepts writes again");
+        foreach (var node in cluster.Nodes)
+        {
+            Assert.True(await node.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(120)), $"{node.Name} did not rejoin.\n{cluster.Logs()}");
+            cluster.Print($"MEASURED {node.Name}: {string.Join(" | ", node.Lines("rejoin attempt").TakeLast(1))}");
+        }
+
+        await WaitForAgreementAsync(cluster, cluster.Nodes);
+        foreach (var node in cluster.Nodes)
+        {
+            await cluster.WaitUntilAsync($"{node.Name} routes again", Hang, async () =>
+            {
+                try
+                {
+                    return (await cluster.RouteAsync(node)).EndpointId.Length > 0;
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    return false;
+                }
+            });
+        }
+    }
+
+    [Fact]
     public async Task Rolling_restart_of_all_three_nodes_never_fails_Route_on_the_others_and_keeps_overrides()
     {
         await using var cluster = await FaultCluster.StartAsync(output);

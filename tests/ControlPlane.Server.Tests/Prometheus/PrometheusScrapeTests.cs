@@ -87,21 +87,9 @@ public sealed class PrometheusScrapeTests
 
         Assert.True(missing.Count == 0, $"read by the rules but not exported: {string.Join(", ", missing)}");
 
-        var (exitCode, output) = await PrometheusTools.RunAsync(PrometheusTools.Promtool, ["check", "metrics"], PrometheusTools.DeployDirectory,
-            TimeSpan.FromMinutes(2), stdin: scrape);
-        // promtool 2.42 also lints Orleans' and the runtime's own families ("_count" gauges, "_errors" counters without
-        // "_total", milliseconds, no help): those findings are theirs. Each finding names its family first; a line that
-        // does not (such as "error while linting: text format parsing error ...") means the scrape did not parse.
-        var families = Regex.Matches(scrape, @"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) ", RegexOptions.Multiline).Select(m => m.Groups[1].Value)
-            .ToHashSet(StringComparer.Ordinal);
         var ours = referenced.Select(name => name.Replace("_bucket", "", StringComparison.Ordinal).Replace("_count", "", StringComparison.Ordinal))
             .ToHashSet(StringComparer.Ordinal);
-        var findings = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.True(exitCode == 0 || findings.All(f =>
-        {
-            var family = f.Split(' ', 2)[0];
-            return families.Contains(family) && !ours.Contains(family);
-        }), output);
+        await PrometheusTools.AssertParsesAndOnlyTheirsLintAsync(scrape, ours.Contains);
     }
 
     /// <summary>The metric names (not recorded series, which hold a colon) that the rules' expressions select.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using ControlPlane.Server.Tests.Support;
 
 namespace ControlPlane.Server.Tests.Prometheus;
@@ -59,6 +60,24 @@ internal static class PrometheusTools
 
         output.Append(await stdout).Append(await stderr);
         return (process.ExitCode, output.ToString());
+    }
+
+    /// <summary>Runs <c>promtool check metrics</c> on a scrape and asserts that it parsed and that every lint finding is
+    /// about a family of the scrape for which <paramref name="isOurs"/> is false. promtool 2.42 also lints Orleans' and
+    /// the runtime's own families ("_count" gauges, "_errors" counters without "_total", milliseconds, no help): those
+    /// findings are theirs. Each finding names its family first; a line that does not (such as "error while linting:
+    /// text format parsing error ...") means the scrape did not parse.</summary>
+    public static async Task AssertParsesAndOnlyTheirsLintAsync(string scrape, Func<string, bool> isOurs)
+    {
+        var (exitCode, output) = await RunAsync(Promtool, ["check", "metrics"], DeployDirectory, TimeSpan.FromMinutes(2), stdin: scrape);
+        var families = Regex.Matches(scrape, @"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) ", RegexOptions.Multiline).Select(m => m.Groups[1].Value)
+            .ToHashSet(StringComparer.Ordinal);
+        var findings = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(exitCode == 0 || findings.All(f =>
+        {
+            var family = f.Split(' ', 2)[0];
+            return families.Contains(family) && !isOurs(family);
+        }), "promtool check metrics: a parse error or a finding on the control plane's families:\n" + output);
     }
 
     private static string Find(string name)

@@ -8,9 +8,18 @@ using OpenTelemetry.Trace;
 
 namespace ControlPlane.Server.Tests.Telemetry;
 
+/// <summary>Runs alone (after the parallel collections): an exporter hears the process-wide <c>ActivitySource</c>, so a
+/// node that another test runs meanwhile (sampling at its own ratio) would add route spans this test counts.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TraceContextCollection
+{
+    public const string Name = "trace context";
+}
+
 /// <summary>Traces with the in-memory exporter: a sampled W3C <c>traceparent</c> from a gRPC caller becomes the
 /// parent of the Route span (even with <c>--trace-sample 0</c>: the sampler is parent-based), the span carries class,
 /// endpoint and reason; a call without one is not traced at ratio 0; an admin action gets its own span.</summary>
+[Collection(TraceContextCollection.Name)]
 public sealed class TraceContextTests
 {
     [Fact]
@@ -26,8 +35,7 @@ public sealed class TraceContextTests
         var traced = await node.Routing.RouteAsync(new RouteRequest { WorkloadClass = "customer_chat", EstimatedInputTokens = 100, MaxOutputTokens = 100 },
             new Metadata { { "traceparent", $"00-{traceId.ToHexString()}-{parentId.ToHexString()}-01" } }, DateTime.UtcNow.AddSeconds(10));
 
-        // Matched by trace id: the exporter listens to the process-wide ActivitySource, so spans of nodes that other
-        // tests run in this process can reach it too.
+        // Matched by trace id all the same (a node of an earlier test may still be stopping).
         var route = await WaitForAsync(spans, s => s.OperationName == "controlplane.route" && s.TraceId == traceId);
         Assert.Equal(traceId, route.TraceId);
         Assert.Equal("customer_chat", route.GetTagItem("controlplane.workload_class"));
