@@ -98,6 +98,9 @@ public sealed class ControlPlaneOptions
     /// <summary>Held Route calls of queue_only classes.</summary>
     public DataPlane.RouteQueueOptions Queue { get; set; } = new();
 
+    /// <summary>Lease top-ups for Route calls refused because this node's slices ran dry.</summary>
+    public DataPlane.LeaseTopUpOptions TopUp { get; set; } = new();
+
     /// <summary>How long a policy proposal waits for its approvals before it expires.
     /// <value>Must be between 1 min and 90 days. Defaults to 7 days.</value></summary>
     public TimeSpan ProposalLifetime { get; set; } = TimeSpan.FromDays(7);
@@ -159,6 +162,7 @@ public sealed class ControlPlaneOptions
         Router.Validate();
         Spend.Validate();
         Queue.Validate();
+        TopUp.Validate();
         RequestLog.Validate();
         Check(ProposalLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), nameof(ProposalLifetime));
         Check(InFlightExpiry, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(4), nameof(InFlightExpiry));

@@ -45,7 +45,13 @@ internal sealed partial class RoutingNode
         }
 
         var reply = Route(request, callDeadline);
-        return RouteHoldQueue.IsHold(reply) ? Hold(request, callDeadline, reply, cancellationToken) : Task.FromResult(reply);
+        if (RouteHoldQueue.IsHold(reply))
+        {
+            return Hold(request, callDeadline, reply, cancellationToken);
+        }
+
+        // Refused for want of quota: wait (bounded) for this node's dry slices to be topped up (RoutingNode.TopUp.cs).
+        return IsQuotaRefusal(reply) ? TopUpAsync(request, callDeadline, reply, cancellationToken) : Task.FromResult(reply);
     }
 
     private Task<Wire.RouteDecision> Hold(Wire.RouteRequest request, TimeSpan? callDeadline, Wire.RouteDecision reply, CancellationToken cancellationToken)

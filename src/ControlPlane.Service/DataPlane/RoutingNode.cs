@@ -701,6 +701,8 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         {
             // Leases follow demand: sized to the slot's recent spend rate, and an oversized one is renewed (shrunk).
             ask = demand.Plan(current, tokens, requests, _options, _time.GetUtcNow(), UnlimitedSlice);
+            // Calls refused for want of this slot's quota and waiting for a top-up add what they need (RoutingNode.TopUp.cs).
+            ask = WithShortfall(owner, index, ask, tokens, requests);
             due = force || current is null || current.NeedsRenewal() || ask.Oversized;
         }
 

@@ -50,16 +50,16 @@ public sealed partial class ClusterDrillTests(ITestOutputHelper output)
                 output.WriteLine($"{verdict} {target}");
             }
 
-            // The targets, as ShortDrillTests asserts them for one embedded node, but customer_chat at 98 %: on three
-            // nodes a retry can meet a node whose lease for the fallback was sized by its demand before the fault and
-            // is spent until the next renewal (no_capacity, 13 of 1,034 on one run; docs/drills.md "Known issues").
+            // The targets, as ShortDrillTests asserts them for one embedded node, and customer_chat at its 99.5 % target:
+            // a retry that meets a node whose fallback slice was sized by its demand before the fault no longer fails
+            // no_capacity until the next renewal, it waits for a top-up (docs/quota-ledger-persistence.md, "Top-ups").
             Assert.Equal("PASS", targets["route_around"]);
             Assert.Equal("PASS", targets["legal_draft_primary_only"]);
             Assert.Equal("PASS", targets["budgets"]);
             Assert.Equal("PASS", targets["recovery"]);
             var chat = json.RootElement.GetProperty("classes").EnumerateArray().Single(c => c.GetProperty("class").GetString() == "customer_chat");
             output.WriteLine($"customer_chat: {chat}");
-            Assert.True(chat.GetProperty("availability").GetDouble() >= 0.98, $"customer_chat availability {chat.GetProperty("availability").GetDouble():P2}");
+            Assert.True(chat.GetProperty("availability").GetDouble() >= 0.995, $"customer_chat availability {chat.GetProperty("availability").GetDouble():P2}");
             Assert.Equal(summary.Pass, json.RootElement.GetProperty("pass").GetBoolean());
             Assert.Equal("proxy ×3", json.RootElement.GetProperty("target").GetString());
 

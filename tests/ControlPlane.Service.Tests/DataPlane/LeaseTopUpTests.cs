@@ -1,0 +1,214 @@
+using ControlPlane.Service.DataPlane;
+using ControlPlane.Service.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+using Wire = ControlPlane.Contracts.V1;
+
+namespace ControlPlane.Service.Tests.DataPlane;
+
+/// <summary>Three routing nodes; a class's fallback (600 RPM) is idle until its primary fails, so every node's fallback
+/// slice has shrunk to the minimum (6 requests). The burst of retries a fault sends must not be refused
+/// <c>no_capacity</c> while the endpoint's bucket has room: the refused node tops its slice up at once and the retries
+/// wait for it (<see cref="LeaseTopUpOptions"/>). And the top-ups never admit more than the bucket holds.</summary>
+public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
+{
+    private const long Rpm = 600;
+
+    private const string Fleet = """
+        endpoints:
+          - { id: main, provider: vllm, model: llama, model_version: v1, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t }
+          - { id: spare, provider: vllm, model: llama, model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { tpm: 0, rpm: 600 }, owner_team: t, on_call: t }
+        classes:
+          - { name: chat, owner: t, mode: auto_fallback, primary: [main], fallbacks: [spare], slo: { availability: 0.99 } }
+        """;
+
+    // Real time a burst may take on a slow CI machine; the fake clock does not move meanwhile.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly TestStorage _storage = new();
+
+    [Fact]
+    public async Task Retries_moved_to_a_quiet_fallback_are_served_from_a_top_up_and_the_bucket_still_holds()
+    {
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet));
+        var catalog = host.Services.GetRequiredService<FleetCatalog>();
+        // node-b answers a refusal at once, as every node did before top-ups: the control that the burst does meet a dry slice.
+        var noTopUp = await StartNodeAsync(catalog, host, "node-b", TimeSpan.Zero);
+        var third = await StartNodeAsync(catalog, host, "node-c", new LeaseTopUpOptions().MaxWait);
+        RoutingNode[] nodes = [host.Node, noTopUp, third];
+        try
+        {
+            // Quiet time: 3 s of renewals with no fallback traffic shrink every node's spare slice to the minimum.
+            var started = _time.GetUtcNow();
+            for (var i = 0; i < 60; i++)
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(50));
+                await Task.WhenAll(nodes.Select(n => n.RenewLeasesAsync()));
+            }
+
+            // The primary fails: 20 requests on a node go to the fallback at once (as retries excluding it do; first attempts
+            // here, so the class's retry budget, a separate matter, stays out of it).
+            var control = await BurstAsync(noTopUp, 20);
+            output.WriteLine($"without top-ups: {control.Served} of 20 served, {control.Refused} refused");
+            Assert.True(control.Refused > 0, "the burst must drain a quiet node's fallback slice");
+            Assert.True(control.Served > 0, "the quiet slice holds the minimum");
+
+            var first = await BurstAsync(host.Node, 20);
+            var other = await BurstAsync(third, 20);
+            output.WriteLine($"with top-ups: {first.Served} and {other.Served} of 20 served");
+            Assert.Equal(20, first.Served);
+            Assert.Equal(20, other.Served);
+            Assert.Equal(0, host.Node.TopUpWaiting);
+
+            // Far more retries than the bucket holds, on every node at once: the top-ups stop at the bucket's level,
+            // the rest are refused (promptly: the fake clock stands still, so no call can have waited out a timer).
+            var bursts = await Task.WhenAll(nodes.Select(n => BurstAsync(n, 400)));
+            long served = control.Served + first.Served + other.Served + bursts.Sum(b => b.Served);
+            var elapsed = _time.GetUtcNow() - started;
+            // A 600 RPM bucket starts full and refills 10 a second; leases carve from it with no slack.
+            long budget = Rpm + (long)Math.Ceiling(Rpm * elapsed.TotalMinutes);
+            output.WriteLine($"served on spare {served} (budget {budget}), refused in the big burst {bursts.Sum(b => b.Refused)}");
+            Assert.True(bursts.Sum(b => b.Refused) > 0, "the big burst must meet the limit");
+            Assert.True(served <= budget, $"{served} admitted against a bucket of {budget}");
+            // Top-ups are what filled the bucket's room: most of it went to callers (without them the three nodes hold a
+            // few minimum slices). Not all of it: waiters race for each fresh slice, and the grain splits a contended
+            // bucket between the nodes by demand, so some slices sit unspent when the bursts end.
+            Assert.True(served >= budget / 2, $"only {served} of {budget} served: top-ups stopped early");
+            Assert.All(nodes, n => Assert.Equal(0, n.TopUpWaiting));
+        }
+        finally
+        {
+            await noTopUp.DisposeAsync();
+            await third.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_call_waits_for_its_top_up_no_longer_than_its_bound_and_its_deadline_allow()
+    {
+        // Lease grants can be held back: a grain slowed by a busy silo or storage.
+        TaskCompletionSource? slowGrants = null;
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), o => o.TopUp.MaxWaiting = 16,
+            configureSilo: s => s.AddIncomingGrainCallFilter(async context =>
+            {
+                if (context.InterfaceMethod?.Name == "GrantLeaseAsync" && Volatile.Read(ref slowGrants) is { } gate)
+                {
+                    await gate.Task;
+                }
+
+                await context.Invoke();
+            }));
+        var node = host.Node;
+        for (var i = 0; i < 60; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await node.RenewLeasesAsync();
+        }
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref slowGrants, gate);
+        try
+        {
+            // 20 calls with a 2 s deadline: the quiet slice serves 6, the other 14 wait (up to MaxWait, 1 s).
+            var calls = Enumerable.Range(0, 20).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+            Assert.Equal(6, calls.Count(c => c.IsCompletedSuccessfully && c.Result.EndpointId == "spare"));
+            // 3 calls with a 400 ms deadline wait at most 300 ms (a quarter of it is the reply margin); the 17th waiter
+            // is over MaxWaiting and refused at once.
+            var shortCalls = Enumerable.Range(0, 3).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromMilliseconds(400), CancellationToken.None)).ToList();
+            Assert.Equal(16, node.TopUpWaiting);
+            var refusedAtOnce = Assert.Single(shortCalls, c => c.IsCompleted);
+            Assert.Equal("no_capacity", (await refusedAtOnce).RouteReason);
+
+            _time.Advance(TimeSpan.FromMilliseconds(300));
+            foreach (var call in shortCalls)
+            {
+                Assert.Equal("no_capacity", (await call.WaitAsync(Patience)).RouteReason);
+            }
+
+            var waiting = calls.Where(c => !c.IsCompleted).ToList();
+            Assert.Equal(14, waiting.Count);
+            Assert.Equal(14, node.TopUpWaiting);
+
+            _time.Advance(TimeSpan.FromMilliseconds(700));
+            foreach (var call in waiting)
+            {
+                Assert.Equal("no_capacity", (await call.WaitAsync(Patience)).RouteReason);
+            }
+
+            Assert.Equal(0, node.TopUpWaiting);
+        }
+        finally
+        {
+            Volatile.Write(ref slowGrants, null);
+            gate.TrySetResult();
+        }
+
+        // The grant that was held back arrives: the next call is served from it without waiting.
+        var after = await node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal("spare", after.EndpointId);
+    }
+
+    [Fact]
+    public async Task Once_the_bucket_is_spent_refused_calls_are_answered_at_once_without_a_grant_each_until_the_backoff_ends()
+    {
+        var grants = 0;
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), configureSilo: s => s.AddIncomingGrainCallFilter(context =>
+        {
+            if (context.InterfaceMethod?.Name == "GrantLeaseAsync")
+            {
+                Interlocked.Increment(ref grants);
+            }
+
+            return context.Invoke();
+        }));
+        var node = host.Node;
+        for (var i = 0; i < 60; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await node.RenewLeasesAsync();
+        }
+
+        // More than the bucket holds: the top-ups take what it has, then the owner has nothing left to give.
+        var spent = await BurstAsync(node, (int)Rpm + 200);
+        output.WriteLine($"spending the bucket: {spent.Served} served, {spent.Refused} refused, {Volatile.Read(ref grants)} grants so far");
+        Assert.True(spent.Refused > 0, "the burst must spend the bucket");
+
+        // Within the backoff: every refused call is answered at once (no wait, no grant, no storage write).
+        var before = Volatile.Read(ref grants);
+        var calls = Enumerable.Range(0, 200).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+        Assert.All(calls, c => Assert.True(c.IsCompletedSuccessfully && c.Result.RouteReason == "no_capacity", "refused at once"));
+        Assert.Equal(before, Volatile.Read(ref grants));
+
+        // After it, a refused call asks the owner again (the bucket has refilled a little meanwhile).
+        _time.Advance(new LeaseTopUpOptions().EmptyBackoff + TimeSpan.FromMilliseconds(500));
+        var again = await node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        output.WriteLine($"after the backoff: {again.EndpointId}{again.RouteReason}, {Volatile.Read(ref grants) - before} grant(s)");
+        Assert.True(Volatile.Read(ref grants) > before, "a refused call after the backoff asks for a top-up again");
+    }
+
+    private static Wire.RouteRequest Spare() =>
+        new() { WorkloadClass = "chat", EstimatedInputTokens = 100, MaxOutputTokens = 100, ExcludeEndpointIds = { "main" } };
+
+    private async Task<RoutingNode> StartNodeAsync(FleetCatalog catalog, ServiceNode host, string name, TimeSpan maxWait)
+    {
+        var node = new RoutingNode(catalog, host.Grains, _time,
+            Options.Create(new ControlPlaneOptions { NodeId = name, AcceptUnroutedOutcomes = true, TopUp = new LeaseTopUpOptions { MaxWait = maxWait } }),
+            NullLogger<RoutingNode>.Instance);
+        await node.StartAsync(CancellationToken.None);
+        return node;
+    }
+
+    private static async Task<(int Served, int Refused)> BurstAsync(RoutingNode node, int count)
+    {
+        var calls = Enumerable.Range(0, count).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None));
+        var replies = await Task.WhenAll(calls).WaitAsync(Patience);
+        Assert.All(replies, r => Assert.True(r.EndpointId == "spare" || r.RouteReason == "no_capacity", $"{r.EndpointId} {r.RouteReason}"));
+        return (replies.Count(r => r.EndpointId == "spare"), replies.Count(r => r.EndpointId.Length == 0));
+    }
+
+    public void Dispose() => _storage.Dispose();
+}
