@@ -86,6 +86,24 @@ public sealed class RollingBaseline
         });
     }
 
+    /// <summary>Seeds the quality pass rate from <paramref name="window"/> (a snapshot of the whole health window) while it is
+    /// not trusted (never seeded, restored or observed <see cref="BaselineOptions.MinObservations"/> times) and the window
+    /// holds <see cref="BaselineOptions.MinSamplesPerObservation"/> verdicts. <see cref="Bootstrap"/> covers only metrics
+    /// never observed, so a busy endpoint without a fleet seed, observed once a minute, had no quality baseline for
+    /// <see cref="BaselineOptions.MinObservations"/> minutes and its quality breaker could not open; this runs at every
+    /// evaluation. Returns whether it seeded.</summary>
+    public bool BootstrapQuality(DateTimeOffset at, in HealthSnapshot window)
+    {
+        if (Trusted(_passRate) is not null || window.QualityVerdicts < _options.MinSamplesPerObservation
+            || window.QualityPassRate is not { } p || p is <= 0 or > 1)
+        {
+            return false;
+        }
+
+        SeedOne(ref _passRate, p, at);
+        return true;
+    }
+
     /// <summary>The baselines that have enough observations to be trusted.</summary>
     public BaselineValues Current => new()
     {

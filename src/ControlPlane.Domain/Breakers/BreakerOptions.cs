@@ -100,6 +100,14 @@ public sealed class BreakerOptions
     /// <value>Positive. Defaults to 5 min.</value>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Confidence of the newest-verdicts quality rule: besides the whole window's pass rate, the breaker judges
+    /// the newest verdicts (the newest buckets holding at least <see cref="MinQualitySamples"/>) and opens when the upper
+    /// Wilson bound of their pass rate at this many standard deviations is under the quality threshold, so a drift trips
+    /// within about <see cref="MinQualitySamples"/> verdicts instead of waiting for it to outweigh the whole window, while
+    /// a normal run of bad luck among 50 verdicts does not.</summary>
+    /// <value>Between 0 (the newest verdicts' plain pass rate) and 10. Defaults to 3.</value>
+    public double QualityConfidenceZ { get; set; } = 3.0;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public BreakerOptions Validate()
     {
@@ -133,6 +141,7 @@ public sealed class BreakerOptions
         OptionRules.Fraction(RampMaxErrorRate, $"{Name}.{nameof(RampMaxErrorRate)}");
         OptionRules.NotNegative(DefaultRetryAfter, $"{Name}.{nameof(DefaultRetryAfter)}");
         OptionRules.Positive(MaxRetryAfter, $"{Name}.{nameof(MaxRetryAfter)}");
+        OptionRules.InRange(QualityConfidenceZ, 0, 10, $"{Name}.{nameof(QualityConfidenceZ)}");
         return this;
     }
 }

@@ -133,7 +133,14 @@ public sealed partial class EndpointBreaker
 
     /// <summary>One evaluation period: judges the error rate, quality and latency of <paramref name="window"/>
     /// (taken with <c>notBefore: SignalsSince</c>) against <paramref name="baseline"/>. Only a closed breaker trips here.</summary>
-    public void Evaluate(DateTimeOffset now, in HealthSnapshot window, in BaselineValues baseline)
+    public void Evaluate(DateTimeOffset now, in HealthSnapshot window, in BaselineValues baseline) =>
+        Evaluate(now, window, baseline, default);
+
+    /// <summary>One evaluation period as <see cref="Evaluate(DateTimeOffset, in HealthSnapshot, in BaselineValues)"/>, and
+    /// also the newest verdicts (<paramref name="newestQuality"/>, from <see cref="HealthWindow.WeakestQuality"/> with
+    /// <c>notBefore: SignalsSince</c>): they open the breaker when they hold <see cref="BreakerOptions.MinQualitySamples"/>
+    /// and their pass rate's upper bound (<see cref="BreakerOptions.QualityConfidenceZ"/>) is under the quality threshold.</summary>
+    public void Evaluate(DateTimeOffset now, in HealthSnapshot window, in BaselineValues baseline, in QualityEvidence newestQuality)
     {
         Advance(now);
         now = Max(now, _clock);
@@ -155,6 +162,11 @@ public sealed partial class EndpointBreaker
         {
             Trip(now, BreakerReason.Quality,
                 Invariant($"pass rate {pass:P2} over {window.QualityVerdicts} verdicts < {1 - _options.QualityDropFraction:P0} of baseline {basePass:P2}"));
+            return;
+        }
+
+        if (NewestQualityTrips(now, newestQuality, baseline))
+        {
             return;
         }
 

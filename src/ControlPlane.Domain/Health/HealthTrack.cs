@@ -48,7 +48,14 @@ public sealed class HealthTrack
     public void Evaluate(DateTimeOffset now)
     {
         var signals = Window.Snapshot(now, notBefore: Breaker.SignalsSince);
-        Breaker.Evaluate(now, signals, Baseline.Current);
+        var newestQuality = Window.WeakestQuality(now, Breaker.SignalsSince, _breakerOptions.MinQualitySamples, _breakerOptions.QualityConfidenceZ);
+        Breaker.Evaluate(now, signals, Baseline.Current, newestQuality);
+        if (IsHealthy(now))
+        {
+            // A quality baseline as soon as the window holds enough verdicts, not after MinObservations feeds.
+            Baseline.BootstrapQuality(now, Window.Snapshot(now, null, Breaker.SignalsSince));
+        }
+
         if (_lastFeed == DateTimeOffset.MinValue)
         {
             // The first feed waits a whole period, so it never sees a partly filled span.
@@ -62,14 +69,19 @@ public sealed class HealthTrack
         }
 
         _lastFeed = now;
-        var view = Breaker.Current(now);
         // Only a fully healthy endpoint teaches the baseline what normal is.
-        if (Breaker.AutomaticState == Endpoints.BreakerState.Closed && !view.Degraded && view.TrafficFraction >= 1)
+        if (IsHealthy(now))
         {
             Baseline.Observe(now, Window.Snapshot(now, _feedPeriod, Breaker.SignalsSince));
             // A metric never observed (no seed, nothing persisted, too little traffic in every feed so far) takes the
             // whole window's value once the window holds enough samples of it.
             Baseline.Bootstrap(now, Window.Snapshot(now, null, Breaker.SignalsSince));
         }
+    }
+
+    private bool IsHealthy(DateTimeOffset now)
+    {
+        var view = Breaker.Current(now);
+        return Breaker.AutomaticState == Endpoints.BreakerState.Closed && !view.Degraded && view.TrafficFraction >= 1;
     }
 }

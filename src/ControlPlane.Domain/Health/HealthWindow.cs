@@ -16,7 +16,7 @@ public enum LatencyKind : byte
 /// <summary>A time-bucketed sliding window of outcomes for one endpoint (or one endpoint and workload class).
 /// All arrays are allocated here; <see cref="Record"/> is O(1), allocation-free, and reuses a bucket slot
 /// by index once its time has passed. Not thread-safe: one owner (a grain turn) drives it.</summary>
-public sealed class HealthWindow
+public sealed partial class HealthWindow
 {
     // Per-slot long counters: one per OutcomeStatus, then the fields below.
     private const int InputTokensIx = OutcomeStatusExtensions.Count;

@@ -19,7 +19,7 @@ namespace ControlPlane.Domain.Routing;
 /// the approved order; the reason says why the first primary was skipped.</item>
 /// </list>
 /// </summary>
-public sealed class Router
+public sealed partial class Router
 {
     // Factor by which a budget whose attempts keep timing out grows past the budget they were cut at.
     private const double TimeoutBackoff = 2;
@@ -347,7 +347,7 @@ public sealed class Router
         return slot.State switch
         {
             BreakerState.Open => Verdict.Open,
-            BreakerState.HalfOpen when snapshot.ProbeSlotsAt(e) <= 0 => Verdict.HalfOpenNoProbe,
+            BreakerState.HalfOpen when snapshot.ProbeSlotsAt(e) <= 0 || TooShortToProbe(snapshot.Loads[e], request.RemainingDeadline) => Verdict.HalfOpenNoProbe,
             BreakerState.HalfOpen => HasQuota(request.ClassIndex, e, reservation, now) ? Verdict.ProbeReady : Verdict.NoQuota,
             _ when slot.RateLimitedUntilTicks > nowTicks => Verdict.RateLimited,
             _ => HasQuota(request.ClassIndex, e, reservation, now) ? Verdict.Eligible : Verdict.NoQuota,

@@ -88,9 +88,13 @@ internal sealed partial class RoutingNode
 
     private int HeldDepth(int classIndex) => _holds.Depth(classIndex);
 
-    // A held call routed again with the deadline it has left (timeout_ms is capped by it, never by the original).
-    private Wire.RouteDecision Reroute(HeldRoute held) =>
-        Route(held.Request, held.DeadlineAt is { } at ? at - _time.GetUtcNow() : null, countAttempt: false);
+    // A held call routed again with the deadline it has left (timeout_ms is capped by it, never by the original); one
+    // with less left than its primaries' p95 answer time stays held (RoutingNode.HeldServeTime.cs).
+    private Wire.RouteDecision Reroute(HeldRoute held)
+    {
+        TimeSpan? left = held.DeadlineAt is { } at ? at - _time.GetUtcNow() : null;
+        return left is { } l && TooLittleLeftToServe(held.ClassIndex, l) ? held.HoldReply : Route(held.Request, left, countAttempt: false);
+    }
 
     /// <summary>The retry_after_ms of a hold answer: until the first primary's rate-limit cooldown or timed override
     /// ends when one is known, else the class's max wait (the line turns over within one), else one second.</summary>

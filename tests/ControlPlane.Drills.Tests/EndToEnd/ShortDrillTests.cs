@@ -13,6 +13,7 @@ public sealed class ShortDrillTests(ITestOutputHelper output)
     [Theory]
     [InlineData("outage")]
     [InlineData("rate-limit")]
+    [InlineData("quality-drift")]
     public async Task Short_drill_routes_around_the_fault_and_keeps_the_hard_targets(string scenario)
     {
         var outDir = Directory.CreateTempSubdirectory("drill-test-").FullName;
