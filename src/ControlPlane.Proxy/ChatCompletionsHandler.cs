@@ -28,9 +28,13 @@ internal sealed class ChatCompletionsHandler(
     public const string RequestIdHeader = "X-Request-Id";
     private const int MaxExpectLength = 4096;
 
+    // RouteReason.HalfOpenProbe's wire name.
+    private const string HalfOpenProbe = "half_open_probe";
+
     private readonly IReadOnlyDictionary<string, UpstreamEndpoint> _upstreams = options.Upstreams!;
     private readonly RoutedExecutor _executor = executor;
     private readonly ProviderClient _provider = provider;
+    private readonly int _probeBufferBytes = options.ProbeBufferBytes;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -329,14 +333,32 @@ internal sealed class ChatCompletionsHandler(
             ChatAnswer answer;
             if (chat.Stream)
             {
+                // A half-open probe is held back from the caller (ProbeStreamBuffer): if it fails mid-stream the next
+                // endpoint is tried, instead of cutting the caller's answer.
+                var probe = owner._probeBufferBytes > 0 && !_started
+                    && string.Equals(target.Decision.RouteReason, HalfOpenProbe, StringComparison.Ordinal)
+                    ? new ProbeStreamBuffer(owner._probeBufferBytes, WriteStreamAsync)
+                    : null;
                 try
                 {
-                    answer = await owner._provider.StreamAsync(upstream, chat, WriteStreamAsync, cancellationToken, streamBound).ConfigureAwait(false);
+                    answer = await owner._provider.StreamAsync(upstream, chat, probe is null ? WriteStreamAsync : probe.WriteAsync, cancellationToken, streamBound)
+                        .ConfigureAwait(false);
                 }
                 catch (ProviderCallException error) when (error.Final && context.RequestAborted.IsCancellationRequested)
                 {
                     // The caller left mid-stream: not the endpoint's fault; nothing is reported.
                     throw new OperationCanceledException("The caller went away.", error, context.RequestAborted);
+                }
+                catch (ProviderCallException error) when (error.Final && probe is { PassedThrough: false })
+                {
+                    // Nothing of the probe reached the caller: reported as the endpoint's failure, and retried elsewhere.
+                    throw new ProviderCallException(error.Status, error.HttpStatus, error.RetryAfter,
+                        $"{error.Message} (a half-open probe, held back: {probe.HeldBytes} bytes not sent to the caller)", error);
+                }
+
+                if (probe is not null)
+                {
+                    await probe.ReleaseAsync(context.RequestAborted).ConfigureAwait(false);
                 }
             }
             else

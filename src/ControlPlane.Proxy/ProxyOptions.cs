@@ -49,6 +49,13 @@ public sealed class ProxyOptions
     /// <value>Defaults to the SDK's defaults.</value></summary>
     public RoutedExecutorOptions Executor { get; set; } = new();
 
+    /// <summary>How much of a streamed half-open probe (route reason <c>half_open_probe</c>: the first requests sent to an
+    /// endpoint that was failing) is held back from the caller, so that a probe that fails mid-stream is retried on the
+    /// next endpoint instead of cutting the caller's answer. Past it the stream passes through. The probe's caller sees
+    /// its first token later (when the answer is complete); the endpoint's TTFT is measured upstream as always.
+    /// <value>Must be between 0 (off) and 64 MiB. Defaults to 1 MiB.</value></summary>
+    public int ProbeBufferBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Upstream connection tuning and bounds. <value>Defaults to the Providers defaults.</value></summary>
     public ProviderClientOptions Provider { get; set; } = new();
 
@@ -80,6 +87,11 @@ public sealed class ProxyOptions
         if (MaxDeadline < TimeSpan.FromSeconds(1) || MaxDeadline > TimeSpan.FromHours(1))
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDeadline), MaxDeadline, "ProxyOptions.MaxDeadline must be between 1 s and 1 h.");
+        }
+
+        if (ProbeBufferBytes is < 0 or > 64 * 1024 * 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProbeBufferBytes), ProbeBufferBytes, "ProxyOptions.ProbeBufferBytes must be between 0 and 64 MiB.");
         }
 
         if (ClassKeys is not null)

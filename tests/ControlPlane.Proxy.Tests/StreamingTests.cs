@@ -118,6 +118,57 @@ public sealed class StreamingTests
         Assert.Equal(0, ProxyStack.Health(await stack.EndpointUntilAsync("openai-gpt41-us", _ => true), "requests"));
     }
 
+    [Fact]
+    public async Task A_half_open_probe_cut_mid_stream_is_held_back_and_the_caller_gets_the_fallbacks_whole_answer()
+    {
+        await using var stack = await ProxyStack.StartAsync(configureControlPlane: o =>
+        {
+            o.Health.Breaker.Cooldown = TimeSpan.FromSeconds(1);
+            o.Health.Breaker.MaxCooldown = TimeSpan.FromSeconds(1);
+        });
+        await stack.FaultAsync(new { endpoint = "anthropic-sonnet-us", kind = "outage", mode = "reset_mid_stream" });
+
+        // Streams cut mid-answer open the primary's breaker (these callers get an error event: nothing can save them).
+        using (var trip = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (BreakerState(await stack.EndpointUntilAsync("anthropic-sonnet-us", _ => true)) != "open")
+            {
+                trip.Token.ThrowIfCancellationRequested();
+                using var cut = await stack.Http.SendAsync(ProxyStack.Chat("internal_copilot", "Write the release notes.", stream: true),
+                    HttpCompletionOption.ResponseHeadersRead, trip.Token);
+                await cut.Content.ReadAsStringAsync(trip.Token);
+            }
+        }
+
+        // After the cooldown Route sends a half-open probe to the primary, still resetting mid-stream. The probe is held
+        // back, so its caller gets the fallback's whole answer on a second attempt; no caller gets a cut answer.
+        var probedBefore = SimulatedRequests(await stack.SimAdmin.GetStringAsync("sim/v1/stats"), "anthropic-sonnet-us");
+        var answers = new List<(string Attempts, string Endpoint, bool Whole)>();
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (!answers.Any(a => a.Attempts == "2") && DateTime.UtcNow < until)
+        {
+            const string prompt = "Summarise the incident.";
+            using var response = await stack.Http.SendAsync(ProxyStack.Chat("internal_copilot", prompt, stream: true), HttpCompletionOption.ResponseHeadersRead);
+            var events = await ReadEventsAsync(response);
+            answers.Add((ProxyHttp.Header(response, "x-controlplane-attempts"), ProxyHttp.Header(response, "x-controlplane-endpoint"),
+                events.Count > 0 && events[^1] == "[DONE]" && string.Concat(events).Contains(ProxyStack.Expected(prompt), StringComparison.Ordinal)));
+            await Task.Delay(100);
+        }
+
+        Assert.All(answers, a => Assert.True(a.Whole, $"a cut answer after the trip: attempts {a.Attempts}, endpoint {a.Endpoint}"));
+        Assert.Contains(answers, a => a.Attempts == "2" && a.Endpoint == "openai-gpt41-us");
+        Assert.True(SimulatedRequests(await stack.SimAdmin.GetStringAsync("sim/v1/stats"), "anthropic-sonnet-us") > probedBefore,
+            "the probe reached the primary");
+        // The failed probe was reported: the breaker is open again.
+        var primary = await stack.EndpointUntilAsync("anthropic-sonnet-us", e => BreakerState(e) == "open");
+        Assert.Equal("open", BreakerState(primary));
+    }
+
+    private static string? BreakerState(JsonElement endpoint) => endpoint.GetProperty("breaker").GetProperty("state").GetString();
+
+    private static long SimulatedRequests(string stats, string endpoint) =>
+        JsonDocument.Parse(stats).RootElement.GetProperty("endpoints").GetProperty(endpoint).GetProperty("requests").GetInt64();
+
     /// <summary>The data payloads of a server-sent-event body, in order.</summary>
     private static async Task<List<string>> ReadEventsAsync(HttpResponseMessage response)
     {

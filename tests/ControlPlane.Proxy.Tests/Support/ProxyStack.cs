@@ -50,7 +50,7 @@ internal sealed class ProxyStack : IAsyncDisposable
     public HttpClient SimAdmin { get; }
 
     public static async Task<ProxyStack> StartAsync(Action<ProxyOptions>? configure = null, double latencyScale = 0, int seed = 7,
-        Action<SimulatorOptions>? configureSimulator = null)
+        Action<SimulatorOptions>? configureSimulator = null, Action<ControlPlaneOptions>? configureControlPlane = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "cp-proxy-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -69,7 +69,7 @@ internal sealed class ProxyStack : IAsyncDisposable
                 GrpcEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
                 AdminEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
                 AdminKey = TestCredentials.AdminKey,
-            }, FleetLocator.Load(fleetPath), builder => builder.Logging.ClearProviders());
+            }, FleetLocator.Load(fleetPath), builder => builder.Logging.ClearProviders(), configureControlPlane);
             await node.StartAsync();
             await WarmUpAsync(new Uri(NodeHost.GrpcAddress(node)));
             var options = new ProxyOptions
