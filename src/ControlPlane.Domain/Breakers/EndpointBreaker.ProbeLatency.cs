@@ -14,15 +14,28 @@ public sealed partial class EndpointBreaker
     /// latency against <paramref name="baseline"/>: a probe that succeeds more than
     /// <see cref="BreakerOptions.DegradedLatencyFactor"/> times slower than the baseline p95 (its time to first token
     /// against the TTFT baseline when both are known, else its total latency against the latency baseline) fails the
-    /// probe set and re-opens the breaker with the next, longer cooldown. Without a baseline a success is a success.</summary>
+    /// probe set and re-opens the breaker with the next, longer cooldown. Without a baseline a success is a success.
+    /// When the breaker opened for quality, a probe whose answer failed its quality check (a graded verdict of
+    /// <see cref="QualityVerdict.Fail"/>) re-opens it for quality too: the drift is not over. Ungraded probes are judged
+    /// as before.</summary>
     public void OnOutcome(in OutcomeSample sample, in BaselineValues baseline)
     {
         Advance(sample.At);
-        if (_state == BreakerState.HalfOpen && sample.Status == OutcomeStatus.Success && sample.At >= _since
-            && SlowProbe(sample, baseline, _options.DegradedLatencyFactor) is { } detail)
+        if (_state == BreakerState.HalfOpen && sample.Status == OutcomeStatus.Success && sample.At >= _since)
         {
-            Trip(sample.At, BreakerReason.ProbeFailed, detail);
-            return;
+            if (_reason == BreakerReason.Quality && sample.Quality == QualityVerdict.Fail)
+            {
+                // Opened for quality: a probe that answers but fails its grading shows the drift goes on. The breaker
+                // re-opens for quality (so the next probes are judged the same way) with the next cooldown.
+                Trip(sample.At, BreakerReason.Quality, "probe answered but failed its quality check");
+                return;
+            }
+
+            if (SlowProbe(sample, baseline, _options.DegradedLatencyFactor) is { } detail)
+            {
+                Trip(sample.At, BreakerReason.ProbeFailed, detail);
+                return;
+            }
         }
 
         OnOutcome(sample);

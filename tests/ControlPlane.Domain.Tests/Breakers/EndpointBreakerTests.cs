@@ -411,6 +411,48 @@ public sealed class EndpointBreakerTests
     }
 
     [Fact]
+    public void Opened_for_quality_a_probe_that_fails_its_grading_reopens_it_and_passing_probes_close_it()
+    {
+        _breaker.Evaluate(Now, Window(pass: 30, fail: 70), Baseline);
+        Assert.Equal(BreakerReason.Quality, _breaker.Current(Now).Reason);
+        _time.Advance(_breaker.OpenUntil!.Value - Now);
+        Assert.Equal(BreakerState.HalfOpen, _breaker.Current(Now).State);
+        _breaker.DrainEvents();
+
+        // An HTTP 200 with a wrong answer is not a recovery from a drift.
+        Assert.True(_breaker.TryAcquireProbe(Now));
+        _breaker.OnOutcome(Ok(Now, 100) with { Quality = QualityVerdict.Fail }, Baseline);
+        var view = _breaker.Current(Now);
+        Assert.Equal((BreakerState.Open, BreakerReason.Quality), (view.State, view.Reason));
+        Assert.Equal(2, _breaker.Trips);
+        Assert.Contains("failed its quality check", Assert.Single(_breaker.DrainEvents()).Detail, StringComparison.Ordinal);
+
+        // Graded passes (and ungraded answers) close it.
+        _time.Advance(_breaker.OpenUntil!.Value - Now);
+        foreach (var verdict in new[] { QualityVerdict.Pass, QualityVerdict.None, QualityVerdict.Pass })
+        {
+            Assert.True(_breaker.TryAcquireProbe(Now));
+            _breaker.OnOutcome(Ok(Now, 100) with { Quality = verdict }, Baseline);
+        }
+
+        Assert.Equal(BreakerState.Closed, _breaker.Current(Now).State);
+    }
+
+    [Fact]
+    public void Opened_for_errors_a_probe_with_a_failing_grade_still_counts_as_an_answer()
+    {
+        TripByFailures();
+        _time.Advance(_breaker.OpenUntil!.Value - Now);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(_breaker.TryAcquireProbe(Now));
+            _breaker.OnOutcome(Ok(Now, 100) with { Quality = i == 0 ? QualityVerdict.Fail : QualityVerdict.Pass }, Baseline);
+        }
+
+        Assert.Equal(BreakerState.Closed, _breaker.Current(Now).State);
+    }
+
+    [Fact]
     public void A_429_with_retry_after_cools_the_endpoint_for_exactly_that_long()
     {
         _breaker.OnOutcome(RateLimited(Now, TimeSpan.FromSeconds(30)));
