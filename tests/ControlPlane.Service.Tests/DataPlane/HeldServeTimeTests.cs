@@ -10,13 +10,8 @@ namespace ControlPlane.Service.Tests.DataPlane;
 /// docs/drills.md). It stays held and gets its hold answer instead; a call with time left is served as before.</summary>
 public sealed class HeldServeTimeTests : IDisposable
 {
-    // rpm 10 with a 0.1 slice: each lease holds one request, so each renewal serves exactly one held call.
-    private const string Fleet = """
-        endpoints:
-          - { id: small, provider: vllm, model: llama, model_version: v1, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { tpm: 0, rpm: 10 }, owner_team: t, on_call: t }
-        classes:
-          - { name: batch, owner: t, mode: queue_only, primary: [small], queue: { max_wait_ms: 60_000, max_depth: 10 }, slo: { availability: 0.99 } }
-        """;
+    // The hold tests' fleet: a queue_only class on one endpoint whose lease holds one request.
+    private const string Fleet = RoutingNodeHoldTests.Fleet;
 
     private readonly FakeTimeProvider _time = new();
     private readonly TestStorage _storage = new();

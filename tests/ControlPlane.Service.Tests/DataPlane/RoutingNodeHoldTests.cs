@@ -10,7 +10,7 @@ namespace ControlPlane.Service.Tests.DataPlane;
 public sealed class RoutingNodeHoldTests : IDisposable
 {
     // rpm 10 with a 0.1 slice: each lease holds one request, so each renewal serves exactly one held call.
-    private const string Fleet = """
+    internal const string Fleet = """
         endpoints:
           - { id: small, provider: vllm, model: llama, model_version: v1, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { tpm: 0, rpm: 10 }, owner_team: t, on_call: t }
         classes:
