@@ -153,10 +153,20 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task Once_the_bucket_is_spent_refused_calls_are_answered_at_once_without_a_grant_each_until_the_backoff_ends()
+    public async Task A_top_up_that_cannot_pay_the_call_is_not_asked_again_for_each_refused_call_until_the_backoff_ends()
     {
+        // The spare endpoint's slices hold at most 6,000 tokens (10 % of 60,000 TPM): a 10,000-token call never fits one,
+        // as a call against a spent bucket never does. Without the backoff each refused call would ask for a grant (and a
+        // storage write) again, round after round.
+        const string tokenFleet = """
+            endpoints:
+              - { id: main, provider: vllm, model: llama, model_version: v1, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, owner_team: t, on_call: t }
+              - { id: spare, provider: vllm, model: llama, model_version: v2, region: eu, context_window: 32000, price_per_1k: { input: 0, output: 0 }, limits: { tpm: 60000, rpm: 0 }, owner_team: t, on_call: t }
+            classes:
+              - { name: chat, owner: t, mode: auto_fallback, primary: [main], fallbacks: [spare], slo: { availability: 0.99 } }
+            """;
         var grants = 0;
-        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(Fleet), configureSilo: s => s.AddIncomingGrainCallFilter(context =>
+        await using var host = await ServiceNode.StartAsync(_time, _storage, ServiceNode.Fleet(tokenFleet), configureSilo: s => s.AddIncomingGrainCallFilter(context =>
         {
             if (context.InterfaceMethod?.Name == "GrantLeaseAsync")
             {
@@ -172,23 +182,27 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
             await node.RenewLeasesAsync();
         }
 
-        // More than the bucket holds: the top-ups take what it has, then the owner has nothing left to give.
-        var spent = await BurstAsync(node, (int)Rpm + 200);
-        output.WriteLine($"spending the bucket: {spent.Served} served, {spent.Refused} refused, {Volatile.Read(ref grants)} grants so far");
-        Assert.True(spent.Refused > 0, "the burst must spend the bucket");
+        var quiet = Volatile.Read(ref grants);
+        var first = await node.RouteAsync(Big(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal("no_capacity", first.RouteReason);
+        var afterFirst = Volatile.Read(ref grants);
+        Assert.True(afterFirst > quiet, "the first refused call asks for a top-up");
 
-        // Within the backoff: every refused call is answered at once (no wait, no grant, no storage write).
-        var before = Volatile.Read(ref grants);
-        var calls = Enumerable.Range(0, 200).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+        // Within the backoff: refused at once, no grant.
+        var calls = Enumerable.Range(0, 200).Select(_ => node.RouteAsync(Big(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
         Assert.All(calls, c => Assert.True(c.IsCompletedSuccessfully && c.Result.RouteReason == "no_capacity", "refused at once"));
-        Assert.Equal(before, Volatile.Read(ref grants));
+        Assert.Equal(afterFirst, Volatile.Read(ref grants));
+        output.WriteLine($"grants: {afterFirst - quiet} for the first refused call, 0 for the next 200");
 
-        // After it, a refused call asks the owner again (the bucket has refilled a little meanwhile).
-        _time.Advance(new LeaseTopUpOptions().EmptyBackoff + TimeSpan.FromMilliseconds(500));
-        var again = await node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
-        output.WriteLine($"after the backoff: {again.EndpointId}{again.RouteReason}, {Volatile.Read(ref grants) - before} grant(s)");
-        Assert.True(Volatile.Read(ref grants) > before, "a refused call after the backoff asks for a top-up again");
+        // After it, a refused call asks again.
+        _time.Advance(new LeaseTopUpOptions().EmptyBackoff + TimeSpan.FromMilliseconds(1));
+        var again = await node.RouteAsync(Big(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal("no_capacity", again.RouteReason);
+        Assert.True(Volatile.Read(ref grants) > afterFirst, "a refused call after the backoff asks for a top-up again");
     }
+
+    private static Wire.RouteRequest Big() =>
+        new() { WorkloadClass = "chat", EstimatedInputTokens = 5_000, MaxOutputTokens = 5_000, ExcludeEndpointIds = { "main" } };
 
     private static Wire.RouteRequest Spare() =>
         new() { WorkloadClass = "chat", EstimatedInputTokens = 100, MaxOutputTokens = 100, ExcludeEndpointIds = { "main" } };
