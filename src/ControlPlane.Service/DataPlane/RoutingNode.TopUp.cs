@@ -59,18 +59,26 @@ internal sealed partial class RoutingNode
             var reply = refusal;
             for (var round = 0; round < MaxTopUpRounds; round++)
             {
-                var dry = DrySlots(classIndex, request, reservation);
+                var dry = DrySlots(classIndex, request, reservation, out var paid);
                 if (dry.Count == 0)
                 {
+                    if (paid)
+                    {
+                        // A slice that keeps no call out any more: another call's top-up brought it since this one was
+                        // refused. One more try with what is there now.
+                        reply = Route(request, DeadlineLeft(deadlineAt, callDeadline), countAttempt: false);
+                    }
+
                     break;
                 }
 
                 var before = new LeaseWallet?[dry.Count];
+                var joined = new bool[dry.Count];
                 var renewals = new Task[dry.Count];
                 for (var i = 0; i < dry.Count; i++)
                 {
                     before[i] = Volatile.Read(ref Wallets(dry[i].Owner)[dry[i].Index]);
-                    renewals[i] = RenewOnceAsync(dry[i].Owner, dry[i].Index, force: true);
+                    renewals[i] = RenewOnceAsync(dry[i].Owner, dry[i].Index, force: true, out joined[i]);
                 }
 
                 var left = until - _time.GetUtcNow();
@@ -80,13 +88,21 @@ internal sealed partial class RoutingNode
                 }
 
                 var fresh = false;
+                var askAgain = false;
                 var arrivedAt = _time.GetUtcNow();
                 for (var i = 0; i < dry.Count; i++)
                 {
                     var after = Volatile.Read(ref Wallets(dry[i].Owner)[dry[i].Index]);
                     var renewed = !ReferenceEquals(before[i], after);
                     fresh |= renewed;
-                    if (!renewed || GrantCannotPay(after, reservation))
+                    if (!renewed && joined[i])
+                    {
+                        // The renewal this call joined was started by another and may have installed its slice before
+                        // this call looked (the slice it saw is that one, spent by others since), or was a routine
+                        // renewal that was not due: it says nothing about what the owner holds. Ask for one of its own.
+                        askAgain = true;
+                    }
+                    else if (!renewed || GrantCannotPay(after, reservation))
                     {
                         // The owner gave nothing that pays for this call: refused calls are not topped up again (another
                         // grant, another write) until the backoff ends or another renewal brings a new slice.
@@ -96,12 +112,17 @@ internal sealed partial class RoutingNode
 
                 if (!fresh)
                 {
+                    if (askAgain)
+                    {
+                        continue;
+                    }
+
                     // The owner had nothing to give: the quota is spent, not merely this node's slice.
                     break;
                 }
 
                 // Routed again with what is left of the deadline; the attempt was counted when the call arrived.
-                reply = Route(request, deadlineAt is { } at ? at - _time.GetUtcNow() : callDeadline, countAttempt: false);
+                reply = Route(request, DeadlineLeft(deadlineAt, callDeadline), countAttempt: false);
                 if (!IsQuotaRefusal(reply))
                 {
                     return reply;
@@ -115,6 +136,9 @@ internal sealed partial class RoutingNode
             Interlocked.Decrement(ref _topUpWaiting);
         }
     }
+
+    private TimeSpan? DeadlineLeft(DateTimeOffset? deadlineAt, TimeSpan? callDeadline) =>
+        deadlineAt is { } at ? at - _time.GetUtcNow() : callDeadline;
 
     // The bounded wait: MaxWait, cut to the caller's deadline (the shorter of deadline_ms and the grpc-timeout) less the
     // reply margin (a quarter of the deadline, at least the queue's ReplyMargin), as a held call's is.
@@ -167,21 +191,31 @@ internal sealed partial class RoutingNode
 
     // The slots whose slice keeps this call out: every limited candidate endpoint the call does not exclude whose gate
     // refuses it and whose slice cannot pay (or is due for renewal anyway), and the class budget's slice if it cannot pay.
-    // Each one's shortfall grows by the call's reservation.
-    private List<(LeaseOwner Owner, int Index)> DrySlots(int classIndex, Wire.RouteRequest request, in TokenReservation reservation)
+    // Each one's shortfall grows by the call's reservation. paid: a limited candidate's gate now admits the call (a
+    // slice arrived since it was refused).
+    private List<(LeaseOwner Owner, int Index)> DrySlots(int classIndex, Wire.RouteRequest request, in TokenReservation reservation, out bool paid)
     {
         var snapshot = Snapshot;
         var dry = new List<(LeaseOwner Owner, int Index)>();
         var (primaries, fallbacks) = snapshot.CandidatesOf(classIndex);
         var now = _time.GetUtcNow();
+        paid = false;
         lock (_quotaLock)
         {
             for (var i = 0; i < primaries.Count + fallbacks.Count; i++)
             {
                 var e = i < primaries.Count ? primaries[i] : fallbacks[i - primaries.Count];
+                if (!Volatile.Read(ref _limited[e]) || Excluded(snapshot, request, e))
+                {
+                    continue;
+                }
+
                 // Only a slot that keeps this call out: an endpoint refused for its breaker with a slice that can pay is not dry.
-                if (Volatile.Read(ref _limited[e]) && !Excluded(snapshot, request, e) && !_quota.CanAdmit(classIndex, e, reservation, now)
-                    && IsDry(_wallets[e], reservation, now) && !InBackoff((LeaseOwner.Endpoint, e), _wallets[e], now))
+                if (_quota.CanAdmit(classIndex, e, reservation, now))
+                {
+                    paid = true;
+                }
+                else if (IsDry(_wallets[e], reservation, now) && !InBackoff((LeaseOwner.Endpoint, e), _wallets[e], now))
                 {
                     dry.Add((LeaseOwner.Endpoint, e));
                 }

@@ -661,14 +661,19 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     }
 
     // Joins the slot's renewal in flight, or starts one.
-    private Task RenewOnceAsync(LeaseOwner owner, int index, bool force)
+    private Task RenewOnceAsync(LeaseOwner owner, int index, bool force) => RenewOnceAsync(owner, index, force, out _);
+
+    // Joins the slot's renewal in flight (joined), or starts one.
+    private Task RenewOnceAsync(LeaseOwner owner, int index, bool force, out bool joined)
     {
         var key = (owner, index);
         Task renewal;
+        joined = false;
         lock (_renewals)
         {
             if (_renewals.TryGetValue(key, out var running))
             {
+                joined = true;
                 return running;
             }
 
