@@ -16,7 +16,9 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Runtime;
 using Orleans.Dashboard;
 
 namespace ControlPlane.Server;
@@ -351,6 +353,8 @@ internal static class NodeHost
             o.MembershipKey = IncarnationWatchdogOptions.DefaultMembershipKey(ServiceId, options.ClusterPrefix);
         });
         silo.Services.AddHostedService<IncarnationJoin>();
+        // Declared dead by the cluster: rejoin as a new silo rather than end the process (Orleans' default).
+        silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, DeclaredDeadHandler>());
         silo.AddControlPlaneGrains(ControlPlaneStorage.External, null);
         if (!options.OrleansDefaultMembership)
         {

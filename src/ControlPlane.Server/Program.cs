@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using ControlPlane.Fleet;
+using ControlPlane.Server.Cluster;
 
 namespace ControlPlane.Server;
 
@@ -161,8 +162,16 @@ internal static class Program
                 rejoin = first == lost && !terminate.Task.IsCompleted;
                 if (rejoin)
                 {
-                    await Console.Error.WriteLineAsync($"controlplane: cluster incarnation lost ({lost.Result}); rejoining as a new silo.").ConfigureAwait(false);
-                    await NodeHost.PrepareRejoinAsync(app).ConfigureAwait(false);
+                    if (lost.Result.Reason == IncarnationLossReason.DeclaredDead)
+                    {
+                        // The incarnation and its membership table live on; only this silo's place in them is gone.
+                        await Console.Error.WriteLineAsync($"controlplane: the cluster declared this silo dead ({lost.Result.Found}); rejoining as a new silo.").ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await Console.Error.WriteLineAsync($"controlplane: cluster incarnation lost ({lost.Result}); rejoining as a new silo.").ConfigureAwait(false);
+                        await NodeHost.PrepareRejoinAsync(app).ConfigureAwait(false);
+                    }
                 }
 
                 // The routing node flushes and returns leases, the silo leaves (grains deactivate), then the server stops.

@@ -27,8 +27,9 @@ public sealed class ControlPlaneOptions
     /// <value>Must be between 3 s and 1 h. Defaults to 60 s.</value></summary>
     public TimeSpan SubscriptionExpiry { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a grain waits for one node to acknowledge a pushed change before it drops that node's
-    /// subscription (the node gets the full status when it re-subscribes). Pushes go to all nodes in parallel.
+    /// <summary>How long a grain waits for one node to acknowledge a pushed change. Pushes go to all nodes in parallel; a
+    /// node that missed one gets the latest status again a second later, and is dropped after three misses in a row (it
+    /// gets the full status when it re-subscribes).
     /// <value>Must be between 100 ms and 30 s. Defaults to 2 s.</value></summary>
     public TimeSpan PushTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

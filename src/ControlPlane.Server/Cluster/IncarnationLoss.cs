@@ -14,6 +14,11 @@ internal enum IncarnationLossReason
     /// <summary>Redis answered and Orleans' membership table is gone (only when
     /// <see cref="IncarnationWatchdogOptions.MembershipKey"/> is set).</summary>
     MembershipTableMissing,
+
+    /// <summary>The cluster voted this silo dead (it did not answer probes in time: a frozen or starved process, a
+    /// partition, a slow rejoin after a storage outage) and Orleans told it so (<see cref="DeclaredDeadHandler"/>). The
+    /// incarnation lives on; this silo's membership in it does not, so the node joins again as a new silo.</summary>
+    DeclaredDead,
 }
 
 /// <summary>What one check found.</summary>
@@ -33,6 +38,7 @@ internal enum IncarnationCheckResult
 /// <summary>The end of a node's incarnation, as the watchdog saw it.</summary>
 /// <param name="Incarnation">This node's incarnation.</param>
 /// <param name="Reason">What the check found.</param>
-/// <param name="Found">The incarnation Redis holds now, when <see cref="IncarnationLossReason.MarkerChanged"/>.</param>
+/// <param name="Found">The incarnation Redis holds now, when <see cref="IncarnationLossReason.MarkerChanged"/>; Orleans'
+/// reason, when <see cref="IncarnationLossReason.DeclaredDead"/>.</param>
 /// <param name="DetectedAt">When the check that found it completed.</param>
 internal sealed record IncarnationLoss(string Incarnation, IncarnationLossReason Reason, string? Found, DateTimeOffset DetectedAt);

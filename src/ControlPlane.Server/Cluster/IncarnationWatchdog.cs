@@ -240,6 +240,15 @@ internal sealed partial class IncarnationWatchdog : IAsyncDisposable
         return IncarnationCheckResult.Lost;
     }
 
+    /// <summary>Raises the loss for a silo the cluster declared dead (<see cref="DeclaredDeadHandler"/>): the host then
+    /// stops this silo and joins again as a new one, as after a lost incarnation. Once, like any loss.</summary>
+    /// <param name="reason">What Orleans said.</param>
+    public void ReportDeclaredDead(string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        RaiseLost(new IncarnationLoss(Incarnation ?? "(not joined)", IncarnationLossReason.DeclaredDead, reason, _time.GetUtcNow()));
+    }
+
     /// <summary>Stops the checks (a raised loss stays raised). The multiplexer is left open.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {

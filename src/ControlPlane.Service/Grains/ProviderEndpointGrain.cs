@@ -154,6 +154,9 @@ internal sealed partial class ProviderEndpointGrain(
         }
 
         this.RegisterGrainTimer(EvaluateAsync, new GrainTimerCreationOptions(_options.EvaluationPeriod, _options.EvaluationPeriod));
+        // Not started: a failed push starts it, and it pushes the latest status to the nodes that missed it.
+        _subscribers.UseRetryTimer(this.RegisterGrainTimer(_ => _subscribers.RetryLaggingAsync(),
+            new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)));
         this.RegisterGrainTimer(_ => PersistBaselinesAsync(),
             new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         ScheduleHalfOpen();

@@ -150,6 +150,9 @@ internal sealed partial class WorkloadClassGrain(
         // The SLO gauges exist from activation (then refreshed every alert period), not only after the first minute.
         PublishSloGauges(time.GetUtcNow());
         this.RegisterGrainTimer(EvaluateAlertsAsync, new GrainTimerCreationOptions(AlertPeriod, AlertPeriod));
+        // Not started: a failed push starts it, and it pushes the latest status to the nodes that missed it.
+        _subscribers.UseRetryTimer(this.RegisterGrainTimer(_ => _subscribers.RetryLaggingAsync(),
+            new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)));
         this.RegisterGrainTimer(_ => PersistSloAsync(), new GrainTimerCreationOptions(_options.LearnedStatePersistPeriod, _options.LearnedStatePersistPeriod));
         this.RegisterGrainTimer(_ =>
         {

@@ -176,6 +176,27 @@ public sealed class IncarnationWatchdogTests
     }
 
     [Fact]
+    public async Task Orleans_telling_a_silo_it_is_dead_raises_the_loss_once_for_a_rejoin_instead_of_ending_the_process()
+    {
+        await using var redis = await RedisServerFixture.StartNewAsync();
+        await using var node = await Node.StartAsync(redis);
+        var incarnation = await node.Watchdog.JoinAsync();
+        var handler = new DeclaredDeadHandler(node.Watchdog, new RecordingLogger<DeclaredDeadHandler>());
+        // What Orleans 10's MembershipTableManager.KillMyselfLocally passes its fatal-error handler.
+        const string context = "I have been told I am dead, so this silo will stop! Reason: The membership view classifies this silo as Dead (in Refresh).";
+
+        handler.OnFatalException(this, context, null);
+        handler.OnFatalException(this, context, null);
+
+        var loss = await node.Watchdog.IncarnationLost.WaitAsync(Patience);
+        Assert.Equal((IncarnationLossReason.DeclaredDead, incarnation, context), (loss.Reason, loss.Incarnation, loss.Found));
+        Assert.True(node.Watchdog.Lost.IsCancellationRequested);
+        // The incarnation itself lives on: Redis still holds it for the new silo to adopt.
+        Assert.Equal(incarnation, await redis.CliAsync("GET", IncarnationKey));
+        Assert.True(handler.IsUnexpected(new InvalidOperationException()));
+    }
+
+    [Fact]
     public async Task The_membership_table_gone_is_a_lost_incarnation_when_watched()
     {
         await using var redis = await RedisServerFixture.StartNewAsync();

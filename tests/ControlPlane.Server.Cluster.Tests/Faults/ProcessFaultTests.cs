@@ -43,7 +43,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task SIGSTOP_of_a_silo_it_is_declared_dead_while_healthy_grains_keep_answering_then_SIGCONT()
+    public async Task SIGSTOP_of_a_silo_it_is_declared_dead_while_healthy_grains_keep_answering_then_SIGCONT_it_rejoins()
     {
         await using var cluster = await FaultCluster.StartAsync(output);
         await cluster.SetBreakerUntilAcknowledgedAsync(cluster.Nodes[0], Target, "open", "SIGSTOP drill");
@@ -114,16 +114,31 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         // The grain-call timeout is 5 s; Orleans' default 30 s would show up here.
         Assert.True(worst.Ms < 15_000, $"a call to a grain on a healthy node took {worst.Ms:F0} ms while {hung.Name} hung");
 
-        // SIGCONT: the old process reads that it was declared dead.
+        // SIGCONT: the old process reads that it was declared dead. Orleans' default would end the process (fail-fast);
+        // the node instead stops the dead silo and joins again as a new one (DeclaredDeadHandler), and routes again.
         hung.Signal(NodeProcess.SigCont);
-        var exit = await hung.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        cluster.Print(exit is { } code
-            ? $"OBSERVED SIGCONT: {hung.Name} exited with code {code} {(cluster.Elapsed - stoppedAt).TotalSeconds:F1} s after SIGSTOP"
-            : $"OBSERVED SIGCONT: {hung.Name} still running 30 s later; cluster lines printed {hung.ClusterLines}");
-        cluster.Print($"{hung.Name} output after SIGCONT:\n{string.Join('\n', hung.Lines("dead").Concat(hung.Lines("stop")).Concat(hung.Lines("lost")).Take(10))}");
-        // Whatever the old process did, the survivors agree on where the grain is and still hold the override.
-        await WaitForAgreementAsync(cluster, healthy);
-        Assert.True(IsForcedOpen(await cluster.GetEndpointAsync(healthy[1], Target)));
+        await cluster.WaitUntilAsync($"{hung.Name} learns it was declared dead", Hang,
+            () => Task.FromResult(hung.HasExited || hung.Logged("declared this silo dead")));
+        Assert.False(hung.HasExited, $"{hung.Name} exited when told it was declared dead.\n{cluster.Logs()}");
+        Assert.True(await hung.WaitForClusterLinesAsync(2, TimeSpan.FromSeconds(120)), $"{hung.Name} did not rejoin.\n{cluster.Logs()}");
+        cluster.Print($"OBSERVED SIGCONT: {hung.Name} rejoined {(cluster.Elapsed - stoppedAt).TotalSeconds:F1} s after SIGSTOP: " +
+            string.Join(" | ", hung.Lines("declared this silo dead").Take(1)));
+        await cluster.WaitUntilAsync($"{hung.Name} routes again", Hang, async () =>
+        {
+            try
+            {
+                return (await cluster.RouteAsync(hung)).EndpointId.Length > 0;
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                return false;
+            }
+        });
+
+        // The survivors and the new silo agree on where the grain is and still hold the override.
+        await WaitForAgreementAsync(cluster, cluster.Nodes);
+        Assert.True(IsForcedOpen(await cluster.GetEndpointAsync(hung, Target)));
+        Assert.False(hung.HasExited);
     }
 
     [Fact]
