@@ -76,6 +76,9 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
 
     // One timeout pipeline for every attempt (Polly pipelines are built once and reused); each attempt's timeout
     // travels in its ResilienceContext.
+    // deadline_ms of a caller without a deadline (routing.proto).
+    private const long NoDeadline = -1;
+
     private static readonly ResiliencePropertyKey<TimeSpan> s_attemptTimeout = new("controlplane.attempt-timeout");
     private readonly ResiliencePipeline _pipeline = new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
         .AddTimeout(new TimeoutStrategyOptions
@@ -266,11 +269,14 @@ public sealed class RoutedExecutor(ControlPlaneClient client, OutcomeReporter re
     }
 
     // The Route call ends with the caller's deadline when there is one (the node sees it as deadline_ms and as the
-    // call's grpc-timeout); otherwise the client's default Route timeout applies.
+    // call's grpc-timeout); otherwise the client's default Route timeout applies to the call alone (deadline_ms -1).
     private Task<RouteDecision> RouteAsync(RouteRequest request, TimeSpan? remaining, CancellationToken cancellationToken)
     {
         if (remaining is not { } left)
         {
+            // No deadline: the client's Route timeout bounds the call, and deadline_ms -1 tells the node it is not the
+            // caller's deadline (else a 2 s transport bound would cap every decision's timeout at 2 s).
+            request.DeadlineMs = NoDeadline;
             return client.RouteAsync(request, cancellationToken);
         }
 

@@ -221,6 +221,24 @@ public sealed class RoutedExecutorTests
     }
 
     [Fact]
+    public async Task A_request_without_a_deadline_tells_the_node_so_and_its_route_call_is_still_bounded()
+    {
+        await using var node = await RoutingNode.StartAsync();
+        using var client = new ControlPlaneClient(node.Address);
+        await using var reporter = new OutcomeReporter(client, time: _time);
+        var executor = new RoutedExecutor(client, reporter, _time);
+
+        Assert.Equal("from ep-a", await executor.ExecuteAsync(Chat(), (target, _) =>
+            ValueTask.FromResult(new ProviderResult<string>("from " + target.EndpointId, 1, 1))).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // deadline_ms -1: the Route call's grpc-timeout (the client's 2 s Route timeout) is no deadline for the upstream
+        // call, so the node does not cap the decision's timeout by it (routing.proto). The call itself stays bounded.
+        var route = Assert.Single(node.Routing.Routes);
+        Assert.Equal(-1, route.Request.DeadlineMs);
+        Assert.InRange(route.RemainingOnArrival, TimeSpan.FromMilliseconds(1), new ControlPlaneClientOptions().RouteTimeout);
+    }
+
+    [Fact]
     public async Task Each_attempt_gets_the_remaining_deadline_not_a_fresh_one()
     {
         await using var node = await RoutingNode.StartAsync();

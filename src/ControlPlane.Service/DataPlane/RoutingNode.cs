@@ -30,6 +30,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
     /// <summary>Largest duration in milliseconds a request or outcome may state (one day).</summary>
     internal const long MaxMilliseconds = 86_400_000;
 
+    /// <summary><c>deadline_ms</c> of a caller that has no deadline: the grpc-timeout bounds only the Route call.</summary>
+    internal const long NoDeadline = -1;
+
     /// <summary>Largest attempt number.</summary>
     internal const int MaxAttempt = 1_000;
 
@@ -279,7 +282,16 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         RequireRange(request.EstimatedInputTokens, MaxTokens, "estimated_input_tokens");
         RequireRange(request.MaxOutputTokens, MaxTokens, "max_output_tokens");
         RequireRange(request.Attempt, MaxAttempt, "attempt");
-        RequireRange(request.DeadlineMs, MaxMilliseconds, "deadline_ms");
+        if (request.DeadlineMs < NoDeadline)
+        {
+            throw Invalid("deadline_ms", $"must be -1 (no deadline), 0 (the call's grpc-timeout) or a positive number of milliseconds (was {request.DeadlineMs})");
+        }
+
+        if (request.DeadlineMs != NoDeadline)
+        {
+            RequireRange(request.DeadlineMs, MaxMilliseconds, "deadline_ms");
+        }
+
         RequireLength(request.RequestId, DecisionIds.MaxRequestIdLength, "request_id");
         RequireCount(request.RequiredCapabilities.Count, MaxCapabilities, "required_capabilities");
         RequireCount(request.ExcludeEndpointIds.Count, MaxExcludedEndpoints, "exclude_endpoint_ids");
@@ -306,8 +318,9 @@ internal sealed partial class RoutingNode : IRoutingObserver, IAsyncDisposable
         }
 
         // The shorter of the caller's stated deadline and the call's own grpc-timeout: a decision's timeout must
-        // never outlive the caller.
-        TimeSpan? remaining = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs) : callDeadline;
+        // never outlive the caller. A caller with no deadline (-1) bounds only this call by its grpc-timeout.
+        TimeSpan? remaining = request.DeadlineMs > 0 ? TimeSpan.FromMilliseconds(request.DeadlineMs)
+            : request.DeadlineMs == NoDeadline ? null : callDeadline;
         if (callDeadline is { } call && remaining > call)
         {
             remaining = call;

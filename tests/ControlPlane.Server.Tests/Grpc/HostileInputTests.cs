@@ -57,6 +57,8 @@ public sealed class HostileInputTests(NodeFixture fixture) : IClassFixture<NodeF
     [InlineData(10, long.MaxValue, 0L, 0, "max_output_tokens")]
     [InlineData(long.MaxValue / 2 + 1, long.MaxValue / 2 + 1, 0L, 0, "estimated_input_tokens")]
     [InlineData(10, 10, long.MaxValue, 0, "deadline_ms")]
+    [InlineData(10, 10, -2L, 0, "deadline_ms")]
+    [InlineData(10, 10, long.MinValue, 0, "deadline_ms")]
     [InlineData(10, 10, 0L, int.MaxValue, "attempt")]
     [InlineData(long.MinValue, 10, 0L, 0, "estimated_input_tokens")]
     public async Task Extreme_integers_in_a_Route_are_INVALID_ARGUMENT_naming_the_field(long input, long output, long deadlineMs, int attempt, string field)
@@ -119,5 +121,21 @@ public sealed class HostileInputTests(NodeFixture fixture) : IClassFixture<NodeF
         var decision = response.Single(RouteDecision.Parser);
         Assert.NotEmpty(decision.EndpointId);
         Assert.InRange(decision.TimeoutMs, 1, bound);
+    }
+
+    [Fact]
+    public async Task A_caller_without_a_deadline_gets_the_endpoints_timeout_not_the_route_calls_grpc_timeout()
+    {
+        // deadline_ms -1: the 2 s grpc-timeout is the client's bound on the Route call, not a deadline for the upstream
+        // call. With 0 the same grpc-timeout is the caller's deadline and caps the decision.
+        var free = new RouteRequest { WorkloadClass = "customer_chat", EstimatedInputTokens = 10, MaxOutputTokens = 10, DeadlineMs = -1 };
+        var bounded = new RouteRequest { WorkloadClass = "customer_chat", EstimatedInputTokens = 10, MaxOutputTokens = 10, DeadlineMs = 0 };
+
+        var freeDecision = (await Node.Raw.CallAsync(RoutePath, GrpcWire.Frame(free), ("grpc-timeout", "2S"))).Single(RouteDecision.Parser);
+        var boundedDecision = (await Node.Raw.CallAsync(RoutePath, GrpcWire.Frame(bounded), ("grpc-timeout", "2S"))).Single(RouteDecision.Parser);
+
+        Assert.NotEmpty(freeDecision.EndpointId);
+        Assert.True(freeDecision.TimeoutMs > 2_000, $"timeout_ms {freeDecision.TimeoutMs} is capped by the Route call's grpc-timeout");
+        Assert.InRange(boundedDecision.TimeoutMs, 1, 2_000);
     }
 }
