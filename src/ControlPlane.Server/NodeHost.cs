@@ -354,7 +354,8 @@ internal static class NodeHost
         });
         silo.Services.AddHostedService<IncarnationJoin>();
         // Declared dead by the cluster: rejoin as a new silo rather than end the process (Orleans' default).
-        silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, DeclaredDeadHandler>());
+        silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler>(services => new DeclaredDeadHandler(
+            services.GetRequiredService<IncarnationWatchdog>, services.GetRequiredService<ILogger<DeclaredDeadHandler>>())));
         silo.AddControlPlaneGrains(ControlPlaneStorage.External, null);
         if (!options.OrleansDefaultMembership)
         {

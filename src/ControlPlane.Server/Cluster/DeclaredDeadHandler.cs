@@ -15,7 +15,10 @@ namespace ControlPlane.Server.Cluster;
 /// (it stops the silo's host instead of ending the process). Every other fatal error keeps Orleans' behaviour: logged,
 /// then the process ends.
 /// </summary>
-internal sealed partial class DeclaredDeadHandler(IncarnationWatchdog watchdog, ILogger<DeclaredDeadHandler> logger) : IFatalErrorHandler
+/// <param name="watchdog">The silo's watchdog, resolved only when a silo is told it is dead: Orleans resolves its
+/// fatal-error handler when the silo is built, and the watchdog opens its Redis connection when it is created.</param>
+/// <param name="logger">Where the fatal error is logged.</param>
+internal sealed partial class DeclaredDeadHandler(Func<IncarnationWatchdog> watchdog, ILogger<DeclaredDeadHandler> logger) : IFatalErrorHandler
 {
     // The context Orleans 10's MembershipTableManager.KillMyselfLocally passes (with no exception); checked against the
     // pinned Orleans by ProcessFaultTests' SIGSTOP test, which sees the node rejoin instead of exit.
@@ -30,7 +33,7 @@ internal sealed partial class DeclaredDeadHandler(IncarnationWatchdog watchdog, 
         if (exception is null && context is not null && context.Contains(DeclaredDeadContext, StringComparison.Ordinal))
         {
             LogDeclaredDead(logger, context);
-            watchdog.ReportDeclaredDead(context);
+            watchdog().ReportDeclaredDead(context);
             return;
         }
 

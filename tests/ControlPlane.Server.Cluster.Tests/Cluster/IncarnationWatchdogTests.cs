@@ -181,7 +181,7 @@ public sealed class IncarnationWatchdogTests
         await using var redis = await RedisServerFixture.StartNewAsync();
         await using var node = await Node.StartAsync(redis);
         var incarnation = await node.Watchdog.JoinAsync();
-        var handler = new DeclaredDeadHandler(node.Watchdog, new RecordingLogger<DeclaredDeadHandler>());
+        var handler = new DeclaredDeadHandler(() => node.Watchdog, new RecordingLogger<DeclaredDeadHandler>());
         // What Orleans 10's MembershipTableManager.KillMyselfLocally passes its fatal-error handler.
         const string context = "I have been told I am dead, so this silo will stop! Reason: The membership view classifies this silo as Dead (in Refresh).";
 

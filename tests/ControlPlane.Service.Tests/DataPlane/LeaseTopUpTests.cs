@@ -46,11 +46,7 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
         {
             // Quiet time: 3 s of renewals with no fallback traffic shrink every node's spare slice to the minimum.
             var started = _time.GetUtcNow();
-            for (var i = 0; i < 60; i++)
-            {
-                _time.Advance(TimeSpan.FromMilliseconds(50));
-                await Task.WhenAll(nodes.Select(n => n.RenewLeasesAsync()));
-            }
+            await QuietAsync(nodes);
 
             // The primary fails: 20 requests on a node go to the fallback at once (as retries excluding it do; first attempts
             // here, so the class's retry budget, a separate matter, stays out of it).
@@ -111,18 +107,14 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
                 await context.Invoke();
             }));
         var node = host.Node;
-        for (var i = 0; i < 60; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await node.RenewLeasesAsync();
-        }
+        await QuietAsync(node);
 
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref slowGrants, gate);
         try
         {
             // 20 calls with a 2 s deadline: the quiet slice serves 6, the other 14 wait (up to MaxWait, 1 s).
-            var calls = Enumerable.Range(0, 20).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+            var calls = Calls(node, 20);
             Assert.Equal(6, calls.Count(c => c.IsCompletedSuccessfully && c.Result.EndpointId == "spare"));
             // 3 calls with a 400 ms deadline wait at most 300 ms (a quarter of it is the reply margin); the 17th waiter
             // is over MaxWaiting and refused at once.
@@ -180,11 +172,7 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
             await context.Invoke();
         }));
         var node = host.Node;
-        for (var i = 0; i < 60; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await node.RenewLeasesAsync();
-        }
+        await QuietAsync(node);
 
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref holdSettle, release);
@@ -192,10 +180,10 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
         {
             // The first wave spends the quiet slice and waits on a top-up; its renewal installs a fresh slice and stops
             // at the settlement.
-            var first = Enumerable.Range(0, 20).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+            var first = Calls(node, 20);
             await settling.Task.WaitAsync(Patience);
             // The second wave spends the fresh slice; the rest of it are refused and join the renewal still in flight.
-            var second = Enumerable.Range(0, 80).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+            var second = Calls(node, 80);
             Assert.Contains(second, c => !c.IsCompleted);
             release.TrySetResult();
 
@@ -234,11 +222,7 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
             return context.Invoke();
         }));
         var node = host.Node;
-        for (var i = 0; i < 60; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await node.RenewLeasesAsync();
-        }
+        await QuietAsync(node);
 
         var quiet = Volatile.Read(ref grants);
         var first = await node.RouteAsync(Big(), TimeSpan.FromSeconds(2), CancellationToken.None).WaitAsync(Patience);
@@ -274,10 +258,23 @@ public sealed class LeaseTopUpTests(ITestOutputHelper output) : IDisposable
         return node;
     }
 
+    // 3 s of renewals with no traffic on the spare endpoint: every node's slice of it shrinks to the minimum (6).
+    private async Task QuietAsync(params RoutingNode[] nodes)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.WhenAll(nodes.Select(n => n.RenewLeasesAsync()));
+        }
+    }
+
+    // count calls moved onto the spare endpoint at once, each with a 2 s deadline.
+    private static List<Task<Wire.RouteDecision>> Calls(RoutingNode node, int count) =>
+        Enumerable.Range(0, count).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None)).ToList();
+
     private static async Task<(int Served, int Refused)> BurstAsync(RoutingNode node, int count)
     {
-        var calls = Enumerable.Range(0, count).Select(_ => node.RouteAsync(Spare(), TimeSpan.FromSeconds(2), CancellationToken.None));
-        var replies = await Task.WhenAll(calls).WaitAsync(Patience);
+        var replies = await Task.WhenAll(Calls(node, count)).WaitAsync(Patience);
         Assert.All(replies, r => Assert.True(r.EndpointId == "spare" || r.RouteReason == "no_capacity", $"{r.EndpointId} {r.RouteReason}"));
         return (replies.Count(r => r.EndpointId == "spare"), replies.Count(r => r.EndpointId.Length == 0));
     }
